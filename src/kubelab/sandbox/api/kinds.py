@@ -1,0 +1,176 @@
+"""The table of API resources the sandbox serves.
+
+One row per resource, like the kube-apiserver's registry of REST storages: group, version,
+kind, plural, scope, verbs, short names, categories and subresources. Discovery (both the
+aggregated v2 document and the legacy ``APIResourceList``), routing, store keys and the
+OpenAPI documents are all derived from this table, so adding a kind is adding a row plus
+its strategy module in :mod:`kubelab.sandbox.api.strategies`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
+READ_ONLY_VERBS = ("get", "list", "watch")
+
+
+@dataclass(frozen=True)
+class Subresource:
+    name: str
+    kind: str
+    verbs: tuple[str, ...]
+    group: str = ""
+    version: str = "v1"
+
+
+@dataclass(frozen=True)
+class KindInfo:
+    group: str
+    version: str
+    kind: str
+    plural: str
+    singular: str
+    namespaced: bool
+    short_names: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    verbs: tuple[str, ...] = ALL_VERBS
+    subresources: tuple[Subresource, ...] = field(default=())
+    # The module name of the official Python client's model, e.g. ``V1Deployment``.
+    model: str = ""
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def group_resource(self) -> str:
+        """``deployments.apps`` or ``pods``: how Status messages name the resource."""
+        return f"{self.plural}.{self.group}" if self.group else self.plural
+
+    @property
+    def list_kind(self) -> str:
+        return f"{self.kind}List"
+
+    def path_prefix(self) -> str:
+        return f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
+
+    def subresource(self, name: str) -> Subresource | None:
+        for sub in self.subresources:
+            if sub.name == name:
+                return sub
+        return None
+
+
+_STATUS = Subresource("status", "", ("get", "patch", "update"))
+
+
+def _status(kind: str, group: str = "", version: str = "v1") -> Subresource:
+    return Subresource("status", kind, ("get", "patch", "update"), group, version)
+
+
+def _scale() -> Subresource:
+    return Subresource("scale", "Scale", ("get", "patch", "update"), "autoscaling", "v1")
+
+
+KINDS: tuple[KindInfo, ...] = (
+    KindInfo("", "v1", "Binding", "bindings", "binding", True, verbs=("create",),
+             model="V1Binding"),
+    KindInfo("", "v1", "ConfigMap", "configmaps", "configmap", True, ("cm",),
+             model="V1ConfigMap"),
+    KindInfo("", "v1", "Endpoints", "endpoints", "endpoints", True, ("ep",),
+             model="V1Endpoints"),
+    KindInfo("", "v1", "Event", "events", "event", True, ("ev",), model="CoreV1Event"),
+    KindInfo("", "v1", "Namespace", "namespaces", "namespace", False, ("ns",),
+             verbs=("create", "delete", "get", "list", "patch", "update", "watch"),
+             subresources=(_status("Namespace"),
+                           Subresource("finalize", "Namespace", ("update",))),
+             model="V1Namespace"),
+    KindInfo("", "v1", "Node", "nodes", "node", False, ("no",),
+             subresources=(_status("Node"), Subresource("proxy", "NodeProxyOptions",
+                                                        ("create", "delete", "get", "patch",
+                                                         "update"))),
+             model="V1Node"),
+    KindInfo("", "v1", "Pod", "pods", "pod", True, ("po",), ("all",),
+             subresources=(
+                 Subresource("attach", "PodAttachOptions", ("create", "get")),
+                 Subresource("binding", "Binding", ("create",)),
+                 Subresource("eviction", "Eviction", ("create",), "policy", "v1"),
+                 Subresource("exec", "PodExecOptions", ("create", "get")),
+                 Subresource("log", "Pod", ("get",)),
+                 Subresource("portforward", "PodPortForwardOptions", ("create", "get")),
+                 Subresource("proxy", "PodProxyOptions",
+                             ("create", "delete", "get", "patch", "update")),
+                 _status("Pod"),
+             ),
+             model="V1Pod"),
+    KindInfo("", "v1", "ResourceQuota", "resourcequotas", "resourcequota", True, ("quota",),
+             subresources=(_status("ResourceQuota"),), model="V1ResourceQuota"),
+    KindInfo("", "v1", "Secret", "secrets", "secret", True, model="V1Secret"),
+    KindInfo("", "v1", "ServiceAccount", "serviceaccounts", "serviceaccount", True, ("sa",),
+             model="V1ServiceAccount"),
+    KindInfo("", "v1", "Service", "services", "service", True, ("svc",), ("all",),
+             subresources=(
+                 Subresource("proxy", "ServiceProxyOptions",
+                             ("create", "delete", "get", "patch", "update")),
+                 _status("Service"),
+             ),
+             model="V1Service"),
+    KindInfo("apps", "v1", "DaemonSet", "daemonsets", "daemonset", True, ("ds",), ("all",),
+             subresources=(_status("DaemonSet", "apps"),), model="V1DaemonSet"),
+    KindInfo("apps", "v1", "Deployment", "deployments", "deployment", True, ("deploy",),
+             ("all",), subresources=(_scale(), _status("Deployment", "apps")),
+             model="V1Deployment"),
+    KindInfo("apps", "v1", "ReplicaSet", "replicasets", "replicaset", True, ("rs",), ("all",),
+             subresources=(_scale(), _status("ReplicaSet", "apps")), model="V1ReplicaSet"),
+    KindInfo("coordination.k8s.io", "v1", "Lease", "leases", "lease", True,
+             model="V1Lease"),
+    KindInfo("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", "endpointslice",
+             True, model="V1EndpointSlice"),
+    KindInfo("events.k8s.io", "v1", "Event", "events", "event", True, ("ev",),
+             model="EventsV1Event"),
+)
+
+# Groups in the order discovery lists them (core first, as the real server does).
+GROUP_ORDER: tuple[str, ...] = (
+    "", "apps", "events.k8s.io", "coordination.k8s.io", "discovery.k8s.io", "policy",
+)
+
+_BY_PATH: dict[tuple[str, str, str], KindInfo] = {
+    (k.group, k.version, k.plural): k for k in KINDS
+}
+_BY_GVK: dict[tuple[str, str], KindInfo] = {(k.api_version, k.kind): k for k in KINDS}
+
+
+def by_resource(group: str, version: str, plural: str) -> KindInfo | None:
+    return _BY_PATH.get((group, version, plural))
+
+
+def by_kind(api_version: str, kind: str) -> KindInfo | None:
+    return _BY_GVK.get((api_version, kind))
+
+
+def core(plural: str) -> KindInfo:
+    info = _BY_PATH[("", "v1", plural)]
+    return info
+
+
+def apps(plural: str) -> KindInfo:
+    return _BY_PATH[("apps", "v1", plural)]
+
+
+def resource(name: str) -> KindInfo:
+    """Look a resource up by ``plural`` or ``plural.group`` (``deployments.apps``)."""
+    plural, _, group = name.partition(".")
+    for info in KINDS:
+        if info.plural == plural and (not group or info.group == group):
+            return info
+    raise KeyError(name)
+
+
+def served_groups() -> list[tuple[str, list[KindInfo]]]:
+    """Resources grouped by API group, in discovery order (``policy`` serves only evictions)."""
+    result: list[tuple[str, list[KindInfo]]] = []
+    for group in GROUP_ORDER:
+        result.append((group, [k for k in KINDS if k.group == group]))
+    return result

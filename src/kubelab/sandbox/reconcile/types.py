@@ -1,0 +1,135 @@
+"""Keys, snapshots, actions and results: the vocabulary of a reconcile function."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from kubelab.sandbox.api.kinds import KindInfo
+from kubelab.sandbox.clock import Clock
+
+Obj = dict[str, Any]
+
+
+@dataclass(frozen=True, order=True)
+class Key:
+    """What a worker reconciles: one object, named by resource (``deployments.apps``)."""
+
+    resource: str
+    namespace: str
+    name: str
+
+    @classmethod
+    def of(cls, info: KindInfo, obj: Obj) -> Key:
+        meta = obj.get("metadata", {})
+        return cls(info.group_resource, meta.get("namespace", ""), meta.get("name", ""))
+
+
+class Snapshot(Protocol):
+    """A read-only view of the cluster's current objects (a lister).
+
+    Objects returned are the store's own: a reconcile function must ``copy.deepcopy``
+    before changing one.
+    """
+
+    def get(self, info: KindInfo, namespace: str, name: str) -> Obj | None: ...
+
+    def list(self, info: KindInfo, namespace: str | None = None,
+             labels: dict[str, str] | None = None) -> list[Obj]: ...
+
+
+# ----------------------------------------------------------------------------- actions
+
+
+@dataclass(frozen=True)
+class Create:
+    info: KindInfo
+    obj: Obj
+
+
+@dataclass(frozen=True)
+class Update:
+    """Replace the object (its ``metadata.resourceVersion`` is checked: 409 on a stale one)."""
+
+    info: KindInfo
+    obj: Obj
+
+
+@dataclass(frozen=True)
+class UpdateStatus:
+    """Write only the status, through the ``/status`` subresource."""
+
+    info: KindInfo
+    obj: Obj
+
+
+@dataclass(frozen=True)
+class Delete:
+    info: KindInfo
+    namespace: str
+    name: str
+    propagation: str = "Background"
+    grace_period_seconds: int | None = None
+    uid: str | None = None  # precondition: only delete this incarnation
+
+
+@dataclass(frozen=True)
+class Bind:
+    """``POST pods/<name>/binding``: the scheduler's one write."""
+
+    namespace: str
+    name: str
+    node: str
+    uid: str
+
+
+@dataclass(frozen=True)
+class RecordEvent:
+    """An Event about ``involved`` (aggregated like client-go's EventCorrelator).
+
+    ``field_path`` is describe's *Subobject* (``spec.containers{nginx}``).
+    """
+
+    involved: Obj
+    type: str
+    reason: str
+    message: str
+    component: str
+    host: str = ""
+    field_path: str = ""
+
+
+Action = Create | Update | UpdateStatus | Delete | Bind | RecordEvent
+
+
+@dataclass
+class Result:
+    actions: list[Action] = field(default_factory=list)
+    #: Reconcile this key again after this many *simulated* seconds (None: only on change).
+    requeue_after: float | None = None
+
+    def then(self, other: Result) -> Result:
+        delays = [d for d in (self.requeue_after, other.requeue_after) if d is not None]
+        return Result(self.actions + other.actions, min(delays) if delays else None)
+
+
+class Reconciler(Protocol):
+    """A controller, the scheduler, or a kubelet: watch → keys → reconcile."""
+
+    name: str
+
+    #: The kinds whose changes can affect this component's decisions.
+    watches: tuple[KindInfo, ...]
+
+    def keys_for(self, info: KindInfo, obj: Obj, snapshot: Snapshot) -> Iterable[Key]:
+        """Map one changed object to the keys to reconcile (an event handler)."""
+        ...
+
+    def reconcile(self, snapshot: Snapshot, key: Key, clock: Clock) -> Result:
+        """Pure: compute what to write to move ``key`` toward its desired state.
+
+        Read time only from ``clock``: ``clock.now()`` for timestamps to write and
+        ``clock.sim_elapsed(ts)`` for "has minReadySeconds passed since ts" questions.
+        """
+        ...
