@@ -1,0 +1,23 @@
+"""``kubelab`` command: ``kubelab sandbox …`` (the cluster) and ``kubelab grade …`` (a class)."""
+
+from __future__ import annotations
+
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help"):
+        print("usage: kubelab sandbox {start,stop,status,reset,logs,serve,kubeconfig} …\n"
+              "       kubelab grade <class-dir-or-zip> [--assignment NAME]")
+        return 0
+    if args[0] == "sandbox":
+        from kubelab.sandbox.cli import main as sandbox_main
+
+        return sandbox_main(args[1:])
+    if args[0] == "grade":
+        from autograders.classroom import main as grade_main
+
+        return grade_main(args[1:])
+    print(f"kubelab: unknown command {args[0]!r}", file=sys.stderr)
+    return 2

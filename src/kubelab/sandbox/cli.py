@@ -1,0 +1,123 @@
+"""Command line: ``kubelab sandbox start|stop|status|reset|logs|serve``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+from kubelab.sandbox import daemon
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kubelab sandbox",
+                                     description="The embedded Kubernetes sandbox.")
+    parser.add_argument("--state-dir", type=Path, default=None,
+                        help="where the datastore, token, kubeconfig and logs live "
+                             "(default: $XDG_STATE_HOME/kubelab)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    start = sub.add_parser("start", help="start the sandbox in the background")
+    for p in (start, sub.add_parser("serve", help="run the sandbox in the foreground")):
+        p.add_argument("--nodes", type=int, default=3, help="worker nodes (default 3)")
+        p.add_argument("--speed", type=float, default=float(
+            os.environ.get("KUBELAB_SPEED", "5")),
+            help="simulated seconds per real second for delays, probes and timeouts "
+                 "(default 5; timestamps stay wall-clock)")
+        p.add_argument("--version", default=None,
+                       help="Kubernetes version the server reports (default: the bundled "
+                            "kubectl's)")
+    start.add_argument("--merge-kubeconfig", type=Path, default=None, metavar="PATH",
+                       help="also add the kubelab context to this kubeconfig")
+    sub.choices["serve"].add_argument("--port", type=int, default=0)
+    sub.add_parser("stop", help="stop the sandbox")
+    sub.add_parser("status", help="is it running, where, and is it healthy")
+    sub.add_parser("reset", help="stop and delete all state")
+    logs = sub.add_parser("logs", help="print the sandbox's log")
+    logs.add_argument("--tail", type=int, default=50)
+    sub.add_parser("kubeconfig", help="print the kubeconfig path")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    state_dir: Path = args.state_dir or daemon.default_state_dir()
+    if args.command == "serve":
+        return serve(state_dir, args)
+    if args.command == "start":
+        try:
+            info = daemon.start(state_dir, nodes=args.nodes, speed=args.speed,
+                                version=args.version, merge=args.merge_kubeconfig)
+        except RuntimeError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 1
+        kubeconfig = state_dir / "kubeconfig"
+        print(f"kubelab sandbox running at {info.url} (pid {info.pid})")
+        print(f"kubeconfig: {kubeconfig}")
+        print(f"  export KUBECONFIG={kubeconfig}")
+        return 0
+    if args.command == "stop":
+        print("stopped" if daemon.stop(state_dir) else "not running")
+        return 0
+    if args.command == "status":
+        info = daemon.running(state_dir)
+        if info is None:
+            print("not running")
+            return 3
+        code, body = daemon.probe(info, "/readyz?verbose")
+        print(f"running at {info.url} (pid {info.pid}); kubeconfig "
+              f"{state_dir / 'kubeconfig'}")
+        print(body.strip())
+        return 0 if code == 200 else 1
+    if args.command == "reset":
+        daemon.reset(state_dir)
+        print("reset: state deleted")
+        return 0
+    if args.command == "logs":
+        path = state_dir / "sandbox.log"
+        if not path.exists():
+            print("no log yet")
+            return 0
+        lines = path.read_text(errors="replace").splitlines()
+        print("\n".join(lines[-args.tail:]))
+        return 0
+    if args.command == "kubeconfig":
+        print(state_dir / "kubeconfig")
+        return 0
+    return 2
+
+
+def serve(state_dir: Path, args: argparse.Namespace) -> int:
+    """Run in the foreground until SIGTERM/SIGINT; publish ``server.json`` when ready."""
+    from kubelab.sandbox.cluster import Sandbox, SandboxOptions, bundled_kubectl_version
+
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    options = SandboxOptions(state_dir=state_dir, nodes=args.nodes, speed=args.speed,
+                             version=args.version or bundled_kubectl_version(),
+                             port=args.port, token=daemon.token_for(state_dir))
+
+    async def run() -> None:
+        sandbox = Sandbox(options)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        port = await sandbox.start()
+        (state_dir / "port").write_text(str(port))
+        daemon._write_private(state_dir / "server.json",
+                              json.dumps({"pid": os.getpid(), "port": port}))
+        logging.getLogger("kubelab.sandbox").info(
+            "serving on 127.0.0.1:%d (%d nodes, speed %.3g)", port, args.nodes, args.speed)
+        await stop.wait()
+        await sandbox.stop()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run())
+    return 0

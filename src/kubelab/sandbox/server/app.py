@@ -1,0 +1,827 @@
+"""The HTTP adapter: the Kubernetes REST API over the registry.
+
+Mirrors kube-apiserver's handler chain, thinly: authentication (bearer token), discovery,
+``/version``, health endpoints, OpenAPI, and for every resource the REST verbs (get, list,
+watch, create, update, patch, delete, deletecollection) plus subresources (``status``,
+``scale``, ``log``, ``binding``, ``eviction``, ``finalize``, ``proxy``). Requests are decoded
+(JSON, YAML, protobuf), checked with ``fieldValidation``, handed to the registry, and answered
+as JSON objects, lists, ``meta.k8s.io/v1`` Tables or chunked watch streams; every error is a
+``Status`` body shaped as upstream shapes it.
+
+aiohttp is the HTTP server: well kept, asyncio-native, and good at the many long-lived
+chunked responses that watches are.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import itertools
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import yaml
+from aiohttp import ClientSession, ClientTimeout, web
+
+from kubelab.sandbox.api import errors, kinds
+from kubelab.sandbox.api.errors import ApiError
+from kubelab.sandbox.api.kinds import KindInfo
+from kubelab.sandbox.api.selectors import format_selector
+from kubelab.sandbox.clock import Clock
+from kubelab.sandbox.server import discovery
+from kubelab.sandbox.store.registry import Registry, WatchEvent
+
+log = logging.getLogger("kubelab.sandbox.server")
+
+Obj = dict[str, Any]
+TABLE_TYPE = "application/json;as=Table;v=v1;g=meta.k8s.io"
+PROTOBUF = "application/vnd.kubernetes.protobuf"
+MAX_BODY = 3 * 1024 * 1024
+ANONYMOUS_PATHS = ("/version", "/healthz", "/livez", "/readyz")
+
+
+@dataclass
+class ServerConfig:
+    token: str
+    version: dict[str, str]
+    server_address: str = "127.0.0.1:6443"
+    health: Callable[[], dict[str, bool]] = field(default=lambda: {})
+
+
+@dataclass(frozen=True)
+class Target:
+    """A parsed resource path."""
+
+    info: KindInfo
+    namespace: str | None
+    name: str | None
+    subresource: str | None
+    rest: str = ""
+
+
+def parse_path(path: str) -> Target | None:
+    parts = [p for p in path.split("/") if p != ""]
+    if len(parts) < 2:
+        return None
+    if parts[0] == "api" and len(parts) >= 3:
+        group, version, rest = "", parts[1], parts[2:]
+    elif parts[0] == "apis" and len(parts) >= 4:
+        group, version, rest = parts[1], parts[2], parts[3:]
+    else:
+        return None
+    namespace: str | None = None
+    namespace_sub = len(rest) == 3 and rest[2] in ("status", "finalize")
+    if rest[0] == "namespaces" and len(rest) >= 3 and not namespace_sub:
+        namespace, rest = rest[1], rest[2:]
+        info = kinds.by_resource(group, version, rest[0])
+        if info is None or not info.namespaced:
+            return None
+    else:
+        info = kinds.by_resource(group, version, rest[0])
+        if info is None:
+            return None
+    name = rest[1] if len(rest) > 1 else None
+    sub = rest[2] if len(rest) > 2 else None
+    extra = "/".join(rest[3:]) if len(rest) > 3 else ""
+    if len(rest) > 3 and sub != "proxy":
+        return None
+    return Target(info, namespace, name, sub, extra)
+
+
+def status_success(info: KindInfo, name: str, uid: str) -> Obj:
+    details: Obj = {"name": name, "kind": info.plural, "uid": uid}
+    if info.group:
+        details["group"] = info.group
+    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+            "details": details}
+
+
+def _json(obj: Any, status: int = 200, content_type: str = "application/json",
+          headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(body=json.dumps(obj, separators=(",", ":")).encode(), status=status,
+                        content_type=None, headers={"Content-Type": content_type,
+                                                    **(headers or {})})
+
+
+def error_response(err: ApiError) -> web.Response:
+    return _json(err.status(), err.code, headers=err.headers)
+
+
+class KubeApi:
+    """The request handlers, bound to one registry."""
+
+    def __init__(self, registry: Registry, clock: Clock, config: ServerConfig,
+                 fabric: Any = None) -> None:
+        self.registry = registry
+        self.clock = clock
+        self.config = config
+        self.fabric = fabric
+        self._round_robin: dict[str, itertools.count[int]] = {}
+        self._http: ClientSession | None = None
+        self.requests = 0
+
+    # ---------------------------------------------------------------- plumbing
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=MAX_BODY,
+                              middlewares=[self._errors_middleware, self._auth_middleware])
+        app.router.add_route("*", "/{tail:.*}", self.dispatch)
+        app.on_cleanup.append(self._cleanup)
+        return app
+
+    async def _cleanup(self, _app: web.Application) -> None:
+        if self._http is not None:
+            await self._http.close()
+
+    @web.middleware
+    async def _errors_middleware(self, request: web.Request,
+                                 handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+                                 ) -> web.StreamResponse:
+        self.requests += 1
+        try:
+            return await handler(request)
+        except ApiError as err:
+            return error_response(err)
+        except web.HTTPRequestEntityTooLarge:
+            return error_response(errors.too_large(MAX_BODY))
+        except (ConnectionResetError, asyncio.CancelledError):
+            raise
+        except Exception as exc:  # the server keeps serving; the client gets a Status
+            log.exception("internal error on %s %s", request.method, request.path)
+            return error_response(errors.internal(str(exc)))
+
+    @web.middleware
+    async def _auth_middleware(self, request: web.Request,
+                               handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+                               ) -> web.StreamResponse:
+        header = request.headers.get("Authorization", "")
+        if header != f"Bearer {self.config.token}":
+            if not request.path.startswith(ANONYMOUS_PATHS) or header:
+                return error_response(errors.unauthorized())
+        return await handler(request)
+
+    # ---------------------------------------------------------------- dispatch
+
+    async def dispatch(self, request: web.Request) -> web.StreamResponse:
+        path = request.path.rstrip("/") or "/"
+        if path == "/version":
+            return _json(self.config.version)
+        if path.split("/")[1] in ("healthz", "livez", "readyz"):
+            return self.health(request, path)
+        if path in ("/api", "/apis"):
+            return self.discover(request, core=path == "/api")
+        if path.startswith("/openapi/"):
+            return self.openapi(request, path)
+        parts = path.strip("/").split("/")
+        if request.method == "GET":
+            if parts[0] == "api" and len(parts) == 2:
+                doc = discovery.resource_list("", parts[1])
+                if doc is not None:
+                    return _json(doc)
+            if parts[0] == "apis" and len(parts) == 2:
+                group = discovery.api_group(parts[1])
+                if group is not None:
+                    return _json(group)
+            if parts[0] == "apis" and len(parts) == 3:
+                doc = discovery.resource_list(parts[1], parts[2])
+                if doc is not None:
+                    return _json(doc)
+        target = parse_path(path)
+        if target is None:
+            return self.not_found_path()
+        if target.namespace is None and target.info.kind == "Namespace" and target.name \
+                and target.subresource is None:
+            pass
+        return await self.resource(request, target)
+
+    def not_found_path(self) -> web.Response:
+        body = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                "message": "the server could not find the requested resource",
+                "reason": "NotFound", "details": {}, "code": 404}
+        return _json(body, 404)
+
+    def health(self, request: web.Request, path: str) -> web.Response:
+        checks = {"ping": True, "log": True, "etcd": True, "informer-sync": True,
+                  "poststarthook/start-kube-controllers": True, **self.config.health()}
+        kind = path.split("/")[1]
+        if len(path.split("/")) > 2:
+            name = "/".join(path.split("/")[2:])
+            if name not in checks:
+                return web.Response(status=404, text="404 page not found\n")
+            ok = checks[name]
+            return web.Response(status=200 if ok else 500,
+                                text="ok" if ok else f"[-]{name} failed: reason withheld\n")
+        healthy = all(checks.values())
+        if "verbose" in request.query or not healthy:
+            lines = [f"[+]{n} ok" if ok else f"[-]{n} failed: reason withheld"
+                     for n, ok in checks.items()]
+            verdict = f"{kind} check passed" if healthy else f"{kind} check failed"
+            return web.Response(status=200 if healthy else 500,
+                                text="\n".join(lines) + "\n" + verdict + "\n")
+        return web.Response(text="ok")
+
+    def discover(self, request: web.Request, core: bool) -> web.Response:
+        media = discovery.wants_aggregated(request.headers.get("Accept", ""))
+        if media is not None:
+            label = "v2" if media == discovery.AGGREGATED_V2 else "v2beta1"
+            return _json(discovery.aggregated(core, label), content_type=media)
+        if core:
+            return _json(discovery.api_versions(self.config.server_address))
+        return _json(discovery.api_group_list())
+
+    def openapi(self, request: web.Request, path: str) -> web.Response:
+        from kubelab.sandbox.api import openapi
+
+        if path == "/openapi/v3":
+            return _json(openapi.v3_root())
+        if path.startswith("/openapi/v3/"):
+            doc = openapi.v3_group_version(path[len("/openapi/v3/"):])
+            if doc is not None:
+                return _json(doc, headers={"Cache-Control": "public, immutable"}
+                             if request.query.get("hash") else {})
+        return self.not_found_path()
+
+    # ---------------------------------------------------------------- resources
+
+    async def resource(self, request: web.Request, t: Target) -> web.StreamResponse:
+        method = request.method
+        if t.subresource in ("exec", "attach", "portforward"):
+            raise errors.bad_request(
+                f"{t.subresource} is not supported by the kubelab sandbox: its containers are "
+                "simulated. Use `kubectl logs` to see output, or run the course on kind or "
+                "minikube for a real shell.")
+        if t.subresource == "proxy":
+            return await self.proxy(request, t)
+        if t.info.kind == "Binding" and method == "POST":
+            body = await self.read_body(request, t.info)
+            target = body.get("target", {})
+            name = body.get("metadata", {}).get("name", "")
+            self.registry.bind(t.namespace or "default", name, target.get("name", ""))
+            return _json({"kind": "Status", "apiVersion": "v1", "metadata": {},
+                          "status": "Success", "code": 201}, 201)
+        if t.namespace is not None and not t.info.namespaced:
+            return self.not_found_path()
+        if t.subresource is not None and t.info.subresource(t.subresource) is None:
+            return self.not_found_path()
+        if t.name is None:
+            if method == "GET":
+                if request.query.get("watch") in ("true", "1"):
+                    return await self.watch(request, t)
+                return self.list(request, t)
+            if method == "POST":
+                return await self.create(request, t)
+            if method == "DELETE":
+                return await self.delete_collection(request, t)
+            raise errors.method_not_allowed()
+        if t.subresource == "log":
+            return await self.logs(request, t)
+        if t.subresource == "binding" and method == "POST":
+            body = await self.read_body(request, kinds.core("pods"))
+            self.registry.bind(t.namespace or "default", t.name,
+                               body.get("target", {}).get("name", ""))
+            return _json({"kind": "Status", "apiVersion": "v1", "metadata": {},
+                          "status": "Success", "code": 201}, 201)
+        if t.subresource == "eviction" and method == "POST":
+            return await self.evict(request, t)
+        if t.subresource == "scale":
+            return await self.scale(request, t)
+        if method == "GET":
+            if request.query.get("watch") in ("true", "1"):
+                return await self.watch(request, t)
+            obj = self.registry.get(t.info, t.namespace or "", t.name)
+            return self.respond_object(request, t.info, obj)
+        if method == "PUT":
+            return await self.replace(request, t)
+        if method == "PATCH":
+            return await self.patch(request, t)
+        if method == "DELETE" and t.subresource is None:
+            return await self.delete(request, t)
+        raise errors.method_not_allowed()
+
+    def _ns(self, t: Target) -> str:
+        return (t.namespace or "default") if t.info.namespaced else ""
+
+    def respond_object(self, request: web.Request, info: KindInfo, obj: Obj,
+                       status: int = 200, warnings: list[str] | None = None) -> web.Response:
+        headers = self._warning_headers(warnings)
+        if "as=Table" in request.headers.get("Accept", ""):
+            return _json(self.table(request, info, [obj]), status, TABLE_TYPE, headers)
+        return _json(obj, status, headers=headers)
+
+    @staticmethod
+    def _warning_headers(warnings: list[str] | None) -> dict[str, str]:
+        if not warnings:
+            return {}
+        return {"Warning": ", ".join(f'299 - "{w}"' for w in warnings)}
+
+    def table(self, request: web.Request, info: KindInfo, objs: list[Obj],
+              resource_version: str = "") -> Obj:
+        from kubelab.sandbox.api import tables
+
+        include = request.query.get("includeObject", "Metadata")
+        return tables.table(info, objs, now=self.clock.now(), include_object=include,
+                            resource_version=resource_version)
+
+    def list(self, request: web.Request, t: Target) -> web.Response:
+        items, revision = self.registry.list(
+            t.info, t.namespace if t.info.namespaced else None,
+            label_selector=request.query.get("labelSelector", ""),
+            field_selector=self._field_selector(request, t))
+        if "as=Table" in request.headers.get("Accept", ""):
+            return _json(self.table(request, t.info, items, str(revision)),
+                         content_type=TABLE_TYPE)
+        for item in items:
+            item.pop("apiVersion", None)
+            item.pop("kind", None)
+        body = {"kind": t.info.list_kind, "apiVersion": t.info.api_version,
+                "metadata": {"resourceVersion": str(revision)}, "items": items}
+        return _json(body)
+
+    def _field_selector(self, request: web.Request, t: Target) -> str:
+        selector = request.query.get("fieldSelector", "")
+        if t.name:
+            extra = f"metadata.name={t.name}"
+            selector = f"{selector},{extra}" if selector else extra
+        return selector
+
+    # ---------------------------------------------------------------- bodies
+
+    async def read_body(self, request: web.Request, info: KindInfo) -> Obj:
+        raw = await request.read()
+        content_type = request.headers.get("Content-Type", "application/json").split(";")[0]
+        if content_type == PROTOBUF:
+            from kubelab.sandbox.api import protobuf
+
+            try:
+                return protobuf.decode_request(raw)
+            except ValueError as exc:
+                raise errors.bad_request(str(exc)) from exc
+        if content_type in ("application/yaml", "application/apply-patch+yaml"):
+            try:
+                body = yaml.safe_load(raw.decode("utf-8"))
+            except (yaml.YAMLError, UnicodeDecodeError) as exc:
+                raise errors.bad_request(f"error converting YAML to JSON: {exc}") from exc
+        elif content_type in ("application/json", "", "*/*"):
+            try:
+                body = json.loads(raw.decode("utf-8") or "null")
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                raise errors.bad_request(
+                    f"couldn't get version/kind; json parse error: {exc}") from exc
+        else:
+            raise errors.unsupported_media_type(content_type)
+        if not isinstance(body, dict):
+            raise errors.bad_request(
+                "Object 'Kind' is missing in '" + raw.decode("utf-8", "replace")[:200] + "'")
+        return body
+
+    def check_kind(self, info: KindInfo, body: Obj) -> None:
+        kind = body.get("kind")
+        api_version = body.get("apiVersion")
+        if kind and kind != info.kind:
+            raise errors.bad_request(
+                f"the API version in the data ({api_version}) does not match the expected "
+                f"API version ({info.api_version})" if api_version != info.api_version else
+                f"{kind} in version \"{info.version}\" cannot be handled as a {info.kind}: "
+                f"the kind in the data does not match the expected kind")
+        if api_version and api_version != info.api_version:
+            raise errors.bad_request(
+                f"the API version in the data ({api_version}) does not match the expected "
+                f"API version ({info.api_version})")
+
+    def field_validation(self, request: web.Request, info: KindInfo, body: Obj) -> list[str]:
+        """``fieldValidation``: Strict → 400, Warn (the server default) → warnings."""
+        mode = request.query.get("fieldValidation", "Warn")
+        if mode == "Ignore":
+            return []
+        from kubelab.sandbox.api import fieldcheck
+
+        unknown = fieldcheck.unknown_fields(info.api_version, info.kind, body)
+        if not unknown:
+            return []
+        if mode == "Strict":
+            raise errors.bad_request(
+                fieldcheck.strict_error_message(info.api_version, info.kind, unknown))
+        return fieldcheck.warning_texts(unknown)
+
+    @staticmethod
+    def dry_run(request: web.Request) -> bool:
+        return "All" in request.query.getall("dryRun", [])
+
+    # ---------------------------------------------------------------- writes
+
+    async def create(self, request: web.Request, t: Target) -> web.Response:
+        body = await self.read_body(request, t.info)
+        self.check_kind(t.info, body)
+        warnings = self.field_validation(request, t.info, body)
+        obj = self.registry.create(t.info, body, namespace=self._ns(t),
+                                   dry_run=self.dry_run(request))
+        return self.respond_object(request, t.info, obj, 201, warnings)
+
+    async def replace(self, request: web.Request, t: Target) -> web.Response:
+        body = await self.read_body(request, t.info)
+        self.check_kind(t.info, body)
+        warnings = self.field_validation(request, t.info, body)
+        body_name = body.get("metadata", {}).get("name")
+        if body_name != t.name:
+            raise errors.bad_request(
+                f'the name of the object ({body_name}) does not match the name on the URL '
+                f'({t.name})')
+        obj = self.registry.update(t.info, body, namespace=self._ns(t),
+                                   subresource=t.subresource, dry_run=self.dry_run(request))
+        return self.respond_object(request, t.info, obj, 200, warnings)
+
+    async def patch(self, request: web.Request, t: Target) -> web.Response:
+        from kubelab.sandbox.api import patch as patching
+
+        assert t.name is not None
+        content_type = request.headers.get("Content-Type", "").split(";")[0]
+        raw = await request.read()
+        namespace = self._ns(t)
+        live = self.registry.peek(t.info, namespace, t.name)
+        dry = self.dry_run(request)
+        try:
+            if content_type == patching.APPLY:
+                applied = yaml.safe_load(raw.decode("utf-8"))
+                if not isinstance(applied, dict):
+                    raise errors.bad_request("apply patch body must be an object")
+                self.check_kind(t.info, applied)
+                warnings = self.field_validation(request, t.info, applied)
+                manager = request.query.get("fieldManager", "")
+                if not manager:
+                    raise errors.ApiError(
+                        400, "BadRequest",
+                        "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required "
+                        "value: is required for apply patch")
+                merged = patching.server_side_apply(
+                    live, applied, manager=manager, api_version=t.info.api_version,
+                    kind=t.info.kind, force=request.query.get("force") == "true",
+                    now=self.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ"))
+                if live is None:
+                    merged.setdefault("metadata", {}).setdefault("name", t.name)
+                    obj = self.registry.create(t.info, merged, namespace=namespace,
+                                               dry_run=dry)
+                    return self.respond_object(request, t.info, obj, 201, warnings)
+            else:
+                if live is None:
+                    raise errors.not_found(t.info, t.name)
+                merged = patching.patch(live, content_type, raw, api_version=t.info.api_version,
+                                        kind=t.info.kind)
+                warnings = self.field_validation(request, t.info, merged)
+        except patching.PatchError as exc:
+            conflicts = getattr(exc, "conflicts", None)
+            if conflicts:
+                causes = [errors.Cause("FieldManagerConflict",
+                                       f'conflict with "{mgr}"', path)
+                          for path, mgr in conflicts]
+                n = len(conflicts)
+                raise ApiError(
+                    409, "Conflict",
+                    f"Apply failed with {n} conflict{'s' if n > 1 else ''}: " + "; ".join(
+                        f'conflict with "{mgr}": {path}' for path, mgr in conflicts),
+                    {"causes": [c.to_dict() for c in causes]}) from exc
+            if content_type not in (patching.JSON_PATCH, patching.MERGE_PATCH,
+                                    patching.STRATEGIC, patching.APPLY):
+                raise errors.unsupported_media_type(content_type) from exc
+            raise errors.bad_request(str(exc)) from exc
+        merged.setdefault("metadata", {})
+        if "resourceVersion" not in merged["metadata"] or content_type != patching.JSON_PATCH:
+            # A patch applies to the current object unless it names a resourceVersion.
+            rv = self._patched_rv(raw, content_type)
+            merged["metadata"]["resourceVersion"] = rv or live["metadata"]["resourceVersion"] \
+                if live else ""
+        obj = self.registry.update(t.info, merged, namespace=namespace,
+                                   subresource=t.subresource, dry_run=dry)
+        return self.respond_object(request, t.info, obj, 200, warnings)
+
+    @staticmethod
+    def _patched_rv(raw: bytes, content_type: str) -> str | None:
+        if content_type not in ("application/merge-patch+json",
+                                "application/strategic-merge-patch+json"):
+            return None
+        with contextlib.suppress(ValueError, AttributeError):
+            body = json.loads(raw)
+            rv = body.get("metadata", {}).get("resourceVersion")
+            return str(rv) if rv else None
+        return None
+
+    async def delete(self, request: web.Request, t: Target) -> web.Response:
+        assert t.name is not None
+        options = await self.delete_options(request)
+        pre = options.get("preconditions") or {}
+        obj, gone = self.registry.delete(
+            t.info, self._ns(t), t.name, propagation=options.get("propagationPolicy"),
+            grace_period_seconds=options.get("gracePeriodSeconds"), uid=pre.get("uid"),
+            resource_version=pre.get("resourceVersion"),
+            dry_run=self.dry_run(request) or "All" in (options.get("dryRun") or []))
+        from kubelab.sandbox.api.strategies import strategy_for
+
+        if gone and not strategy_for(t.info).returns_deleted_object:
+            return _json(status_success(t.info, t.name, obj["metadata"].get("uid", "")))
+        return self.respond_object(request, t.info, obj, 200 if gone else 200)
+
+    async def delete_options(self, request: web.Request) -> Obj:
+        options: Obj = {}
+        if request.can_read_body:
+            raw = await request.read()
+            if raw.strip():
+                content_type = request.headers.get("Content-Type", "application/json")
+                if content_type.startswith(PROTOBUF):
+                    from kubelab.sandbox.api import protobuf
+
+                    try:
+                        options = protobuf.decode_request(raw)
+                    except ValueError as exc:
+                        raise errors.bad_request(str(exc)) from exc
+                else:
+                    try:
+                        options = json.loads(raw)
+                    except json.JSONDecodeError as exc:
+                        raise errors.bad_request(f"json parse error: {exc}") from exc
+        q = request.query
+        if "gracePeriodSeconds" in q:
+            options["gracePeriodSeconds"] = int(q["gracePeriodSeconds"])
+        if "propagationPolicy" in q:
+            options["propagationPolicy"] = q["propagationPolicy"]
+        if q.get("orphanDependents") == "true":
+            options["propagationPolicy"] = "Orphan"
+        return options
+
+    async def delete_collection(self, request: web.Request, t: Target) -> web.Response:
+        options = await self.delete_options(request)
+        items, _ = self.registry.list(t.info, t.namespace if t.info.namespaced else None,
+                                      label_selector=request.query.get("labelSelector", ""),
+                                      field_selector=request.query.get("fieldSelector", ""))
+        deleted = []
+        for item in items:
+            meta = item["metadata"]
+            with contextlib.suppress(ApiError):
+                obj, _ = self.registry.delete(
+                    t.info, meta.get("namespace", ""), meta["name"],
+                    propagation=options.get("propagationPolicy"),
+                    grace_period_seconds=options.get("gracePeriodSeconds"),
+                    dry_run=self.dry_run(request))
+                obj.pop("apiVersion", None)
+                obj.pop("kind", None)
+                deleted.append(obj)
+        return _json({"kind": t.info.list_kind, "apiVersion": t.info.api_version,
+                      "metadata": {"resourceVersion": str(self.registry.revision)},
+                      "items": deleted})
+
+    async def evict(self, request: web.Request, t: Target) -> web.Response:
+        assert t.name is not None
+        body = await self.read_body(request, t.info)
+        options = body.get("deleteOptions") or {}
+        self.registry.delete(t.info, self._ns(t), t.name,
+                             grace_period_seconds=options.get("gracePeriodSeconds"))
+        return _json({"kind": "Status", "apiVersion": "v1", "metadata": {},
+                      "status": "Success", "code": 201}, 201)
+
+    # ---------------------------------------------------------------- scale
+
+    def _scale_of(self, info: KindInfo, obj: Obj) -> Obj:
+        meta = obj["metadata"]
+        return {
+            "kind": "Scale", "apiVersion": "autoscaling/v1",
+            "metadata": {"name": meta["name"], "namespace": meta.get("namespace"),
+                         "uid": meta["uid"], "resourceVersion": meta["resourceVersion"],
+                         "creationTimestamp": meta["creationTimestamp"]},
+            "spec": {"replicas": obj.get("spec", {}).get("replicas", 0)},
+            "status": {"replicas": obj.get("status", {}).get("replicas", 0),
+                       "selector": format_selector(obj.get("spec", {}).get("selector"))},
+        }
+
+    async def scale(self, request: web.Request, t: Target) -> web.Response:
+        assert t.name is not None
+        namespace = self._ns(t)
+        obj = self.registry.get(t.info, namespace, t.name)
+        current = self._scale_of(t.info, obj)
+        if request.method == "GET":
+            return _json(current)
+        if request.method == "PUT":
+            body = await self.read_body(request, t.info)
+            wanted = body
+        elif request.method == "PATCH":
+            from kubelab.sandbox.api import patch as patching
+
+            content_type = request.headers.get("Content-Type", "").split(";")[0]
+            try:
+                wanted = patching.patch(current, content_type, await request.read(),
+                                        api_version="autoscaling/v1", kind="Scale")
+            except patching.PatchError as exc:
+                raise errors.bad_request(str(exc)) from exc
+        else:
+            raise errors.method_not_allowed()
+        rv = wanted.get("metadata", {}).get("resourceVersion")
+        if rv and rv != obj["metadata"]["resourceVersion"]:
+            raise errors.stale_write(t.info, t.name)
+        replicas = wanted.get("spec", {}).get("replicas")
+        if not isinstance(replicas, int) or replicas < 0:
+            raise errors.invalid(kinds.KindInfo("autoscaling", "v1", "Scale", "scale", "scale",
+                                                True), t.name,
+                                 [errors.Cause("FieldValueInvalid",
+                                               f"Invalid value: {replicas}: must be greater "
+                                               "than or equal to 0", "spec.replicas")])
+        obj["spec"]["replicas"] = replicas
+        updated = self.registry.update(t.info, obj, namespace=namespace,
+                                       dry_run=self.dry_run(request))
+        return _json(self._scale_of(t.info, updated))
+
+    # ---------------------------------------------------------------- watch
+
+    async def watch(self, request: web.Request, t: Target) -> web.StreamResponse:
+        q = request.query
+        rv = q.get("resourceVersion")
+        send_initial = q.get("sendInitialEvents") == "true"
+        since: int | None
+        if rv in (None, "", "0"):
+            since = None
+        else:
+            try:
+                since = int(rv)
+            except ValueError as exc:
+                raise errors.bad_request(f"invalid resource version: {rv}") from exc
+        watcher, backlog = self.registry.watch(
+            t.info, t.namespace if t.info.namespaced else None, since=since,
+            label_selector=q.get("labelSelector", ""),
+            field_selector=self._field_selector(request, t), send_initial=send_initial)
+        as_table = "as=Table" in request.headers.get("Accept", "")
+        timeout = float(q.get("timeoutSeconds", 1800))
+        bookmarks = q.get("allowWatchBookmarks") == "true"
+        response = web.StreamResponse(
+            headers={"Content-Type": TABLE_TYPE if as_table else "application/json",
+                     "Cache-Control": "no-cache, private"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        first_table = [True]
+
+        async def send(event_type: str, obj: Obj) -> None:
+            if as_table and event_type != "BOOKMARK":
+                table = self.table(request, t.info, [obj], obj["metadata"]["resourceVersion"])
+                if not first_table[0]:
+                    table["columnDefinitions"] = []
+                first_table[0] = False
+                obj = table
+            line = json.dumps({"type": event_type, "object": obj}, separators=(",", ":"))
+            await response.write(line.encode() + b"\n")
+
+        def bookmark(initial_end: bool = False) -> Obj:
+            meta: Obj = {"resourceVersion": str(self.registry.revision)}
+            if initial_end:
+                meta["annotations"] = {"k8s.io/initial-events-end": "true"}
+            return {"kind": t.info.kind, "apiVersion": t.info.api_version, "metadata": meta}
+
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        try:
+            for event in backlog:
+                await send(event.type, event.obj)
+            if send_initial and bookmarks:
+                await send("BOOKMARK", bookmark(initial_end=True))
+            while True:
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    break
+                try:
+                    item: WatchEvent | None = await asyncio.wait_for(
+                        watcher.queue.get(), timeout=min(remaining, 60.0))
+                except TimeoutError:
+                    if bookmarks:
+                        await send("BOOKMARK", bookmark())
+                    continue
+                if item is None:
+                    break
+                await send(item.type, item.obj)
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass
+        finally:
+            self.registry.stop_watch(watcher)
+        with contextlib.suppress(ConnectionResetError, RuntimeError):
+            await response.write_eof()
+        return response
+
+    # ---------------------------------------------------------------- logs
+
+    async def logs(self, request: web.Request, t: Target) -> web.StreamResponse:
+        assert t.name is not None
+        namespace = self._ns(t)
+        pod = self.registry.get(t.info, namespace, t.name)
+        containers = [c["name"] for c in pod["spec"].get("containers", [])]
+        q = request.query
+        container = q.get("container") or (containers[0] if len(containers) == 1 else "")
+        if not container:
+            raise errors.bad_request(
+                f"a container name must be specified for pod {t.name}, choose one of: "
+                f"[{' '.join(containers)}]")
+        if container not in containers:
+            raise errors.bad_request(
+                f"container {container} is not valid for pod {t.name}")
+        node = pod["spec"].get("nodeName")
+        agent = self.fabric.node_agent(node) if (self.fabric and node) else None
+        if agent is None:
+            raise errors.bad_request(
+                f'container "{container}" in pod "{t.name}" is waiting to start: '
+                "ContainerCreating" if node else
+                f'container "{container}" in pod "{t.name}" is waiting to start: '
+                "PodInitializing")
+        tail = int(q["tailLines"]) if "tailLines" in q else None
+        since = int(q["sinceSeconds"]) if "sinceSeconds" in q else None
+        try:
+            lines = agent.logs(namespace, t.name, container,
+                               previous=q.get("previous") == "true", tail_lines=tail,
+                               timestamps=q.get("timestamps") == "true",
+                               since_seconds=since)
+        except Exception as exc:  # LogError: the kubelet's own wording
+            raise errors.bad_request(str(exc)) from exc
+        if q.get("follow") != "true":
+            return web.Response(text="".join(lines), content_type="text/plain")
+        response = web.StreamResponse(headers={"Content-Type": "text/plain"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        try:
+            for line in lines:
+                await response.write(line.encode())
+            async for line in agent.follow_logs(namespace, t.name, container):
+                await response.write(line.encode())
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass
+        with contextlib.suppress(ConnectionResetError, RuntimeError):
+            await response.write_eof()
+        return response
+
+    # ---------------------------------------------------------------- proxy
+
+    async def proxy(self, request: web.Request, t: Target) -> web.StreamResponse:
+        """``services/<name>[:port]/proxy/…`` and ``pods/<name>[:port]/proxy/…``.
+
+        Like kube-apiserver's proxy: a Service request picks one *ready* endpoint (round
+        robin, so browsing spreads across pods), then the request really goes to that pod's
+        simulated app server through the pod network.
+        """
+        assert t.name is not None
+        name, _, port_name = t.name.partition(":")
+        namespace = self._ns(t)
+        if t.info.kind == "Service":
+            target = self._service_endpoint(namespace, name, port_name)
+        else:
+            pod = self.registry.get(t.info, namespace, name)
+            ip = pod.get("status", {}).get("podIP")
+            ports = [p for c in pod["spec"]["containers"] for p in c.get("ports", [])]
+            port = int(port_name) if port_name.isdigit() else next(
+                (p["containerPort"] for p in ports if p.get("name") == port_name or not port_name),
+                80)
+            target = (ip, port) if ip else None
+            if target is None:
+                raise ApiError(503, "ServiceUnavailable",
+                               f'pod "{name}" has no IP address yet', {})
+        resolved = self.fabric.resolve(*target) if self.fabric else None
+        if resolved is None:
+            raise ApiError(503, "ServiceUnavailable",
+                           f"error trying to reach service: dial tcp {target[0]}:{target[1]}: "
+                           "connect: connection refused", {})
+        host, local_port = resolved
+        url = f"http://{host}:{local_port}/{quote(t.rest, safe='/')}"
+        if self._http is None:
+            self._http = ClientSession(timeout=ClientTimeout(total=10))
+        body = await request.read()
+        async with self._http.request(request.method, url, params=request.query,
+                                      data=body or None) as upstream:
+            payload = await upstream.read()
+            headers = {k: v for k, v in upstream.headers.items()
+                       if k.lower() in ("content-type", "x-served-by")}
+            return web.Response(body=payload, status=upstream.status, headers=headers)
+
+    def _service_endpoint(self, namespace: str, name: str, port_name: str) -> tuple[str, int]:
+        svc = self.registry.get(kinds.core("services"), namespace, name)
+        ports = svc["spec"].get("ports") or []
+        if not ports:
+            raise ApiError(503, "ServiceUnavailable", f'no endpoints available for service '
+                                                       f'"{name}"', {})
+        port = next((p for p in ports if port_name in (p.get("name"), str(p.get("port")))),
+                    ports[0])
+        slices = self.registry.snapshot_list(kinds.resource("endpointslices.discovery.k8s.io"),
+                                             namespace, {"kubernetes.io/service-name": name})
+        candidates: list[tuple[str, int]] = []
+        for eps in slices:
+            slice_port = next((p for p in eps.get("ports") or []
+                               if p.get("name", "") == port.get("name", "")), None)
+            if slice_port is None:
+                continue
+            for endpoint in eps.get("endpoints") or []:
+                if endpoint.get("conditions", {}).get("ready"):
+                    for address in endpoint.get("addresses") or []:
+                        candidates.append((address, int(slice_port["port"])))
+        if not candidates:
+            raise ApiError(503, "ServiceUnavailable",
+                           f'no endpoints available for service "{name}"', {})
+        candidates.sort()
+        counter = self._round_robin.setdefault(f"{namespace}/{name}", itertools.count())
+        return candidates[next(counter) % len(candidates)]
+
+
+def encode_secret_value(value: str) -> str:
+    return base64.b64encode(value.encode()).decode()

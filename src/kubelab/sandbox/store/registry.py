@@ -1,0 +1,552 @@
+"""The generic registry: Kubernetes object semantics on top of the kine log.
+
+Mirrors ``k8s.io/apiserver/pkg/registry/generic/registry.Store`` and the etcd3 storage layer:
+
+* every write gets the next cluster-wide revision as ``metadata.resourceVersion``;
+* optimistic concurrency: an update carrying a stale ``resourceVersion`` gets ``409 Conflict``;
+* a no-op update is not written (the revision does not move), as upstream's storage skips
+  unchanged objects;
+* per-kind strategies default, prepare and validate (``strategies``), ``generation`` tracks
+  spec changes;
+* deletion honours finalizers, ``deletionTimestamp``, graceful pod deletion and the
+  ``foregroundDeletion``/``orphan`` finalizers that ``propagationPolicy`` adds; the garbage
+  collector controller does the rest;
+* watch = rows after a revision; a revision older than the last compaction gets ``410 Gone``.
+
+Keys are ``/registry/<resource>/<namespace>/<name>`` like the real etcd layout, so the etcd
+lesson can show them.
+
+Everything here is synchronous and runs on the sandbox's event loop thread; watchers get
+events through ``asyncio.Queue``s and in-process subscribers through callbacks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import random
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from kubelab.sandbox.api import errors, kinds
+from kubelab.sandbox.api.errors import ApiError, Cause
+from kubelab.sandbox.api.kinds import KindInfo
+from kubelab.sandbox.api.selectors import (
+    FieldSelector,
+    LabelSelector,
+    parse_field_selector,
+    parse_label_selector,
+    selector_from_match_labels,
+)
+from kubelab.sandbox.api.strategies import Strategy, strategy_for
+from kubelab.sandbox.clock import Clock, parse_time, rfc3339
+from kubelab.sandbox.store import allocators
+from kubelab.sandbox.store.kine import KineLog
+from kubelab.sandbox.store.names import NameGenerator
+
+Obj = dict[str, Any]
+
+#: How many revisions of history stay watchable before compaction (etcd keeps 5 minutes).
+HISTORY_REVISIONS = 50_000
+
+
+@dataclass(frozen=True)
+class WatchEvent:
+    type: str  # ADDED | MODIFIED | DELETED
+    info: KindInfo
+    obj: Obj
+    revision: int
+
+
+def storage_key(info: KindInfo, namespace: str, name: str) -> str:
+    resource = info.plural if info.group in ("", "apps") else f"{info.group}/{info.plural}"
+    if info.namespaced:
+        return f"/registry/{resource}/{namespace}/{name}"
+    return f"/registry/{resource}/{name}"
+
+
+def _resource_of_key(key: str) -> tuple[KindInfo, str, str] | None:
+    parts = key.split("/")[2:]
+    for info in kinds.KINDS:
+        prefix = info.plural if info.group in ("", "apps") else f"{info.group}/{info.plural}"
+        width = len(prefix.split("/"))
+        if "/".join(parts[:width]) != prefix:
+            continue
+        rest = parts[width:]
+        if info.namespaced and len(rest) == 2:
+            return info, rest[0], rest[1]
+        if not info.namespaced and len(rest) == 1:
+            return info, "", rest[0]
+    return None
+
+
+@dataclass
+class Watcher:
+    """One watch: a filtered queue of events fed by the registry."""
+
+    info: KindInfo
+    namespace: str | None
+    labels: LabelSelector
+    fields: FieldSelector
+    strategy: Strategy
+    queue: asyncio.Queue[WatchEvent | None] = field(default_factory=asyncio.Queue)
+    closed: bool = False
+
+    def wants(self, event: WatchEvent) -> bool:
+        if event.info is not self.info:
+            return False
+        meta = event.obj.get("metadata", {})
+        if self.namespace and meta.get("namespace") != self.namespace:
+            return False
+        if not self.labels.matches(meta.get("labels")):
+            return False
+        return self.fields.matches(self.strategy.selectable_fields(event.obj))
+
+    def close(self) -> None:
+        self.closed = True
+        self.queue.put_nowait(None)
+
+
+class Registry:
+    """All objects of the sandbox, with Kubernetes create/update/delete/watch semantics."""
+
+    def __init__(self, clock: Clock, path: Path | None = None, *, seed: int | None = None,
+                 max_object_bytes: int = 3 * 1024 * 1024) -> None:
+        self.clock = clock
+        self.log = KineLog(path)
+        self.names = NameGenerator(seed)
+        self.rng = random.Random(seed)
+        self.max_object_bytes = max_object_bytes
+        # data[group_resource][namespace][name] -> object (the watch cache)
+        self._data: dict[str, dict[str, dict[str, Obj]]] = {}
+        self._subscribers: list[Callable[[WatchEvent], None]] = []
+        self._watchers: list[Watcher] = []
+        for row in self.log.current():
+            found = _resource_of_key(row.key)
+            if found and row.value is not None:
+                info, ns, name = found
+                self._bucket(info, ns)[name] = row.value
+
+    # ------------------------------------------------------------------ reading
+
+    @property
+    def revision(self) -> int:
+        return self.log.revision
+
+    def _bucket(self, info: KindInfo, namespace: str) -> dict[str, Obj]:
+        return self._data.setdefault(info.group_resource, {}).setdefault(
+            namespace if info.namespaced else "", {})
+
+    def peek(self, info: KindInfo, namespace: str, name: str) -> Obj | None:
+        """The stored object itself (do not mutate), or None."""
+        buckets = self._data.get(info.group_resource, {})
+        return buckets.get(namespace if info.namespaced else "", {}).get(name)
+
+    def get(self, info: KindInfo, namespace: str, name: str) -> Obj:
+        obj = self.peek(info, namespace, name)
+        if obj is None:
+            raise errors.not_found(info, name)
+        return copy.deepcopy(obj)
+
+    def iter_objects(self, info: KindInfo, namespace: str | None = None) -> Iterator[Obj]:
+        buckets = self._data.get(info.group_resource, {})
+        if namespace is not None and info.namespaced:
+            yield from buckets.get(namespace, {}).values()
+            return
+        for bucket in buckets.values():
+            yield from bucket.values()
+
+    def list(self, info: KindInfo, namespace: str | None = None, *,
+             label_selector: str | LabelSelector = "",
+             field_selector: str | FieldSelector = "") -> tuple[list[Obj], int]:
+        labels = (label_selector if isinstance(label_selector, LabelSelector)
+                  else parse_label_selector(label_selector))
+        fields = (field_selector if isinstance(field_selector, FieldSelector)
+                  else parse_field_selector(field_selector))
+        strategy = strategy_for(info)
+        items = []
+        for obj in self.iter_objects(info, namespace):
+            meta = obj.get("metadata", {})
+            if not labels.matches(meta.get("labels")):
+                continue
+            if fields.requirements and not fields.matches(strategy.selectable_fields(obj)):
+                continue
+            items.append(copy.deepcopy(obj))
+        items.sort(key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
+        return items, self.revision
+
+    # Snapshot protocol (reconcile framework): read-only, no copies.
+    def snapshot_get(self, info: KindInfo, namespace: str, name: str) -> Obj | None:
+        return self.peek(info, namespace, name)
+
+    def snapshot_list(self, info: KindInfo, namespace: str | None = None,
+                      labels: dict[str, str] | None = None) -> list[Obj]:
+        selector = selector_from_match_labels(labels) if labels else None
+        return [o for o in self.iter_objects(info, namespace)
+                if selector is None or selector.matches(o["metadata"].get("labels"))]
+
+    # ------------------------------------------------------------------ writing
+
+    def _commit(self, info: KindInfo, obj: Obj | None, *, old: Obj | None,
+                event_type: str, namespace: str, name: str) -> Obj:
+        """Write one row to the log, update the cache and notify watchers."""
+        key = storage_key(info, namespace, name)
+        revision = self.log.next_revision()
+        value = obj if obj is not None else copy.deepcopy(old)
+        assert value is not None
+        value.setdefault("metadata", {})["resourceVersion"] = str(revision)
+        create_rev = int((old or value)["metadata"].get("resourceVersion", revision)) \
+            if old else revision
+        self.log.append(key, value, created=old is None, deleted=obj is None,
+                        create_revision=create_rev,
+                        prev_revision=int(old["metadata"]["resourceVersion"]) if old else 0)
+        bucket = self._bucket(info, namespace)
+        if obj is None:
+            bucket.pop(name, None)
+        else:
+            bucket[name] = value
+        self._notify(WatchEvent(event_type, info, value, revision))
+        if revision % 5000 == 0:
+            self.log.compact(revision - HISTORY_REVISIONS)
+        return value
+
+    def _notify(self, event: WatchEvent) -> None:
+        for watcher in self._watchers:
+            if not watcher.closed and watcher.wants(event):
+                watcher.queue.put_nowait(event)
+        for callback in list(self._subscribers):
+            callback(event)
+
+    def subscribe(self, callback: Callable[[WatchEvent], None]) -> Callable[[], None]:
+        """An in-process firehose of every event (how components watch)."""
+        self._subscribers.append(callback)
+        return lambda: self._subscribers.remove(callback)
+
+    def _check_namespace(self, info: KindInfo, namespace: str, name: str,
+                         creating: bool) -> None:
+        if not info.namespaced:
+            return
+        ns = self.peek(kinds.core("namespaces"), "", namespace)
+        if ns is None:
+            raise errors.namespace_not_found(namespace)
+        if creating and ns["metadata"].get("deletionTimestamp"):
+            raise errors.forbidden_namespace_terminating(info, name, namespace)
+
+    def _check_size(self, obj: Obj) -> None:
+        import json
+
+        size = len(json.dumps(obj))
+        if size > self.max_object_bytes:
+            raise errors.too_large(self.max_object_bytes)
+
+    def create(self, info: KindInfo, obj: Obj, *, namespace: str = "",
+               dry_run: bool = False) -> Obj:
+        """POST: default, validate, fill server fields, store; 409 if the name exists."""
+        obj = copy.deepcopy(obj)
+        strategy = strategy_for(info)
+        meta = obj.setdefault("metadata", {})
+        if info.namespaced:
+            body_ns = meta.get("namespace")
+            if body_ns and namespace and body_ns != namespace:
+                raise errors.bad_request(
+                    "the namespace of the provided object does not match the namespace sent "
+                    "on the request")
+            namespace = namespace or body_ns or "default"
+            meta["namespace"] = namespace
+        else:
+            meta.pop("namespace", None)
+            namespace = ""
+        obj["apiVersion"], obj["kind"] = info.api_version, info.kind
+        if meta.get("resourceVersion"):
+            raise errors.bad_request(
+                "resourceVersion should not be set on objects to be created")
+        if not meta.get("name") and meta.get("generateName"):
+            for _ in range(10):
+                candidate = meta["generateName"] + self.names.suffix()
+                if self.peek(info, namespace, candidate) is None:
+                    meta["name"] = candidate
+                    break
+        name = meta.get("name", "")
+        strategy.default(obj)
+        strategy.prepare_for_create(obj)
+        causes = strategy.validate(obj, info)
+        if info.kind == "Service" and not causes:
+            causes = allocators.allocate(
+                obj, list(self.iter_objects(info)), self.rng)
+        if causes:
+            raise errors.invalid(info, name, causes)
+        self._check_namespace(info, namespace, name, creating=True)
+        if self.peek(info, namespace, name) is not None:
+            raise errors.already_exists(info, name)
+        meta["uid"] = self.names.uid()
+        meta["creationTimestamp"] = rfc3339(self.clock.now())
+        meta.pop("deletionTimestamp", None)
+        meta.pop("deletionGracePeriodSeconds", None)
+        self._check_size(obj)
+        if dry_run:
+            return obj
+        stored = self._commit(info, obj, old=None, event_type="ADDED",
+                              namespace=namespace, name=name)
+        return copy.deepcopy(stored)
+
+    def update(self, info: KindInfo, obj: Obj, *, namespace: str = "",
+               subresource: str | None = None, dry_run: bool = False) -> Obj:
+        """PUT (main resource, ``status`` or ``finalize``): 409 on a stale resourceVersion."""
+        obj = copy.deepcopy(obj)
+        meta = obj.setdefault("metadata", {})
+        name = meta.get("name", "")
+        namespace = (namespace or meta.get("namespace") or "default") if info.namespaced \
+            else ""
+        old = self.peek(info, namespace, name)
+        if old is None:
+            raise errors.not_found(info, name)
+        rv = meta.get("resourceVersion")
+        if rv and rv != old["metadata"]["resourceVersion"]:
+            raise errors.stale_write(info, name)
+        if meta.get("uid") and meta["uid"] != old["metadata"]["uid"]:
+            raise errors.conflict(
+                info, name, f"Precondition failed: UID in precondition: {meta['uid']}, "
+                            f"UID in object meta: {old['metadata']['uid']}")
+        strategy = strategy_for(info)
+        obj["apiVersion"], obj["kind"] = info.api_version, info.kind
+        if subresource == "status":
+            strategy.prepare_for_status_update(obj, old)
+        elif subresource == "finalize":
+            finalizers = obj.get("spec", {}).get("finalizers")
+            obj = copy.deepcopy(old)
+            obj.setdefault("spec", {})["finalizers"] = finalizers or []
+            if not obj["spec"]["finalizers"]:
+                obj["spec"].pop("finalizers")
+        else:
+            strategy.default(obj)
+            strategy.prepare_for_update(obj, old)
+        meta = obj.setdefault("metadata", {})
+        # Server-owned metadata always comes from the stored object.
+        for field_name in ("uid", "creationTimestamp", "deletionTimestamp",
+                           "deletionGracePeriodSeconds"):
+            if field_name in old["metadata"]:
+                meta[field_name] = old["metadata"][field_name]
+            else:
+                meta.pop(field_name, None)
+        meta["namespace"] = namespace
+        if not info.namespaced:
+            meta.pop("namespace", None)
+        meta["resourceVersion"] = old["metadata"]["resourceVersion"]
+        if old["metadata"].get("deletionTimestamp"):
+            # Finalizers may only be removed once deletion started (no new ones added).
+            pass
+        causes = strategy.validate_update(obj, old, info) if subresource is None else []
+        if causes:
+            raise errors.invalid(info, name, causes)
+        self._check_size(obj)
+        if obj == old:
+            return copy.deepcopy(old)
+        if dry_run:
+            return obj
+        if self._ready_to_vanish(obj):
+            self._commit(info, None, old=obj, event_type="DELETED",
+                         namespace=namespace, name=name)
+            return copy.deepcopy(obj)
+        stored = self._commit(info, obj, old=old, event_type="MODIFIED",
+                              namespace=namespace, name=name)
+        return copy.deepcopy(stored)
+
+    def _ready_to_vanish(self, obj: Obj) -> bool:
+        """An object being deleted disappears once its finalizers are gone."""
+        meta = obj.get("metadata", {})
+        if not meta.get("deletionTimestamp") or meta.get("finalizers"):
+            return False
+        if obj.get("kind") == "Namespace" and obj.get("spec", {}).get("finalizers"):
+            return False
+        if obj.get("kind") == "Pod" and meta.get("deletionGracePeriodSeconds", 0) > 0:
+            return False
+        return True
+
+    def delete(self, info: KindInfo, namespace: str, name: str, *,
+               propagation: str | None = None, grace_period_seconds: int | None = None,
+               uid: str | None = None, resource_version: str | None = None,
+               dry_run: bool = False) -> tuple[Obj, bool]:
+        """DELETE: returns (object, gone_now). Graceful and finalizer paths keep the object."""
+        namespace = namespace if info.namespaced else ""
+        old = self.peek(info, namespace, name)
+        if old is None:
+            raise errors.not_found(info, name)
+        if uid and old["metadata"].get("uid") != uid:
+            raise errors.conflict(
+                info, name, f"Precondition failed: UID in precondition: {uid}, UID in object "
+                            f"meta: {old['metadata'].get('uid')}")
+        if resource_version and old["metadata"]["resourceVersion"] != resource_version:
+            raise errors.conflict(
+                info, name, f"Precondition failed: ResourceVersion in precondition: "
+                            f"{resource_version}, ResourceVersion in object meta: "
+                            f"{old['metadata']['resourceVersion']}")
+        obj = copy.deepcopy(old)
+        meta = obj["metadata"]
+        finalizers = list(meta.get("finalizers") or [])
+        if propagation == "Foreground" and "foregroundDeletion" not in finalizers:
+            finalizers.append("foregroundDeletion")
+        elif propagation == "Orphan" and "orphan" not in finalizers:
+            finalizers.append("orphan")
+        now = self.clock.now()
+        grace = 0
+        if info.kind == "Pod":
+            grace = self._pod_grace(old, grace_period_seconds)
+        waits_for_namespace_controller = (info.kind == "Namespace"
+                                          and bool(obj.get("spec", {}).get("finalizers")))
+        if finalizers or grace > 0 or waits_for_namespace_controller:
+            if meta.get("deletionTimestamp"):
+                # Already terminating: a shorter grace period may still shorten it.
+                current = meta.get("deletionGracePeriodSeconds", 0)
+                if info.kind == "Pod" and grace < current:
+                    meta["deletionGracePeriodSeconds"] = grace
+                    meta["deletionTimestamp"] = rfc3339(now + timedelta(seconds=grace))
+                    if grace == 0 and not finalizers:
+                        return self._vanish(info, obj, namespace, name, dry_run)
+                    if not dry_run:
+                        return copy.deepcopy(self._commit(
+                            info, obj, old=old, event_type="MODIFIED",
+                            namespace=namespace, name=name)), False
+                if finalizers != list(meta.get("finalizers") or []) and not dry_run:
+                    meta["finalizers"] = finalizers
+                    return copy.deepcopy(self._commit(
+                        info, obj, old=old, event_type="MODIFIED",
+                        namespace=namespace, name=name)), False
+                return obj, False
+            meta["deletionTimestamp"] = rfc3339(now + timedelta(seconds=grace))
+            meta["deletionGracePeriodSeconds"] = grace
+            if finalizers:
+                meta["finalizers"] = finalizers
+            if info.kind == "Namespace":
+                obj.setdefault("status", {})["phase"] = "Terminating"
+            if grace == 0 and not finalizers and not waits_for_namespace_controller:
+                return self._vanish(info, obj, namespace, name, dry_run)
+            if dry_run:
+                return obj, False
+            stored = self._commit(info, obj, old=old, event_type="MODIFIED",
+                                  namespace=namespace, name=name)
+            return copy.deepcopy(stored), False
+        return self._vanish(info, obj, namespace, name, dry_run)
+
+    def _vanish(self, info: KindInfo, obj: Obj, namespace: str, name: str,
+                dry_run: bool) -> tuple[Obj, bool]:
+        if dry_run:
+            return obj, True
+        old = self.peek(info, namespace, name)
+        stored = self._commit(info, None, old=obj if old is None else obj,
+                              event_type="DELETED", namespace=namespace, name=name)
+        return copy.deepcopy(stored), True
+
+    @staticmethod
+    def _pod_grace(pod: Obj, requested: int | None) -> int:
+        """Pods on a node terminate gracefully; unscheduled or finished pods go at once."""
+        if not pod.get("spec", {}).get("nodeName"):
+            return 0
+        if pod.get("status", {}).get("phase") in ("Succeeded", "Failed"):
+            return 0
+        if requested is not None:
+            return max(0, requested)
+        return int(pod.get("spec", {}).get("terminationGracePeriodSeconds", 30))
+
+    # ------------------------------------------------------------------ subresources
+
+    def bind(self, namespace: str, name: str, node: str, uid: str | None = None) -> Obj:
+        """``pods/binding``: set ``spec.nodeName`` once, and PodScheduled=True."""
+        info = kinds.core("pods")
+        old = self.peek(info, namespace, name)
+        if old is None:
+            raise errors.not_found(info, name)
+        if uid and old["metadata"]["uid"] != uid:
+            raise errors.conflict(info, name, "the UID in the binding does not match the pod")
+        if old["spec"].get("nodeName"):
+            raise errors.conflict(
+                info, name, f"pod {name} is already assigned to node "
+                            f'"{old["spec"]["nodeName"]}"')
+        if old["metadata"].get("deletionTimestamp"):
+            raise errors.conflict(info, name, "pod is being deleted")
+        pod = copy.deepcopy(old)
+        pod["spec"]["nodeName"] = node
+        conditions = [c for c in pod.setdefault("status", {}).get("conditions", [])
+                      if c.get("type") != "PodScheduled"]
+        conditions.append({"type": "PodScheduled", "status": "True",
+                           "lastProbeTime": None,
+                           "lastTransitionTime": rfc3339(self.clock.now())})
+        pod["status"]["conditions"] = conditions
+        stored = self._commit(info, pod, old=old, event_type="MODIFIED",
+                              namespace=namespace, name=name)
+        return copy.deepcopy(stored)
+
+    def finish_graceful_deletions(self) -> None:
+        """Pods whose node has no kubelet answering stay Terminating, as upstream."""
+
+    # ------------------------------------------------------------------ watching
+
+    def watch(self, info: KindInfo, namespace: str | None, *, since: int | None,
+              label_selector: str = "", field_selector: str = "",
+              send_initial: bool = False) -> tuple[Watcher, list[WatchEvent]]:
+        """Start a watch; return the watcher and the events to send before live ones.
+
+        ``since=None`` (no resourceVersion) or ``send_initial``: synthetic ADDED events for
+        every current match first. A specific revision: the log rows after it (410 if it was
+        compacted away).
+        """
+        watcher = Watcher(info, namespace, parse_label_selector(label_selector),
+                          parse_field_selector(field_selector), strategy_for(info))
+        backlog: list[WatchEvent] = []
+        if since is None or send_initial:
+            items, _ = self.list(info, namespace, label_selector=watcher.labels,
+                                 field_selector=watcher.fields)
+            backlog = [WatchEvent("ADDED", info, o, int(o["metadata"]["resourceVersion"]))
+                       for o in items]
+        elif since < self.log.compact_revision:
+            raise errors.gone(
+                f"too old resource version: {since} ({self.log.compact_revision})")
+        elif since < self.revision:
+            for row in self.log.rows_after(since):
+                found = _resource_of_key(row.key)
+                if not found or found[0] is not info or row.value is None:
+                    continue
+                kind = "DELETED" if row.deleted else ("ADDED" if row.created else "MODIFIED")
+                event = WatchEvent(kind, info, row.value, row.revision)
+                if watcher.wants(event):
+                    backlog.append(event)
+        self._watchers.append(watcher)
+        return watcher, backlog
+
+    def stop_watch(self, watcher: Watcher) -> None:
+        watcher.closed = True
+        if watcher in self._watchers:
+            self._watchers.remove(watcher)
+
+    @property
+    def watcher_count(self) -> int:
+        return len(self._watchers)
+
+    def close(self) -> None:
+        for watcher in list(self._watchers):
+            watcher.close()
+        self._watchers.clear()
+        self.log.close()
+
+
+class RegistrySnapshot:
+    """The registry as the read-only :class:`~kubelab.sandbox.reconcile.types.Snapshot`."""
+
+    def __init__(self, registry: Registry) -> None:
+        self._registry = registry
+
+    def get(self, info: KindInfo, namespace: str, name: str) -> Obj | None:
+        return self._registry.snapshot_get(info, namespace, name)
+
+    def list(self, info: KindInfo, namespace: str | None = None,
+             labels: dict[str, str] | None = None) -> list[Obj]:
+        return self._registry.snapshot_list(info, namespace, labels)
+
+
+def deletion_time(obj: Obj) -> Any:
+    return parse_time(obj.get("metadata", {}).get("deletionTimestamp"))
+
+
+__all__ = ["ApiError", "Cause", "Registry", "RegistrySnapshot", "WatchEvent", "storage_key"]
