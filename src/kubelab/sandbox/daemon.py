@@ -157,7 +157,7 @@ def running(state_dir: Path) -> ServerInfo | None:
     return info
 
 
-def start(state_dir: Path, *, nodes: int = 3, speed: float = 1.0, version: str | None = None,
+def start(state_dir: Path, *, nodes: int = 3, speed: float | None = None, version: str | None = None,
           timeout: float = 20.0, merge: Path | None = None) -> ServerInfo:
     """Start the daemon (or return the running one) and write the kubeconfig."""
     state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -167,6 +167,8 @@ def start(state_dir: Path, *, nodes: int = 3, speed: float = 1.0, version: str |
                          ca_of(state_dir))
         return existing
     token_for(state_dir)
+    if speed is None:
+        speed = float(os.environ.get("KUBELAB_SPEED", "5"))
     with contextlib.suppress(FileNotFoundError):
         (state_dir / "server.json").unlink()
     previous_port = 0

