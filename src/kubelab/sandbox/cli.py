@@ -101,7 +101,10 @@ def serve(state_dir: Path, args: argparse.Namespace) -> int:
     state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     options = SandboxOptions(state_dir=state_dir, nodes=args.nodes, speed=args.speed,
                              version=args.version or bundled_kubectl_version(),
-                             port=args.port, token=daemon.token_for(state_dir))
+                             port=args.port, token=daemon.token_for(state_dir),
+                             # API only (no controllers, scheduler or kubelets): for tests
+                             # of the API layer and for "what if nothing reconciles" demos.
+                             components=os.environ.get("KUBELAB_COMPONENTS", "1") != "0")
 
     async def run() -> None:
         sandbox = Sandbox(options)

@@ -34,6 +34,7 @@ import yaml
 from kubelab.sandbox.clock import RealClock
 
 CONTEXT = "kubelab"
+_DETACHED: list[subprocess.Popen[bytes]] = []
 
 
 def default_state_dir() -> Path:
@@ -174,7 +175,7 @@ def start(state_dir: Path, *, nodes: int = 3, speed: float | None = None, versio
     previous_port = 0
     with contextlib.suppress(OSError, ValueError):
         previous_port = int((state_dir / "port").read_text())
-    cmd = [sys.executable, "-m", "kubelab.sandbox", "serve", "--state-dir", str(state_dir),
+    cmd = [sys.executable, "-m", "kubelab.sandbox", "--state-dir", str(state_dir), "serve",
            "--nodes", str(nodes), "--speed", str(speed), "--port", str(previous_port)]
     if version:
         cmd += ["--version", version]
@@ -183,6 +184,9 @@ def start(state_dir: Path, *, nodes: int = 3, speed: float | None = None, versio
         process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log_file,
                                    stderr=subprocess.STDOUT, start_new_session=True,
                                    close_fds=True)
+    # The daemon outlives this Popen object on purpose; keep a reference so Python does not
+    # warn that "subprocess is still running" when the object is collected.
+    _DETACHED.append(process)
     waited = 0.0
     while waited < timeout:
         info = read_server_info(state_dir)

@@ -473,21 +473,7 @@ class KubeApi:
                                         kind=t.info.kind)
                 warnings = self.field_validation(request, t.info, merged)
         except patching.PatchError as exc:
-            conflicts = getattr(exc, "conflicts", None)
-            if conflicts:
-                causes = [errors.Cause("FieldManagerConflict",
-                                       f'conflict with "{mgr}"', path)
-                          for path, mgr in conflicts]
-                n = len(conflicts)
-                raise ApiError(
-                    409, "Conflict",
-                    f"Apply failed with {n} conflict{'s' if n > 1 else ''}: " + "; ".join(
-                        f'conflict with "{mgr}": {path}' for path, mgr in conflicts),
-                    {"causes": [c.to_dict() for c in causes]}) from exc
-            if content_type not in (patching.JSON_PATCH, patching.MERGE_PATCH,
-                                    patching.STRATEGIC, patching.APPLY):
-                raise errors.unsupported_media_type(content_type) from exc
-            raise errors.bad_request(str(exc)) from exc
+            raise exc.api_error() from exc
         merged.setdefault("metadata", {})
         if "resourceVersion" not in merged["metadata"] or content_type != patching.JSON_PATCH:
             # A patch applies to the current object unless it names a resourceVersion.

@@ -1,0 +1,119 @@
+"""DaemonSets (the sandbox's ``kube-proxy``): one pod per node, rolled one node at a time.
+
+Mirrors ``SetDefaults_DaemonSet`` in ``pkg/apis/apps/v1/defaults.go`` (``RollingUpdate`` with
+``maxUnavailable`` 1 and ``maxSurge`` 0, ``revisionHistoryLimit`` 10),
+``ValidateDaemonSet`` in ``pkg/apis/apps/validation/validation.go`` and
+``pkg/registry/apps/daemonset/strategy.go``. The initial status carries the four counters
+the official client requires (all zero, as the real server writes them).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kubelab.sandbox.api.errors import Cause
+from kubelab.sandbox.api.kinds import KindInfo
+from kubelab.sandbox.api.strategies import Obj, Strategy, register
+from kubelab.sandbox.api.strategies.deployment import int_or_percent_errors, int_or_percent_value
+from kubelab.sandbox.api.strategies.pod import default_pod_template, validate_pod_template
+from kubelab.sandbox.api.strategies.replicaset import validate_selector, validate_selector_update
+from kubelab.sandbox.api.validation import (
+    forbidden,
+    go_string_map,
+    invalid,
+    not_supported,
+    required,
+    selector_is_empty,
+    selector_matches,
+    validate_nonnegative,
+    validate_object_meta,
+)
+
+UPDATE_STRATEGY_TYPES = ("OnDelete", "RollingUpdate")
+
+
+def _validate_update_strategy(strategy: Any, path: str) -> list[Cause]:
+    strategy = strategy if isinstance(strategy, dict) else {}
+    kind = strategy.get("type", "")
+    if kind not in UPDATE_STRATEGY_TYPES:
+        return [not_supported(f"{path}.type", kind, UPDATE_STRATEGY_TYPES)]
+    if kind != "RollingUpdate":
+        return []
+    rolling = strategy.get("rollingUpdate")
+    if not isinstance(rolling, dict):
+        return [required(f"{path}.rollingUpdate")]
+    rpath = f"{path}.rollingUpdate"
+    unavailable, surge = rolling.get("maxUnavailable"), rolling.get("maxSurge")
+    causes = int_or_percent_errors(unavailable, f"{rpath}.maxUnavailable")
+    causes += int_or_percent_errors(surge, f"{rpath}.maxSurge")
+    if int_or_percent_value(unavailable) == 0 and int_or_percent_value(surge) == 0:
+        causes.append(invalid(f"{rpath}.maxUnavailable", unavailable if unavailable is not None
+                              else 0, "may not be 0 when `maxSurge` is 0"))
+    return causes
+
+
+class DaemonSetStrategy(Strategy):
+    """``daemonSetStrategy``."""
+
+    has_spec = True
+    has_status_subresource = True
+
+    def default(self, obj: Obj) -> None:
+        spec = obj.setdefault("spec", {})
+        if not isinstance(spec, dict):
+            return
+        strategy = spec.get("updateStrategy")
+        if not isinstance(strategy, dict):
+            strategy = spec["updateStrategy"] = {}
+        if not strategy.get("type"):
+            strategy["type"] = "RollingUpdate"
+        if strategy["type"] == "RollingUpdate":
+            rolling = strategy.get("rollingUpdate")
+            if not isinstance(rolling, dict):
+                rolling = strategy["rollingUpdate"] = {}
+            if rolling.get("maxUnavailable") is None:
+                rolling["maxUnavailable"] = 1
+            if rolling.get("maxSurge") is None:
+                rolling["maxSurge"] = 0
+        if spec.get("revisionHistoryLimit") is None:
+            spec["revisionHistoryLimit"] = 10
+        default_pod_template(spec.get("template"), "DaemonSet")
+
+    def validate(self, obj: Obj, info: KindInfo) -> list[Cause]:
+        spec = obj.get("spec") or {}
+        causes = validate_object_meta(obj, info)
+        causes += validate_selector(spec, "daemonset")
+        template = spec.get("template")
+        if not isinstance(template, dict):
+            causes.append(required("spec.template"))
+        else:
+            selector = spec.get("selector")
+            labels = (template.get("metadata") or {}).get("labels")
+            if (selector is None or not selector_is_empty(selector)) \
+                    and not selector_matches(selector, labels):
+                causes.append(invalid("spec.template.metadata.labels", go_string_map(labels),
+                                      "`selector` does not match template `labels`"))
+            causes += validate_pod_template(template, "spec.template")
+            pod_spec = template.get("spec") or {}
+            restart = pod_spec.get("restartPolicy", "")
+            if restart and restart != "Always":
+                causes.append(not_supported("spec.template.spec.restartPolicy", restart,
+                                            ("Always",)))
+            if pod_spec.get("activeDeadlineSeconds") is not None:
+                causes.append(forbidden("spec.template.spec.activeDeadlineSeconds",
+                                        "activeDeadlineSeconds in DaemonSet is not Supported"))
+        causes += validate_nonnegative(spec.get("minReadySeconds"), "spec.minReadySeconds")
+        causes += validate_nonnegative(spec.get("revisionHistoryLimit"),
+                                       "spec.revisionHistoryLimit")
+        causes += _validate_update_strategy(spec.get("updateStrategy"), "spec.updateStrategy")
+        return causes
+
+    def validate_update(self, obj: Obj, old: Obj, info: KindInfo) -> list[Cause]:
+        return self.validate(obj, info) + validate_selector_update(obj, old)
+
+    def initial_status(self, obj: Obj) -> Obj | None:
+        return {"currentNumberScheduled": 0, "desiredNumberScheduled": 0,
+                "numberMisscheduled": 0, "numberReady": 0}
+
+
+register("apps/v1", "DaemonSet", DaemonSetStrategy())

@@ -1,0 +1,74 @@
+"""The sandbox's network: the wires a real cluster has, held in one process.
+
+In a real cluster the API server reaches a pod through the node's network (the
+``services/<svc>:<port>/proxy`` and ``pods/<pod>/proxy`` subresources dial the pod IP), and
+it reaches a kubelet on port 10250 for ``pods/<pod>/log`` (kube-apiserver's
+``pkg/registry/core/pod/rest/log.go`` → kubelet's ``/containerLogs`` handler). The sandbox
+has no such network: each simulated container that serves HTTP listens on ``127.0.0.1`` on a
+random port, and this module keeps the routing table from *pod IP:port* to that local
+address, and from *node name* to the simulated kubelet that answers log requests.
+
+Nothing here knows about Kubernetes objects: the kubelet registers what it runs, the API
+server looks it up. One :class:`Fabric` exists per sandbox.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Protocol
+
+
+class LogError(Exception):
+    """A log request the kubelet refuses; ``message`` is the upstream wording (a 400 Status)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NodeAgent(Protocol):
+    """What the API server asks a kubelet (its port 10250)."""
+
+    def logs(self, namespace: str, pod: str, container: str, *, previous: bool,
+             tail_lines: int | None, timestamps: bool,
+             since_seconds: int | None) -> list[str]:
+        """The container's log lines (without trailing newlines); raise :class:`LogError`."""
+        ...
+
+    def follow_logs(self, namespace: str, pod: str, container: str) -> AsyncIterator[str]:
+        """Yield new log lines as the container writes them, until it stops."""
+        ...
+
+
+class Fabric:
+    """Routing from pod endpoints and node names to in-process addresses and agents."""
+
+    def __init__(self) -> None:
+        self._endpoints: dict[tuple[str, int], tuple[str, int]] = {}
+        self._agents: dict[str, NodeAgent] = {}
+
+    def register_endpoint(self, pod_ip: str, port: int, host: str, local_port: int) -> None:
+        """A container in the pod with ``pod_ip`` now accepts connections on ``port``."""
+        self._endpoints[(pod_ip, port)] = (host, local_port)
+
+    def unregister_endpoint(self, pod_ip: str, port: int) -> None:
+        self._endpoints.pop((pod_ip, port), None)
+
+    def unregister_pod(self, pod_ip: str) -> None:
+        """The pod's sandbox is gone: nothing answers on its IP any more."""
+        for key in [k for k in self._endpoints if k[0] == pod_ip]:
+            del self._endpoints[key]
+
+    def resolve(self, pod_ip: str, port: int) -> tuple[str, int] | None:
+        """Where to connect for ``pod_ip:port``, or None (the real "connection refused")."""
+        return self._endpoints.get((pod_ip, port))
+
+    def endpoints(self) -> dict[tuple[str, int], tuple[str, int]]:
+        """A copy of the routing table (for diagnostics and tests)."""
+        return dict(self._endpoints)
+
+    def register_node_agent(self, node: str, agent: NodeAgent) -> None:
+        self._agents[node] = agent
+
+    def node_agent(self, node: str) -> NodeAgent | None:
+        return self._agents.get(node)

@@ -1,0 +1,99 @@
+"""Probe workers: when a probe is due, and what consecutive results mean.
+
+Mirrors the kubelet's prober (``pkg/kubelet/prober/worker.go`` and ``prober.go``): each
+container probe gets a worker that first runs ``initialDelaySeconds`` after the container
+started, then every ``periodSeconds``; ``successThreshold`` consecutive successes flip the
+result to Success and ``failureThreshold`` consecutive failures to Failure. Readiness starts
+as Failure (a container is not ready until a probe passes), liveness and startup as Success.
+Every failed probe records a ``Warning Unhealthy`` event ``<Kind> probe failed: <output>``.
+
+The worker is pure state; who runs the probe (the agent over real HTTP, a test with a fake)
+calls :meth:`ProbeWorker.observe` with the outcome.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from kubelab.sandbox.clock import Clock
+
+Obj = dict[str, Any]
+KINDS = ("startup", "liveness", "readiness")
+_FIELD = {"startup": "startupProbe", "liveness": "livenessProbe", "readiness": "readinessProbe"}
+
+
+@dataclass(frozen=True)
+class ProbeSpec:
+    """A container probe with upstream defaults (``SetDefaults_Probe``)."""
+
+    kind: str
+    handler: Obj
+    initial_delay: float = 0.0
+    period: float = 10.0
+    timeout: float = 1.0
+    success_threshold: int = 1
+    failure_threshold: int = 3
+
+    @classmethod
+    def of(cls, kind: str, probe: Obj) -> ProbeSpec:
+        handler = {k: v for k, v in probe.items()
+                   if k in ("httpGet", "tcpSocket", "exec", "grpc")}
+        return cls(kind, handler,
+                   float(probe.get("initialDelaySeconds") or 0),
+                   float(probe.get("periodSeconds") or 10),
+                   float(probe.get("timeoutSeconds") or 1),
+                   int(probe.get("successThreshold") or 1),
+                   int(probe.get("failureThreshold") or 3))
+
+
+def container_probes(container: Obj) -> dict[str, ProbeSpec]:
+    return {kind: ProbeSpec.of(kind, container[_FIELD[kind]])
+            for kind in KINDS if container.get(_FIELD[kind])}
+
+
+@dataclass
+class ProbeWorker:
+    spec: ProbeSpec
+    started_at: datetime
+    runs: int = 0
+    successes: int = 0
+    failures: int = 0
+    result: bool = True
+    #: Failure outputs not yet turned into events by the kubelet.
+    pending_failures: list[str] = field(default_factory=list)
+    #: Fault injection: every probe fails with this output.
+    forced_failure: str | None = None
+
+    def __post_init__(self) -> None:
+        self.result = self.spec.kind != "readiness"
+
+    def due_in(self, clock: Clock) -> float:
+        """Simulated seconds until the next probe (0 or less: due now)."""
+        next_at = self.spec.initial_delay + self.runs * self.spec.period
+        return next_at - clock.sim_elapsed(self.started_at)
+
+    def observe(self, ok: bool, output: str) -> bool:
+        """Count one probe outcome; return True when the result flipped."""
+        self.runs += 1
+        if self.forced_failure is not None:
+            ok, output = False, self.forced_failure
+        if ok:
+            self.successes += 1
+            self.failures = 0
+        else:
+            self.failures += 1
+            self.successes = 0
+            self.pending_failures.append(output)
+        before = self.result
+        if ok and self.successes >= self.spec.success_threshold:
+            self.result = True
+        elif not ok and self.failures >= self.spec.failure_threshold:
+            self.result = False
+        return before != self.result
+
+
+def event_message(kind: str, output: str) -> str:
+    """``Liveness probe failed: HTTP probe failed with statuscode: 404``."""
+    return f"{kind.capitalize()} probe failed: {output}"

@@ -1,0 +1,246 @@
+"""The node's in-memory container runtime: what containerd would know about running pods.
+
+A real kubelet asks the container runtime (CRI) which sandboxes and containers exist, their
+states, exit codes and logs, and keeps probe results in its own memory
+(``pkg/kubelet/prober/results``). The simulated kubelet keeps the same facts here, per node:
+one :class:`PodRecord` per pod it runs (its IP, whether its sandbox exists, whether it is
+being stopped) with one :class:`ContainerRecord` per container (its lifecycle *step*, restart
+count, last termination, the running program and its log, probe workers), the node's image
+cache, the pod IP allocator for the node's ``10.244.<n>.0/24`` CIDR, and listeners through
+which the I/O shell (:mod:`.agent`) learns that a container started or stopped.
+
+Only the kubelet reconciler changes these records (through :mod:`.lifecycle`); the agent
+records probe outcomes and fault injections, then asks for a reconcile.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from kubelab.sandbox.clock import Clock
+from kubelab.sandbox.images import Image, ProgramRun
+from kubelab.sandbox.images.shell import MAX_LOG_LINES
+from kubelab.sandbox.kubelet.backoff import Backoff
+from kubelab.sandbox.kubelet.probes import ProbeWorker
+
+Obj = dict[str, Any]
+
+
+@dataclass
+class LogLine:
+    at: datetime
+    text: str
+
+
+@dataclass
+class ContainerRecord:
+    """One container of a pod, as the runtime and the kubelet's caches see it.
+
+    ``step`` names the container's place in the lifecycle stages (:mod:`.stages`);
+    ``since`` is when it got there, which is what stage delays count from.
+    """
+
+    name: str
+    spec: Obj
+    init: bool
+    index: int
+    since: datetime
+    step: str = "waiting"
+    waiting_reason: str = "ContainerCreating"
+    waiting_message: str = ""
+    image: Image | None = None
+    image_error: str = ""
+    pull_took: float = 0.0
+    restart_count: int = 0
+    container_id: str = ""
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    exit_code: int | None = None
+    term_reason: str = ""
+    last_terminated: Obj | None = None
+    run: ProgramRun | None = None
+    files: dict[str, str] = field(default_factory=dict)
+    logs: list[LogLine] = field(default_factory=list)
+    previous_logs: list[LogLine] = field(default_factory=list)
+    probes: dict[str, ProbeWorker] = field(default_factory=dict)
+    kill_reason: str = ""
+    stop_seconds: float = 0.0
+    ever_started: bool = False
+    #: Fault injection: the process is killed on the next reconcile.
+    kill_requested: bool = False
+
+    @property
+    def running(self) -> bool:
+        return self.step in ("running", "killing")
+
+    @property
+    def done(self) -> bool:
+        """Terminated and not going to restart (init containers: completed)."""
+        return self.step == "terminated-final"
+
+    @property
+    def field_path(self) -> str:
+        kind = "initContainers" if self.init else "containers"
+        return f"spec.{kind}{{{self.name}}}"
+
+    def all_logs(self, clock: Clock) -> list[LogLine]:
+        """Static lines plus the program's output so far (program output runs lazily)."""
+        lines = list(self.logs)
+        if self.run is not None and self.started_at is not None:
+            for offset, text in self.run.lines:
+                lines.append(LogLine(self.started_at + timedelta(seconds=offset / clock.speed),
+                                     text))
+            lines.sort(key=lambda line: line.at)
+        return lines[-MAX_LOG_LINES:]
+
+
+@dataclass
+class PodRecord:
+    uid: str
+    namespace: str
+    name: str
+    accepted_at: datetime
+    containers: dict[str, ContainerRecord] = field(default_factory=dict)
+    ip: str = ""
+    sandbox_ready: bool = False
+    stopping: bool = False
+    stop_started: datetime | None = None
+    terminal_phase: str = ""
+    mount_error: str = ""
+    events: list[tuple[str, str, str, str]] = field(default_factory=list)
+
+    @property
+    def full_name(self) -> str:
+        """``format.Pod``: ``name_namespace(uid)`` as kubelet messages print a pod."""
+        return f"{self.name}_{self.namespace}({self.uid})"
+
+    def ordered(self) -> list[ContainerRecord]:
+        inits = sorted((c for c in self.containers.values() if c.init), key=lambda c: c.index)
+        mains = sorted((c for c in self.containers.values() if not c.init),
+                       key=lambda c: c.index)
+        return inits + mains
+
+
+Listener = Callable[[PodRecord, ContainerRecord], None]
+
+
+class NodeRuntime:
+    """Everything the simulated kubelet of one node remembers between reconciles."""
+
+    def __init__(self, node: str, index: int) -> None:
+        self.node = node
+        self.index = index
+        self.network = ipaddress.ip_network(f"10.244.{index}.0/24")
+        self.node_ip = f"172.18.0.{index + 2}"
+        self.pods: dict[str, PodRecord] = {}
+        self.images: dict[str, Image] = {}
+        self.running = True
+        self.pull_backoff = Backoff()
+        self.crash_backoff = Backoff()
+        self._last_ip = 1
+        self.on_container_started: list[Listener] = []
+        self.on_container_stopped: list[Listener] = []
+        self.on_pod_removed: list[Callable[[PodRecord], None]] = []
+        self.last_lease_renew: datetime | None = None
+        self.last_status_report: datetime | None = None
+        self.boot_id = _hex_uuid(f"boot/{node}")
+
+    @property
+    def pod_cidr(self) -> str:
+        return str(self.network)
+
+    def find(self, namespace: str, name: str) -> PodRecord | None:
+        for record in self.pods.values():
+            if record.namespace == namespace and record.name == name:
+                return record
+        return None
+
+    def allocate_ip(self) -> str:
+        """host-local IPAM: the next free address after the last one handed out."""
+        used = {p.ip for p in self.pods.values() if p.ip}
+        hosts = self.network.num_addresses - 2
+        for step in range(1, hosts + 1):
+            candidate = (self._last_ip - 2 + step) % (hosts - 1) + 2
+            ip = str(self.network.network_address + candidate)
+            if ip not in used:
+                self._last_ip = candidate
+                return ip
+        raise RuntimeError(f"no IP addresses available in range set: {self.network}")
+
+    def remove(self, uid: str) -> None:
+        record = self.pods.pop(uid, None)
+        if record is None:
+            return
+        for container in record.containers.values():
+            if container.running:
+                self.notify_stopped(record, container)
+            if container.run is not None:
+                container.run.stop()
+        for listener in self.on_pod_removed:
+            listener(record)
+
+    def notify_started(self, pod: PodRecord, container: ContainerRecord) -> None:
+        for listener in self.on_container_started:
+            listener(pod, container)
+
+    def notify_stopped(self, pod: PodRecord, container: ContainerRecord) -> None:
+        for listener in self.on_container_stopped:
+            listener(pod, container)
+
+    # --- probes (driven by the agent or by tests)
+
+    def due_probes(self, clock: Clock) -> list[ProbeTask]:
+        tasks: list[ProbeTask] = []
+        for pod in self.pods.values():
+            if pod.stopping:
+                continue
+            for container in pod.containers.values():
+                if container.step != "running":
+                    continue
+                for kind, worker in container.probes.items():
+                    if worker.due_in(clock) <= 1e-9:
+                        tasks.append(ProbeTask(pod, container, kind, worker))
+        return tasks
+
+    def next_probe_in(self, clock: Clock) -> float | None:
+        delays = [worker.due_in(clock) for pod in self.pods.values() if not pod.stopping
+                  for c in pod.containers.values() if c.step == "running"
+                  for worker in c.probes.values()]
+        return max(0.0, min(delays)) if delays else None
+
+
+@dataclass
+class ProbeTask:
+    pod: PodRecord
+    container: ContainerRecord
+    kind: str
+    worker: ProbeWorker
+
+    def record(self, ok: bool, output: str) -> bool:
+        """Count the outcome; True when the pod needs a reconcile (flip or event to write)."""
+        if self.pod.stopping or self.container.step != "running":
+            return False
+        flipped = self.worker.observe(ok, output)
+        return flipped or bool(self.worker.pending_failures)
+
+
+def container_id(uid: str, name: str, restart: int) -> str:
+    return "containerd://" + hashlib.sha256(f"{uid}/{name}/{restart}".encode()).hexdigest()
+
+
+def _hex_uuid(seed: str) -> str:
+    digest = hashlib.sha256(seed.encode()).hexdigest()
+    return f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
+
+
+def machine_id(node: str) -> str:
+    return hashlib.sha256(f"machine/{node}".encode()).hexdigest()[:32]
+
+
+def system_uuid(node: str) -> str:
+    return _hex_uuid(f"system/{node}")

@@ -1,0 +1,217 @@
+"""What a container sees: its environment and the files its volumes mount.
+
+Mirrors the kubelet's ``makeEnvironmentVariables`` (``pkg/kubelet/kubelet_pods.go``: ``env``
+with ``value``/``valueFrom`` secretKeyRef, configMapKeyRef, fieldRef; ``envFrom`` with
+``prefix``) and the secret/configMap/emptyDir/downwardAPI volume plugins
+(``pkg/volume/{secret,configmap,emptydir,downwardapi}``): a secret volume is a directory with
+one file per key (or per ``items[]`` entry) holding the decoded value. Errors carry the
+kubelet's wording: a missing secret in ``env`` is ``CreateContainerConfigError`` with
+``secret "x" not found``; a missing one in a volume is a ``FailedMount`` event.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable
+from typing import Any
+
+from kubelab.sandbox.api import kinds
+from kubelab.sandbox.reconcile.types import Snapshot
+
+Obj = dict[str, Any]
+SECRETS = kinds.core("secrets")
+CONFIGMAPS = kinds.core("configmaps")
+
+
+class ConfigError(Exception):
+    """``env`` cannot be built: the container waits in ``CreateContainerConfigError``."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class MountError(Exception):
+    """A volume cannot be set up: the pod stays ``ContainerCreating`` (event FailedMount)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _secret_data(secret: Obj) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, value in (secret.get("data") or {}).items():
+        try:
+            out[key] = base64.b64decode(value or "").decode("utf-8", errors="replace")
+        except (binascii.Error, ValueError):
+            out[key] = ""
+    out.update(secret.get("stringData") or {})
+    return out
+
+
+def _configmap_data(cm: Obj) -> dict[str, str]:
+    return dict(cm.get("data") or {})
+
+
+def field_ref(pod: Obj, path: str, node_ip: str, pod_ip: str) -> str:
+    meta = pod.get("metadata") or {}
+    spec = pod.get("spec") or {}
+    if path.startswith("metadata.labels['") or path.startswith("metadata.annotations['"):
+        kind = "labels" if "labels" in path else "annotations"
+        key = path.split("['", 1)[1].rstrip("']")
+        return str((meta.get(kind) or {}).get(key, ""))
+    values = {
+        "metadata.name": meta.get("name", ""), "metadata.namespace": meta.get("namespace", ""),
+        "metadata.uid": meta.get("uid", ""), "spec.nodeName": spec.get("nodeName", ""),
+        "spec.serviceAccountName": spec.get("serviceAccountName", ""),
+        "status.hostIP": node_ip, "status.podIP": pod_ip,
+    }
+    return str(values.get(path, ""))
+
+
+def container_env(snapshot: Snapshot, pod: Obj, container: Obj, *, node_ip: str,
+                  pod_ip: str) -> dict[str, str]:
+    """The environment a container starts with; raise :class:`ConfigError`."""
+    ns = (pod.get("metadata") or {}).get("namespace", "")
+    env: dict[str, str] = {
+        "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "HOSTNAME": (pod.get("metadata") or {}).get("name", ""),
+        "HOME": "/root",
+        "KUBERNETES_SERVICE_HOST": "10.96.0.1",
+        "KUBERNETES_SERVICE_PORT": "443",
+    }
+
+    def source(kind: str, name: str) -> dict[str, str] | None:
+        if kind == "secret":
+            obj = snapshot.get(SECRETS, ns, name)
+            return None if obj is None else _secret_data(obj)
+        obj = snapshot.get(CONFIGMAPS, ns, name)
+        return None if obj is None else _configmap_data(obj)
+
+    for ref in container.get("envFrom") or []:
+        for kind, field in (("secret", "secretRef"), ("configmap", "configMapRef")):
+            if field not in ref:
+                continue
+            name = ref[field].get("name", "")
+            data = source(kind, name)
+            if data is None:
+                if ref[field].get("optional"):
+                    continue
+                raise ConfigError(f'{kind} "{name}" not found')
+            prefix = ref.get("prefix") or ""
+            env.update({prefix + k: v for k, v in data.items()})
+    expand = _expander(env)
+    for var in container.get("env") or []:
+        name = var.get("name", "")
+        if "value" in var or "valueFrom" not in var:
+            env[name] = expand(str(var.get("value") or ""))
+            continue
+        value_from = var["valueFrom"]
+        if "fieldRef" in value_from:
+            env[name] = field_ref(pod, value_from["fieldRef"].get("fieldPath", ""),
+                                  node_ip, pod_ip)
+            continue
+        for kind, field, label in (("secret", "secretKeyRef", "Secret"),
+                                   ("configmap", "configMapKeyRef", "ConfigMap")):
+            if field not in value_from:
+                continue
+            ref = value_from[field]
+            data = source(kind, ref.get("name", ""))
+            if data is None:
+                if ref.get("optional"):
+                    break
+                raise ConfigError(f'{kind} "{ref.get("name", "")}" not found')
+            if ref.get("key") not in data:
+                if ref.get("optional"):
+                    break
+                raise ConfigError(f"couldn't find key {ref.get('key')} in {label} "
+                                  f"{ns}/{ref.get('name', '')}")
+            env[name] = data[ref["key"]]
+            break
+    return env
+
+
+def _expander(env: dict[str, str]) -> Callable[[str], str]:
+    """``$(VAR)`` references in ``env[].value`` expand to earlier variables (``$$`` escapes)."""
+
+    def expand(value: str) -> str:
+        out: list[str] = []
+        i = 0
+        while i < len(value):
+            if value.startswith("$$", i):
+                out.append("$")
+                i += 2
+            elif value.startswith("$(", i) and ")" in value[i:]:
+                end = value.index(")", i)
+                name = value[i + 2:end]
+                out.append(env[name] if name in env else value[i:end + 1])
+                i = end + 1
+            else:
+                out.append(value[i])
+                i += 1
+        return "".join(out)
+
+    return expand
+
+
+def volume_files(snapshot: Snapshot, pod: Obj, *, node_ip: str = "",
+                 pod_ip: str = "") -> dict[str, dict[str, str]]:
+    """Each volume's files (relative path → content); raise :class:`MountError`."""
+    ns = (pod.get("metadata") or {}).get("namespace", "")
+    volumes: dict[str, dict[str, str]] = {}
+    for volume in (pod.get("spec") or {}).get("volumes") or []:
+        name = volume.get("name", "")
+        data: dict[str, str] | None
+        if "secret" in volume:
+            source = volume["secret"]
+            ref = source.get("secretName", "")
+            obj = snapshot.get(SECRETS, ns, ref)
+            if obj is None and not source.get("optional"):
+                raise MountError(f'MountVolume.SetUp failed for volume "{name}" : '
+                                 f'secret "{ref}" not found')
+            data = _secret_data(obj) if obj else {}
+            volumes[name] = _project(data, source.get("items"))
+        elif "configMap" in volume:
+            source = volume["configMap"]
+            ref = source.get("name", "")
+            obj = snapshot.get(CONFIGMAPS, ns, ref)
+            if obj is None and not source.get("optional"):
+                raise MountError(f'MountVolume.SetUp failed for volume "{name}" : '
+                                 f'configmap "{ref}" not found')
+            data = _configmap_data(obj) if obj else {}
+            volumes[name] = _project(data, source.get("items"))
+        elif "downwardAPI" in volume:
+            files: dict[str, str] = {}
+            for item in volume["downwardAPI"].get("items") or []:
+                if "fieldRef" in item:
+                    files[item.get("path", "")] = field_ref(
+                        pod, item["fieldRef"].get("fieldPath", ""), node_ip, pod_ip)
+            volumes[name] = files
+        else:
+            volumes[name] = {}
+    return volumes
+
+
+def _project(data: dict[str, str], items: list[Obj] | None) -> dict[str, str]:
+    if not items:
+        return dict(data)
+    return {item.get("path", item.get("key", "")): data[item["key"]]
+            for item in items if item.get("key") in data}
+
+
+def container_files(volumes: dict[str, dict[str, str]], container: Obj) -> dict[str, str]:
+    """Map each ``volumeMounts[]`` entry's files under its ``mountPath`` (``subPath`` too)."""
+    files: dict[str, str] = {}
+    for mount in container.get("volumeMounts") or []:
+        content = volumes.get(mount.get("name", ""), {})
+        path = mount.get("mountPath", "").rstrip("/")
+        sub = mount.get("subPath") or ""
+        if sub:
+            if sub in content:
+                files[path] = content[sub]
+            continue
+        for rel, text in content.items():
+            files[f"{path}/{rel}"] = text
+    return files

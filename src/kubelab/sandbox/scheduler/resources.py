@@ -1,0 +1,92 @@
+"""Resource quantities and pod requests, as the scheduler counts them.
+
+``parse_quantity`` reads the Kubernetes quantity syntax (``apimachinery/pkg/api/resource``:
+decimal SI ``m k M G T P E``, binary ``Ki Mi Gi Ti Pi Ei``, exponents ``1e3``) into exact
+fractions. ``pod_requests`` mirrors ``k8s.io/component-helpers/resource``'s
+``PodRequests``: the sum over containers, at least the largest init container (restartable
+"sidecar" init containers add to the sum), plus ``spec.overhead``. Scoring uses the
+scheduler's non-zero defaults (``pkg/scheduler/util``: 100m CPU, 200Mi memory) for
+containers that request nothing, exactly as upstream does.
+"""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+from typing import Any
+
+Obj = dict[str, Any]
+
+_SUFFIX = {
+    "": Fraction(1), "m": Fraction(1, 1000), "k": Fraction(10**3), "M": Fraction(10**6),
+    "G": Fraction(10**9), "T": Fraction(10**12), "P": Fraction(10**15), "E": Fraction(10**18),
+    "Ki": Fraction(2**10), "Mi": Fraction(2**20), "Gi": Fraction(2**30), "Ti": Fraction(2**40),
+    "Pi": Fraction(2**50), "Ei": Fraction(2**60),
+}
+_QUANTITY_RE = re.compile(r"^([+-]?[0-9.]+)(?:([eE][+-]?[0-9]+)|(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E))?$")
+
+DEFAULT_MILLI_CPU_REQUEST = Fraction(1, 10)
+DEFAULT_MEMORY_REQUEST = Fraction(200 * 2**20)
+#: The resources the scheduler's fit filter compares (extended resources are out of scope).
+FIT_RESOURCES = ("cpu", "memory", "ephemeral-storage")
+
+
+def parse_quantity(value: object) -> Fraction:
+    """``"100m"`` → 1/10, ``"1Gi"`` → 1073741824; raise ValueError on a malformed quantity."""
+    if isinstance(value, int | float):
+        return Fraction(value)
+    text = str(value).strip()
+    match = _QUANTITY_RE.match(text)
+    if not match:
+        raise ValueError(f"quantities must match the regular expression "
+                         f"'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$': {text!r}")
+    number = Fraction(match.group(1))
+    if match.group(2):
+        return number * Fraction(10) ** int(match.group(2)[1:])
+    return number * _SUFFIX[match.group(3) or ""]
+
+
+def _container_requests(container: Obj) -> dict[str, Fraction]:
+    resources = container.get("resources") or {}
+    requests = dict(resources.get("limits") or {})
+    requests.update(resources.get("requests") or {})
+    out: dict[str, Fraction] = {}
+    for name, value in requests.items():
+        try:
+            out[name] = parse_quantity(value)
+        except ValueError:
+            continue
+    return out
+
+
+def _add(total: dict[str, Fraction], more: dict[str, Fraction]) -> None:
+    for name, value in more.items():
+        total[name] = total.get(name, Fraction(0)) + value
+
+
+def pod_requests(pod: Obj, *, non_zero: bool = False) -> dict[str, Fraction]:
+    """The pod's effective requests (``non_zero``: scoring defaults for unset cpu/memory)."""
+    spec = pod.get("spec") or {}
+    total: dict[str, Fraction] = {}
+    for container in spec.get("containers") or []:
+        requests = _container_requests(container)
+        if non_zero:
+            requests.setdefault("cpu", DEFAULT_MILLI_CPU_REQUEST)
+            requests.setdefault("memory", DEFAULT_MEMORY_REQUEST)
+        _add(total, requests)
+    sidecars: dict[str, Fraction] = {}
+    init_peak: dict[str, Fraction] = {}
+    for init in spec.get("initContainers") or []:
+        requests = _container_requests(init)
+        if init.get("restartPolicy") == "Always":
+            _add(sidecars, requests)
+            continue
+        for name, value in requests.items():
+            running = value + sidecars.get(name, Fraction(0))
+            init_peak[name] = max(init_peak.get(name, Fraction(0)), running)
+    _add(total, sidecars)
+    for name, value in init_peak.items():
+        total[name] = max(total.get(name, Fraction(0)), value)
+    for name, value in (spec.get("overhead") or {}).items():
+        _add(total, {name: parse_quantity(value)})
+    return total
