@@ -71,6 +71,16 @@ class SandboxOptions:
     components: bool = True
 
 
+def _warm_up() -> None:
+    from kubelab.sandbox.api import fieldcheck, kinds, openapi, tables
+
+    for info in kinds.KINDS:
+        tables.column_definitions(info)
+    for path in openapi.served_paths():
+        openapi.v3_group_version(path)
+    fieldcheck.unknown_fields("apps/v1", "Deployment", {"spec": {}})
+
+
 class Sandbox:
     """A running cluster inside the current event loop."""
 
@@ -87,6 +97,7 @@ class Sandbox:
         self._site: web.TCPSite | None = None
         self._runner: web.AppRunner | None = None
         self.port = 0
+        self._warm: asyncio.Future[None] | None = None
 
     @property
     def node_names(self) -> list[str]:
@@ -128,6 +139,10 @@ class Sandbox:
         await self._site.start()
         if self.options.components:
             await self._start_components()
+        # Importing the official client's models and deriving the OpenAPI documents takes
+        # about a second: do it off the start-up path, so the API is ready at once and the
+        # first `kubectl apply` does not wait for it either.
+        self._warm = asyncio.get_running_loop().run_in_executor(None, _warm_up)
         return self.port
 
     def components(self) -> list[Reconciler]:
