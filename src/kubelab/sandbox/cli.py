@@ -65,12 +65,12 @@ def main(argv: list[str] | None = None) -> int:
         print("stopped" if daemon.stop(state_dir) else "not running")
         return 0
     if args.command == "status":
-        info = daemon.running(state_dir)
-        if info is None:
+        live = daemon.running(state_dir)
+        if live is None:
             print("not running")
             return 3
-        code, body = daemon.probe(info, "/readyz?verbose")
-        print(f"running at {info.url} (pid {info.pid}); kubeconfig "
+        code, body = daemon.probe(live, "/readyz?verbose")
+        print(f"running at {live.url} (pid {live.pid}); kubeconfig "
               f"{state_dir / 'kubeconfig'}")
         print(body.strip())
         return 0 if code == 200 else 1

@@ -33,7 +33,6 @@ CONTENT_TYPE = "application/vnd.kubernetes.protobuf"
 
 VARINT, I64, LEN, I32 = 0, 1, 2, 5
 _WIRE_NAMES = {VARINT: "varint", I64: "fixed64", LEN: "length-delimited", I32: "fixed32"}
-_VARINT_TYPES = frozenset({"int32", "int64", "uint32", "uint64", "bool"})
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -60,13 +59,12 @@ def decode_request(body: bytes) -> dict[str, Any]:
     if not body.startswith(MAGIC):
         prefix = " ".join(str(b) for b in MAGIC)
         raise ProtobufError(
-            "provided data does not appear to be a protobuf message, "
-            f"expected prefix [{prefix}]"
+            f"provided data does not appear to be a protobuf message, expected prefix [{prefix}]"
         )
     if len(body) == len(MAGIC):
         raise ProtobufError("empty body")
     try:
-        return _decode_unknown(body[len(MAGIC):], len(MAGIC))
+        return _decode_unknown(body[len(MAGIC) :], len(MAGIC))
     except RecursionError:  # RawExtensions nested without end
         raise ProtobufError("objects nested too deeply") from None
 
@@ -156,7 +154,7 @@ def _fields(data: bytes, base: int) -> Iterator[tuple[int, int, int | bytes, int
                 raise ProtobufError(
                     f"truncated {_WIRE_NAMES[wire]} field {number} at byte {base + pos}"
                 )
-            yield number, wire, int.from_bytes(data[pos:pos + size], "little"), base + pos
+            yield number, wire, int.from_bytes(data[pos : pos + size], "little"), base + pos
             pos += size
         elif wire == LEN:
             length, start = _varint(data, pos, base)
@@ -165,7 +163,7 @@ def _fields(data: bytes, base: int) -> Iterator[tuple[int, int, int | bytes, int
                     f"field {number} at byte {base + tag_at} claims {length} bytes "
                     f"but only {len(data) - start} remain"
                 )
-            yield number, wire, data[start:start + length], base + start
+            yield number, wire, data[start : start + length], base + start
             pos = start + length
         else:
             raise ProtobufError(
@@ -236,7 +234,7 @@ def _packed(type_: str, data: bytes, base: int) -> list[Any]:
             size = 8 if wire == I64 else 4
             if pos + size > len(data):
                 raise ProtobufError(f"truncated packed {type_} at byte {base + pos}")
-            raw = int.from_bytes(data[pos:pos + size], "little")
+            raw = int.from_bytes(data[pos : pos + size], "little")
             pos += size
         values.append(_scalar(type_, raw))
     return values
@@ -301,8 +299,9 @@ def _map_entry(field: Field, data: bytes, base: int, path: str) -> tuple[str, An
     return key, value
 
 
-def _render(field: Field, values: list[Any] | None, out: dict[str, Any], base: int,
-            path: str) -> None:
+def _render(
+    field: Field, values: list[Any] | None, out: dict[str, Any], base: int, path: str
+) -> None:
     """Apply Go's JSON encoding rules for one field of a decoded struct."""
     name = field.name
     if field.map:

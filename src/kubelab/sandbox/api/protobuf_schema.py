@@ -692,6 +692,11 @@ KINDS: dict[tuple[str, str], str] = {
     ("v1", "ResourceQuota"): "ResourceQuota",
     ("apps/v1", "Deployment"): "Deployment",
     ("policy/v1", "Eviction"): "Eviction",
+    # DELETE bodies: DeleteOptions is registered in every group version (and meta.k8s.io).
+    ("meta.k8s.io/v1", "DeleteOptions"): "DeleteOptions",
+    ("v1", "DeleteOptions"): "DeleteOptions",
+    ("apps/v1", "DeleteOptions"): "DeleteOptions",
+    ("policy/v1", "DeleteOptions"): "DeleteOptions",
 }
 
 
@@ -721,14 +726,20 @@ def parse_table(text: str) -> dict[str, Message]:
             raise ValueError(f"line {lineno}: unknown flags {sorted(unknown)}")
         repeated = type_s.startswith("[]")
         is_map = type_s.startswith("map<string,") and type_s.endswith(">")
-        elem = type_s[2:] if repeated else type_s[len("map<string,"):-1] if is_map else type_s
+        elem = type_s[2:] if repeated else type_s[len("map<string,") : -1] if is_map else type_s
         number = int(number_s)
         if number in fields:
             raise ValueError(f"line {lineno}: {current} field number {number} twice")
         fields[number] = Field(
-            number, name, elem, repeated=repeated, map=is_map,
-            ptr="ptr" in flags, req="req" in flags,
-            omitzero="omitzero" in flags, inline="inline" in flags,
+            number,
+            name,
+            elem,
+            repeated=repeated,
+            map=is_map,
+            ptr="ptr" in flags,
+            req="req" in flags,
+            omitzero="omitzero" in flags,
+            inline="inline" in flags,
         )
     close()
     return messages

@@ -14,6 +14,7 @@ components get by being separate processes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import deque
 from typing import Any
@@ -116,10 +117,8 @@ class ComponentRunner:
         self._timers.clear()
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
             self._task = None
 
     def _on_event(self, event: WatchEvent) -> None:

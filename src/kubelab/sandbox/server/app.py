@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import hmac
 import itertools
 import json
 import logging
@@ -160,9 +161,11 @@ class KubeApi:
                                handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
                                ) -> web.StreamResponse:
         header = request.headers.get("Authorization", "")
-        if header != f"Bearer {self.config.token}":
-            if not request.path.startswith(ANONYMOUS_PATHS) or header:
-                return error_response(errors.unauthorized())
+        valid = hmac.compare_digest(header.encode(), f"Bearer {self.config.token}".encode())
+        # Like kubeadm's system:public-info-viewer: /version and health are anonymous.
+        anonymous_ok = not header and request.path.startswith(ANONYMOUS_PATHS)
+        if not valid and not anonymous_ok:
+            return error_response(errors.unauthorized())
         return await handler(request)
 
     # ---------------------------------------------------------------- dispatch
@@ -272,7 +275,7 @@ class KubeApi:
             if method == "GET":
                 if request.query.get("watch") in ("true", "1"):
                     return await self.watch(request, t)
-                return self.list(request, t)
+                return self.list_response(request, t)
             if method == "POST":
                 return await self.create(request, t)
             if method == "DELETE":
@@ -327,8 +330,8 @@ class KubeApi:
         return tables.table(info, objs, now=self.clock.now(), include_object=include,
                             resource_version=resource_version)
 
-    def list(self, request: web.Request, t: Target) -> web.Response:
-        items, revision = self.registry.list(
+    def list_response(self, request: web.Request, t: Target) -> web.Response:
+        items, revision = self.registry.list_objects(
             t.info, t.namespace if t.info.namespaced else None,
             label_selector=request.query.get("labelSelector", ""),
             field_selector=self._field_selector(request, t))
@@ -508,7 +511,7 @@ class KubeApi:
 
         if gone and not strategy_for(t.info).returns_deleted_object:
             return _json(status_success(t.info, t.name, obj["metadata"].get("uid", "")))
-        return self.respond_object(request, t.info, obj, 200 if gone else 200)
+        return self.respond_object(request, t.info, obj, 200)
 
     async def delete_options(self, request: web.Request) -> Obj:
         options: Obj = {}
@@ -539,7 +542,7 @@ class KubeApi:
 
     async def delete_collection(self, request: web.Request, t: Target) -> web.Response:
         options = await self.delete_options(request)
-        items, _ = self.registry.list(t.info, t.namespace if t.info.namespaced else None,
+        items, _ = self.registry.list_objects(t.info, t.namespace if t.info.namespaced else None,
                                       label_selector=request.query.get("labelSelector", ""),
                                       field_selector=request.query.get("fieldSelector", ""))
         deleted = []
@@ -760,10 +763,10 @@ class KubeApi:
             port = int(port_name) if port_name.isdigit() else next(
                 (p["containerPort"] for p in ports if p.get("name") == port_name or not port_name),
                 80)
-            target = (ip, port) if ip else None
-            if target is None:
+            if not ip:
                 raise ApiError(503, "ServiceUnavailable",
                                f'pod "{name}" has no IP address yet', {})
+            target = (str(ip), int(port))
         resolved = self.fabric.resolve(*target) if self.fabric else None
         if resolved is None:
             raise ApiError(503, "ServiceUnavailable",

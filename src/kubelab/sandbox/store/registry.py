@@ -159,7 +159,7 @@ class Registry:
         for bucket in buckets.values():
             yield from bucket.values()
 
-    def list(self, info: KindInfo, namespace: str | None = None, *,
+    def list_objects(self, info: KindInfo, namespace: str | None = None, *,
              label_selector: str | LabelSelector = "",
              field_selector: str | FieldSelector = "") -> tuple[list[Obj], int]:
         labels = (label_selector if isinstance(label_selector, LabelSelector)
@@ -361,9 +361,7 @@ class Registry:
             return False
         if obj.get("kind") == "Namespace" and obj.get("spec", {}).get("finalizers"):
             return False
-        if obj.get("kind") == "Pod" and meta.get("deletionGracePeriodSeconds", 0) > 0:
-            return False
-        return True
+        return not (obj.get("kind") == "Pod" and meta.get("deletionGracePeriodSeconds", 0) > 0)
 
     def delete(self, info: KindInfo, namespace: str, name: str, *,
                propagation: str | None = None, grace_period_seconds: int | None = None,
@@ -434,8 +432,7 @@ class Registry:
                 dry_run: bool) -> tuple[Obj, bool]:
         if dry_run:
             return obj, True
-        old = self.peek(info, namespace, name)
-        stored = self._commit(info, None, old=obj if old is None else obj,
+        stored = self._commit(info, None, old=obj,
                               event_type="DELETED", namespace=namespace, name=name)
         return copy.deepcopy(stored), True
 
@@ -496,7 +493,7 @@ class Registry:
                           parse_field_selector(field_selector), strategy_for(info))
         backlog: list[WatchEvent] = []
         if since is None or send_initial:
-            items, _ = self.list(info, namespace, label_selector=watcher.labels,
+            items, _ = self.list_objects(info, namespace, label_selector=watcher.labels,
                                  field_selector=watcher.fields)
             backlog = [WatchEvent("ADDED", info, o, int(o["metadata"]["resourceVersion"]))
                        for o in items]
