@@ -241,7 +241,7 @@ def label_value_errors(value: str) -> list[str]:
 
 
 def port_num_errors(port: Any) -> list[str]:
-    """``IsValidPortNum``: 1–65535."""
+    """``IsValidPortNum``: 1 to 65535."""
     if isinstance(port, int) and not isinstance(port, bool) and 1 <= port <= 65535:
         return []
     return ["must be between 1 and 65535, inclusive"]

@@ -572,15 +572,13 @@ def validate_pod_update(new: Obj, old: Obj) -> list[Cause]:
         new_ctrs = new_spec.get(group) or []
         old_ctrs = old_spec.get(group) or []
         if len(new_ctrs) != len(old_ctrs):
-            return causes + [forbidden(f"spec.{group}", "pod updates may not add or remove containers")]
+            return [*causes, forbidden(f"spec.{group}", "pod updates may not add or remove containers")]
     deadline, old_deadline = new_spec.get("activeDeadlineSeconds"), old_spec.get("activeDeadlineSeconds")
     if deadline is not None:
         if not isinstance(deadline, int) or not 0 <= deadline <= 2**31 - 1:
-            return causes + [invalid("spec.activeDeadlineSeconds", deadline,
-                                     "must be between 0 and 2147483647, inclusive")]
+            return [*causes, invalid("spec.activeDeadlineSeconds", deadline, "must be between 0 and 2147483647, inclusive")]
         if old_deadline is not None and old_deadline < deadline:
-            return causes + [invalid("spec.activeDeadlineSeconds", deadline,
-                                     "must be less than or equal to previous value")]
+            return [*causes, invalid("spec.activeDeadlineSeconds", deadline, "must be less than or equal to previous value")]
     elif old_deadline is not None:
         causes.append(invalid("spec.activeDeadlineSeconds", None,
                               "must not update from a positive integer to nil value"))

@@ -98,7 +98,10 @@ class SecretStrategy(Strategy):
         total = 0
         for key in sorted(data):
             causes += [invalid(key_path("data", key), key, e) for e in config_key_errors(key)]
-            total += len(base64.b64decode(data[key] or ""))
+            try:
+                total += len(base64.b64decode(data[key] or ""))
+            except ValueError:
+                total += len(str(data[key]))
         for key in _REQUIRED_KEYS.get(obj.get("type", ""), ()):
             if key not in data:
                 causes.append(required(key_path("data", key)))
