@@ -9,9 +9,9 @@ These mirror small pieces of ``k8s.io/kubernetes/pkg/controller/controller_utils
 while an upstream controller issues them one by one and sees each write's result. When one
 pass changes the same object twice (scale a ReplicaSet and then refresh its annotations,
 say), the batch keeps one write per object, holding the latest content; a status write
-that follows a main-resource write of the same object drops ``resourceVersion`` (an
-unconditional update, which the API server allows for these kinds) because the first
-write has already moved it.
+(or main-resource write) that follows another write of the same object drops
+``resourceVersion`` (an unconditional update, which the API server allows for these
+kinds) because the first write has already moved it.
 """
 
 from __future__ import annotations
@@ -242,23 +242,25 @@ class Writes:
               component: str) -> None:
         self.add(RecordEvent(involved, type_, reason, message, component))
 
-    def has_update(self, info: KindInfo, obj: Obj) -> bool:
-        return self._key(info, obj, "") in self._writes
+    def pending_status(self, info: KindInfo, obj: Obj) -> Obj | None:
+        """The object of a status write already in the batch, if any."""
+        action = self._writes.get(self._key(info, obj, "status"))
+        return action.obj if isinstance(action, UpdateStatus) else None
 
     def actions(self) -> list[Action]:
+        """The batch, in order; a second write to one object carries no resourceVersion."""
         out: list[Action] = []
-        written_main: set[tuple[str, ...]] = set()
+        written: set[tuple[str, ...]] = set()
         for item in self._order:
             if isinstance(item, int):
                 out.append(self._others[item])
                 continue
             action = self._writes[item]
-            if item[3] == "status" and (*item[:3], "") in written_main:
-                obj = copy.deepcopy(action.obj)  # type: ignore[union-attr]
+            if isinstance(action, Update | UpdateStatus) and item[:3] in written:
+                obj = copy.deepcopy(action.obj)
                 obj.get("metadata", {}).pop("resourceVersion", None)
-                action = UpdateStatus(action.info, obj)  # type: ignore[union-attr]
-            if item[3] == "":
-                written_main.add(item[:3])
+                action = type(action)(action.info, obj)
+            written.add(item[:3])
             out.append(action)
         return out
 

@@ -71,9 +71,9 @@ class DeploymentController:
             owner = common.controller_ref(rs) if rs else None
             if owner is None or owner.get("kind") != "Deployment":
                 return
-            deploy = snapshot.get(DEPLOYMENTS, ns, owner.get("name", ""))
-            if deploy is not None and du.strategy_type(deploy) == "Recreate":
-                yield Key.of(DEPLOYMENTS, deploy)
+            target = snapshot.get(DEPLOYMENTS, ns, owner.get("name", ""))
+            if target is not None and du.strategy_type(target) == "Recreate":
+                yield Key.of(DEPLOYMENTS, target)
 
     def reconcile(self, snapshot: Snapshot, key: Key, clock: Clock) -> Result:
         """Pure: one ``syncDeployment`` pass over ``key``; no side effects."""
@@ -115,9 +115,7 @@ class _Sync:
                 self.sync_deployment_status(self.all_of(olds, new), new)
             else:
                 self.check_paused_conditions()
-                if d.get("spec", {}).get("paused"):
-                    self.sync()
-                elif self.is_scaling_event():
+                if d.get("spec", {}).get("paused") or self.is_scaling_event():
                     self.sync()
                 elif du.strategy_type(d) == "Recreate":
                     self.rollout_recreate()
@@ -128,12 +126,16 @@ class _Sync:
         return self.finish()
 
     def finish(self) -> Result:
+        """One status write carries both status and the revision annotation.
+
+        Upstream writes ``deployment.kubernetes.io/revision`` through ``UpdateStatus`` too:
+        the status strategy keeps annotation changes, while a main-resource write that
+        changes annotations would bump ``metadata.generation``.
+        """
         d, orig = self.d, self.orig
-        if d["metadata"].get("annotations") != orig.get("metadata", {}).get("annotations"):
-            main = copy.deepcopy(orig)
-            main["metadata"]["annotations"] = d["metadata"].get("annotations")
-            self.writes.update(DEPLOYMENTS, main)
-        if d.get("status") != orig.get("status", {}):
+        annotations_changed = (d["metadata"].get("annotations")
+                               != orig.get("metadata", {}).get("annotations"))
+        if annotations_changed or d.get("status") != orig.get("status", {}):
             self.writes.update_status(DEPLOYMENTS, d)
         return Result(self.writes.actions(), self.requeue)
 

@@ -130,8 +130,8 @@ def scaled_value(value: int | str, total: int, round_up: bool) -> int:
         return value
     match = _PERCENT.match(str(value))
     if not match:
-        raise ValueError(f"invalid value for IntOrString: invalid type: string is not a "
-                         f"percentage")
+        raise ValueError("invalid value for IntOrString: invalid type: string is not a "
+                         "percentage")
     scaled = int(match.group(1)) * total / 100
     return math.ceil(scaled) if round_up else math.floor(scaled)
 
@@ -179,7 +179,7 @@ def new_rs_new_replicas(deploy: Obj, all_rss: list[Obj], new_rs: Obj) -> int:
 
 def round_half_away(value: float) -> int:
     """Go's ``math.Round`` (``integer.RoundToInt32``): halves go away from zero."""
-    return int(math.floor(value + 0.5)) if value >= 0 else -int(math.floor(-value + 0.5))
+    return math.floor(value + 0.5) if value >= 0 else -math.floor(-value + 0.5)
 
 
 def replica_set_fraction(rs: Obj, deploy: Obj) -> int:

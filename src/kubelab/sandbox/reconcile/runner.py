@@ -195,7 +195,11 @@ class ComponentRunner:
 
     def apply(self, action: Action) -> None:
         reg = self.registry
-        if isinstance(action, RecordEvent):
+        finalize = getattr(action, "finalize", None)
+        if callable(finalize):
+            # Actions that carry their own write (the namespace controller's /finalize).
+            finalize(reg)
+        elif isinstance(action, RecordEvent):
             self.recorder.record(action)
         elif isinstance(action, Create):
             reg.create(action.info, action.obj,
@@ -213,8 +217,4 @@ class ComponentRunner:
         elif isinstance(action, Bind):
             reg.bind(action.namespace, action.name, action.node, action.uid)
         else:
-            finalize = getattr(action, "finalize", None)
-            if callable(finalize):
-                finalize(reg)
-            else:
-                raise TypeError(f"unknown action {action!r}")
+            raise TypeError(f"unknown action {action!r}")

@@ -74,14 +74,24 @@ class Strategy:
             obj.setdefault("metadata", {})["generation"] = generation
 
     def prepare_for_status_update(self, obj: Obj, old: Obj) -> None:
-        """A ``/status`` write changes only status: everything else comes from ``old``."""
+        """A ``/status`` write changes status (and annotations), nothing else.
+
+        Upstream's status strategies copy spec and labels back from the stored object; the
+        deployment controller relies on annotations passing through (it writes
+        ``deployment.kubernetes.io/revision`` with its status).
+        """
         status = obj.get("status")
+        annotations = obj.get("metadata", {}).get("annotations")
         obj.clear()
         obj.update(copy.deepcopy(old))
         if status is not None:
             obj["status"] = status
         else:
             obj.pop("status", None)
+        if annotations is not None:
+            obj["metadata"]["annotations"] = annotations
+        else:
+            obj["metadata"].pop("annotations", None)
 
     def spec_of(self, obj: Obj) -> Any:
         return obj.get("spec")

@@ -1,0 +1,38 @@
+"""kube-controller-manager (and the cloud controller's service loop), as pure reconcilers.
+
+Each module mirrors one upstream controller in ``k8s.io/kubernetes/pkg/controller`` and
+holds a class satisfying :class:`kubelab.sandbox.reconcile.types.Reconciler`: it names the
+kinds it watches, maps a changed object to the keys to reconcile, and computes the writes
+that move one key toward its desired state. None of them writes anything itself; the
+runner applies their actions through the API registry, the way real controllers write
+through kube-apiserver.
+"""
+
+from __future__ import annotations
+
+from kubelab.sandbox.controllers.daemonset import DaemonSetController
+from kubelab.sandbox.controllers.deployment import DeploymentController
+from kubelab.sandbox.controllers.endpoints import EndpointsController
+from kubelab.sandbox.controllers.garbage_collector import GarbageCollector
+from kubelab.sandbox.controllers.namespace import NamespaceController
+from kubelab.sandbox.controllers.node_lifecycle import NodeLifecycleController
+from kubelab.sandbox.controllers.replicaset import ReplicaSetController
+from kubelab.sandbox.controllers.service_lb import ServiceLBController
+from kubelab.sandbox.reconcile.types import Reconciler
+
+
+def all_controllers() -> list[Reconciler]:
+    """One instance of every controller, with upstream default settings."""
+    return [
+        DeploymentController(),
+        ReplicaSetController(),
+        GarbageCollector(),
+        EndpointsController(),
+        NamespaceController(),
+        ServiceLBController(),
+        NodeLifecycleController(),
+        DaemonSetController(),
+    ]
+
+
+__all__ = ["all_controllers"]
