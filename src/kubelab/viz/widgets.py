@@ -51,7 +51,12 @@ def _placeholder(text: str) -> str:
 
 
 def default_client() -> tuple[client.ApiClient, str]:
-    """An API client for the current kubeconfig context (or in-cluster), and its name."""
+    """The notebook's cluster (:func:`kubelab.connect.current`), or the kubeconfig context."""
+    from kubelab import connect
+
+    if connect._current is not None:
+        cluster = connect._current
+        return cluster.api_client, cluster.context or ("kubelab" if cluster.is_sandbox else "")
     try:
         _, current = config.list_kube_config_contexts()
         return config.new_client_from_config(), str(current.get("name") or "")
