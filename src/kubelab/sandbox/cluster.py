@@ -39,7 +39,7 @@ def bundled_kubectl_version() -> str:
 
 
 def version_info(version: str) -> dict[str, str]:
-    major, minor, *rest = (version.lstrip("v").split(".") + ["0"])[:3]
+    major, minor, *rest = ([*version.lstrip("v").split("."), "0"])[:3]
     git_version = f"v{major}.{minor}.{rest[0] if rest else '0'}"
     return {"major": major, "minor": minor, "emulationMajor": major, "emulationMinor": minor,
             "minCompatibilityMajor": major, "minCompatibilityMinor": str(int(minor) - 1),
@@ -147,11 +147,30 @@ class Sandbox:
 
     def components(self) -> list[Reconciler]:
         from kubelab.sandbox import controllers, kubelet, scheduler
+        from kubelab.sandbox.control_plane import ControlPlane
 
         found: list[Reconciler] = list(controllers.all_controllers())
         found.append(scheduler.scheduler())
-        found.extend(kubelet.build_components(self.fabric, self.clock, self.node_names))
+        found.extend(kubelet.build_components(
+            self.fabric, self.clock, self.node_names,
+            kubelet_version=version_info(self.options.version)["gitVersion"]))
+        found.append(ControlPlane(bootstrap.CONTROL_PLANE, self.options.version,
+                                  self.component_health))
         return found
+
+    def component_health(self) -> dict[str, bool]:
+        """Which control-plane components are alive and not stalled (fault injection)."""
+
+        def alive(runner: ComponentRunner) -> bool:
+            task = runner._task
+            return not runner.paused and (task is None or not task.done())
+
+        controllers = [r for r in self.runners
+                       if type(r.component).__module__.startswith("kubelab.sandbox.controllers")]
+        scheduler = [r for r in self.runners if r.name == "default-scheduler"]
+        return {"apiserver": True, "etcd": True,
+                "scheduler": all(alive(r) for r in scheduler),
+                "controller-manager": all(alive(r) for r in controllers)}
 
     async def _start_components(self) -> None:
         for component in self.components():

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import ssl
 import json
 import os
 import secrets
 import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import urllib.error

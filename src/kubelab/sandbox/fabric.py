@@ -32,11 +32,11 @@ class NodeAgent(Protocol):
     def logs(self, namespace: str, pod: str, container: str, *, previous: bool,
              tail_lines: int | None, timestamps: bool,
              since_seconds: int | None) -> list[str]:
-        """The container's log lines (without trailing newlines); raise :class:`LogError`."""
+        """The container's log lines, each ending in ``\\n``; raise :class:`LogError`."""
         ...
 
     def follow_logs(self, namespace: str, pod: str, container: str) -> AsyncIterator[str]:
-        """Yield new log lines as the container writes them, until it stops."""
+        """Yield log lines (each ending in ``\\n``) as the container writes them, until it stops."""
         ...
 
 

@@ -68,6 +68,8 @@ def known_images() -> str:
     """The images a learner can use, as one comma-separated hint."""
     names: list[str] = []
     for b in CATALOG:
+        if b.repository.startswith("registry.k8s.io/"):
+            continue  # cluster components, not for learners' pods
         short = b.repository.removeprefix("docker.io/").removeprefix("library/")
         names.extend(f"{short}:{t}" for t in b.tags) if b.tags else names.append(short)
     return ", ".join(names)
@@ -108,14 +110,33 @@ def respond(app: HttpApp, pod: str, path: str, query: dict[str, str] | None = No
     return Response(route.status, route.content_type, body, app.server)
 
 
+#: Programs the sandbox shell can run; in an app image, any other ``command`` is taken to
+#: start the app itself (``nginx -g 'daemon off;'``, ``/usr/local/bin/kube-proxy …``).
+SHELL_PROGRAMS = frozenset({"sh", "ash", "bash", "echo", "sleep", "cat", "printf", "date",
+                            "env", "printenv", "true", "false", "exit", "touch", "ls"})
+
+
+def runs_program(image: Image, command: list[str], args: list[str]) -> bool:
+    """Whether the container runs a shell program (else the image's app or daemon)."""
+    if image.behaviour.shell:
+        return True
+    argv = list(command or args)
+    return bool(argv) and argv[0].rsplit("/", 1)[-1] in SHELL_PROGRAMS
+
+
 def program(image: Image, command: list[str], args: list[str], shell: Shell) -> Program:
     """Start a shell image's process the way a container runtime combines ENTRYPOINT/CMD.
 
-    ``command`` replaces the image's entrypoint and ``args`` its CMD. ``sh -c SCRIPT`` runs
-    the script; a bare ``sh`` (no terminal attached) exits at once with status 0; any other
-    argv runs as one exec-form command.
+    The simulated images have no ENTRYPOINT, only a CMD (``default_command``): ``command``
+    replaces the entrypoint and ``args`` the CMD, so the process is ``command + args``, or
+    ``args`` alone, or the CMD when neither is given (``kubectl run x --image=busybox -- sh
+    -c …`` sets only ``args``). ``sh -c SCRIPT`` runs the script; a bare ``sh`` (no terminal
+    attached) exits at once with status 0; any other argv runs as one exec-form command.
     """
-    argv = list(command or image.behaviour.default_command) + list(args)
+    if command:
+        argv = list(command) + list(args)
+    else:
+        argv = list(args) or list(image.behaviour.default_command)
     if argv and argv[0].rsplit("/", 1)[-1] in ("sh", "ash", "bash"):
         rest = argv[1:]
         if rest[:1] == ["-c"] and len(rest) >= 2:

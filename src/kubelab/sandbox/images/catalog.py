@@ -97,6 +97,28 @@ def _probes(version: str, healthy: bool) -> HttpApp:
     return HttpApp(80, {"/": Route(f"version {version}\n"), "/healthz": health}, _GO_404)
 
 
+def _system(component: str, size: int, *logs: str) -> ImageBehaviour:
+    """A control-plane or add-on image: a daemon that runs until stopped."""
+    return ImageBehaviour(f"registry.k8s.io/{component}", f"{component} (cluster component)",
+                          size, start_logs=logs)
+
+
+SYSTEM_IMAGES: tuple[ImageBehaviour, ...] = (
+    _system("kube-apiserver", 27_984_402, "Serving securely on [::]:6443"),
+    _system("kube-controller-manager", 26_263_213, "Started kube-controller-manager"),
+    _system("kube-scheduler", 20_657_479, "Serving securely on 127.0.0.1:10259"),
+    _system("kube-proxy", 30_854_614, "Using iptables Proxier",
+            "Caches are synced for service config"),
+    _system("etcd", 57_680_541, "serving client traffic securely"),
+    _system("pause", 320_368),
+    ImageBehaviour(
+        "registry.k8s.io/coredns/coredns", "CoreDNS (cluster DNS add-on)", 22_384_805,
+        http=HttpApp(8080, {"/health": Route("OK"), "/ready": Route("OK")},
+                     Route("404 page not found\n", 404)),
+        start_logs=(".:53", "CoreDNS-1.12.1", "linux/amd64, go1.24.1, 707c7c1"),
+    ),
+)
+
 CATALOG: tuple[ImageBehaviour, ...] = (
     ImageBehaviour(
         "gcr.io/google-samples/node-hello", "Node.js hello app on 8080", 263_716_235,
@@ -164,4 +186,5 @@ CATALOG: tuple[ImageBehaviour, ...] = (
         2_099_713, tags=("latest",), shell=True, default_command=("/bin/sh",),
         stops_on_sigterm=False,
     ),
+    *SYSTEM_IMAGES,
 )

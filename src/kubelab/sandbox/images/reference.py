@@ -63,6 +63,10 @@ def parse(reference: str) -> ImageRef:
     last = name.rsplit("/", 1)[-1]
     if ":" in last:
         name, _, tag = name.rpartition(":")
+        if not tag:
+            raise InvalidImageName(f'Failed to apply default image tag "{reference}": '
+                                   f"couldn't parse image name \"{reference}\": "
+                                   "invalid reference format")
     first, _, rest = name.partition("/")
     if rest and ("." in first or ":" in first or first == "localhost"):
         registry, repository = first, rest

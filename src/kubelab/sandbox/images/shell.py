@@ -11,8 +11,8 @@ compound commands, single and double quotes, ``$VAR``/``${VAR}``/``${VAR:-x}``/`
 ``$(…)`` and backquote substitution, ``NAME=value`` assignments, redirections ``>``, ``>>``,
 ``2>&1`` and ``/dev/null``; built-ins ``echo``, ``printf`` (``%s``/``%d``), ``cat``, ``sleep``,
 ``exit``, ``date``, ``hostname``, ``env``/``printenv``, ``export``, ``true``/``false``/``:``,
-``test``/``[``, ``touch``, ``rm``, ``mkdir``, ``ls``, ``wc -l``-free text tools are not. Pipes
-and background jobs are refused with a clear message. Nothing here touches the host: no
+``test``/``[``, ``touch``, ``rm``, ``mkdir``, ``ls``. Text tools (``grep``, ``wc``…), pipes
+and background jobs are not supported and say so. Nothing here touches the host: no
 ``subprocess``, no real files, no ``eval`` of Python.
 
 Execution is a generator of :class:`Output` and :class:`Sleep` steps whose return value is the

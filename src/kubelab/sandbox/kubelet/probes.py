@@ -3,8 +3,10 @@
 Mirrors the kubelet's prober (``pkg/kubelet/prober/worker.go`` and ``prober.go``): each
 container probe gets a worker that first runs ``initialDelaySeconds`` after the container
 started, then every ``periodSeconds``; ``successThreshold`` consecutive successes flip the
-result to Success and ``failureThreshold`` consecutive failures to Failure. Readiness starts
-as Failure (a container is not ready until a probe passes), liveness and startup as Success.
+result to Success and ``failureThreshold`` consecutive failures to Failure. Readiness and
+startup start as Failure (a container is neither ready nor started until a probe passes),
+liveness as Success. While a startup probe has not succeeded the other probes wait; once it
+has, it stops running.
 Every failed probe records a ``Warning Unhealthy`` event ``<Kind> probe failed: <output>``.
 
 The worker is pure state; who runs the probe (the agent over real HTTP, a test with a fake)
@@ -67,7 +69,12 @@ class ProbeWorker:
     forced_failure: str | None = None
 
     def __post_init__(self) -> None:
-        self.result = self.spec.kind != "readiness"
+        self.result = self.spec.kind == "liveness"
+
+    @property
+    def gave_up(self) -> bool:
+        """``failureThreshold`` consecutive failures: the container must be restarted."""
+        return self.failures >= self.spec.failure_threshold
 
     def due_in(self, clock: Clock) -> float:
         """Simulated seconds until the next probe (0 or less: due now)."""

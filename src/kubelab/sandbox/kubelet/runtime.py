@@ -106,6 +106,9 @@ class PodRecord:
     name: str
     accepted_at: datetime
     containers: dict[str, ContainerRecord] = field(default_factory=dict)
+    #: The pod's place in :data:`~.stages.POD_STAGES` and when it got there.
+    step: str = "accepted"
+    since: datetime | None = None
     ip: str = ""
     sandbox_ready: bool = False
     stopping: bool = False
@@ -113,6 +116,10 @@ class PodRecord:
     terminal_phase: str = ""
     mount_error: str = ""
     events: list[tuple[str, str, str, str]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.since is None:
+            self.since = self.accepted_at
 
     @property
     def full_name(self) -> str:
@@ -162,7 +169,7 @@ class NodeRuntime:
 
     def allocate_ip(self) -> str:
         """host-local IPAM: the next free address after the last one handed out."""
-        used = {p.ip for p in self.pods.values() if p.ip}
+        used = {p.ip for p in self.pods.values() if p.ip and p.ip != self.node_ip}
         hosts = self.network.num_addresses - 2
         for step in range(1, hosts + 1):
             candidate = (self._last_ip - 2 + step) % (hosts - 1) + 2
@@ -202,7 +209,7 @@ class NodeRuntime:
             for container in pod.containers.values():
                 if container.step != "running":
                     continue
-                for kind, worker in container.probes.items():
+                for kind, worker in active_probes(container).items():
                     if worker.due_in(clock) <= 1e-9:
                         tasks.append(ProbeTask(pod, container, kind, worker))
         return tasks
@@ -210,7 +217,7 @@ class NodeRuntime:
     def next_probe_in(self, clock: Clock) -> float | None:
         delays = [worker.due_in(clock) for pod in self.pods.values() if not pod.stopping
                   for c in pod.containers.values() if c.step == "running"
-                  for worker in c.probes.values()]
+                  for worker in active_probes(c).values()]
         return max(0.0, min(delays)) if delays else None
 
 
@@ -227,6 +234,14 @@ class ProbeTask:
             return False
         flipped = self.worker.observe(ok, output)
         return flipped or bool(self.worker.pending_failures)
+
+
+def active_probes(container: ContainerRecord) -> dict[str, ProbeWorker]:
+    """The probes that run now: only the startup probe until it succeeds, then the others."""
+    startup = container.probes.get("startup")
+    if startup is not None and not startup.result:
+        return {"startup": startup}
+    return {k: w for k, w in container.probes.items() if k != "startup"}
 
 
 def container_id(uid: str, name: str, restart: int) -> str:

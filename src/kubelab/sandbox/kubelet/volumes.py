@@ -197,7 +197,7 @@ def volume_files(snapshot: Snapshot, pod: Obj, *, node_ip: str = "",
 def _project(data: dict[str, str], items: list[Obj] | None) -> dict[str, str]:
     if not items:
         return dict(data)
-    return {item.get("path", item.get("key", "")): data[item["key"]]
+    return {str(item.get("path") or item.get("key") or ""): data[item["key"]]
             for item in items if item.get("key") in data}
 
 

@@ -335,15 +335,50 @@ class KubeApi:
             t.info, t.namespace if t.info.namespaced else None,
             label_selector=request.query.get("labelSelector", ""),
             field_selector=self._field_selector(request, t))
+        metadata: Obj = {"resourceVersion": str(revision)}
+        items = self._paginate(request, items, metadata)
         if "as=Table" in request.headers.get("Accept", ""):
-            return _json(self.table(request, t.info, items, str(revision)),
-                         content_type=TABLE_TYPE)
+            table = self.table(request, t.info, items, metadata["resourceVersion"])
+            table["metadata"].update(metadata)
+            return _json(table, content_type=TABLE_TYPE)
         for item in items:
             item.pop("apiVersion", None)
             item.pop("kind", None)
         body = {"kind": t.info.list_kind, "apiVersion": t.info.api_version,
-                "metadata": {"resourceVersion": str(revision)}, "items": items}
+                "metadata": metadata, "items": items}
         return _json(body)
+
+    @staticmethod
+    def _paginate(request: web.Request, items: list[Obj], metadata: Obj) -> list[Obj]:
+        """``limit`` and ``continue`` chunking, as the API server's storage layer does it.
+
+        The token is opaque to clients (base64 JSON naming the revision and the next key);
+        ``remainingItemCount`` is only reported for lists without selectors, like upstream.
+        """
+        token = request.query.get("continue", "")
+        if token:
+            try:
+                state = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+                start = (str(state["start"][0]), str(state["start"][1]))
+                metadata["resourceVersion"] = str(int(state["rv"]))
+            except (ValueError, KeyError, TypeError, IndexError) as exc:
+                raise errors.bad_request(f"continue key is not valid: {exc}") from exc
+            items = [i for i in items
+                     if (i["metadata"].get("namespace", ""), i["metadata"]["name"]) >= start]
+        try:
+            limit = int(request.query.get("limit") or 0)
+        except ValueError:
+            limit = 0
+        if 0 < limit < len(items):
+            following = items[limit]["metadata"]
+            state = {"v": "meta.k8s.io/v1", "rv": int(metadata["resourceVersion"]),
+                     "start": [following.get("namespace", ""), following["name"]]}
+            metadata["continue"] = base64.urlsafe_b64encode(
+                json.dumps(state).encode()).decode().rstrip("=")
+            if not request.query.get("labelSelector") and not request.query.get("fieldSelector"):
+                metadata["remainingItemCount"] = len(items) - limit
+            items = items[:limit]
+        return items
 
     def _field_selector(self, request: web.Request, t: Target) -> str:
         selector = request.query.get("fieldSelector", "")

@@ -1,0 +1,362 @@
+"""The kubelet's I/O shell: app servers, probes on the clock, logs, fault injection.
+
+The pure kubelet (:mod:`.kubelet`) decides; this agent does what needs sockets and time:
+
+* when a container of an HTTP image starts, it starts the image's app on ``127.0.0.1`` and a
+  random port and registers it in the :class:`~kubelab.sandbox.fabric.Fabric` under the pod
+  IP and the image's port (so Services, the API server proxy and probes really reach it);
+* it runs the containers' probes on the clock like the kubelet's prober workers
+  (``pkg/kubelet/prober``): HTTP probes are real GETs through the fabric with
+  ``timeoutSeconds``, TCP probes connect, exec probes run in the container's shell; a probe
+  outcome that flips a result or must be reported as an event requeues the pod;
+* it answers the API server's log requests (the kubelet's ``/containerLogs``; errors are
+  :class:`~kubelab.sandbox.fabric.LogError` with the kubelet's wording);
+* it offers the course's fault injection: stop/start the kubelet, kill a container, force a
+  probe to fail.
+
+Start it with ``await agent.start()`` inside the sandbox's event loop and stop it with
+``await agent.stop()``; set ``agent.requeue`` to the runner's "reconcile this key now".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable, Coroutine
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import aiohttp
+
+from kubelab.sandbox import images
+from kubelab.sandbox.clock import Clock
+from kubelab.sandbox.fabric import Fabric, LogError
+from kubelab.sandbox.images.server import AppServer
+from kubelab.sandbox.images.shell import ProgramRun, Shell
+from kubelab.sandbox.kubelet.runtime import (
+    ContainerRecord,
+    LogLine,
+    NodeRuntime,
+    PodRecord,
+    ProbeTask,
+)
+from kubelab.sandbox.reconcile.types import Key
+
+#: Longest the probe loop sleeps before looking for newly due probes (simulated seconds).
+PROBE_POLL = 1.0
+#: Smallest real-time probe timeout (seconds).
+MIN_PROBE_TIMEOUT = 2.0
+#: How often a follower looks for new log lines (simulated seconds).
+FOLLOW_POLL = 0.5
+
+
+def _rfc3339_nano(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f000Z")
+
+
+async def http_probe(fabric: Fabric, pod_ip: str, handler: dict[str, object],
+                     timeout: float) -> tuple[bool, str]:
+    """``pkg/probe/http``: 200-399 is success; the failure texts are the kubelet's."""
+    spec = handler
+    port = int(str(spec.get("port", 80))) if str(spec.get("port", 80)).isdigit() else 80
+    path = str(spec.get("path") or "/")
+    scheme = str(spec.get("scheme") or "HTTP").lower()
+    url = f"{scheme}://{pod_ip}:{port}{path}"
+    target = fabric.resolve(pod_ip, port)
+    if target is None:
+        return False, (f'Get "{url}": dial tcp {pod_ip}:{port}: connect: connection refused')
+    host, local = target
+    try:
+        client_timeout = aiohttp.ClientTimeout(total=timeout)
+        async with aiohttp.ClientSession(timeout=client_timeout) as session, session.get(
+                f"http://{host}:{local}{path}", headers={"User-Agent": "kube-probe/1.37"},
+                allow_redirects=False) as response:
+            await response.read()
+            if 200 <= response.status < 400:
+                return True, ""
+            return False, f"HTTP probe failed with statuscode: {response.status}"
+    except TimeoutError:
+        return False, (f'Get "{url}": context deadline exceeded '
+                       "(Client.Timeout exceeded while awaiting headers)")
+    except aiohttp.ClientError:
+        return False, f'Get "{url}": dial tcp {pod_ip}:{port}: connect: connection refused'
+
+
+def tcp_probe(fabric: Fabric, pod_ip: str, handler: dict[str, object]) -> tuple[bool, str]:
+    port_text = str(handler.get("port", 0))
+    port = int(port_text) if port_text.isdigit() else 0
+    if fabric.resolve(pod_ip, port) is None:
+        return False, f"dial tcp {pod_ip}:{port}: connect: connection refused"
+    return True, ""
+
+
+def exec_probe(container: ContainerRecord, handler: dict[str, object]) -> tuple[bool, str]:
+    """Run ``exec.command`` against the container's current files and environment."""
+    command = list(handler.get("command") or [])  # type: ignore[call-overload]
+    if container.image is None:
+        return False, "container not running"
+    shell = Shell({}, dict(container.files))
+    run = ProgramRun(images.program(container.image, [str(c) for c in command], [], shell))
+    run.advance(3600.0)
+    output = "\n".join(text for _, text in run.lines)
+    if run.exit_code == 0:
+        return True, ""
+    if run.exit_code is None:
+        return False, "command timed out"
+    return False, output or f"command {command!r} exited with {run.exit_code}"
+
+
+class KubeletAgent:
+    """The I/O side of one node's kubelet; also the node's :class:`~.fabric.NodeAgent`."""
+
+    def __init__(self, runtime: NodeRuntime, fabric: Fabric, clock: Clock) -> None:
+        self.runtime = runtime
+        self.fabric = fabric
+        self.clock = clock
+        self.requeue: Callable[[Key], None] | None = None
+        self._servers: dict[tuple[str, str], AppServer] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._probe_task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+        self._started = False
+        runtime.on_container_started.append(self._container_started)
+        runtime.on_container_stopped.append(self._container_stopped)
+        runtime.on_pod_removed.append(self._pod_removed)
+
+    # ------------------------------------------------------------------ life cycle
+
+    async def start(self, *, probe_loop: bool = True) -> None:
+        """Begin serving and probing (call from the sandbox's event loop).
+
+        ``probe_loop=False`` leaves probing to explicit :meth:`probe_once` calls (tests).
+        """
+        if self._started:
+            return
+        self._started = True
+        self._wake = asyncio.Event()
+        if probe_loop:
+            self._probe_task = asyncio.create_task(self._probe_loop())
+        for pod in list(self.runtime.pods.values()):
+            for container in pod.containers.values():
+                if container.running:
+                    self._container_started(pod, container)
+        self._requeue_key(Key("nodes", "", self.runtime.node))
+
+    async def stop(self) -> None:
+        """Stop probing and close every app server."""
+        self._started = False
+        if self._probe_task is not None:
+            self._probe_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._probe_task
+            self._probe_task = None
+        # Server starts and closes are short: let them finish so no socket is left open.
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=5)
+        for (uid, _name), server in list(self._servers.items()):
+            await server.close()
+            pod = self.runtime.pods.get(uid)
+            if pod is not None and pod.ip:
+                self.fabric.unregister_pod(pod.ip)
+        self._servers.clear()
+
+    def _requeue_key(self, key: Key) -> None:
+        if self.requeue is not None:
+            self.requeue(key)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            coro.close()
+            return
+        task: asyncio.Task[None] = loop.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # ------------------------------------------------------------------ containers
+
+    def _container_started(self, pod: PodRecord, container: ContainerRecord) -> None:
+        self._wake.set()
+        image = container.image
+        if not self._started or image is None or image.app is None or container.run is not None:
+            return
+        self._spawn(self._serve(pod, container))
+
+    async def _serve(self, pod: PodRecord, container: ContainerRecord) -> None:
+        assert container.image is not None and container.image.app is not None
+        app = container.image.app
+        key = (pod.uid, container.name)
+        old = self._servers.pop(key, None)
+        if old is not None:
+            await old.close()
+
+        def log_request(method: str, path: str, status: int) -> None:
+            if app.server.startswith("nginx"):
+                when = self.clock.now().strftime("%d/%b/%Y:%H:%M:%S +0000")
+                container.logs.append(LogLine(self.clock.now(), (
+                    f'10.244.0.1 - - [{when}] "{method} {path} HTTP/1.1" {status} 0 "-" "-" "-"')))
+
+        server = AppServer(app, pod.name, log_request)
+        port = await server.start()
+        if not container.running or self.runtime.pods.get(pod.uid) is not pod:
+            await server.close()
+            return
+        self._servers[key] = server
+        self.fabric.register_endpoint(pod.ip, app.port, "127.0.0.1", port)
+
+    def _container_stopped(self, pod: PodRecord, container: ContainerRecord) -> None:
+        server = self._servers.pop((pod.uid, container.name), None)
+        if container.image is not None and container.image.app is not None and pod.ip:
+            self.fabric.unregister_endpoint(pod.ip, container.image.app.port)
+        if server is not None:
+            self._spawn(server.close())
+
+    def _pod_removed(self, pod: PodRecord) -> None:
+        if pod.ip and pod.ip != self.runtime.node_ip:
+            self.fabric.unregister_pod(pod.ip)
+
+    # ------------------------------------------------------------------ probes
+
+    async def run_probe(self, task: ProbeTask) -> tuple[bool, str]:
+        handler = task.worker.spec.handler
+        if "httpGet" in handler:
+            # timeoutSeconds in real time, with a floor: the in-process apps answer in
+            # milliseconds, but a busy event loop must not turn into a failed probe.
+            timeout = max(task.worker.spec.timeout / self.clock.speed, MIN_PROBE_TIMEOUT)
+            return await http_probe(self.fabric, task.pod.ip, handler["httpGet"], timeout)
+        if "tcpSocket" in handler:
+            return tcp_probe(self.fabric, task.pod.ip, handler["tcpSocket"])
+        if "exec" in handler:
+            return exec_probe(task.container, handler["exec"])
+        return True, ""
+
+    async def probe_once(self) -> list[Key]:
+        """Run every due probe once; return the pods that need a reconcile."""
+        tasks = self.runtime.due_probes(self.clock)
+        if not tasks:
+            return []
+        results = await asyncio.gather(*(self.run_probe(t) for t in tasks))
+        keys: list[Key] = []
+        for task, (ok, output) in zip(tasks, results, strict=True):
+            if task.record(ok, output):
+                key = Key("pods", task.pod.namespace, task.pod.name)
+                if key not in keys:
+                    keys.append(key)
+        return keys
+
+    async def _probe_loop(self) -> None:
+        while self._started:
+            if self.runtime.running:
+                for key in await self.probe_once():
+                    self._requeue_key(key)
+            delay = self.runtime.next_probe_in(self.clock)
+            delay = PROBE_POLL if delay is None else min(max(delay, 0.01), PROBE_POLL)
+            self._wake.clear()
+            sleeper = asyncio.ensure_future(self.clock.sleep(delay))
+            waker = asyncio.ensure_future(self._wake.wait())
+            try:
+                await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                sleeper.cancel()
+                waker.cancel()
+
+    # ------------------------------------------------------------------ fault injection
+
+    def stop_kubelet(self) -> None:
+        """The kubelet process dies: no more heartbeats, status or probes (containers live on)."""
+        self.runtime.running = False
+
+    def start_kubelet(self) -> None:
+        self.runtime.running = True
+        self._requeue_key(Key("nodes", "", self.runtime.node))
+        for pod in self.runtime.pods.values():
+            self._requeue_key(Key("pods", pod.namespace, pod.name))
+
+    def kill_container(self, namespace: str, pod: str, container: str) -> None:
+        """The container's process dies (exit 137), as after an OOM kill or ``kill -9``."""
+        record = self._container(namespace, pod, container)
+        record.kill_requested = True
+        self._requeue_key(Key("pods", namespace, pod))
+
+    def fail_probe(self, namespace: str, pod: str, container: str, kind: str,
+                   failing: bool = True, output: str = "HTTP probe failed with statuscode: 500"
+                   ) -> None:
+        """Force the container's ``kind`` probe (liveness/readiness/startup) to fail."""
+        record = self._container(namespace, pod, container)
+        worker = record.probes.get(kind)
+        if worker is None:
+            raise KeyError(f'container "{container}" has no {kind} probe')
+        worker.forced_failure = output if failing else None
+
+    def _container(self, namespace: str, pod: str, container: str) -> ContainerRecord:
+        record = self.runtime.find(namespace, pod)
+        if record is None or container not in record.containers:
+            raise KeyError(f'container "{container}" in pod "{pod}" is not running on '
+                           f"{self.runtime.node}")
+        return record.containers[container]
+
+    # ------------------------------------------------------------------ logs (NodeAgent)
+
+    def _log_source(self, namespace: str, pod: str, container: str,
+                    previous: bool) -> list[LogLine]:
+        """``validateContainerLogStatus`` (``pkg/kubelet/kubelet_pods.go``), then the lines."""
+        record = self.runtime.find(namespace, pod)
+        if record is None:
+            raise LogError(f'pod "{pod}" not found')
+        c = record.containers.get(container)
+        if c is None:
+            raise LogError(f'container "{container}" in pod "{pod}" is not available')
+        if c.step == "running" and c.run is not None and c.started_at is not None:
+            c.run.advance(self.clock.sim_elapsed(c.started_at))
+        if previous:
+            if c.step == "crash-backoff":
+                return c.all_logs(self.clock)
+            if c.last_terminated is None:
+                raise LogError(f'previous terminated container "{container}" in pod "{pod}" '
+                               "not found")
+            return list(c.previous_logs)
+        if c.ever_started:
+            return c.all_logs(self.clock)
+        reason = c.waiting_reason or "ContainerCreating"
+        if reason == "ErrImagePull":
+            raise LogError(f'container "{container}" in pod "{pod}" is waiting to start: '
+                           "image can't be pulled")
+        if reason == "ImagePullBackOff":
+            raise LogError(f'container "{container}" in pod "{pod}" is waiting to start: '
+                           "trying and failing to pull image")
+        raise LogError(f'container "{container}" in pod "{pod}" is waiting to start: {reason}')
+
+    def logs(self, namespace: str, pod: str, container: str, *, previous: bool = False,
+             tail_lines: int | None = None, timestamps: bool = False,
+             since_seconds: int | None = None) -> list[str]:
+        lines = self._log_source(namespace, pod, container, previous)
+        if since_seconds is not None:
+            cutoff = self.clock.now() - timedelta(seconds=since_seconds / self.clock.speed)
+            lines = [line for line in lines if line.at >= cutoff]
+        if tail_lines is not None:
+            lines = lines[-tail_lines:] if tail_lines > 0 else []
+        if timestamps:
+            return [f"{_rfc3339_nano(line.at)} {line.text}\n" for line in lines]
+        return [f"{line.text}\n" for line in lines]
+
+    async def follow_logs(self, namespace: str, pod: str,
+                          container: str) -> AsyncIterator[str]:
+        sent = 0
+        record = self.runtime.find(namespace, pod)
+        c = record.containers.get(container) if record else None
+        instance = c.container_id if c else ""
+        while True:
+            try:
+                lines = self._log_source(namespace, pod, container, False)
+            except LogError:
+                return
+            c = record.containers.get(container) if record else None
+            if c is None or c.container_id != instance:
+                return
+            for line in lines[sent:]:
+                yield f"{line.text}\n"
+            sent = len(lines)
+            if not c.running or self.runtime.pods.get(record.uid if record else "") is None:
+                return
+            await self.clock.sleep(FOLLOW_POLL)

@@ -1,0 +1,203 @@
+"""An in-memory cluster and a discrete-event driver for the simulated kubelet."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+from kubelab.sandbox import images
+from kubelab.sandbox.api.kinds import KindInfo
+from kubelab.sandbox.clock import ManualClock, rfc3339
+from kubelab.sandbox.kubelet.kubelet import PODS, Kubelet
+from kubelab.sandbox.kubelet.node import NodeConfig
+from kubelab.sandbox.kubelet.runtime import ProbeTask
+from kubelab.sandbox.reconcile.types import (
+    Action,
+    Bind,
+    Create,
+    Delete,
+    Key,
+    RecordEvent,
+    Update,
+    UpdateStatus,
+)
+
+Obj = dict[str, Any]
+
+
+class FakeCluster:
+    """A dict of objects behaving enough like the registry for reconcile tests."""
+
+    def __init__(self, clock: ManualClock) -> None:
+        self.clock = clock
+        self.objects: dict[tuple[str, str, str], Obj] = {}
+        self.events: list[RecordEvent] = []
+        #: (simulated second, event) for timing assertions.
+        self.timeline: list[tuple[float, RecordEvent]] = []
+        self.deleted: list[Delete] = []
+        self._rv = itertools.count(1)
+
+    def get(self, info: KindInfo, namespace: str, name: str) -> Obj | None:
+        return self.objects.get((info.group_resource, namespace, name))
+
+    def list(self, info: KindInfo, namespace: str | None = None,
+             labels: dict[str, str] | None = None) -> list[Obj]:
+        out = []
+        for (res, ns, _), obj in sorted(self.objects.items()):
+            if res != info.group_resource or (namespace is not None and ns != namespace):
+                continue
+            have = obj.get("metadata", {}).get("labels") or {}
+            if labels and any(have.get(k) != v for k, v in labels.items()):
+                continue
+            out.append(obj)
+        return out
+
+    def add(self, info: KindInfo, obj: Obj) -> Obj:
+        obj = copy.deepcopy(obj)
+        meta = obj.setdefault("metadata", {})
+        if info.namespaced:
+            meta.setdefault("namespace", "default")
+        meta.setdefault("uid", f"uid-{meta['name']}-{next(self._rv)}")
+        meta["resourceVersion"] = str(next(self._rv))
+        meta.setdefault("creationTimestamp", rfc3339(self.clock.now()))
+        self.objects[(info.group_resource, meta.get("namespace", ""), meta["name"])] = obj
+        return obj
+
+    def apply(self, actions: list[Action]) -> None:
+        for action in actions:
+            if isinstance(action, Create):
+                self.add(action.info, action.obj)
+            elif isinstance(action, Update | UpdateStatus):
+                meta = action.obj["metadata"]
+                key = (action.info.group_resource, meta.get("namespace", ""), meta["name"])
+                current = self.objects[key]
+                assert current["metadata"]["resourceVersion"] == meta["resourceVersion"]
+                new = copy.deepcopy(current if isinstance(action, UpdateStatus) else action.obj)
+                if isinstance(action, UpdateStatus):
+                    new["status"] = copy.deepcopy(action.obj["status"])
+                new["metadata"]["resourceVersion"] = str(next(self._rv))
+                self.objects[key] = new
+            elif isinstance(action, Delete):
+                self.deleted.append(action)
+                key = (action.info.group_resource, action.namespace, action.name)
+                if action.grace_period_seconds == 0:
+                    self.objects.pop(key, None)
+            elif isinstance(action, Bind):
+                pod = self.objects[("pods", action.namespace, action.name)]
+                pod["spec"]["nodeName"] = action.node
+            elif isinstance(action, RecordEvent):
+                self.events.append(action)
+                self.timeline.append((self.clock.monotonic(), action))
+
+    def delete_pod(self, name: str, grace: int | None = None, namespace: str = "default") -> None:
+        pod = self.objects[("pods", namespace, name)]
+        if grace is None:
+            grace = pod["spec"].get("terminationGracePeriodSeconds", 30)
+        pod["metadata"]["deletionTimestamp"] = rfc3339(self.clock.now())
+        pod["metadata"]["deletionGracePeriodSeconds"] = grace
+        pod["metadata"]["resourceVersion"] = str(next(self._rv))
+
+    def times(self, reason: str) -> list[float]:
+        return [t for t, e in self.timeline if e.reason == reason]
+
+    def messages(self, reason: str | None = None) -> list[str]:
+        return [e.message for e in self.events if reason is None or e.reason == reason]
+
+
+def simulated_probe(task: ProbeTask) -> tuple[bool, str]:
+    """Answer an HTTP probe from the image's routes (what the real app server would say)."""
+    handler = task.worker.spec.handler
+    if "httpGet" in handler:
+        image = task.container.image
+        assert image is not None
+        app = image.app
+        port = int(handler["httpGet"].get("port", 80))
+        if app is None or app.port != port:
+            return False, (f'Get "http://{task.pod.ip}:{port}{handler["httpGet"].get("path", "/")}": '
+                           f"dial tcp {task.pod.ip}:{port}: connect: connection refused")
+        answer = images.respond(app, task.pod.name, handler["httpGet"].get("path", "/"))
+        if 200 <= answer.status < 400:
+            return True, ""
+        return False, f"HTTP probe failed with statuscode: {answer.status}"
+    return True, ""
+
+
+class Sim:
+    """Drive one kubelet over a fake cluster, timer by timer, on a ManualClock."""
+
+    def __init__(self, node: str = "node-1", index: int = 1) -> None:
+        self.clock = ManualClock()
+        self.cluster = FakeCluster(self.clock)
+        self.kubelet = Kubelet(NodeConfig(node, index))
+        self.node = node
+        self.wakes: dict[Key, float] = {}
+        #: Runs due probes during :meth:`run_for`; None leaves probing to someone else.
+        self.probe: Callable[[ProbeTask], tuple[bool, str]] | None = simulated_probe
+
+    def pod(self, name: str, containers: list[Obj], **spec: Any) -> Obj:
+        body = {"metadata": {"name": name, "namespace": "default"},
+                "spec": {"containers": containers, "nodeName": self.node,
+                         "restartPolicy": "Always", "terminationGracePeriodSeconds": 30,
+                         **spec},
+                "status": {"phase": "Pending", "conditions": [
+                    {"type": "PodScheduled", "status": "True", "lastProbeTime": None,
+                     "lastTransitionTime": rfc3339(self.clock.now())}]}}
+        obj = self.cluster.add(PODS, body)
+        self.wakes[Key("pods", "default", name)] = 0.0
+        return obj
+
+    def delete(self, name: str, grace: int | None = None) -> None:
+        """``kubectl delete pod``: set deletionTimestamp; the watch event requeues the pod."""
+        self.cluster.delete_pod(name, grace)
+        self.wakes[Key("pods", "default", name)] = self.clock.monotonic()
+
+    def get(self, name: str) -> Obj | None:
+        return self.cluster.get(PODS, "default", name)
+
+    def sync(self, name: str) -> None:
+        key = Key("pods", "default", name)
+        result = self.kubelet.reconcile(self.cluster, key, self.clock)
+        self.cluster.apply(result.actions)
+        now = self.clock.monotonic()
+        if result.requeue_after is not None:
+            self.wakes[key] = now + result.requeue_after
+        else:
+            self.wakes.pop(key, None)
+
+    def run_for(self, seconds: float) -> None:
+        end = self.clock.monotonic() + seconds
+        while True:
+            now = self.clock.monotonic()
+            for key, due in list(self.wakes.items()):
+                if due <= now + 1e-9:
+                    self.sync(key.name)
+            for task in self.kubelet.runtime.due_probes(self.clock) if self.probe else []:
+                if task.record(*self.probe(task)):
+                    self.sync(task.pod.name)
+            candidates = [d for d in self.wakes.values() if d > now + 1e-9]
+            probe = self.kubelet.runtime.next_probe_in(self.clock) if self.probe else None
+            if probe is not None:
+                candidates.append(now + max(probe, 0.001))
+            nxt = min([*candidates, end])
+            if nxt >= end - 1e-9 and now >= end - 1e-9:
+                break
+            self.clock.advance(max(0.0, min(nxt, end) - now))
+            if self.clock.monotonic() >= end - 1e-9 and not any(
+                    d <= end + 1e-9 for d in self.wakes.values()):
+                break
+
+    def container(self, name: str, index: int = 0) -> Obj:
+        pod = self.get(name)
+        assert pod is not None
+        return pod["status"]["containerStatuses"][index]
+
+    def condition(self, name: str, ctype: str) -> str:
+        pod = self.get(name)
+        assert pod is not None
+        for cond in pod["status"]["conditions"]:
+            if cond["type"] == ctype:
+                return str(cond["status"])
+        return ""
+

@@ -1,0 +1,152 @@
+"""The agent: real app servers in the fabric, real HTTP probes, logs with upstream errors."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+import pytest
+from sandbox.kubelet.kubelet_sim import Sim
+
+from kubelab.sandbox.fabric import Fabric, LogError
+from kubelab.sandbox.kubelet.agent import KubeletAgent
+from kubelab.sandbox.reconcile.types import Key
+
+PROBES_11 = "quay.io/apprenda/k8s-workshop-probes:1.1"
+
+
+async def started(sim: Sim) -> tuple[KubeletAgent, Fabric]:
+    fabric = Fabric()
+    agent = KubeletAgent(sim.kubelet.runtime, fabric, sim.clock)
+    requeued: list[Key] = []
+    agent.requeue = requeued.append
+    sim.probe = None
+    await agent.start(probe_loop=False)
+    assert requeued == [Key("nodes", "", "node-1")]
+    return agent, fabric
+
+
+async def settle(fabric: Fabric, ip: str, port: int) -> tuple[str, int]:
+    for _ in range(100):
+        target = fabric.resolve(ip, port)
+        if target is not None:
+            return target
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"{ip}:{port} never registered")
+
+
+async def test_app_is_reachable_through_the_fabric_and_probed_for_real() -> None:
+    sim = Sim()
+    agent, fabric = await started(sim)
+    try:
+        probe = {"httpGet": {"path": "/healthz", "port": 80}, "periodSeconds": 10}
+        sim.pod("broken", [{"name": "probes", "image": PROBES_11, "livenessProbe": probe}])
+        sim.run_for(5)
+        ip = sim.get("broken")["status"]["podIP"]  # type: ignore[index]
+        host, port = await settle(fabric, ip, 80)
+        async with aiohttp.ClientSession() as session, session.get(
+                f"http://{host}:{port}/") as response:
+            assert await response.text() == "version 1.1\n"
+        keys = await agent.probe_once()
+        assert keys == [Key("pods", "default", "broken")]
+        record = sim.kubelet.runtime.find("default", "broken")
+        assert record is not None
+        worker = record.containers["probes"].probes["liveness"]
+        assert worker.pending_failures == ["HTTP probe failed with statuscode: 404"]
+        assert await agent.probe_once() == []  # not due again before periodSeconds
+        # Once the pod is deleted its endpoint disappears.
+        sim.delete("broken")
+        sim.run_for(2)
+        sim.kubelet.reconcile(sim.cluster, Key("pods", "default", "broken"), sim.clock)
+        assert fabric.resolve(ip, 80) is None
+    finally:
+        await agent.stop()
+
+
+async def test_connection_refused_probe_message() -> None:
+    sim = Sim()
+    agent, fabric = await started(sim)
+    try:
+        probe = {"httpGet": {"path": "/", "port": 9999}}
+        sim.pod("p", [{"name": "web", "image": "nginx:1.25", "readinessProbe": probe}])
+        sim.run_for(5)
+        await settle(fabric, sim.get("p")["status"]["podIP"], 80)  # type: ignore[index]
+        await agent.probe_once()
+        worker = sim.kubelet.runtime.find("default", "p").containers["web"].probes["readiness"]  # type: ignore[union-attr]
+        ip = sim.get("p")["status"]["podIP"]  # type: ignore[index]
+        assert worker.pending_failures == [
+            f'Get "http://{ip}:9999/": dial tcp {ip}:9999: connect: connection refused']
+    finally:
+        await agent.stop()
+
+
+async def test_logs_and_their_errors() -> None:
+    sim = Sim()
+    agent, _ = await started(sim)
+    try:
+        sim.pod("typo", [{"name": "web", "image": "ngnix"}])
+        sim.pod("crash", [{"name": "c", "image": "busybox",
+                           "command": ["sh", "-c", "echo run $HOSTNAME; exit 1"]}])
+        sim.pod("ticker", [{"name": "t", "image": "busybox",
+                            "command": ["sh", "-c", "while true; do echo tick; sleep 1; done"]}])
+        sim.run_for(0.1)
+        with pytest.raises(LogError) as err:
+            agent.logs("default", "typo", "web")
+        assert err.value.message == ('container "web" in pod "typo" is waiting to start: '
+                                     "ContainerCreating")
+        sim.run_for(1.5)
+        with pytest.raises(LogError) as err:
+            agent.logs("default", "typo", "web")
+        assert err.value.message == ('container "web" in pod "typo" is waiting to start: '
+                                     "image can't be pulled")
+        sim.run_for(1.5)
+        with pytest.raises(LogError) as err:
+            agent.logs("default", "typo", "web")
+        assert err.value.message == ('container "web" in pod "typo" is waiting to start: '
+                                     "trying and failing to pull image")
+        with pytest.raises(LogError, match='previous terminated container "t" in pod "ticker" '
+                                           "not found"):
+            agent.logs("default", "ticker", "t", previous=True)
+        sim.run_for(10)
+        assert agent.logs("default", "crash", "c") == ["run crash\n"]
+        assert agent.logs("default", "crash", "c", previous=True) == ["run crash\n"]
+        ticks = agent.logs("default", "ticker", "t")
+        assert len(ticks) >= 10 and set(ticks) == {"tick\n"}
+        assert agent.logs("default", "ticker", "t", tail_lines=2) == ["tick\n", "tick\n"]
+        assert len(agent.logs("default", "ticker", "t", since_seconds=3)) in (3, 4)
+        stamped = agent.logs("default", "ticker", "t", tail_lines=1, timestamps=True)
+        assert stamped[0].endswith("Z tick\n") and stamped[0].startswith("2026-01-01T00:00:")
+        with pytest.raises(LogError, match='container "x" in pod "ticker" is not available'):
+            agent.logs("default", "ticker", "x")
+    finally:
+        await agent.stop()
+
+
+async def test_follow_logs_streams_new_lines() -> None:
+    sim = Sim()
+    agent, _ = await started(sim)
+    try:
+        sim.pod("ticker", [{"name": "t", "image": "busybox",
+                            "command": ["sh", "-c", "echo a; sleep 2; echo b; sleep 2; echo c"]}],
+                restartPolicy="Never")
+        sim.run_for(2)
+        seen: list[str] = []
+
+        async def follow() -> None:
+            async for line in agent.follow_logs("default", "ticker", "t"):
+                seen.append(line)
+
+        task = asyncio.create_task(follow())
+        await asyncio.sleep(0.01)
+        assert seen == ["a\n"]
+        for _ in range(20):
+            sim.clock.advance(0.5)
+            await asyncio.sleep(0)
+        sim.run_for(1)
+        for _ in range(4):
+            sim.clock.advance(0.5)
+            await asyncio.sleep(0.01)
+        await asyncio.wait_for(task, 1)
+        assert seen == ["a\n", "b\n", "c\n"]
+    finally:
+        await agent.stop()
