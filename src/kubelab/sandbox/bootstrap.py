@@ -91,6 +91,7 @@ def _seed_workloads(registry: Registry) -> None:
                 "metadata": {"labels": {"k8s-app": "kube-proxy"}},
                 "spec": {
                     "priorityClassName": "system-node-critical",
+                    "hostNetwork": True,
                     "tolerations": [{"operator": "Exists"}],
                     "containers": [{
                         "name": "kube-proxy",

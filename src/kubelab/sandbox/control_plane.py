@@ -76,6 +76,9 @@ class ControlPlane:
         self.version = version if version.startswith("v") else f"v{version}"
         self.health = health
 
+    def initial_keys(self) -> list[Key]:
+        return [KEY]
+
     def keys_for(self, info: kinds.KindInfo, obj: Obj, snapshot: Snapshot) -> Iterable[Key]:
         meta = obj.get("metadata", {})
         if meta.get("namespace") == "kube-system" and (

@@ -105,6 +105,12 @@ class ComponentRunner:
         for info in self.component.watches:
             for obj in list(self.registry.iter_objects(info)):
                 self._enqueue_for(info, obj)
+        # Components with work that no object announces yet (a kubelet registering its Node,
+        # the static pod manager publishing mirror pods) say so with initial_keys().
+        initial_keys = getattr(self.component, "initial_keys", None)
+        if callable(initial_keys):
+            for key in initial_keys():
+                self.queue.add(key)
         self._task = asyncio.get_running_loop().create_task(self._work(),
                                                             name=f"runner:{self.name}")
 
