@@ -119,7 +119,14 @@ def serve(state_dir: Path, args: argparse.Namespace) -> int:
         logging.getLogger("kubelab.sandbox").info(
             "serving on 127.0.0.1:%d (%d nodes, speed %.3g)", port, args.nodes, args.speed)
         await stop.wait()
+        log = logging.getLogger("kubelab.sandbox")
+        log.info("stopping")
         await sandbox.stop()
+        log.info("stopped")
+        # Everything is committed and closed: skip cancelling idle tasks and joining worker
+        # threads, which takes seconds, so `kubelab sandbox stop` returns at once.
+        logging.shutdown()
+        os._exit(0)
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run())

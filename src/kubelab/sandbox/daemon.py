@@ -125,12 +125,23 @@ def read_server_info(state_dir: Path) -> ServerInfo | None:
 
 
 def _alive(pid: int) -> bool:
+    for child in _DETACHED:
+        if child.pid == pid:
+            # Our own child: poll() reaps it, so a stopped daemon is not a zombie "alive".
+            if child.poll() is not None:
+                _DETACHED.remove(child)
+                return False
+            return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
+    # A daemon that exited but was not yet reaped by its new parent is a zombie: gone.
+    with contextlib.suppress(OSError, IndexError):
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.rsplit(")", 1)[1].split()[0] != "Z"
     return True
 
 

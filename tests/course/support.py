@@ -1,0 +1,96 @@
+"""Helpers for the course tests: build submissions, run nbgrader and nbclient out of process.
+
+nbgrader and nbclient start kernels and import Jupyter machinery whose deprecation warnings
+would trip pytest's ``filterwarnings = error``, so they run in child processes and report
+JSON back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+REPO = Path(__file__).resolve().parents[2]
+COURSE = REPO / "course"
+MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
+
+
+def lessons() -> list[str]:
+    return sorted(p.name for p in (COURSE / "source").iterdir()
+                  if p.is_dir() and (p / f"{p.name}.ipynb").exists())
+
+
+def run_python(code: str, *args: str, env: dict[str, str] | None = None,
+               timeout: float = 900) -> str:
+    proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                          timeout=timeout, env=env, check=False, cwd=REPO)
+    if proc.returncode != 0:
+        raise AssertionError(f"child process failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
+    return proc.stdout
+
+
+def generate_template(work: Path, names: list[str]) -> Path:
+    """A course copy where ``generate_assignment`` ran for ``names``; returns ``work``."""
+    run_python("import sys, json; from pathlib import Path;"
+               "from autograders.nbgrading import generate_release;"
+               "generate_release(Path(sys.argv[1]), Path(sys.argv[2]), json.loads(sys.argv[3]))",
+               str(COURSE), str(work), json.dumps(names))
+    return work
+
+
+def solution_text(source: str) -> str:
+    return "\n".join(line for line in source.splitlines() if line.strip() not in MARKERS)
+
+
+def make_submission(lesson: str, release: Path, answers: dict[str, str | None] | None = None,
+                    edits: dict[str, list[tuple[str, str]]] | None = None,
+                    blank: bool = False) -> Any:
+    """The release notebook with answer cells filled in, as a student would submit it.
+
+    By default every answer is the instructor's solution; ``answers`` replaces some (a
+    ``None`` value keeps the solution, to which ``edits`` then apply text replacements).
+    """
+    source = nbformat.read(str(COURSE / "source" / lesson / f"{lesson}.ipynb"), 4)
+    solutions = {c.metadata["nbgrader"]["grade_id"]: solution_text(c.source)
+                 for c in source.cells if c.get("metadata", {}).get("nbgrader", {}).get("solution")}
+    nb = nbformat.read(str(release / lesson / f"{lesson}.ipynb"), 4)
+    if blank:
+        return nb
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if not meta.get("solution"):
+            continue
+        gid = meta["grade_id"]
+        text = solutions[gid]
+        if answers and answers.get(gid) is not None:
+            text = answers[gid] or ""
+        for old, new in (edits or {}).get(gid, []):
+            assert old in text, f"{lesson}/{gid}: edit target not found: {old!r}"
+            text = text.replace(old, new)
+        cell.source = text
+    return nb
+
+
+def execute(notebook: Path, kubeconfig: Path) -> list[dict[str, Any]]:
+    """Run a notebook with nbclient against a given cluster; returns its problem outputs."""
+    code = """
+import json, sys, nbformat
+from nbclient import NotebookClient
+nb = nbformat.read(sys.argv[1], 4)
+NotebookClient(nb, timeout=180, kernel_name="python3", allow_errors=True).execute()
+bad = []
+for cell in nb.cells:
+    for out in cell.get("outputs", []):
+        if out.output_type == "error" or (out.output_type == "stream" and out.name == "stderr"):
+            bad.append({"cell": cell.source[:200], "output": out.get("text") or "\\n".join(out.get("traceback", []))[-2000:]})
+print(json.dumps(bad))
+"""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NBGRADER")}
+    env["KUBELAB_KUBECONFIG"] = str(kubeconfig)
+    return list(json.loads(run_python(code, str(notebook), env=env).strip().splitlines()[-1]))

@@ -1,0 +1,167 @@
+"""Deliberately wrong submissions, one lesson at a time, with the scores they must get.
+
+Each variant replaces some answer cells (by nbgrader grade id) of an otherwise correct
+submission. ``expected`` gives the points every graded cell must earn (cells not listed must
+get full marks); ``messages`` gives text the failing report must contain, so a learner is
+told what is wrong. The scores follow from the checks' points: e.g. a Deployment labelled
+``app=hello-world`` instead of ``run=load-balancer-example`` loses the template-label check and
+the labelled-pods check (2 of 6 points).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    answers: dict[str, str]
+    expected: dict[str, float]
+    messages: dict[str, str] = field(default_factory=dict)
+
+
+HELLO_MANIFEST = """%%kubectl apply -f -
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: hello-world
+spec:
+  replicas: {replicas}
+  selector:
+    matchLabels:
+      run: load-balancer-example
+  template:
+    metadata:
+      labels:
+        run: load-balancer-example
+    spec:
+      containers:
+      - name: hello-world
+        image: gcr.io/google-samples/node-hello:1.0
+        ports:
+        - containerPort: 8080
+"""
+
+VARIANTS: dict[str, list[Variant]] = {
+    "01-cluster-and-architecture": [
+        Variant("counts-every-node", {"ex-01-workers": (
+            "worker_names = sorted(n.metadata.name for n in core.list_node().items)\n"
+            "worker_count = len(worker_names)")},
+            {"test-01-workers": 0}, {"test-01-workers": "worker_count is 4"}),
+        Variant("coredns-instead-of-proxies", {"ex-01-proxies": (
+            "pods = core.list_namespaced_pod('kube-system').items\n"
+            "proxy_nodes = sorted(p.spec.node_name for p in pods "
+            "if p.metadata.name.startswith('coredns'))")},
+            {"test-01-proxies": 1}, {"test-01-proxies": "proxy_nodes is ["}),
+        Variant("namespace-without-label", {"ex-01-namespace": (
+            "%kubectl create namespace workshop --dry-run=client -o yaml | kubectl apply -f -")},
+            {"test-01-namespace": 1}, {"test-01-namespace": "metadata.labels has "}),
+    ],
+    "02-pods-deployments-scaling": [
+        Variant("create-deployment-labels-app", {"ex-02-deploy": (
+            "%%kubectl apply -f -\n" + "\n".join([
+                "apiVersion: apps/v1", "kind: Deployment", "metadata:", "  name: hello-world",
+                "spec:", "  replicas: 5", "  selector:", "    matchLabels:",
+                "      app: hello-world", "  template:", "    metadata:", "      labels:",
+                "        app: hello-world", "    spec:", "      containers:",
+                "      - name: node-hello", "        image: gcr.io/google-samples/node-hello:1.0",
+                "        ports:", "        - containerPort: 8080"]))},
+            {"test-02-deploy": 4, "test-02-scale": 2, "test-02-client": 1},
+            {"test-02-deploy": "spec.template.metadata.labels has app=hello-world"}),
+        Variant("three-replicas", {"ex-02-deploy": HELLO_MANIFEST.format(replicas=3)},
+                {"test-02-deploy": 4}, {"test-02-deploy": "spec asks for 3"}),
+        Variant("never-scaled", {"ex-02-scale": "# not done"},
+                {"test-02-scale": 0}, {"test-02-scale": "spec.replicas is 5"}),
+    ],
+    "03-services": [
+        Variant("cluster-ip", {"ex-03-expose": (
+            "%kubectl expose deployment hello-world --name=hello-world --port=80 "
+            "--target-port=8080 --dry-run=client -o yaml | kubectl apply -f -")},
+            {"test-03-expose": 5, "test-03-nodeport": 0},
+            {"test-03-expose": "spec.type is 'ClusterIP'"}),
+        Variant("wrong-target-port", {"ex-03-expose": (
+            "%kubectl expose deployment hello-world --name=hello-world --type=LoadBalancer "
+            "--port=80 --target-port=80 --dry-run=client -o yaml | kubectl apply -f -")},
+            {"test-03-expose": 4, "test-03-browse": 0},
+            {"test-03-expose": "spec.ports[0].targetPort is 80"}),
+        Variant("greeting-made-up", {"ex-03-browse": "greeting = 'Hello'"},
+                {"test-03-browse": 1}, {"test-03-browse": "greeting is 'Hello'"}),
+    ],
+    "04-rolling-update-rollback": [
+        Variant("careless-strategy", {"ex-04-deploy": None},  # filled in below
+                {"test-04-deploy": 6}, {"test-04-deploy": "minReadySeconds is nothing"}),
+        Variant("upgrade-skipped", {"ex-04-upgrade": "# not done"},
+                {"test-04-upgrade": 1, "test-04-rollback": 3},
+                {"test-04-upgrade": "image is 'apprenda/kdemo:v1'"}),
+        Variant("undo-twice", {"ex-04-rollback": (
+            "%kubectl rollout undo deployment/kdemo-dep\n"
+            "%kubectl rollout status deployment/kdemo-dep --timeout=180s\n"
+            "%kubectl rollout undo deployment/kdemo-dep")},
+            {"test-04-rollback": 1}, {"test-04-rollback": "revision is '4'"}),
+    ],
+    "05-health-checks": [
+        Variant("no-readiness-probe", {"ex-05-healthy": None},
+                {"test-05-healthy": 6}, {"test-05-healthy": "readinessProbe.httpGet.path is nothing"}),
+        Variant("broken-rollout-skipped", {"ex-05-broken": "# not done"},
+                {"test-05-broken": 2}, {"test-05-broken": "no Unhealthy event yet"}),
+        Variant("unknown-tag", {"ex-05-broken": None},
+                {"test-05-broken": 3},
+                {"test-05-broken": "image is 'quay.io/apprenda/k8s-workshop-probes:1.2'"}),
+    ],
+    "06-secrets": [
+        Variant("key-named-pass", {"ex-06-secret": (
+            "%kubectl create secret generic app-secret --from-literal=user=steven "
+            "--from-literal=pass=randompassword --dry-run=client -o yaml | kubectl apply -f -")},
+            {"test-06-secret": 3, "test-06-pod": 4, "test-06-decode": 0},
+            {"test-06-secret": "it has no key 'password'"}),
+        Variant("mounted-elsewhere", {"ex-06-pod": None},
+                {"test-06-pod": 3}, {"test-06-pod": "mountPath is '/etc/secrets'"}),
+        Variant("still-base64", {"ex-06-decode": (
+            "secret = cluster.core().read_namespaced_secret('app-secret', 'default')\n"
+            "password = secret.data['password']")},
+            {"test-06-decode": 1}, {"test-06-decode": "password is 'cmFuZG9tcGFzc3dvcmQ='"}),
+    ],
+    "07-resources-scheduling": [
+        Variant("no-requests", {"ex-07-deploy": None},
+                {"test-07-deploy": 3, "test-07-scale": 1, "test-07-count": 1},
+                {"test-07-deploy": "resources.requests.cpu is nothing"}),
+        Variant("counts-every-pod", {"ex-07-count": (
+            "pods = cluster.core().list_namespaced_pod('default', "
+            "label_selector='app=resource-quota-demo').items\npending = len(pods)")},
+            {"test-07-count": 0}, {"test-07-count": "pending is 100"}),
+        Variant("never-scaled-back", {"ex-07-back": "# not done"},
+                {"test-07-back": 0}, {"test-07-back": "spec.replicas is 100"}),
+    ],
+    "08-web-api": [
+        Variant("service-targets-80", {"ex-08-service": None},
+                {"test-08-service": 3, "test-08-call": 0},
+                {"test-08-service": "spec.ports[0].targetPort is 80"}),
+        Variant("labels-renamed", {"ex-08-deploy": None},
+                {"test-08-deploy": 5, "test-08-service": 4, "test-08-call": 0},
+                {"test-08-deploy": "spec.template.metadata.labels has app=dotnet"}),
+        Variant("name-mismatch", {"ex-08-call": (
+            "my_name = 'Ada'\nurl = '/api/v1/namespaces/default/services/dotnetcorek8s-lb:80/"
+            "proxy/api/hello?myname=Bob'\nahoy = cluster.kubectl('get', '--raw', url).stdout")},
+            {"test-08-call": 1}, {"test-08-call": "ahoy is 'Ahoy there, Bob!'"}),
+    ],
+}
+
+# Variants that edit the instructor's manifest: (lesson, variant, cell) -> (old, new) text.
+EDITS: dict[tuple[str, str, str], list[tuple[str, str]]] = {
+    ("04-rolling-update-rollback", "careless-strategy", "ex-04-deploy"): [
+        ("  minReadySeconds: 30\n", ""), ("maxSurge: 1", "maxSurge: 2")],
+    ("05-health-checks", "no-readiness-probe", "ex-05-healthy"): [
+        ("        readinessProbe:\n          httpGet:\n            path: /\n            port: 80\n"
+         "          initialDelaySeconds: 30\n          timeoutSeconds: 10", "")],
+    ("05-health-checks", "unknown-tag", "ex-05-broken"): [("probes:1.1", "probes:1.2")],
+    ("06-secrets", "mounted-elsewhere", "ex-06-pod"): [
+        ("mountPath: /etc/secret-volume", "mountPath: /etc/secrets")],
+    ("07-resources-scheduling", "no-requests", "ex-07-deploy"): [
+        ("        resources:\n          requests:\n            cpu: 100m\n"
+         "            memory: 100Mi\n", "")],
+    ("08-web-api", "service-targets-80", "ex-08-service"): [
+        ("targetPort: 8080", "targetPort: 80")],
+    ("08-web-api", "labels-renamed", "ex-08-deploy"): [
+        ("app: dotnetcorek8s", "app: dotnet")],
+}
