@@ -20,6 +20,7 @@ from typing import Any
 from aiohttp import web
 
 from kubelab.sandbox import bootstrap, certs
+from kubelab.sandbox.api import kinds
 from kubelab.sandbox.clock import Clock, RealClock
 from kubelab.sandbox.reconcile.events import EventRecorder
 from kubelab.sandbox.reconcile.runner import ComponentRunner
@@ -129,7 +130,8 @@ class Sandbox:
         ssl_context = self.certs.ssl_context(pki / "serving")
         config = ServerConfig(token=self.options.token,
                               version=version_info(self.options.version),
-                              server_address=f"127.0.0.1:{self.port}", health=self.health)
+                              server_address=f"127.0.0.1:{self.port}", health=self.health,
+                              faults=self.inject_fault)
         self.api = KubeApi(self.registry, self.clock, config, self.fabric)
         self._runner = web.AppRunner(self.api.app(), access_log=None,
                                      handle_signals=False, shutdown_timeout=0.5)
@@ -157,6 +159,56 @@ class Sandbox:
         found.append(ControlPlane(bootstrap.CONTROL_PLANE, self.options.version,
                                   self.component_health))
         return found
+
+    def inject_fault(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Fault injection for lessons and tests (``POST /kubelab/v1/faults``).
+
+        ``{"action": "stop-kubelet"|"start-kubelet", "node": n}``,
+        ``{"action": "stop-component"|"start-component", "component": "scheduler"|"controller-manager"}``,
+        ``{"action": "kill-container", "namespace", "pod", "container"}``,
+        ``{"action": "fail-probe", "namespace", "pod", "container", "probe", "failing"}``.
+        """
+        action = request.get("action")
+        if action in ("stop-kubelet", "start-kubelet"):
+            agent = self.fabric.node_agent(str(request["node"])) if self.fabric else None
+            if agent is None:
+                raise KeyError(f"node {request.get('node')!r}")
+            if action == "stop-kubelet":
+                agent.stop_kubelet()
+            else:
+                agent.start_kubelet()
+        elif action in ("stop-component", "start-component"):
+            wanted = str(request["component"])
+            module = {"scheduler": "kubelab.sandbox.scheduler",
+                      "controller-manager": "kubelab.sandbox.controllers"}.get(wanted)
+            if module is None:
+                raise KeyError(f"component {wanted!r}")
+            for runner in self.runners:
+                if type(runner.component).__module__.startswith(module):
+                    runner.paused = action == "stop-component"
+                    if not runner.paused:
+                        runner.resync()
+            for runner in self.runners:
+                if runner.name == "control-plane":
+                    runner.resync()
+        elif action in ("kill-container", "fail-probe"):
+            pod = self.registry.get(kinds.core("pods"), str(request.get("namespace", "default")),
+                                    str(request["pod"]))
+            agent = self.fabric.node_agent(pod["spec"].get("nodeName", ""))
+            if agent is None:
+                raise KeyError(f"pod {request['pod']!r} is not on a node")
+            container = str(request.get("container") or pod["spec"]["containers"][0]["name"])
+            namespace = pod["metadata"]["namespace"]
+            if action == "kill-container":
+                agent.kill_container(namespace, pod["metadata"]["name"], container)
+            else:
+                agent.fail_probe(namespace, pod["metadata"]["name"], container,
+                                 str(request.get("probe", "liveness")),
+                                 bool(request.get("failing", True)))
+        else:
+            raise KeyError(f"action {action!r}")
+        return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+                "message": f"{action} done"}
 
     def component_health(self) -> dict[str, bool]:
         """Which control-plane components are alive and not stalled (fault injection)."""

@@ -29,7 +29,8 @@ def all_controllers() -> list[Reconciler]:
         GarbageCollector(),
         EndpointsController(),
         NamespaceController(),
-        ServiceLBController(),
+        # A cloud load balancer takes the best part of a minute to provision on GKE.
+        ServiceLBController(provision_seconds=40.0),
         NodeLifecycleController(),
         DaemonSetController(),
     ]

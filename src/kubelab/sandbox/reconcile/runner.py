@@ -102,15 +102,9 @@ class ComponentRunner:
 
     def start(self) -> None:
         self._unsubscribe = self.registry.subscribe(self._on_event)
-        for info in self.component.watches:
-            for obj in list(self.registry.iter_objects(info)):
-                self._enqueue_for(info, obj)
         # Components with work that no object announces yet (a kubelet registering its Node,
         # the static pod manager publishing mirror pods) say so with initial_keys().
-        initial_keys = getattr(self.component, "initial_keys", None)
-        if callable(initial_keys):
-            for key in initial_keys():
-                self.queue.add(key)
+        self.resync()
         self._task = asyncio.get_running_loop().create_task(self._work(),
                                                             name=f"runner:{self.name}")
 
@@ -137,6 +131,16 @@ class ComponentRunner:
                 self.queue.add(key)
         except Exception:  # a buggy handler must not take the store down with it
             log.exception("%s: keys_for failed", self.name)
+
+    def resync(self) -> None:
+        """Queue every key again (a restarted component relists everything)."""
+        for info in self.component.watches:
+            for obj in list(self.registry.iter_objects(info)):
+                self._enqueue_for(info, obj)
+        initial_keys = getattr(self.component, "initial_keys", None)
+        if callable(initial_keys):
+            for key in initial_keys():
+                self.queue.add(key)
 
     def enqueue(self, key: Key) -> None:
         self.queue.add(key)

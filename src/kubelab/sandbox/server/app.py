@@ -52,6 +52,8 @@ class ServerConfig:
     version: dict[str, str]
     server_address: str = "127.0.0.1:6443"
     health: Callable[[], dict[str, bool]] = field(default=lambda: {})
+    #: Sandbox-only fault injection (``POST /kubelab/v1/faults``): body → result.
+    faults: Callable[[dict[str, Any]], dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True)
@@ -178,6 +180,8 @@ class KubeApi:
             return self.health(request, path)
         if path in ("/api", "/apis"):
             return self.discover(request, core=path == "/api")
+        if path == "/kubelab/v1/faults" and request.method == "POST":
+            return await self.fault(request)
         if path.startswith("/openapi/"):
             return self.openapi(request, path)
         parts = path.strip("/").split("/")
@@ -201,6 +205,23 @@ class KubeApi:
                 and target.subresource is None:
             pass
         return await self.resource(request, target)
+
+    async def fault(self, request: web.Request) -> web.Response:
+        """Inject a fault a lesson needs (stop a kubelet, stall the scheduler, kill a
+        container, fail a probe). Not part of the Kubernetes API: on a real cluster the
+        equivalents are `docker stop <node>` (kind) or stopping a VM."""
+        if self.config.faults is None:
+            return self.not_found_path()
+        try:
+            body = json.loads(await request.read() or b"{}")
+        except json.JSONDecodeError as exc:
+            raise errors.bad_request(f"json parse error: {exc}") from exc
+        if not isinstance(body, dict):
+            raise errors.bad_request("fault request must be a JSON object")
+        try:
+            return _json(self.config.faults(body))
+        except KeyError as exc:
+            raise errors.bad_request(f"unknown fault target: {exc}") from exc
 
     def not_found_path(self) -> web.Response:
         body = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
