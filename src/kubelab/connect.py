@@ -90,6 +90,38 @@ class Cluster:
         return subprocess.run(cmd, input=input, capture_output=True, text=True,
                               env=self.env(), timeout=timeout, check=False)
 
+    def fault(self, action: str, **target: Any) -> dict[str, Any]:
+        """Inject a fault into the sandbox (``stop-kubelet``, ``start-kubelet``,
+        ``stop-component``, ``start-component``, ``kill-container``, ``fail-probe``).
+
+        On a real cluster there is no API for this: on kind, ``docker stop <node>`` stops a
+        node's kubelet; the error says so.
+        """
+        if not self.is_sandbox:
+            raise RuntimeError(
+                f"fault injection ({action}) exists only in the kubelab sandbox; on kind use "
+                "`docker stop <node-container>`, on a cloud cluster stop the node's VM")
+        import json
+        import ssl
+        import urllib.request
+
+        import yaml
+
+        config = yaml.safe_load(self.kubeconfig.read_text())
+        cluster = config["clusters"][0]["cluster"]
+        token = config["users"][0]["user"]["token"]
+        import base64
+
+        ca = base64.b64decode(cluster["certificate-authority-data"]).decode()
+        request = urllib.request.Request(
+            cluster["server"] + "/kubelab/v1/faults",
+            data=json.dumps({"action": action, **target}).encode(), method="POST",
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+        with urllib.request.urlopen(request, context=ssl.create_default_context(cadata=ca),
+                                    timeout=10) as response:
+            result: dict[str, Any] = json.loads(response.read())
+        return result
+
     def close(self) -> None:
         if self.private and self.sandbox_dir is not None:
             from kubelab.sandbox import daemon

@@ -7,8 +7,9 @@ output (then review every change against upstream behaviour before keeping it).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conformance.support import Golden, sandbox_with_components, sandbox_without_components
@@ -23,11 +24,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+def pytest_runtest_makereport(item: pytest.Item,
+                              call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
     """A passing test whose only mismatches are KNOWN_DEVIATIONS is an expected failure;
     a known deviation that now matches fails the test, so its entry gets removed."""
     outcome = yield
-    report = outcome.get_result()
+    report: pytest.TestReport = outcome.get_result()
     golden_fixture = getattr(item, "funcargs", {}).get("golden")
     if call.when != "call" or not isinstance(golden_fixture, Golden) or report.failed:
         return

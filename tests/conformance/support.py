@@ -90,12 +90,7 @@ def transcript(args: tuple[str, ...], proc: subprocess.CompletedProcess[str]) ->
 # golden file still says what upstream prints, and the difference is listed here with its
 # cause: the test is then reported as an expected failure, and as a failure once it matches
 # (so the entry is removed when the cause is fixed).
-KNOWN_DEVIATIONS: dict[str, str] = {
-    "cluster-get-pods-all-namespaces":
-        "kube-system: coredns and kube-proxy images are not in the image catalog "
-        "(ImagePullBackOff) and the static control-plane pods (etcd, kube-apiserver, "
-        "kube-controller-manager, kube-scheduler) are not created",
-}
+KNOWN_DEVIATIONS: dict[str, str] = {}
 
 
 @dataclass
