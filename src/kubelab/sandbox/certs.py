@@ -16,10 +16,6 @@ import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 
 @dataclass(frozen=True)
@@ -41,17 +37,25 @@ class ServingCerts:
         return context
 
 
-def _name(cn: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-
-
-def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption())
-
-
 def make(now: _dt.datetime) -> ServingCerts:
-    """A fresh CA ("kubernetes", like kubeadm's) and a serving cert for the loopback address."""
+    """A fresh CA ("kubernetes", like kubeadm's) and a serving cert for the loopback address.
+
+    ``cryptography`` is imported here, not at module level: a restarted sandbox reuses its
+    certificates and never pays for the import.
+    """
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    def _name(cn: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+    def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
+        return key.private_bytes(serialization.Encoding.PEM,
+                                 serialization.PrivateFormat.PKCS8,
+                                 serialization.NoEncryption())
+
     ca_key = ec.generate_private_key(ec.SECP256R1())
     start = now - _dt.timedelta(minutes=5)
     ca = (x509.CertificateBuilder()

@@ -112,10 +112,15 @@ def serve(state_dir: Path, args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        port = await sandbox.start()
+        port = await sandbox.start(defer_components=True)
         (state_dir / "port").write_text(str(port))
+        # The API answers from here on; the components (whose imports take a few hundred
+        # milliseconds) start right after, as kube-apiserver comes up before the scheduler
+        # and controller manager on a real control plane.
         daemon._write_private(state_dir / "server.json",
                               json.dumps({"pid": os.getpid(), "port": port}))
+        if options.components:
+            await sandbox.start_components()
         logging.getLogger("kubelab.sandbox").info(
             "serving on 127.0.0.1:%d (%d nodes, speed %.3g)", port, args.nodes, args.speed)
         await stop.wait()

@@ -72,6 +72,13 @@ class SandboxOptions:
     components: bool = True
 
 
+def _import_components() -> None:
+    import kubelab.sandbox.control_plane
+    import kubelab.sandbox.controllers
+    import kubelab.sandbox.kubelet
+    import kubelab.sandbox.scheduler  # noqa: F401
+
+
 def _warm_up() -> None:
     from kubelab.sandbox.api import fieldcheck, kinds, openapi, tables
 
@@ -118,7 +125,9 @@ class Sandbox:
             checks[f"component/{runner.name}"] = task is not None and not task.done()
         return checks
 
-    async def start(self) -> int:
+    async def start(self, *, defer_components: bool = False) -> int:
+        """Serve the API; start the components too unless ``defer_components`` (then call
+        :meth:`start_components` once the caller has announced the API as ready)."""
         from kubelab.sandbox.fabric import Fabric
 
         self.fabric = Fabric()
@@ -139,8 +148,8 @@ class Sandbox:
         self._site = web.TCPSite(self._runner, "127.0.0.1", self.port, reuse_address=True,
                                  ssl_context=ssl_context)
         await self._site.start()
-        if self.options.components:
-            await self._start_components()
+        if self.options.components and not defer_components:
+            await self.start_components()
         # Importing the official client's models and deriving the OpenAPI documents takes
         # about a second: do it off the start-up path, so the API is ready at once and the
         # first `kubectl apply` does not wait for it either.
@@ -224,7 +233,10 @@ class Sandbox:
                 "scheduler": all(alive(r) for r in scheduler),
                 "controller-manager": all(alive(r) for r in controllers)}
 
-    async def _start_components(self) -> None:
+    async def start_components(self) -> None:
+        # Import the component modules on a worker thread: a few hundred milliseconds of
+        # imports would otherwise stall the event loop that is already answering requests.
+        await asyncio.get_running_loop().run_in_executor(None, _import_components)
         for component in self.components():
             runner = ComponentRunner(component, self.registry, self.clock, self.recorder)
             self.runners.append(runner)

@@ -1,0 +1,185 @@
+"""``%kubectl`` and ``%%kubectl``: the real kubectl in a notebook cell, with errors that teach.
+
+Why a magic rather than ``!kubectl``: ``!`` runs whatever ``kubectl`` is first on the
+kernel's PATH against whatever ``KUBECONFIG`` says, and prints kubectl's errors raw on
+stderr. The magic always runs the kubectl bundled with the course against the cluster
+:func:`kubelab.connect.current` picked (sandbox, kind, minikube or GKE alike), shows stdout
+as kubectl printed it, and shows an error as the API server's words plus one plain sentence
+on what to do next, the way the workshop's instructor would say it. Nothing is written to
+the stderr stream, so a magic inside an nbgrader test cell cannot cost points.
+
+Usage::
+
+    %kubectl get pods -o wide
+    %kubectl create deployment web --image=nginx --dry-run=client -o yaml | kubectl apply -f -
+    %%kubectl apply -f -
+    apiVersion: v1
+    kind: Namespace
+    ...
+
+A ``|`` between kubectl commands pipes one's output into the next (only kubectl commands;
+this is not a shell). Mirrors nothing upstream: it is a thin front end over the kubectl CLI.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import shlex
+import subprocess
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+# (pattern in kubectl's stderr, what to do next) — first match wins.
+HINTS: tuple[tuple[str, str], ...] = (
+    (r"Unable to connect to the server|connection refused|no such host|i/o timeout",
+     "The cluster is not answering: re-run the lesson's first cell (it starts the sandbox), "
+     "or run `kubelab sandbox status` in a terminal."),
+    (r"exceeded quota", "A ResourceQuota in this namespace refuses it: compare the requests "
+     "with `kubectl describe resourcequota`, then lower them or raise the quota."),
+    (r"AlreadyExists|already exists", "An object with that name already exists: use "
+     "`kubectl apply` to change it, or delete it first."),
+    (r"field is immutable|may not change once set",
+     "That field cannot be changed in place: delete the object and create it again."),
+    (r"strict decoding error|unknown field",
+     "A field name is misspelt or in the wrong place: compare it with "
+     "`kubectl explain <kind>.<field>`."),
+    (r"is invalid|Invalid value|Required value|Unsupported value",
+     "The API server rejected a field: the path before the colon says which one; fix it "
+     "and run the cell again."),
+    (r"error (parsing|converting) YAML|yaml: |error validating data|json: cannot unmarshal",
+     "The manifest could not be parsed: check the indentation (spaces, not tabs) and "
+     "that every field has a value."),
+    (r"the server doesn't have a resource type",
+     "kubectl does not know that resource type: `kubectl api-resources` lists them."),
+    (r"NotFound|not found", "Nothing by that name here: check the spelling and namespace "
+     "with `kubectl get`, or create it first."),
+    (r"unknown flag|unknown shorthand flag|flag needs an argument|invalid argument",
+     "kubectl does not accept that flag that way: add `--help` to the command to see how "
+     "it is used."),
+    (r"unknown command", "kubectl has no such command: `kubectl --help` lists them."),
+    (r"Forbidden|forbidden", "The API server refused the request: read the reason above."),
+    (r"timed out waiting", "It did not finish in time: look at `kubectl get pods` and "
+     "`kubectl describe` for what is holding it up, then try again."),
+    (r"not supported|not implemented",
+     "This cluster does not support that operation: see the course README's table of "
+     "what the sandbox does."),
+)
+DEFAULT_HINT = "Read kubectl's message above; adding `--help` to the command shows how to use it."
+
+
+def hint_for(stderr: str) -> str:
+    """One plain sentence on what to do next, chosen from kubectl's error text."""
+    for pattern, hint in HINTS:
+        if re.search(pattern, stderr):
+            return hint
+    return DEFAULT_HINT
+
+
+def split_pipeline(line: str) -> list[list[str]]:
+    """``a b | kubectl c`` → ``[["a", "b"], ["c"]]`` (a leading ``kubectl`` is dropped)."""
+    lexer = shlex.shlex(line, posix=True, punctuation_chars="|")
+    lexer.whitespace_split = True
+    stages: list[list[str]] = [[]]
+    for token in lexer:
+        if token == "|":
+            stages.append([])
+        else:
+            stages[-1].append(token)
+    cleaned = []
+    for i, stage in enumerate(stages):
+        if stage and stage[0] == "kubectl":
+            stage = stage[1:]
+        if not stage and i:
+            raise ValueError("a `|` must be followed by a kubectl command")
+        cleaned.append(stage)
+    return cleaned
+
+
+@dataclass
+class Run:
+    """What one magic invocation produced."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+
+Runner = Callable[[Sequence[str], str | None], "subprocess.CompletedProcess[str]"]
+
+
+def _default_runner(args: Sequence[str], stdin: str | None) -> subprocess.CompletedProcess[str]:
+    from kubelab.connect import current
+
+    return current().kubectl(*args, input=stdin)
+
+
+def run_pipeline(line: str, stdin: str | None = None, runner: Runner | None = None) -> Run:
+    """Run ``line`` (kubectl arguments, optionally piped into further kubectl commands)."""
+    run = runner or _default_runner
+    data = stdin
+    errors: list[str] = []
+    proc: subprocess.CompletedProcess[str] | None = None
+    for stage in split_pipeline(line):
+        proc = run(stage, data)
+        if proc.stderr:
+            errors.append(proc.stderr)
+        if proc.returncode != 0:
+            return Run(proc.returncode, proc.stdout, "".join(errors))
+        data = proc.stdout
+    assert proc is not None
+    return Run(0, proc.stdout, "".join(errors))
+
+
+def error_html(stderr: str, hint: str) -> str:
+    return ("<div style='border-left:4px solid #cf222e;padding:4px 8px;background:#fff5f5'>"
+            f"<pre style='margin:0;white-space:pre-wrap'>{html.escape(stderr.strip())}</pre>"
+            f"<div style='margin-top:4px'><strong>What to do:</strong> "
+            f"{html.escape(hint)}</div></div>")
+
+
+def show(result: Run, display: Callable[..., Any] | None = None) -> None:
+    """Print stdout; show stderr (warnings, or an error plus a hint) as rich output."""
+    if result.stdout:
+        print(result.stdout, end="" if result.stdout.endswith("\n") else "\n")
+    if not result.stderr.strip():
+        return
+    if display is None:
+        from IPython.display import display as ipy_display
+
+        display = ipy_display
+    if result.ok:
+        display({"text/plain": result.stderr.rstrip()}, raw=True)
+        return
+    hint = hint_for(result.stderr)
+    display({"text/plain": f"{result.stderr.rstrip()}\nWhat to do: {hint}",
+             "text/html": error_html(result.stderr, hint)}, raw=True)
+
+
+def kubectl_line(line: str) -> None:
+    """``%kubectl ARGS``: run kubectl against the current cluster and show what it says."""
+    try:
+        result = run_pipeline(line)
+    except ValueError as exc:
+        result = Run(2, "", f"error: {exc}\n")
+    show(result)
+
+
+def kubectl_cell(line: str, cell: str) -> None:
+    """``%%kubectl ARGS`` with the cell's text as kubectl's standard input."""
+    try:
+        result = run_pipeline(line, stdin=cell)
+    except ValueError as exc:
+        result = Run(2, "", f"error: {exc}\n")
+    show(result)
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext kubelab.magics`` registers ``%kubectl`` and ``%%kubectl``."""
+    ipython.register_magic_function(kubectl_line, magic_kind="line", magic_name="kubectl")
+    ipython.register_magic_function(kubectl_cell, magic_kind="cell", magic_name="kubectl")
