@@ -21,7 +21,3 @@ def fresh_sandbox(tmp_path: Path) -> Iterator[SandboxHandle]:
     handle = start_sandbox(tmp_path / "sandbox")
     yield handle
     handle.stop()
-
-
-def python() -> str:
-    return sys.executable

@@ -6,10 +6,8 @@ import json
 import os
 import ssl
 import subprocess
-import sys
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any

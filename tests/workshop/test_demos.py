@@ -13,9 +13,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from workshop import manifests
 import pytest
 from sandbox_support import SandboxHandle
+from workshop import manifests
 
 Check = Callable[[], Any]
 

@@ -68,7 +68,7 @@ class ControlPlane:
     """Publishes mirror pods and leader leases from the components' real health."""
 
     name = "control-plane"
-    watches = (PODS, LEASES)
+    watches: tuple[kinds.KindInfo, ...] = (PODS, LEASES)
 
     def __init__(self, node: str, version: str,
                  health: Callable[[], dict[str, bool]]) -> None:
