@@ -30,7 +30,12 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from kubelab.sandbox.scheduler.resources import FIT_RESOURCES, parse_quantity, pod_requests
+from kubelab.sandbox.scheduler.resources import (
+    FIT_RESOURCES,
+    parse_quantity,
+    pod_requests_milli,
+    to_milli,
+)
 
 Obj = dict[str, Any]
 
@@ -66,25 +71,48 @@ class NodeVerdict:
         return not self.reasons
 
 
+#: Allocatable per node version: it changes only when the kubelet reports a new status.
+_ALLOCATABLE: dict[tuple[str, str], dict[str, int]] = {}
+
+
 @dataclass
 class NodeInfo:
     """A node with the pods counted against it (``framework.NodeInfo``)."""
 
     node: Obj
     pods: list[Obj] = field(default_factory=list)
+    _memo: dict[str, dict[str, int]] = field(default_factory=dict, repr=False)
 
     @property
     def name(self) -> str:
         return str(self.node.get("metadata", {}).get("name", ""))
 
-    def requested(self, *, non_zero: bool = False) -> dict[str, Fraction]:
-        total: dict[str, Fraction] = {}
+    def requested(self, *, non_zero: bool = False) -> dict[str, int]:
+        """Requests of the node's pods, in integer milli-units (memoised per NodeInfo)."""
+        memo_key = f"requested:{non_zero}:{len(self.pods)}"
+        if memo_key in self._memo:
+            return self._memo[memo_key]
+        total: dict[str, int] = {}
         for pod in self.pods:
-            for name, value in pod_requests(pod, non_zero=non_zero).items():
-                total[name] = total.get(name, Fraction(0)) + value
+            for name, value in pod_requests_milli(pod, non_zero=non_zero).items():
+                total[name] = total.get(name, 0) + value
+        self._memo[memo_key] = total
         return total
 
-    def allocatable(self) -> dict[str, Fraction]:
+    def allocatable(self) -> dict[str, int]:
+        """``status.allocatable`` in integer milli-units."""
+        meta = self.node.get("metadata") or {}
+        key = (str(meta.get("uid", "")), str(meta.get("resourceVersion", "")))
+        cached = _ALLOCATABLE.get(key)
+        if cached is None:
+            cached = {k: to_milli(v) for k, v in self._allocatable().items()}
+            if key[0] and key[1]:
+                if len(_ALLOCATABLE) > 10_000:
+                    _ALLOCATABLE.clear()
+                _ALLOCATABLE[key] = cached
+        return cached
+
+    def _allocatable(self) -> dict[str, Fraction]:
         out: dict[str, Fraction] = {}
         for name, value in ((self.node.get("status") or {}).get("allocatable") or {}).items():
             try:
@@ -204,15 +232,15 @@ def insufficient_resources(pod: Obj, info: NodeInfo) -> list[str]:
     reasons: list[str] = []
     allocatable = info.allocatable()
     max_pods = allocatable.get("pods")
-    if max_pods is not None and len(info.pods) + 1 > max_pods:
+    if max_pods is not None and (len(info.pods) + 1) * 1000 > max_pods:
         reasons.append(TOO_MANY_PODS)
-    requests = pod_requests(pod)
+    requests = pod_requests_milli(pod)
     used = info.requested()
     for name in FIT_RESOURCES:
-        want = requests.get(name, Fraction(0))
+        want = requests.get(name, 0)
         if want <= 0:
             continue
-        left = allocatable.get(name, Fraction(0)) - used.get(name, Fraction(0))
+        left = allocatable.get(name, 0) - used.get(name, 0)
         if want > left:
             reasons.append(f"Insufficient {name}")
     return reasons
@@ -225,21 +253,21 @@ def score_node(pod: Obj, info: NodeInfo) -> int:
     """LeastAllocated + BalancedAllocation, each 0-100, over cpu and memory."""
     allocatable = info.allocatable()
     requested = info.requested(non_zero=True)
-    incoming = pod_requests(pod, non_zero=True)
-    fractions: list[Fraction] = []
-    least = Fraction(0)
+    incoming = pod_requests_milli(pod, non_zero=True)
+    fractions: list[float] = []
+    least = 0
     for name in ("cpu", "memory"):
-        capacity = allocatable.get(name, Fraction(0))
-        want = requested.get(name, Fraction(0)) + incoming.get(name, Fraction(0))
+        capacity = allocatable.get(name, 0)
+        want = requested.get(name, 0) + incoming.get(name, 0)
         if capacity <= 0:
-            fractions.append(Fraction(1))
+            fractions.append(1.0)
             continue
-        least += max(Fraction(0), (capacity - want) * 100 / capacity)
-        fractions.append(min(Fraction(1), want / capacity))
-    least_score = int(least / 2)
-    mean = sum(fractions, Fraction(0)) / len(fractions)
-    variance = sum(((f - mean) ** 2 for f in fractions), Fraction(0)) / len(fractions)
-    balanced = int((1 - float(variance) ** 0.5) * 100)
+        least += max(0, (capacity - want) * 100 // capacity)
+        fractions.append(min(1.0, want / capacity))
+    least_score = least // 2
+    mean = sum(fractions) / len(fractions)
+    variance = sum((f - mean) ** 2 for f in fractions) / len(fractions)
+    balanced = int((1 - variance ** 0.5) * 100)
     return least_score + balanced
 
 

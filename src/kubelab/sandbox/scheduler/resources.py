@@ -11,6 +11,8 @@ containers that request nothing, exactly as upstream does.
 
 from __future__ import annotations
 
+import functools
+import math
 import re
 from fractions import Fraction
 from typing import Any
@@ -35,7 +37,12 @@ def parse_quantity(value: object) -> Fraction:
     """``"100m"`` → 1/10, ``"1Gi"`` → 1073741824; raise ValueError on a malformed quantity."""
     if isinstance(value, int | float):
         return Fraction(value)
-    text = str(value).strip()
+    return _parse_text(str(value).strip())
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_text(text: str) -> Fraction:
+    # Clusters repeat a handful of quantities ("100m", "100Mi"): parse each once.
     match = _QUANTITY_RE.match(text)
     if not match:
         raise ValueError(f"quantities must match the regular expression "
@@ -64,8 +71,50 @@ def _add(total: dict[str, Fraction], more: dict[str, Fraction]) -> None:
         total[name] = total.get(name, Fraction(0)) + value
 
 
+_REQUESTS_CACHE: dict[tuple[str, str, bool], dict[str, Fraction]] = {}
+_MILLI_CACHE: dict[tuple[str, str, bool], dict[str, int]] = {}
+
+
+def to_milli(value: Fraction) -> int:
+    """``Quantity.MilliValue()``: the scheduler's int64 arithmetic, rounding up."""
+    return math.ceil(value * 1000)
+
+
+def pod_requests_milli(pod: Obj, *, non_zero: bool = False) -> dict[str, int]:
+    """:func:`pod_requests` in integer milli-units, as the scheduler's framework keeps them
+    (``Resource.MilliCPU``, every resource times 1000 here), cached per pod version."""
+    meta = pod.get("metadata") or {}
+    key = (str(meta.get("uid", "")), str(meta.get("resourceVersion", "")), non_zero)
+    cached = _MILLI_CACHE.get(key) if key[0] and key[1] else None
+    if cached is None:
+        cached = {k: to_milli(v) for k, v in pod_requests(pod, non_zero=non_zero).items()}
+        if key[0] and key[1]:
+            if len(_MILLI_CACHE) > 50_000:
+                _MILLI_CACHE.clear()
+            _MILLI_CACHE[key] = cached
+    return cached
+
+
 def pod_requests(pod: Obj, *, non_zero: bool = False) -> dict[str, Fraction]:
-    """The pod's effective requests (``non_zero``: scoring defaults for unset cpu/memory)."""
+    """The pod's effective requests (``non_zero``: scoring defaults for unset cpu/memory).
+
+    Cached by (uid, resourceVersion): a pod's spec never changes without a new version, and
+    the scheduler asks for every pod's requests on every decision. Callers must not mutate
+    the returned dict.
+    """
+    meta = pod.get("metadata") or {}
+    key = (str(meta.get("uid", "")), str(meta.get("resourceVersion", "")), non_zero)
+    if key[0] and key[1]:
+        cached = _REQUESTS_CACHE.get(key)
+        if cached is None:
+            if len(_REQUESTS_CACHE) > 50_000:
+                _REQUESTS_CACHE.clear()
+            cached = _REQUESTS_CACHE[key] = _compute_requests(pod, non_zero)
+        return cached
+    return _compute_requests(pod, non_zero)
+
+
+def _compute_requests(pod: Obj, non_zero: bool) -> dict[str, Fraction]:
     spec = pod.get("spec") or {}
     total: dict[str, Fraction] = {}
     for container in spec.get("containers") or []:
