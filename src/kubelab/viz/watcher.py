@@ -96,6 +96,7 @@ class ClusterWatcher:
         self.api_client = api_client
         self.on_snapshot = on_snapshot
         self.clock: Clock = clock or SystemClock()
+        self._last_publish = float("-inf")
         self.kinds = tuple(kinds)
         self.coalesce_seconds = coalesce_seconds
         self.max_delay_seconds = max_delay_seconds
@@ -339,6 +340,7 @@ class ClusterWatcher:
         except Exception as exc:  # a drawing bug must not kill the watcher
             self.errors["callback"] = _describe(exc)
         self.published += 1
+        self._last_publish = self.clock.monotonic()
 
     def _run_publisher(self) -> None:
         if not self.server_version:
@@ -359,15 +361,12 @@ class ClusterWatcher:
             if self._stop.is_set():
                 return
             if fired:
-                # let a burst settle: wait for a quiet gap, never longer than max_delay
-                waited = 0.0
-                while waited < self.max_delay_seconds:
-                    self._dirty.clear()
-                    if self._stop.wait(self.coalesce_seconds):
-                        return
-                    waited += self.coalesce_seconds
-                    if not self._dirty.is_set():
-                        break
+                # Leading edge: draw the first change at once; during a burst, draw at most
+                # once per coalesce window so a 100-pod scale-up is not 300 redraws.
+                since = self.clock.monotonic() - self._last_publish
+                if since < self.coalesce_seconds and self._stop.wait(
+                        self.coalesce_seconds - since):
+                    return
                 self._dirty.clear()
             forced = self._force.is_set()
             self._force.clear()
