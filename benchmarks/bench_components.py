@@ -22,7 +22,6 @@ import time
 from pathlib import Path
 
 from benchmarks import report
-
 from kubelab.connect import kubectl_binary
 from kubelab.sandbox import daemon
 from kubelab.sandbox.api import kinds

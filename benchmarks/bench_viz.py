@@ -20,9 +20,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks import report
 from kubernetes import client, config, watch
 
+from benchmarks import report
 from kubelab.sandbox import daemon
 from kubelab.viz import model
 from kubelab.viz.render import render as render_html
