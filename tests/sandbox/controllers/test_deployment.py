@@ -23,11 +23,6 @@ KEY = Key("deployments.apps", "default", "web")
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
 def cluster(clock: ManualClock) -> FakeCluster:
     return FakeCluster(clock)
 

@@ -18,11 +18,6 @@ KEY = Key("services", "default", "web")
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
 def cluster(clock: ManualClock) -> FakeCluster:
     c = FakeCluster(clock)
     c.add(SVC, {"metadata": {"name": "web", "labels": {"team": "a"}},

@@ -18,11 +18,6 @@ KEY = Key("nodes", "", "worker-1")
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
 def cluster(clock: ManualClock) -> FakeCluster:
     c = FakeCluster(clock)
     now = rfc3339(clock.now())

@@ -19,11 +19,6 @@ KEY = Key("replicasets.apps", "default", "web-abc")
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
 def cluster(clock: ManualClock) -> FakeCluster:
     return FakeCluster(clock)
 
