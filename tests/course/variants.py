@@ -124,7 +124,7 @@ VARIANTS: dict[str, list[Variant]] = {
     ],
     "07-resources-scheduling": [
         Variant("no-requests", {"ex-07-deploy": None},
-                {"test-07-deploy": 3, "test-07-scale": 1, "test-07-count": 1},
+                {"test-07-deploy": 3, "test-07-scale": 1, "test-07-count": 1},  # all 100 fit
                 {"test-07-deploy": "resources.requests.cpu is nothing"}),
         Variant("counts-every-pod", {"ex-07-count": (
             "pods = cluster.core().list_namespaced_pod('default', "

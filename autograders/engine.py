@@ -1,0 +1,314 @@
+"""The check engine shared by the self-check cells and the nbgrader test cells.
+
+Why one engine: a learner who sees "all checks pass" in a self-check cell must get the
+same verdict from the grader (nbgrader's Validate button and ``nbgrader autograde`` run the
+same code), so both kinds of cell evaluate the same declarative :class:`Check` objects.
+
+What it guarantees, each for a reason measured with nbgrader 0.9.6:
+
+* **Bounded waiting.** Kubernetes converges asynchronously, so checks are re-evaluated
+  against fresh API reads until they all pass, until every failing check is *settled*
+  (waiting cannot change it: an object that was never created, a wrong image in a spec),
+  or until a deadline. Nothing sleeps blindly; a blank notebook fails fast.
+* **Partial credit.** Each check carries points; a test cell ends with
+  :meth:`Exercise.score`, whose number nbgrader reads as the cell's partial grade.
+* **Nothing on stderr.** nbgrader scores any stderr output in a test cell as a failure, so
+  evaluation captures warnings and log records, and every outcome is printed to stdout.
+* **Messages, never code.** Reports show each check's description, what was found and a
+  hint; the hidden checks' source stays in the instructor's notebook.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import io
+import json
+import logging
+import os
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from autograders.clock import SYSTEM_CLOCK, Clock
+from autograders.kube import ApiError, Reader, Snapshot
+
+REPORT_MIME = "application/vnd.kubelab.checks+json"
+GRADING_TIMEOUT = 15.0
+# When the learner has not created what an exercise is about, other checks get only this
+# long to converge: a blank or half-done notebook must not cost every check a full timeout.
+MISSING_GRACE = 3.0
+TEACHING_TIMEOUT = 45.0
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One evaluation of one check.
+
+    ``found`` says what the cluster (or the notebook) holds, in plain words. ``settled`` is
+    true when waiting cannot change a failure; ``missing`` when the learner has not created
+    what the exercise is about (an object or a variable), so the rest will not converge
+    either.
+    """
+
+    passed: bool
+    found: str = ""
+    settled: bool = False
+    missing: bool = False
+
+
+def ok(found: str = "") -> Outcome:
+    return Outcome(True, found, True)
+
+
+def wrong(found: str, *, settled: bool = False, missing: bool = False) -> Outcome:
+    return Outcome(False, found, settled or missing, missing)
+
+
+@dataclass
+class Context:
+    """What a probe may look at: one round's API snapshot and the notebook's variables."""
+
+    snapshot: Snapshot
+    variables: dict[str, Any]
+
+
+Probe = Callable[[Context], Outcome]
+
+
+@dataclass(frozen=True)
+class Check:
+    """A named expectation worth some points, with a hint shown when it fails."""
+
+    description: str
+    probe: Probe
+    points: float = 1.0
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class Result:
+    check: Check
+    outcome: Outcome
+    hidden: bool = False
+
+    @property
+    def earned(self) -> float:
+        return self.check.points if self.outcome.passed else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"description": self.check.description, "passed": self.outcome.passed,
+                "points": self.check.points, "earned": self.earned,
+                "found": self.outcome.found, "hint": self.check.hint, "hidden": self.hidden}
+
+
+@dataclass
+class Report:
+    """The outcome of an exercise's checks; renders as text and as HTML."""
+
+    exercise: str
+    title: str
+    results: list[Result]
+    waited: float = 0.0
+
+    @property
+    def earned(self) -> float:
+        return sum(r.earned for r in self.results)
+
+    @property
+    def possible(self) -> float:
+        return sum(r.check.points for r in self.results)
+
+    @property
+    def passed(self) -> bool:
+        return all(r.outcome.passed for r in self.results)
+
+    def scaled(self, out_of: float) -> float:
+        """Points earned, scaled so that passing every check present gives ``out_of``."""
+        if self.possible <= 0:
+            return 0.0
+        return round(self.earned / self.possible * out_of, 2)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"exercise": self.exercise, "title": self.title, "earned": self.earned,
+                "possible": self.possible, "results": [r.as_dict() for r in self.results]}
+
+    def text(self) -> str:
+        lines = [f"{self.title} — {_num(self.earned)}/{_num(self.possible)} points"]
+        for r in self.results:
+            mark = "✓" if r.outcome.passed else "✗"
+            lines.append(f"  {mark} {r.check.description}")
+            if not r.outcome.passed:
+                if r.outcome.found:
+                    lines.append(f"      found: {r.outcome.found}")
+                if r.check.hint:
+                    lines.append(f"      hint: {r.check.hint}")
+        if self.passed:
+            lines.append("All checks pass.")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return self.text()
+
+    def _repr_html_(self) -> str:
+        return report_html(self.as_dict())
+
+
+def _num(x: float) -> str:
+    return f"{x:g}"
+
+
+def report_html(data: dict[str, Any]) -> str:
+    """HTML for a report dictionary (also used for class feedback pages)."""
+    esc = html.escape
+    rows = []
+    for r in data["results"]:
+        passed = r["passed"]
+        colour = "#1a7f37" if passed else "#cf222e"
+        detail = ""
+        if not passed:
+            if r.get("found"):
+                detail += f"<div>found: {esc(r['found'])}</div>"
+            if r.get("hint"):
+                detail += f"<div><em>hint:</em> {esc(r['hint'])}</div>"
+        rows.append(
+            f"<li style='margin:2px 0'><span style='color:{colour};font-weight:bold'>"
+            f"{'✓' if passed else '✗'}</span> {esc(r['description'])} "
+            f"<span style='color:#57606a'>({_num(r['earned'])}/{_num(r['points'])})</span>"
+            f"<div style='margin-left:1.4em;color:#57606a'>{detail}</div></li>")
+    verdict = ("All checks pass." if all(r["passed"] for r in data["results"])
+               else "Fix what is marked ✗ and run the cell again.")
+    return (f"<div class='kubelab-report'><strong>{esc(data['title'])}</strong> — "
+            f"{_num(data['earned'])}/{_num(data['possible'])} points"
+            f"<ul style='list-style:none;padding-left:0.5em'>{''.join(rows)}</ul>"
+            f"<div>{verdict}</div></div>")
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[io.StringIO]:
+    """Capture stderr, warnings and log records, so a test cell never writes to stderr."""
+    buffer = io.StringIO()
+    root = logging.getLogger()
+    handler = logging.StreamHandler(buffer)
+    previous = logging.lastResort
+    with warnings.catch_warnings(), contextlib.redirect_stderr(buffer):
+        warnings.simplefilter("ignore")
+        root.addHandler(handler)
+        logging.lastResort = handler
+        try:
+            yield buffer
+        finally:
+            root.removeHandler(handler)
+            logging.lastResort = previous
+
+
+def grading() -> bool:
+    """True while nbgrader validates or autogrades (it sets ``NBGRADER_EXECUTION``)."""
+    return bool(os.environ.get("NBGRADER_EXECUTION"))
+
+
+def default_timeout() -> float:
+    return GRADING_TIMEOUT if grading() else TEACHING_TIMEOUT
+
+
+def evaluate_once(checks: Sequence[tuple[Check, bool]], ctx: Context) -> list[Result]:
+    results = []
+    for check, hidden in checks:
+        try:
+            outcome = check.probe(ctx)
+        except ApiError as exc:
+            outcome = wrong(f"{exc}; is the cluster running? Re-run the lesson's first cell.")
+        except Exception as exc:  # a probe must never raise into a learner's notebook
+            outcome = wrong(f"could not be checked ({type(exc).__name__})")
+        results.append(Result(check, outcome, hidden))
+    return results
+
+
+def evaluate(checks: Sequence[tuple[Check, bool]], make_context: Callable[[], Context], *,
+             timeout: float, clock: Clock = SYSTEM_CLOCK,
+             interval: float = 0.25) -> tuple[list[Result], float]:
+    """Evaluate until all pass, every failure is settled, or ``timeout`` seconds pass.
+
+    If something the exercise needs is missing, the deadline shrinks to
+    :data:`MISSING_GRACE` seconds.
+    """
+    start = clock.monotonic()
+    while True:
+        results = evaluate_once(checks, make_context())
+        elapsed = clock.monotonic() - start
+        failing = [r for r in results if not r.outcome.passed]
+        if any(r.outcome.missing for r in failing):
+            timeout = min(timeout, MISSING_GRACE)
+        if not failing or all(r.outcome.settled for r in failing) or elapsed >= timeout:
+            return results, elapsed
+        clock.pause(min(interval, max(0.0, timeout - elapsed)))
+
+
+@dataclass
+class Exercise:
+    """An exercise's checks: public ones from the lesson, plus any added by a test cell."""
+
+    id: str
+    title: str
+    checks: list[Check]
+    hidden: list[Check] = field(default_factory=list)
+    context_factory: Callable[[], Context] | None = None
+    clock: Clock = SYSTEM_CLOCK
+    default_timeout: float | None = None
+
+    def add(self, *checks: Check) -> Exercise:
+        """Add checks that only the instructor's copy of a test cell contains."""
+        self.hidden.extend(checks)
+        return self
+
+    def run(self, timeout: float | None = None) -> Report:
+        pairs = [(c, False) for c in self.checks] + [(c, True) for c in self.hidden]
+        factory = self.context_factory or default_context
+        with quiet():
+            try:
+                limit = timeout if timeout is not None else (
+                    self.default_timeout if self.default_timeout is not None
+                    else default_timeout())
+                results, waited = evaluate(pairs, factory, clock=self.clock, timeout=limit)
+            except ApiError as exc:
+                results = [Result(c, wrong(str(exc)), h) for c, h in pairs]
+                waited = 0.0
+        return Report(self.id, self.title, results, waited)
+
+    def score(self, out_of: float, timeout: float | None = None) -> float:
+        """Run the checks, print the report (stdout only) and return the points earned.
+
+        End an nbgrader test cell with this call: the returned number is the cell's partial
+        credit, scaled so that passing every check present earns ``out_of``.
+        """
+        report = self.run(timeout)
+        _publish(report)
+        return report.scaled(out_of)
+
+
+def _publish(report: Report) -> None:
+    try:
+        from IPython.display import display
+
+        display({"text/plain": report.text(), "text/html": report._repr_html_(),
+                 REPORT_MIME: json.loads(json.dumps(report.as_dict()))}, raw=True)
+    except ImportError:  # outside IPython
+        print(report.text())
+
+
+def user_variables() -> dict[str, Any]:
+    """The notebook's global variables (empty outside IPython)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return {}
+    shell = get_ipython()
+    return dict(shell.user_ns) if shell is not None else {}
+
+
+def default_context() -> Context:
+    from kubelab.connect import current
+
+    cluster = current()
+    return Context(Snapshot(Reader(cluster.api_client)), user_variables())

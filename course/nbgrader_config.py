@@ -1,0 +1,27 @@
+"""nbgrader configuration of the kubelab course (run nbgrader from this directory).
+
+Every lesson starts its own sandbox under NBGRADER_EXECUTION (see kubelab.connect), so
+grading is hermetic. Test cells wait a bounded time for the cluster to converge, hence the
+longer timeout for graded cells.
+"""
+
+c = get_config()  # noqa: F821  (nbgrader injects get_config)
+
+c.CourseDirectory.course_id = "kubelab"
+c.CourseDirectory.root = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
+
+# Solution regions become a plain comment, so a student's cell stays valid both as Python and
+# as the YAML body of a %%kubectl cell.
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# Per-cell timeouts (seconds): graded cells may wait for the cluster; others should be quick.
+c.Execute.timeout_func = lambda cell: (
+    120 if cell.get("metadata", {}).get("nbgrader", {}).get("grade") else 90)
+c.Execute.timeout = 90
+c.Execute.startup_timeout = 60
+c.ExecutePreprocessor.kernel_name = "python3"
+
+# A library warning on stderr must not cost a student points (the engine captures its own).
+c.IgnorePattern.enabled = True
+c.IgnorePattern.pattern = r"(?:\S+Warning: |WARNING:|W\d{4} )"
