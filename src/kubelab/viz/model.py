@@ -826,7 +826,7 @@ def _kubelet(node: Obj, lease: Obj | None, now: datetime) -> ComponentState:
                 node=name,
             )
         return ComponentState("kubelet", "kubelet", "ok", f"Ready, {beat}", node=name)
-    message = str(ready.get("message") or ready.get("reason") or "not ready")
+    message = str(ready.get("message") or ready.get("reason") or "not ready").rstrip(".")
     return ComponentState("kubelet", "kubelet", "down", f"NotReady: {message}; {beat}", node=name)
 
 
