@@ -165,7 +165,7 @@ def test_node_not_ready_with_stale_lease() -> None:
     assert worker2.kubelet.health == "down"
     assert (
         "NotReady" in worker2.kubelet.why
-        and "Kubelet stopped posting node status." in worker2.kubelet.why
+        and "NotReady: Kubelet stopped posting node status; heartbeat" in worker2.kubelet.why
     )
     assert "95s" in worker2.kubelet.why
     assert state.node("worker-1").kubelet.health == "ok"  # type: ignore[union-attr]
