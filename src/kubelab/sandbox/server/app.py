@@ -317,8 +317,11 @@ class KubeApi:
         if method == "GET":
             if request.query.get("watch") in ("true", "1"):
                 return await self.watch(request, t)
-            obj = self.registry.get(t.info, t.namespace or "", t.name)
-            return self.respond_object(request, t.info, obj)
+            # Read-only: serialise the stored object without copying it.
+            stored = self.registry.peek(t.info, self._ns(t), t.name)
+            if stored is None:
+                raise errors.not_found(t.info, t.name)
+            return self.respond_object(request, t.info, stored)
         if method == "PUT":
             return await self.replace(request, t)
         if method == "PATCH":
@@ -355,16 +358,17 @@ class KubeApi:
         items, revision = self.registry.list_objects(
             t.info, t.namespace if t.info.namespaced else None,
             label_selector=request.query.get("labelSelector", ""),
-            field_selector=self._field_selector(request, t))
+            field_selector=self._field_selector(request, t), copies=False)
         metadata: Obj = {"resourceVersion": str(revision)}
         items = self._paginate(request, items, metadata)
         if "as=Table" in request.headers.get("Accept", ""):
             table = self.table(request, t.info, items, metadata["resourceVersion"])
             table["metadata"].update(metadata)
             return _json(table, content_type=TABLE_TYPE)
-        for item in items:
-            item.pop("apiVersion", None)
-            item.pop("kind", None)
+        # List items carry no apiVersion/kind, as the real server sends them; shallow copies
+        # leave the stored objects untouched.
+        items = [{k: v for k, v in item.items() if k not in ("apiVersion", "kind")}
+                 for item in items]
         body = {"kind": t.info.list_kind, "apiVersion": t.info.api_version,
                 "metadata": metadata, "items": items}
         return _json(body)

@@ -160,8 +160,14 @@ class Registry:
             yield from bucket.values()
 
     def list_objects(self, info: KindInfo, namespace: str | None = None, *,
-             label_selector: str | LabelSelector = "",
-             field_selector: str | FieldSelector = "") -> tuple[list[Obj], int]:
+                     label_selector: str | LabelSelector = "",
+                     field_selector: str | FieldSelector = "",
+                     copies: bool = True) -> tuple[list[Obj], int]:
+        """Matching objects, sorted by namespace and name, and the current revision.
+
+        ``copies=False`` returns the stored objects themselves, for read-only callers that
+        only serialise them (the HTTP layer): deep copies were 90% of a LIST's cost.
+        """
         labels = (label_selector if isinstance(label_selector, LabelSelector)
                   else parse_label_selector(label_selector))
         fields = (field_selector if isinstance(field_selector, FieldSelector)
@@ -174,7 +180,7 @@ class Registry:
                 continue
             if fields.requirements and not fields.matches(strategy.selectable_fields(obj)):
                 continue
-            items.append(copy.deepcopy(obj))
+            items.append(copy.deepcopy(obj) if copies else obj)
         items.sort(key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
         return items, self.revision
 
