@@ -197,8 +197,15 @@ class LessonResult:
 
 @dataclass
 class LessonJob:
+    """Submissions (student -> notebook) of one lesson to grade in one process.
+
+    Jobs are keyed by lesson name, or by any name when ``lesson`` is given (several jobs of
+    one lesson split a large class over several processes).
+    """
+
     submissions: dict[str, Path]
     validate: dict[str, tuple[Path, bool]] = field(default_factory=dict)  # label -> (nb, invert)
+    lesson: str | None = None
 
 
 def grade_in_parallel(template: Path, scratch: Path, jobs: dict[str, LessonJob],
@@ -211,16 +218,17 @@ def grade_in_parallel(template: Path, scratch: Path, jobs: dict[str, LessonJob],
     import subprocess
     from concurrent.futures import ThreadPoolExecutor
 
-    def run(lesson: str) -> LessonResult:
-        job = jobs[lesson]
-        request = {"template": str(template), "work": str(scratch / lesson), "lesson": lesson,
+    def run(key: str) -> LessonResult:
+        job = jobs[key]
+        lesson = job.lesson or key
+        request = {"template": str(template), "work": str(scratch / key), "lesson": lesson,
                    "submissions": {s: str(p) for s, p in job.submissions.items()},
                    "validate": {k: [str(p), inv] for k, (p, inv) in job.validate.items()}}
         proc = subprocess.run([sys.executable, "-m", "autograders.nbgrading"],
                               input=json.dumps(request), capture_output=True, text=True,
                               check=False)
         if proc.returncode != 0:
-            raise NbgraderError(f"grading {lesson} failed:\n{proc.stderr[-3000:]}")
+            raise NbgraderError(f"grading {key} failed:\n{proc.stderr[-3000:]}")
         data = json.loads(proc.stdout)
         return LessonResult([NotebookScore.from_dict(d) for d in data["scores"]],
                             data["validation"])

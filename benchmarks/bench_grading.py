@@ -1,0 +1,139 @@
+"""Autograding cost: seconds per lesson notebook and for a class of 30, beside nbgrader's floor.
+
+Why a floor: most of a graded notebook's time is nbgrader's own (database, kernel start-up,
+per-cell execution machinery), which no change to the course can remove. The floor is
+nbgrader autograding a trivial one-cell notebook with one test cell, measured in the same run
+on the same machine, so the ratio shows what the course itself adds (a sandbox per notebook,
+and waiting for the cluster to converge).
+
+Run: ``python -m benchmarks.bench_grading [--class-size 30] [--lesson 02-...] [--workers 2]``.
+Prints each figure, its floor and the ratio; writes JSON to ``benchmarks/results/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from autograders.clock import SYSTEM_CLOCK
+from autograders.nbgrading import (
+    LessonJob,
+    generate_release,
+    grade_in_parallel,
+    grade_lesson,
+    lessons,
+)
+
+REPO = Path(__file__).resolve().parent.parent
+COURSE = REPO / "course"
+TRIVIAL = "00-trivial"
+MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
+
+
+def timed(fn: Callable[[], Any]) -> float:
+    start = SYSTEM_CLOCK.monotonic()
+    fn()
+    return SYSTEM_CLOCK.monotonic() - start
+
+
+def trivial_course(root: Path) -> Path:
+    """The course's config plus one trivial assignment: an answer cell and a test cell."""
+    root.mkdir(parents=True)
+    shutil.copyfile(COURSE / "nbgrader_config.py", root / "nbgrader_config.py")
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    answer = nbformat.v4.new_code_cell("### BEGIN SOLUTION\nx = 2\n### END SOLUTION")
+    answer.metadata["nbgrader"] = {"grade": False, "solution": True, "locked": False,
+                                   "task": False, "grade_id": "answer", "schema_version": 3}
+    test = nbformat.v4.new_code_cell("assert x == 2")
+    test.metadata["nbgrader"] = {"grade": True, "solution": False, "locked": True,
+                                 "task": False, "grade_id": "test", "points": 1,
+                                 "schema_version": 3}
+    nb.cells = [answer, test]
+    (root / "source" / TRIVIAL).mkdir(parents=True)
+    nbformat.write(nb, str(root / "source" / TRIVIAL / f"{TRIVIAL}.ipynb"))
+    return root
+
+
+def solution_notebook(source_course: Path, lesson: str, target: Path) -> Path:
+    nb = nbformat.read(str(source_course / "source" / lesson / f"{lesson}.ipynb"), 4)
+    for cell in nb.cells:
+        if cell.get("metadata", {}).get("nbgrader", {}).get("solution"):
+            cell.source = "\n".join(line for line in cell.source.splitlines()
+                                    if line.strip() not in MARKERS)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, str(target))
+    return target
+
+
+def grade_one(template: Path, work: Path, lesson: str, notebook: Path) -> float:
+    return timed(lambda: grade_lesson(template, work, lesson, {"student": notebook}))
+
+
+def grade_class(template: Path, work: Path, lesson: str, notebook: Path, size: int,
+                workers: int) -> float:
+    chunks: dict[str, LessonJob] = {}
+    for i in range(size):
+        key = f"part{i % workers}"
+        chunks.setdefault(key, LessonJob({}, lesson=lesson)).submissions[f"s{i:02d}"] = notebook
+    return timed(lambda: grade_in_parallel(template, work, chunks, workers=workers))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_grading")
+    parser.add_argument("--class-size", type=int, default=30)
+    parser.add_argument("--lesson", default="02-pods-deployments-scaling",
+                        help="the lesson the class submits")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--lessons", nargs="*", help="lessons timed one by one (default all)")
+    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
+    args = parser.parse_args(argv)
+
+    names = args.lessons or lessons(COURSE)
+    results: dict[str, Any] = {"class_size": args.class_size, "workers": args.workers,
+                               "per_notebook": {}, "class": {}}
+    with tempfile.TemporaryDirectory(prefix="kubelab-bench-") as tmp:
+        scratch = Path(tmp)
+        trivial = trivial_course(scratch / "trivial")
+        trivial_template = scratch / "trivial-template"
+        generate_release(trivial, trivial_template, [TRIVIAL])
+        trivial_nb = solution_notebook(trivial, TRIVIAL, scratch / "subs" / f"{TRIVIAL}.ipynb")
+        template = scratch / "template"
+        generate_release(COURSE, template, sorted({*names, args.lesson}))
+
+        floor = grade_one(trivial_template, scratch / "w-floor", TRIVIAL, trivial_nb)
+        print(f"floor: nbgrader autograding a trivial notebook: {floor:.1f} s")
+        for name in names:
+            nb = solution_notebook(COURSE, name, scratch / "subs" / name / f"{name}.ipynb")
+            seconds = grade_one(template, scratch / f"w-{name}", name, nb)
+            results["per_notebook"][name] = {"seconds": seconds, "floor": floor,
+                                             "ratio": seconds / floor}
+            print(f"{name:32} {seconds:6.1f} s   floor {floor:5.1f} s   ratio {seconds / floor:5.1f}")
+
+        nb = solution_notebook(COURSE, args.lesson, scratch / "subs" / "class" / f"{args.lesson}.ipynb")
+        class_floor = grade_class(trivial_template, scratch / "w-class-floor", TRIVIAL,
+                                  trivial_nb, args.class_size, args.workers)
+        class_time = grade_class(template, scratch / "w-class", args.lesson, nb,
+                                 args.class_size, args.workers)
+        results["class"] = {"lesson": args.lesson, "seconds": class_time,
+                            "floor": class_floor, "ratio": class_time / class_floor}
+        print(f"class of {args.class_size} ({args.lesson}, {args.workers} at a time): "
+              f"{class_time:.1f} s   floor {class_floor:.1f} s   "
+              f"ratio {class_time / class_floor:.1f}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "grading.json").write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote {args.out / 'grading.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
