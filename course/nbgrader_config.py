@@ -21,6 +21,8 @@ c.Execute.timeout_func = lambda cell: (
 c.Execute.timeout = 90
 c.Execute.startup_timeout = 60
 c.ExecutePreprocessor.kernel_name = "python3"
+# Kernels started side by side can race for a TCP port and die before replying; retry then.
+c.Execute.execute_retries = 2
 
 # A library warning on stderr must not cost a student points (the engine captures its own).
 c.IgnorePattern.enabled = True
