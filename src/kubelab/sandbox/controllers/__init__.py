@@ -17,6 +17,7 @@ from kubelab.sandbox.controllers.garbage_collector import GarbageCollector
 from kubelab.sandbox.controllers.namespace import NamespaceController
 from kubelab.sandbox.controllers.node_lifecycle import NodeLifecycleController
 from kubelab.sandbox.controllers.replicaset import ReplicaSetController
+from kubelab.sandbox.controllers.resourcequota import ResourceQuotaController
 from kubelab.sandbox.controllers.service_lb import ServiceLBController
 from kubelab.sandbox.reconcile.types import Reconciler
 
@@ -33,6 +34,7 @@ def all_controllers() -> list[Reconciler]:
         ServiceLBController(provision_seconds=40.0),
         NodeLifecycleController(),
         DaemonSetController(),
+        ResourceQuotaController(),
     ]
 
 

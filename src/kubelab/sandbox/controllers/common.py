@@ -232,8 +232,8 @@ class Writes:
         self._order.append(len(self._others))
         self._others.append(action)
 
-    def create(self, info: KindInfo, obj: Obj) -> None:
-        self.add(Create(info, copy.deepcopy(obj)))
+    def create(self, info: KindInfo, obj: Obj, on_error: RecordEvent | None = None) -> None:
+        self.add(Create(info, copy.deepcopy(obj), on_error))
 
     def delete(self, info: KindInfo, obj: Obj, propagation: str = "Background") -> None:
         self.add(Delete(info, namespace_of(obj), name_of(obj), propagation, uid=uid_of(obj)))

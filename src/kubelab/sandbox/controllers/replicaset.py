@@ -33,7 +33,7 @@ from kubelab.sandbox.api import kinds
 from kubelab.sandbox.api.kinds import KindInfo
 from kubelab.sandbox.clock import Clock
 from kubelab.sandbox.controllers import common
-from kubelab.sandbox.reconcile.types import Key, Obj, Result, Snapshot
+from kubelab.sandbox.reconcile.types import Key, Obj, RecordEvent, Result, Snapshot
 
 REPLICASETS = kinds.apps("replicasets")
 PODS = kinds.core("pods")
@@ -204,7 +204,11 @@ class ReplicaSetController:
                 seed = f"{common.uid_of(rs)}/{common.now_str(clock)}/{len(active)}/{i}"
                 name = common.generated_name(base, seed, taken)
                 taken.add(name)
-                writes.create(PODS, pod_from_template(rs, REPLICASETS, name))
+                # A refused create (e.g. exceeded quota) becomes the upstream FailedCreate
+                # event; the rest of the batch waits for the next sync (slowStartBatch).
+                writes.create(PODS, pod_from_template(rs, REPLICASETS, name),
+                              on_error=RecordEvent(rs, "Warning", "FailedCreate",
+                                                   "Error creating: ", COMPONENT))
                 writes.event(rs, "Normal", "SuccessfulCreate", f"Created pod: {name}",
                              COMPONENT)
         elif diff > 0:

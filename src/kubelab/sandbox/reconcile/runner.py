@@ -182,6 +182,12 @@ class ComponentRunner:
             try:
                 self.apply(action)
             except ApiError as err:
+                if isinstance(action, Create) and action.on_error is not None:
+                    event = action.on_error
+                    self.recorder.record(RecordEvent(
+                        event.involved, event.type, event.reason,
+                        event.message + err.message, event.component, event.host,
+                        event.field_path))
                 if err.code in (404, 409, 410):
                     log.debug("%s: %s on %s: %s", self.name, err.code, key, err.message)
                 else:
@@ -198,9 +204,10 @@ class ComponentRunner:
     def _retry(self, key: Key) -> None:
         n = self._failures.get(key, 0) + 1
         self._failures[key] = n
-        # Back-off in *real* time terms: 5 ms doubling to 1 s (client-go's default limiter
-        # starts at 5 ms). Expressed in simulated seconds for the clock.
-        real = min(0.005 * (2 ** (n - 1)), 1.0)
+        # Back-off in *real* time: 5 ms doubling to 10 s (client-go's controller rate
+        # limiter starts at 5 ms; its 1000 s cap would leave a learner who just raised a
+        # quota waiting for minutes). Expressed in simulated seconds for the clock.
+        real = min(0.005 * (2 ** min(n - 1, 20)), 10.0)
         self._later(key, real * self.clock.speed)
 
     def apply(self, action: Action) -> None:

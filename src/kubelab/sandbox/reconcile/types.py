@@ -44,8 +44,13 @@ class Snapshot(Protocol):
 
 @dataclass(frozen=True)
 class Create:
+    """Create an object. ``on_error``: the event to record when the API server refuses it
+    (its message is prefixed to the Status message), e.g. the ReplicaSet controller's
+    ``FailedCreate`` "Error creating: pods "x" is forbidden: exceeded quota: …"."""
+
     info: KindInfo
     obj: Obj
+    on_error: RecordEvent | None = None
 
 
 @dataclass(frozen=True)

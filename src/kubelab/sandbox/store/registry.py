@@ -31,7 +31,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from kubelab.sandbox.api import errors, kinds
+from kubelab.sandbox.api import errors, kinds, quota
 from kubelab.sandbox.api.errors import ApiError, Cause
 from kubelab.sandbox.api.kinds import KindInfo
 from kubelab.sandbox.api.selectors import (
@@ -287,6 +287,8 @@ class Registry:
         self._check_namespace(info, namespace, name, creating=True)
         if self.peek(info, namespace, name) is not None:
             raise errors.already_exists(info, name)
+        if info.namespaced:
+            self._admit_quota(info, obj, namespace, name)
         meta["uid"] = self.names.uid()
         meta["creationTimestamp"] = rfc3339(self.clock.now())
         meta.pop("deletionTimestamp", None)
@@ -359,6 +361,30 @@ class Registry:
         stored = self._commit(info, obj, old=old, event_type="MODIFIED",
                               namespace=namespace, name=name)
         return copy.deepcopy(stored)
+
+    def _admit_quota(self, info: KindInfo, obj: Obj, namespace: str, name: str) -> None:
+        """The ResourceQuota admission plugin: refuse a create that would exceed a quota.
+
+        Usage is computed from the live objects of the namespace (the quota controller
+        publishes the same figures in ``status.used``), so two creates in a row see each
+        other, as upstream's admission does by updating ``status.used`` atomically.
+        """
+        quotas = list(self.iter_objects(kinds.core("resourcequotas"), namespace))
+        if not quotas or info.kind == "Event":
+            return
+        tracked: set[str] = set()
+        for q in quotas:
+            tracked |= set((q.get("spec") or {}).get("hard") or {})
+        objects = ((k, o) for k in kinds.KINDS if k.namespaced
+                   for o in self.iter_objects(k, namespace))
+        used = quota.namespace_usage(objects, tracked)
+        for q in quotas:
+            why = quota.check(q, info, obj, used)
+            if why is not None:
+                raise ApiError(403, "Forbidden",
+                               f'{info.group_resource} "{name}" is forbidden: {why}',
+                               {"name": name, "kind": info.plural,
+                                **({"group": info.group} if info.group else {})})
 
     def _ready_to_vanish(self, obj: Obj) -> bool:
         """An object being deleted disappears once its finalizers are gone."""

@@ -1,0 +1,154 @@
+"""ResourceQuota usage: what each object costs, what a namespace uses, whether a create fits.
+
+Mirrors ``pkg/quota/v1/evaluator/core`` (the pod, service and object-count evaluators) and the
+check of ``plugin/pkg/admission/resourcequota`` (``CheckRequest``): a pod costs ``pods=1`` plus
+its ``requests.*``/``limits.*`` (and ``cpu``/``memory`` as aliases of the requests); a Service
+costs ``services=1`` (plus ``services.loadbalancers``/``services.nodeports``); any object costs
+``count/<resource>[.<group>]``, and the legacy names ``configmaps``, ``secrets``,
+``replicationcontrollers``, ``resourcequotas``, ``persistentvolumeclaims``.
+
+Pure functions over plain objects: the API server's admission step and the quota controller
+(which writes ``status.used``) share them, so what is admitted and what is reported agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from fractions import Fraction
+from typing import Any
+
+from kubelab.sandbox.api import quantity
+from kubelab.sandbox.api.kinds import KindInfo
+
+Obj = dict[str, Any]
+Usage = dict[str, Fraction]
+
+_LEGACY_COUNTS = {"configmaps": "configmaps", "secrets": "secrets",
+                  "resourcequotas": "resourcequotas",
+                  "persistentvolumeclaims": "persistentvolumeclaims"}
+_COMPUTE = ("cpu", "memory", "ephemeral-storage")
+
+
+def _terminal(pod: Obj) -> bool:
+    return (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")
+
+
+def _container_resources(pod: Obj, kind: str) -> Usage:
+    """Σ containers, at least the largest init container (``PodRequests``/``PodLimits``)."""
+    spec = pod.get("spec") or {}
+    total: Usage = {}
+    for container in spec.get("containers") or []:
+        for name, value in ((container.get("resources") or {}).get(kind) or {}).items():
+            total[name] = total.get(name, Fraction(0)) + _parse(value)
+    for init in spec.get("initContainers") or []:
+        for name, value in ((init.get("resources") or {}).get(kind) or {}).items():
+            total[name] = max(total.get(name, Fraction(0)), _parse(value))
+    return total
+
+
+def _parse(value: Any) -> Fraction:
+    try:
+        return quantity.parse_quantity(str(value))
+    except ValueError:
+        return Fraction(0)
+
+
+def usage_of(info: KindInfo, obj: Obj) -> Usage:
+    """What one object counts against quotas (``Evaluator.Usage``)."""
+    resource = info.plural if not info.group else f"{info.plural}.{info.group}"
+    used: Usage = {f"count/{resource}": Fraction(1)}
+    if info.plural in _LEGACY_COUNTS and not info.group:
+        used[_LEGACY_COUNTS[info.plural]] = Fraction(1)
+    if info.kind == "Pod" and not info.group:
+        if _terminal(obj):
+            return {}
+        used["pods"] = Fraction(1)
+        requests = _container_resources(obj, "requests")
+        limits = _container_resources(obj, "limits")
+        for name in _COMPUTE:
+            request = requests.get(name, limits.get(name))
+            if request is not None:
+                used[f"requests.{name}"] = request
+                used[name] = request
+            if name in limits:
+                used[f"limits.{name}"] = limits[name]
+    if info.kind == "Service" and not info.group:
+        used["services"] = Fraction(1)
+        kind = (obj.get("spec") or {}).get("type", "ClusterIP")
+        ports = len((obj.get("spec") or {}).get("ports") or [])
+        if kind == "LoadBalancer":
+            used["services.loadbalancers"] = Fraction(1)
+        if kind in ("NodePort", "LoadBalancer"):
+            used["services.nodeports"] = Fraction(ports)
+    return used
+
+
+def namespace_usage(objects: Iterable[tuple[KindInfo, Obj]], tracked: Iterable[str]) -> Usage:
+    """Σ usage of ``objects`` for the ``tracked`` resource names (zero when unused)."""
+    wanted = set(tracked)
+    total: Usage = {name: Fraction(0) for name in wanted}
+    for info, obj in objects:
+        if (obj.get("metadata") or {}).get("deletionTimestamp") and info.kind == "Pod":
+            continue
+        for name, value in usage_of(info, obj).items():
+            if name in wanted:
+                total[name] += value
+    return total
+
+
+def format_value(name: str, value: Fraction) -> str:
+    """``500m``, ``1Gi``, ``4``: quantities as kubectl prints them."""
+    if name in ("cpu", "requests.cpu", "limits.cpu"):
+        return quantity.format_quantity(value, "DecimalSI")
+    if any(name.endswith(s) for s in ("memory", "ephemeral-storage")):
+        return quantity.format_quantity(value, "BinarySI")
+    return quantity.format_quantity(value, "DecimalSI")
+
+
+def _pretty(usage: Mapping[str, Fraction], names: Iterable[str]) -> str:
+    return ",".join(f"{n}={format_value(n, usage.get(n, Fraction(0)))}" for n in sorted(names))
+
+
+def missing_resources(info: KindInfo, obj: Obj, hard: Mapping[str, Any]) -> list[str]:
+    """Compute resources a quota tracks but the pod does not state (``must specify``)."""
+    if info.kind != "Pod" or info.group:
+        return []
+    missing = []
+    containers = (obj.get("spec") or {}).get("containers") or []
+    for name in sorted(hard):
+        kind, _, resource = name.partition(".")
+        if kind not in ("requests", "limits") or resource not in _COMPUTE:
+            if name in _COMPUTE:
+                kind, resource = "requests", name
+            else:
+                continue
+        lacking = [c.get("name", "") for c in containers
+                   if resource not in ((c.get("resources") or {}).get(kind) or {})
+                   and not (kind == "requests" and resource in
+                            ((c.get("resources") or {}).get("limits") or {}))]
+        if lacking:
+            missing.append(f"{name} for: {','.join(lacking)}")
+    return missing
+
+
+def check(quota: Obj, info: KindInfo, obj: Obj, used: Usage) -> str | None:
+    """Why ``obj`` may not be created under ``quota`` given current ``used``; None if it fits.
+
+    The message is the admission plugin's, without the ``<kind> "<name>" is forbidden: ``
+    prefix the API server adds.
+    """
+    name = (quota.get("metadata") or {}).get("name", "")
+    hard_spec = (quota.get("spec") or {}).get("hard") or {}
+    hard = {k: _parse(v) for k, v in hard_spec.items()}
+    delta = usage_of(info, obj)
+    if not any(k in hard for k in delta):
+        return None
+    missing = missing_resources(info, obj, hard_spec)
+    if missing:
+        return f"failed quota: {name}: must specify {'; '.join(missing)}"
+    exceeded = [k for k, v in delta.items()
+                if k in hard and used.get(k, Fraction(0)) + v > hard[k]]
+    if not exceeded:
+        return None
+    return (f"exceeded quota: {name}, requested: {_pretty(delta, exceeded)}, "
+            f"used: {_pretty(used, exceeded)}, limited: {_pretty(hard, exceeded)}")
