@@ -21,7 +21,8 @@ $(STAMP): pyproject.toml
 lab: venv
 	$(BIN)/kubelab sandbox start
 	KUBECONFIG=$(KUBELAB_STATE_DIR)/kubeconfig PATH=$(CURDIR)/$(BIN):$$PATH \
-	  $(BIN)/jupyter lab --notebook-dir=notebooks 01-cluster-and-architecture/01-cluster-and-architecture.ipynb
+	  $(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root,) \
+	  01-cluster-and-architecture/01-cluster-and-architecture.ipynb
 
 ## Everything CI runs: lint, types, architecture, unit, conformance, notebooks.
 test: venv lint
