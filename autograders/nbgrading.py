@@ -77,6 +77,19 @@ class NbgraderError(RuntimeError):
     pass
 
 
+# A kernel that dies before replying, or cannot bind its ports, never ran the learner's code:
+# jupyter_client picks free TCP ports before the kernel binds them, so a kernel or sandbox
+# started at the same moment in another process can take one first. nbgrader 0.9.6 declares
+# ``Execute.execute_retries`` but never reads it, so the wrappers retry such runs themselves.
+KERNEL_START_FAILURES = ("Kernel died before replying", "Address already in use",
+                         "DeadKernelError")
+ATTEMPTS = 3
+
+
+def _kernel_failed_to_start(text: str) -> bool:
+    return any(marker in text for marker in KERNEL_START_FAILURES)
+
+
 def _ok(result: dict[str, Any], what: str) -> None:
     if not result.get("success"):
         raise NbgraderError(f"nbgrader {what} failed:\n{result.get('error') or result.get('log')}")
@@ -126,8 +139,13 @@ class NotebookScore:
 def autograde(work: Path, assignment: str, student: str) -> list[NotebookScore]:
     """Autograde ``work/submitted/<student>/<assignment>`` and read the scores back."""
     grader = api(work)
-    with _quiet_logs():
-        result = grader.autograde(assignment, student, force=True, create=True)
+    for attempt in range(ATTEMPTS):
+        with _quiet_logs():
+            result = grader.autograde(assignment, student, force=True, create=True)
+        failure = f"{result.get('error') or ''}\n{result.get('log') or ''}"
+        if result.get("success") or not _kernel_failed_to_start(failure) \
+                or attempt == ATTEMPTS - 1:
+            break
     _ok(result, f"autograde {assignment} for {student}")
     return read_scores(work, assignment, student)
 
@@ -169,12 +187,16 @@ def read_scores(work: Path, assignment: str, student: str) -> list[NotebookScore
 
 
 def grade_lesson(template: Path, work: Path, lesson: str,
-                 submissions: dict[str, Path]) -> list[NotebookScore]:
+                 submissions: dict[str, Path],
+                 timings: dict[str, float] | None = None) -> list[NotebookScore]:
     """Autograde ``submissions`` (student -> notebook) of one lesson in a copy of ``template``.
 
     ``template`` is a course directory where ``generate_assignment`` already ran, so its
     gradebook holds the instructor's test cells that nbgrader restores before grading.
+    Seconds spent per student go into ``timings`` when given.
     """
+    from autograders.clock import SYSTEM_CLOCK
+
     shutil.copytree(template, work, dirs_exist_ok=True,
                     ignore=shutil.ignore_patterns("submitted", "autograded", "feedback"))
     scores: list[NotebookScore] = []
@@ -183,7 +205,10 @@ def grade_lesson(template: Path, work: Path, lesson: str,
         target.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(notebook, target / notebook.name)
     for student in submissions:
+        start = SYSTEM_CLOCK.monotonic()
         scores.extend(autograde(work, lesson, student))
+        if timings is not None:
+            timings[student] = round(SYSTEM_CLOCK.monotonic() - start, 2)
     return scores
 
 
@@ -193,6 +218,8 @@ class LessonResult:
 
     scores: list[NotebookScore]
     validation: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Seconds each autograde (by student) and validation (``validate:<label>``) took.
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -213,6 +240,7 @@ def grade_in_parallel(template: Path, scratch: Path, jobs: dict[str, LessonJob],
     """Grade several lessons at once, each in its own process, course copy and gradebook.
 
     nbgrader grades one notebook at a time; separate gradebooks make parallel runs safe.
+    Jobs start in the order given, so putting the longest first shortens the run.
     """
     import json
     import subprocess
@@ -231,11 +259,11 @@ def grade_in_parallel(template: Path, scratch: Path, jobs: dict[str, LessonJob],
             raise NbgraderError(f"grading {key} failed:\n{proc.stderr[-3000:]}")
         data = json.loads(proc.stdout)
         return LessonResult([NotebookScore.from_dict(d) for d in data["scores"]],
-                            data["validation"])
+                            data["validation"], data.get("timings", {}))
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        results = list(pool.map(run, sorted(jobs)))
-    return dict(zip(sorted(jobs), results, strict=True))
+        results = dict(zip(jobs, pool.map(run, list(jobs)), strict=True))
+    return {key: results[key] for key in sorted(jobs)}
 
 
 def validate(path: Path, *, invert: bool = False, work: Path | None = None) -> dict[str, Any]:
@@ -246,22 +274,36 @@ def validate(path: Path, *, invert: bool = False, work: Path | None = None) -> d
     config = load_config(work) if work is not None else None
     validator = Validator(config=config) if config is not None else Validator()
     validator.invert = invert
-    with _quiet_logs():
-        return dict(validator.validate(str(path)))
+    for attempt in range(ATTEMPTS):
+        try:
+            with _quiet_logs():
+                return dict(validator.validate(str(path)))
+        except Exception as exc:
+            if not _kernel_failed_to_start(f"{type(exc).__name__}: {exc}") \
+                    or attempt == ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 def _worker() -> int:
     """``python -m autograders.nbgrading``: grade one lesson described as JSON on stdin."""
     import json
 
+    from autograders.clock import SYSTEM_CLOCK
+
     request = json.loads(sys.stdin.read())
     work = Path(request["work"])
+    timings: dict[str, float] = {}
     scores = grade_lesson(Path(request["template"]), work, request["lesson"],
-                          {s: Path(p) for s, p in request["submissions"].items()})
-    validation = {label: validate(Path(nb), invert=bool(inv), work=work)
-                  for label, (nb, inv) in request.get("validate", {}).items()}
+                          {s: Path(p) for s, p in request["submissions"].items()}, timings)
+    validation = {}
+    for label, (nb, inv) in request.get("validate", {}).items():
+        start = SYSTEM_CLOCK.monotonic()
+        validation[label] = validate(Path(nb), invert=bool(inv), work=work)
+        timings[f"validate:{label}"] = round(SYSTEM_CLOCK.monotonic() - start, 2)
     print(json.dumps({"scores": [s.as_dict() for s in scores],
-                      "validation": json.loads(json.dumps(validation, default=str))}))
+                      "validation": json.loads(json.dumps(validation, default=str)),
+                      "timings": timings}))
     return 0
 
 

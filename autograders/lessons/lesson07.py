@@ -53,8 +53,10 @@ def scale() -> list[Check]:
     return [
         k.field("deployment", NAME, "spec.replicas", 100,
                 hint="kubectl scale deployment resource-quota-demo --replicas=100"),
-        k.pods(LABEL, at_least=1, phase="Pending",
-               description="some pods stay Pending", hint="Give the scheduler a moment."),
+        # Pending *and* unscheduled: a pod whose image is still being pulled is Pending too.
+        k.pods(LABEL, at_least=1, phase="Pending", field_path="spec.nodeName", value=None,
+               description="some pods stay Pending, unscheduled",
+               hint="Give the scheduler a moment."),
     ]
 
 

@@ -31,7 +31,7 @@ class SteppingClock:
 class FakeSnapshot(Snapshot):
     """A Snapshot answering from a dict: {(kind, namespace, name): object}."""
 
-    def __init__(self, objects: dict[tuple[str, str | None, str], dict[str, Any]],
+    def __init__(self, objects: dict[tuple[str, Any, str], Any],
                  logs: dict[str, str] | None = None,
                  pages: dict[tuple[str, str], Response] | None = None) -> None:
         super().__init__(reader=None)  # type: ignore[arg-type]
@@ -60,7 +60,7 @@ class FakeSnapshot(Snapshot):
         return self.pages.get((service, path), Response(503, "no endpoints available"))
 
 
-def context(objects: dict[tuple[str, str | None, str], dict[str, Any]],
+def context(objects: dict[tuple[str, Any, str], Any],
             variables: dict[str, Any] | None = None, **kw: Any) -> Context:
     return Context(FakeSnapshot(objects, **kw), variables or {})
 

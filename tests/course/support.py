@@ -77,8 +77,12 @@ def make_submission(lesson: str, release: Path, answers: dict[str, str | None] |
     return nb
 
 
-def execute(notebook: Path, kubeconfig: Path) -> list[dict[str, Any]]:
-    """Run a notebook with nbclient against a given cluster; returns its problem outputs."""
+def execute(notebook: Path, state_dir: Path) -> list[dict[str, Any]]:
+    """Run a notebook with nbclient on the sandbox in ``state_dir``; returns its problem outputs.
+
+    The kernel finds the sandbox as a learner's does (``connect()`` reuses the running sandbox
+    of ``KUBELAB_STATE_DIR``), so sandbox-only cells such as fault injection run too.
+    """
     code = """
 import json, sys, nbformat
 from nbclient import NotebookClient
@@ -91,8 +95,9 @@ for cell in nb.cells:
             bad.append({"cell": cell.source[:200], "output": out.get("text") or "\\n".join(out.get("traceback", []))[-2000:]})
 print(json.dumps(bad))
 """
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NBGRADER")}
-    env["KUBELAB_KUBECONFIG"] = str(kubeconfig)
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("NBGRADER", "KUBELAB_KUBECONFIG", "KUBELAB_CONTEXT"))}
+    env["KUBELAB_STATE_DIR"] = str(state_dir)
     for attempt in range(3):
         try:
             out = run_python(code, str(notebook), env=env)

@@ -1,52 +1,135 @@
 """The course end to end: solutions execute, and nbgrader grades every kind of submission.
 
 One session fixture generates the release once, then grades each lesson's submissions — the
-solution, the blank release and three deliberately wrong ones — and runs nbgrader's Validator
-on the solution and the blank, lessons in parallel (each in its own process, course copy,
-gradebook, and one fresh sandbox per notebook, as ``kubelab.connect`` gives under nbgrader).
+solution, the blank release and three deliberately wrong ones — runs nbgrader's Validator on
+the solution and the blank (each grading job in its own process, course copy and gradebook,
+with one fresh sandbox per notebook, as ``kubelab.connect`` gives under nbgrader), and
+executes each instructor notebook as a learner would, on a sandbox of its own; all of it as
+one pool of tasks, longest first.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pytest
 from sandbox_support import start_sandbox
 
+from autograders.clock import SYSTEM_CLOCK
 from autograders.nbgrading import LessonJob, LessonResult, NotebookScore, grade_in_parallel
 from course.support import COURSE, execute, generate_template, lessons, make_submission
 from course.variants import EDITS, VARIANTS
 
 pytestmark = [pytest.mark.notebooks, pytest.mark.slow, pytest.mark.timeout(1800)]
-LESSONS = lessons()
-# Lessons mostly wait on the (simulated) cluster, so three at a time keep two cores busy.
-WORKERS = 3
+# KUBELAB_LESSONS=09,10 runs only the lessons whose names start with those prefixes.
+ONLY = tuple(p for p in os.environ.get("KUBELAB_LESSONS", "").split(",") if p)
+LESSONS = [name for name in lessons() if not ONLY or name.startswith(ONLY)]
+# The machine is CPU-bound (each run is a kernel plus a simulated cluster), so three runs at
+# a time keep two cores busy without starving the simulated clocks.
+WORKERS = int(os.environ.get("KUBELAB_COURSE_WORKERS", "3"))
+# Relative cost of one full run of each lesson (measured; only the order of tasks depends on
+# it, so a stale number costs minutes, never correctness). Unknown lessons count as heavy.
+COST = {"01": 1.0, "02": 1.4, "03": 1.0, "04": 0.75, "05": 0.7, "06": 1.25, "07": 1.0,
+        "08": 0.85, "09": 1.35, "10": 1.2}
+
+
+@dataclass
+class CourseRun:
+    """Every lesson graded (solution, blank, wrong variants, Validator) and every solution
+    executed as a learner runs it, with the wall time each task took."""
+
+    graded: dict[str, LessonResult]
+    executed: dict[str, list[dict[str, Any]]]
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def _submissions(lesson: str, release: Path, folder: Path) -> dict[str, Path]:
+    notebooks = {"solution": make_submission(lesson, release),
+                 "blank": make_submission(lesson, release, blank=True)}
+    for v in VARIANTS.get(lesson, []):
+        edits = {gid: EDITS.get((lesson, v.name, gid), []) for gid in v.answers}
+        notebooks[f"wrong-{v.name}"] = make_submission(lesson, release, v.answers, edits)
+    subs: dict[str, Path] = {}
+    for student, nb in notebooks.items():
+        path = folder / student / f"{lesson}.ipynb"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, str(path))
+        subs[student] = path
+    return subs
 
 
 @pytest.fixture(scope="session")
-def graded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, LessonResult]:
-    root = tmp_path_factory.mktemp("grading")
+def course_run(tmp_path_factory: pytest.TempPathFactory) -> CourseRun:
+    """All grading and execution as small tasks in one pool, the longest first.
+
+    Each lesson's wrong submissions grade in one process, its solution and blank (autograde
+    and Validator) in another, and its solution executes on a sandbox of its own: about 30
+    tasks, so no core idles while one long lesson finishes alone.
+    """
+    root = tmp_path_factory.mktemp("course")
     template = generate_template(root / "template", LESSONS)
     release = template / "release"
-    jobs: dict[str, LessonJob] = {}
+    tasks: dict[str, tuple[float, Callable[[], Any]]] = {}
     for lesson in LESSONS:
-        folder = root / "submissions" / lesson
-        subs: dict[str, Path] = {}
-        notebooks = {"solution": make_submission(lesson, release),
-                     "blank": make_submission(lesson, release, blank=True)}
-        for v in VARIANTS.get(lesson, []):
-            edits = {gid: EDITS.get((lesson, v.name, gid), []) for gid in v.answers}
-            notebooks[f"wrong-{v.name}"] = make_submission(lesson, release, v.answers, edits)
-        for student, nb in notebooks.items():
-            path = folder / student / f"{lesson}.ipynb"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            nbformat.write(nb, str(path))
-            subs[student] = path
-        jobs[lesson] = LessonJob(subs, {"solution": (subs["solution"], False),
-                                        "blank": (subs["blank"], False)})
-    return grade_in_parallel(template, root / "work", jobs, workers=WORKERS)
+        cost = COST.get(lesson[:2], 2.0)
+        subs = _submissions(lesson, release, root / "submissions" / lesson)
+        wrong = {s: p for s, p in subs.items() if s.startswith("wrong-")}
+        right = LessonJob({s: subs[s] for s in ("solution", "blank")},
+                          {"solution": (subs["solution"], False),
+                           "blank": (subs["blank"], False)}, lesson=lesson)
+        for key, job, weight in ((f"{lesson}/wrong", LessonJob(wrong, lesson=lesson),
+                                  len(wrong) * cost),
+                                 (f"{lesson}/right", right, 2.4 * cost)):
+            tasks[key] = (weight, partial(grade_in_parallel, template, root / "work",
+                                          {key: job}, 1))
+        tasks[f"{lesson}/execute"] = (0.8 * cost, partial(_execute, lesson, root / "execute"))
+    order = sorted(tasks, key=lambda key: -tasks[key][0])
+    results: dict[str, Any] = {}
+    seconds: dict[str, float] = {}
+
+    def run(key: str) -> None:
+        start = SYSTEM_CLOCK.monotonic()
+        results[key] = tasks[key][1]()
+        seconds[key] = round(SYSTEM_CLOCK.monotonic() - start, 1)
+
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        for future in [pool.submit(run, key) for key in order]:
+            future.result()
+    graded = {}
+    for lesson in LESSONS:
+        wrong_part = results[f"{lesson}/wrong"][f"{lesson}/wrong"]
+        right_part = results[f"{lesson}/right"][f"{lesson}/right"]
+        graded[lesson] = LessonResult(right_part.scores + wrong_part.scores,
+                                      right_part.validation,
+                                      {**right_part.timings, **wrong_part.timings})
+    return CourseRun(graded, {lesson: results[f"{lesson}/execute"] for lesson in LESSONS},
+                     seconds)
+
+
+def _execute(lesson: str, root: Path) -> list[dict[str, Any]]:
+    """The instructor's notebook run by nbclient as a learner runs it, on a fresh sandbox."""
+    handle = start_sandbox(root / lesson, speed=50)
+    try:
+        return execute(COURSE / "source" / lesson / f"{lesson}.ipynb", handle.state_dir)
+    finally:
+        handle.stop()
+
+
+@pytest.fixture(scope="session")
+def graded(course_run: CourseRun) -> dict[str, LessonResult]:
+    return course_run.graded
+
+
+@pytest.fixture(scope="session")
+def executed(course_run: CourseRun) -> dict[str, list[dict[str, Any]]]:
+    return course_run.executed
 
 
 def score_of(result: LessonResult, student: str) -> NotebookScore:
@@ -55,8 +138,8 @@ def score_of(result: LessonResult, student: str) -> NotebookScore:
 
 
 def test_every_lesson_has_wrong_submissions() -> None:
-    assert len(LESSONS) >= 8
-    for lesson in LESSONS:
+    assert len(lessons()) >= 10
+    for lesson in lessons():
         assert len(VARIANTS.get(lesson, [])) >= 3, lesson
 
 
@@ -87,6 +170,10 @@ def test_wrong_submission_gets_partial_score_and_says_why(
     score = score_of(graded[lesson], f"wrong-{variant.name}")
     got = {c.grade_id: c.score for c in score.cells}
     want = {c.grade_id: variant.expected.get(c.grade_id, c.max_score) for c in score.cells}
+    # An expected score may be a tuple of acceptable scores, for a cell whose answer races
+    # with the cluster (a count of pods that are still starting).
+    got = {k: (v if not isinstance(want[k], tuple) or v not in want[k] else want[k])
+           for k, v in got.items()}
     assert got == want, score.reports
     assert 0 < score.score < score.max_score
     for grade_id, text in variant.messages.items():
@@ -104,23 +191,18 @@ def test_validator_passes_solution_and_fails_blank(graded: dict[str, LessonResul
     assert len(validation["blank"].get("failed", [])) == graded_cells, validation["blank"]
 
 
-@pytest.fixture(scope="session")
-def executed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict[str, object]]]:
-    """Each solution notebook run by nbclient on its own fresh sandbox, two at a time."""
-    root = tmp_path_factory.mktemp("execute")
-
-    def run(lesson: str) -> list[dict[str, object]]:
-        handle = start_sandbox(root / lesson, speed=50)
-        try:
-            return execute(COURSE / "source" / lesson / f"{lesson}.ipynb", handle.kubeconfig)
-        finally:
-            handle.stop()
-
-    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        return dict(zip(LESSONS, pool.map(run, LESSONS), strict=True))
-
-
 @pytest.mark.parametrize("lesson", LESSONS)
 def test_solution_notebook_executes_cleanly(executed: dict[str, list[dict[str, object]]],
                                             lesson: str) -> None:
     assert executed[lesson] == []
+
+
+def test_timings_are_reported(course_run: CourseRun) -> None:
+    """Not a check of speed: prints where the suite's time went (see ``-s`` or the log)."""
+    lines = [f"{key:45} {secs:7.1f}s" for key, secs in
+             sorted(course_run.seconds.items(), key=lambda kv: -kv[1])]
+    for lesson, result in sorted(course_run.graded.items()):
+        lines += [f"  {lesson}: {name} {secs:.1f}s" for name, secs in result.timings.items()]
+    print("\n".join(lines))
+    assert set(course_run.seconds) == {f"{lesson}/{part}" for lesson in LESSONS
+                                       for part in ("wrong", "right", "execute")}
