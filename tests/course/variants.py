@@ -103,10 +103,11 @@ VARIANTS: dict[str, list[Variant]] = {
     ],
     "07-resources-scheduling": [
         Variant("no-requests", {"ex-07-deploy": None},
-                # All 100 fit, so no pod stays unscheduled; the public part of the count
-                # compares with a recount taken a moment later, while pods may still be
-                # starting (Pending), so it may or may not agree.
-                {"test-07-deploy": 3, "test-07-scale": 2, "test-07-count": (0, 1)},
+                # All 100 fit, so no pod stays unscheduled for long: whether the grader
+                # still catches one waiting for the scheduler, and whether the learner's
+                # count of Pending (incl. still-starting) pods matches a recount taken a
+                # moment later, races with the cluster; the hidden tests fail either way.
+                {"test-07-deploy": 3, "test-07-scale": (1, 2), "test-07-count": (0, 1)},
                 {"test-07-deploy": "resources.requests.cpu is nothing"}),
         Variant("counts-every-pod", {"ex-07-count": (
             "pods = cluster.core().list_namespaced_pod('default', "
