@@ -62,9 +62,6 @@ class KindInfo:
         return None
 
 
-_STATUS = Subresource("status", "", ("get", "patch", "update"))
-
-
 def _status(kind: str, group: str = "", version: str = "v1") -> Subresource:
     return Subresource("status", kind, ("get", "patch", "update"), group, version)
 

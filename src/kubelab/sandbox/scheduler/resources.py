@@ -13,19 +13,12 @@ from __future__ import annotations
 
 import functools
 import math
-import re
 from fractions import Fraction
 from typing import Any
 
-Obj = dict[str, Any]
+from kubelab.sandbox.api import quantity
 
-_SUFFIX = {
-    "": Fraction(1), "m": Fraction(1, 1000), "k": Fraction(10**3), "M": Fraction(10**6),
-    "G": Fraction(10**9), "T": Fraction(10**12), "P": Fraction(10**15), "E": Fraction(10**18),
-    "Ki": Fraction(2**10), "Mi": Fraction(2**20), "Gi": Fraction(2**30), "Ti": Fraction(2**40),
-    "Pi": Fraction(2**50), "Ei": Fraction(2**60),
-}
-_QUANTITY_RE = re.compile(r"^([+-]?[0-9.]+)(?:([eE][+-]?[0-9]+)|(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E))?$")
+Obj = dict[str, Any]
 
 DEFAULT_MILLI_CPU_REQUEST = Fraction(1, 10)
 DEFAULT_MEMORY_REQUEST = Fraction(200 * 2**20)
@@ -42,15 +35,9 @@ def parse_quantity(value: object) -> Fraction:
 
 @functools.lru_cache(maxsize=4096)
 def _parse_text(text: str) -> Fraction:
-    # Clusters repeat a handful of quantities ("100m", "100Mi"): parse each once.
-    match = _QUANTITY_RE.match(text)
-    if not match:
-        raise ValueError(f"quantities must match the regular expression "
-                         f"'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$': {text!r}")
-    number = Fraction(match.group(1))
-    if match.group(2):
-        return number * Fraction(10) ** int(match.group(2)[1:])
-    return number * _SUFFIX[match.group(3) or ""]
+    # Clusters repeat a handful of quantities ("100m", "100Mi"): parse each once, with the
+    # API's own exact parser (the one validation uses), so both agree on every quantity.
+    return quantity.parse_quantity(text)
 
 
 def _container_requests(container: Obj) -> dict[str, Fraction]:

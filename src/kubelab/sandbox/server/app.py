@@ -870,7 +870,3 @@ class KubeApi:
         candidates.sort()
         counter = self._round_robin.setdefault(f"{namespace}/{name}", itertools.count())
         return candidates[next(counter) % len(candidates)]
-
-
-def encode_secret_value(value: str) -> str:
-    return base64.b64encode(value.encode()).decode()

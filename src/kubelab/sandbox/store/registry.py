@@ -42,7 +42,7 @@ from kubelab.sandbox.api.selectors import (
     selector_from_match_labels,
 )
 from kubelab.sandbox.api.strategies import Strategy, strategy_for
-from kubelab.sandbox.clock import Clock, parse_time, rfc3339
+from kubelab.sandbox.clock import Clock, rfc3339
 from kubelab.sandbox.store import allocators
 from kubelab.sandbox.store.kine import KineLog
 from kubelab.sandbox.store.names import NameGenerator
@@ -507,9 +507,6 @@ class Registry:
                               namespace=namespace, name=name)
         return copy.deepcopy(stored)
 
-    def finish_graceful_deletions(self) -> None:
-        """Pods whose node has no kubelet answering stay Terminating, as upstream."""
-
     # ------------------------------------------------------------------ watching
 
     def watch(self, info: KindInfo, namespace: str | None, *, since: int | None,
@@ -572,10 +569,6 @@ class RegistrySnapshot:
     def list(self, info: KindInfo, namespace: str | None = None,
              labels: dict[str, str] | None = None) -> list[Obj]:
         return self._registry.snapshot_list(info, namespace, labels)
-
-
-def deletion_time(obj: Obj) -> Any:
-    return parse_time(obj.get("metadata", {}).get("deletionTimestamp"))
 
 
 __all__ = ["ApiError", "Cause", "Registry", "RegistrySnapshot", "WatchEvent", "storage_key"]
