@@ -21,8 +21,9 @@ c.Execute.timeout_func = lambda cell: (
 c.Execute.timeout = 90
 c.Execute.startup_timeout = 60
 c.ExecutePreprocessor.kernel_name = "python3"
-# Kernels started side by side can race for a TCP port and die before replying; retry then.
-c.Execute.execute_retries = 2
+# Kernels started side by side can race for a TCP port and die before replying. nbgrader
+# 0.9.6 declares Execute.execute_retries but never reads it, so `kubelab grade` retries such
+# runs itself (autograders/nbgrading.py); plain `nbgrader autograde` does not.
 
 # A library warning on stderr must not cost a student points (the engine captures its own).
 c.IgnorePattern.enabled = True

@@ -94,32 +94,27 @@ class Cluster:
         """Inject a fault into the sandbox (``stop-kubelet``, ``start-kubelet``,
         ``stop-component``, ``start-component``, ``kill-container``, ``fail-probe``).
 
-        On a real cluster there is no API for this: on kind, ``docker stop <node>`` stops a
-        node's kubelet; the error says so.
+        The request goes through the official client's configuration (server, CA, token of
+        the chosen context), so it works whether the sandbox was started here or reached by
+        ``KUBELAB_KUBECONFIG``. A real cluster has no such endpoint and answers 404: on kind,
+        ``docker stop <node>`` stops a node's kubelet; the error says so.
         """
-        if not self.is_sandbox:
+        import json
+
+        method, url, headers, body, post_params = self.api_client.param_serialize(
+            "POST", "/kubelab/v1/faults", body={"action": action, **target},
+            header_params={"Content-Type": "application/json", "Accept": "application/json"},
+            auth_settings=["BearerToken"])
+        response = self.api_client.call_api(method, url, headers, body, post_params,
+                                            _request_timeout=10)
+        payload = response.read()
+        if response.status == 404:
             raise RuntimeError(
                 f"fault injection ({action}) exists only in the kubelab sandbox; on kind use "
                 "`docker stop <node-container>`, on a cloud cluster stop the node's VM")
-        import json
-        import ssl
-        import urllib.request
-
-        import yaml
-
-        config = yaml.safe_load(self.kubeconfig.read_text())
-        cluster = config["clusters"][0]["cluster"]
-        token = config["users"][0]["user"]["token"]
-        import base64
-
-        ca = base64.b64decode(cluster["certificate-authority-data"]).decode()
-        request = urllib.request.Request(
-            cluster["server"] + "/kubelab/v1/faults",
-            data=json.dumps({"action": action, **target}).encode(), method="POST",
-            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
-        with urllib.request.urlopen(request, context=ssl.create_default_context(cadata=ca),
-                                    timeout=10) as response:
-            result: dict[str, Any] = json.loads(response.read())
+        if not 200 <= response.status < 300:
+            raise RuntimeError(f"fault {action} refused: {_status_message(payload)}")
+        result: dict[str, Any] = json.loads(payload)
         return result
 
     def close(self) -> None:
@@ -128,6 +123,16 @@ class Cluster:
 
             daemon.stop(self.sandbox_dir)
             shutil.rmtree(self.sandbox_dir, ignore_errors=True)
+
+
+def _status_message(payload: bytes) -> str:
+    """The ``message`` of a Kubernetes Status body, else the raw body."""
+    import json
+
+    try:
+        return str(json.loads(payload)["message"])
+    except (TypeError, ValueError, KeyError):
+        return payload.decode(errors="replace")
 
 
 def _grading() -> bool:

@@ -1,0 +1,115 @@
+"""``kubelab.connect``: choosing a cluster by kubeconfig, and fault injection through it.
+
+A learner may reach the sandbox through ``KUBELAB_KUBECONFIG`` (a merged kubeconfig, another
+context): fault injection must still work, since it goes through the client's configuration.
+A real cluster has no fault endpoint: the error must say what to do there instead.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import yaml
+from sandbox_support import SandboxHandle
+
+from kubelab import connect as connect_module
+from kubelab.connect import Cluster, connect
+
+WORKER = "kubelab-worker"
+
+
+@pytest.fixture(autouse=True)
+def _forget_current(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setattr(connect_module, "_current", None)
+    monkeypatch.delenv("KUBELAB_KUBECONFIG", raising=False)
+    monkeypatch.delenv("KUBELAB_CONTEXT", raising=False)
+    monkeypatch.setenv("KUBECONFIG", "/nonexistent")
+    yield
+
+
+def _node_ready(cluster: Cluster, name: str) -> bool:
+    node = cluster.core().read_node(name)
+    ready = next(c for c in node.status.conditions if c.type == "Ready")
+    return bool(ready.status == "True")
+
+
+def test_connect_by_environment_kubeconfig_reaches_the_sandbox(
+        sandbox: SandboxHandle, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KUBELAB_KUBECONFIG", str(sandbox.kubeconfig))
+    cluster = connect()
+    assert not cluster.is_sandbox
+    assert cluster.kubeconfig == sandbox.kubeconfig
+    names = [n.metadata.name for n in cluster.core().list_node().items]
+    assert WORKER in names
+    proc = cluster.kubectl("get", "nodes", "-o", "name")
+    assert proc.returncode == 0 and f"node/{WORKER}" in proc.stdout
+
+
+def test_fault_injection_works_through_a_kubeconfig_context(
+        sandbox: SandboxHandle, tmp_path: Path) -> None:
+    # A merged kubeconfig whose current context is somewhere else: the named context wins.
+    config = yaml.safe_load(sandbox.kubeconfig.read_text())
+    config["contexts"].append({"name": "elsewhere",
+                               "context": {"cluster": "nowhere", "user": "nobody"}})
+    config["current-context"] = "elsewhere"
+    merged = tmp_path / "merged"
+    merged.write_text(yaml.safe_dump(config))
+    cluster = connect(kubeconfig=merged, context="kubelab")
+    result = cluster.fault("stop-kubelet", node=WORKER)
+    assert result["status"] == "Success"
+    try:
+        assert cluster.fault("start-kubelet", node=WORKER)["message"] == "start-kubelet done"
+    finally:
+        cluster.fault("start-kubelet", node=WORKER)
+    assert _node_ready(cluster, WORKER)
+
+
+def test_unknown_fault_says_what_was_wrong(sandbox: SandboxHandle) -> None:
+    cluster = connect(kubeconfig=sandbox.kubeconfig)
+    with pytest.raises(RuntimeError, match=r"fault stop-kubelet refused: .*node 'no-such-node'"):
+        cluster.fault("stop-kubelet", node="no-such-node")
+    with pytest.raises(RuntimeError, match=r"unknown fault target: .*action 'melt'"):
+        cluster.fault("melt")
+
+
+class _RealClusterHandler(BaseHTTPRequestHandler):
+    """Answers like an API server that has never heard of kubelab: 404 for the fault path."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        body = (b'{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",'
+                b'"message":"the server could not find the requested resource",'
+                b'"reason":"NotFound","details":{},"code":404}')
+        self.send_response(404)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_fault_on_a_cluster_without_the_endpoint_says_what_to_do_instead(
+        tmp_path: Path) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _RealClusterHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        kubeconfig = tmp_path / "kubeconfig"
+        kubeconfig.write_text(yaml.safe_dump({
+            "apiVersion": "v1", "kind": "Config", "current-context": "real",
+            "clusters": [{"name": "real", "cluster": {
+                "server": f"http://127.0.0.1:{server.server_address[1]}"}}],
+            "users": [{"name": "real", "user": {"token": "t"}}],
+            "contexts": [{"name": "real", "context": {"cluster": "real", "user": "real"}}]}))
+        cluster = connect(kubeconfig=kubeconfig)
+        with pytest.raises(RuntimeError, match=r"exists only in the kubelab sandbox.*docker stop"):
+            cluster.fault("stop-kubelet", node="kind-worker")
+    finally:
+        server.shutdown()
+        server.server_close()
