@@ -1,4 +1,5 @@
-"""``kubelab`` command: ``kubelab sandbox …`` (the cluster) and ``kubelab grade …`` (a class)."""
+"""``kubelab`` command: ``kubelab sandbox …`` (the cluster) and ``kubelab grade …`` (a class),
+``kubelab binder-link`` (the Binder link of this checkout)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] in ("-h", "--help"):
         print("usage: kubelab sandbox {start,stop,status,reset,logs,serve,kubeconfig} …\n"
-              "       kubelab grade <class-dir-or-zip> [--assignment NAME]")
+              "       kubelab grade <class-dir-or-zip> [--assignment NAME]\n"
+              "       kubelab binder-link [--remote origin] [--ref HEAD] [--markdown]")
         return 0
     if args[0] == "sandbox":
         from kubelab.sandbox.cli import main as sandbox_main
@@ -19,5 +21,9 @@ def main(argv: list[str] | None = None) -> int:
         from autograders.classroom import main as grade_main
 
         return grade_main(args[1:])
+    if args[0] == "binder-link":
+        from kubelab.binder_link import main as binder_main
+
+        return binder_main(args[1:])
     print(f"kubelab: unknown command {args[0]!r}", file=sys.stderr)
     return 2
