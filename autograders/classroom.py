@@ -24,11 +24,11 @@ from pathlib import Path
 
 from autograders.engine import report_html
 from autograders.nbgrading import (
-    LessonJob,
     NotebookScore,
     generate_release,
     grade_in_parallel,
     lessons,
+    split_jobs,
 )
 
 REPO = Path(__file__).resolve().parent.parent
@@ -136,9 +136,10 @@ def grade_class(source: Path, course: Path, out: Path, only: list[str] | None = 
             return []
         template = scratch / "template"
         generate_release(course, template, names)
-        jobs = {name: LessonJob({s.student: s.notebook for s in subs if s.lesson == name})
-                for name in names}
-        results = grade_in_parallel(template, scratch / "work", jobs, workers=workers)
+        by_lesson = {name: {s.student: s.notebook for s in subs if s.lesson == name}
+                     for name in names}
+        results = grade_in_parallel(template, scratch / "work", split_jobs(by_lesson, workers),
+                                    workers=workers)
     scores = [score for r in results.values() for score in r.scores]
     write_outputs(scores, names, out)
     return scores
@@ -154,7 +155,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="the course root holding nbgrader_config.py and source/")
     parser.add_argument("--out", type=Path, default=Path("kubelab-grades"),
                         help="where grades.csv and feedback/ are written")
-    parser.add_argument("--jobs", type=int, default=2, help="lessons graded at once")
+    parser.add_argument("--jobs", type=int, default=2,
+                        help="notebooks graded at once, each with its own kernel and sandbox")
     args = parser.parse_args(argv)
     if not args.source.exists():
         print(f"kubelab grade: {args.source} does not exist", file=sys.stderr)

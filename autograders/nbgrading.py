@@ -235,6 +235,24 @@ class LessonJob:
     lesson: str | None = None
 
 
+def split_jobs(by_lesson: dict[str, dict[str, Path]], workers: int) -> dict[str, LessonJob]:
+    """Jobs for a class: each lesson's submissions dealt over up to ``workers`` processes.
+
+    One process per lesson leaves cores idle when a class hands in one lesson (the usual
+    case: 30 copies of this week's notebook); dealing submissions round-robin keeps every
+    worker busy. Larger lessons come first, so the slowest jobs start earliest.
+    """
+    jobs: dict[str, LessonJob] = {}
+    for lesson, submissions in sorted(by_lesson.items(), key=lambda kv: -len(kv[1])):
+        parts = max(1, min(workers, len(submissions)))
+        chunks = [LessonJob({}, lesson=lesson) for _ in range(parts)]
+        for i, (student, notebook) in enumerate(sorted(submissions.items())):
+            chunks[i % parts].submissions[student] = notebook
+        for i, job in enumerate(chunks):
+            jobs[lesson if parts == 1 else f"{lesson}.part{i}"] = job
+    return jobs
+
+
 def grade_in_parallel(template: Path, scratch: Path, jobs: dict[str, LessonJob],
                       workers: int = 2) -> dict[str, LessonResult]:
     """Grade several lessons at once, each in its own process, course copy and gradebook.

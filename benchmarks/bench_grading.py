@@ -6,6 +6,9 @@ nbgrader autograding a trivial one-cell notebook with one test cell, measured in
 on the same machine, so the ratio shows what the course itself adds (a sandbox per notebook,
 and waiting for the cluster to converge).
 
+The class figure is ``kubelab grade`` end to end (release, then ``--jobs`` workers), on a
+folder of identical solutions; its floor is the same command on trivial notebooks.
+
 Run: ``python -m benchmarks.bench_grading [--class-size 30] [--lesson 02-...] [--workers 2]``.
 Prints each figure, its floor and the ratio; writes JSON to ``benchmarks/results/``.
 """
@@ -13,6 +16,8 @@ Prints each figure, its floor and the ratio; writes JSON to ``benchmarks/results
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import shutil
 import sys
@@ -23,14 +28,9 @@ from typing import Any
 
 import nbformat
 
+from autograders.classroom import grade_class
 from autograders.clock import SYSTEM_CLOCK
-from autograders.nbgrading import (
-    LessonJob,
-    generate_release,
-    grade_in_parallel,
-    grade_lesson,
-    lessons,
-)
+from autograders.nbgrading import generate_release, grade_lesson, lessons
 
 REPO = Path(__file__).resolve().parent.parent
 COURSE = REPO / "course"
@@ -79,13 +79,23 @@ def grade_one(template: Path, work: Path, lesson: str, notebook: Path) -> float:
     return timed(lambda: grade_lesson(template, work, lesson, {"student": notebook}))
 
 
-def grade_class(template: Path, work: Path, lesson: str, notebook: Path, size: int,
-                workers: int) -> float:
-    chunks: dict[str, LessonJob] = {}
+def grade_class_dir(course: Path, lesson: str, notebook: Path, size: int, workers: int,
+                    scratch: Path) -> float:
+    """Time ``kubelab grade`` itself (its release, dealing and grading) on ``size``
+    copies of ``notebook`` laid out as nbgrader's ``submitted/<student>/<lesson>/``."""
+    source = scratch / "submitted"
     for i in range(size):
-        key = f"part{i % workers}"
-        chunks.setdefault(key, LessonJob({}, lesson=lesson)).submissions[f"s{i:02d}"] = notebook
-    return timed(lambda: grade_in_parallel(template, work, chunks, workers=workers))
+        target = source / f"s{i:02d}" / lesson / f"{lesson}.ipynb"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(notebook, target)
+    scores: list[Any] = []
+    with contextlib.redirect_stdout(io.StringIO()):
+        seconds = timed(lambda: scores.extend(
+            grade_class(source, course, scratch / "out", [lesson], workers)))
+    full = sum(1 for s in scores if s.score == s.max_score > 0)
+    if full != size:
+        raise RuntimeError(f"{full} of {size} solutions got full marks")
+    return seconds
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -120,10 +130,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name:32} {seconds:6.1f} s   floor {floor:5.1f} s   ratio {seconds / floor:5.1f}")
 
         nb = solution_notebook(COURSE, args.lesson, scratch / "subs" / "class" / f"{args.lesson}.ipynb")
-        class_floor = grade_class(trivial_template, scratch / "w-class-floor", TRIVIAL,
-                                  trivial_nb, args.class_size, args.workers)
-        class_time = grade_class(template, scratch / "w-class", args.lesson, nb,
-                                 args.class_size, args.workers)
+        class_floor = grade_class_dir(trivial, TRIVIAL, trivial_nb, args.class_size,
+                                      args.workers, scratch / "class-floor")
+        class_time = grade_class_dir(COURSE, args.lesson, nb, args.class_size, args.workers,
+                                     scratch / "class")
         results["class"] = {"lesson": args.lesson, "seconds": class_time,
                             "floor": class_floor, "ratio": class_time / class_floor}
         print(f"class of {args.class_size} ({args.lesson}, {args.workers} at a time): "

@@ -11,7 +11,7 @@ import pytest
 from course.support import generate_template, make_submission, run_python
 
 from autograders.classroom import find_submissions, summary_table
-from autograders.nbgrading import CellScore, NotebookScore
+from autograders.nbgrading import CellScore, NotebookScore, split_jobs
 
 LESSON = "06-secrets"
 
@@ -70,3 +70,16 @@ def test_grades_a_zipped_class(tmp_path: Path) -> None:
     assert "it is a generic (Opaque) Secret" in hidden_page  # a hidden check, by its name
     for code in ("ex.add(", "checks.", "BEGIN HIDDEN"):
         assert code not in page and code not in hidden_page
+
+
+def test_a_class_handing_in_one_lesson_is_dealt_over_every_worker() -> None:
+    class_of_30 = {f"s{i:02d}": Path(f"s{i:02d}.ipynb") for i in range(30)}
+    jobs = split_jobs({LESSON: class_of_30, "07-resources-scheduling": {"ada": Path("a")}},
+                      workers=4)
+    assert list(jobs)[:4] == [f"{LESSON}.part{i}" for i in range(4)]  # the big lesson first
+    assert [len(j.submissions) for j in jobs.values()] == [8, 8, 7, 7, 1]
+    assert {j.lesson for j in jobs.values()} == {LESSON, "07-resources-scheduling"}
+    dealt = [s for j in jobs.values() if j.lesson == LESSON for s in j.submissions]
+    assert sorted(dealt) == sorted(class_of_30)  # each submission exactly once
+    assert jobs["07-resources-scheduling"].submissions == {"ada": Path("a")}
+    assert list(split_jobs({LESSON: class_of_30}, workers=1)) == [LESSON]
