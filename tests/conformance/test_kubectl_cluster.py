@@ -102,3 +102,34 @@ def test_describe_pod_and_logs(ready: SandboxHandle, golden: Golden) -> None:
     golden.kubectl(ready, "cluster-logs-tail", "logs", "greeter", "--tail=1")
     golden.kubectl(ready, "cluster-get-pods-wide-pinned", "get", "pods", "hello", "greeter",
                    "-o", "wide")
+
+
+def test_exec(ready: SandboxHandle, golden: Golden) -> None:
+    """``kubectl exec`` over the WebSocket v5 channel protocol: output, stderr, exit codes,
+    stdin, and the errors the API server and kubectl print."""
+    ready.kubectl("apply", "-f", manifest("toolbox-pod.yaml"))
+    ready.kubectl("wait", "--for=condition=Ready", "pod/toolbox", "--timeout=60s", timeout=90)
+    golden.kubectl(ready, "cluster-exec-printenv", "exec", "toolbox", "--", "printenv",
+                   "GREETING", "DB_USER")
+    golden.kubectl(ready, "cluster-exec-ls-secret", "exec", "toolbox", "--", "ls",
+                   "/etc/creds")
+    golden.kubectl(ready, "cluster-exec-cat", "exec", "toolbox", "--", "cat",
+                   "/etc/creds/username", "/tmp/state")
+    golden.kubectl(ready, "cluster-exec-resolv-conf", "exec", "toolbox", "--", "cat",
+                   "/etc/resolv.conf")
+    golden.kubectl(ready, "cluster-exec-exit-code", "exec", "toolbox", "--", "sh", "-c",
+                   "echo before; cat /missing; exit 3")
+    golden.kubectl(ready, "cluster-exec-stdin", "exec", "-i", "toolbox", "--", "sh",
+                   input="echo from stdin\nhostname\n")
+    golden.kubectl(ready, "cluster-exec-no-tty", "exec", "-it", "toolbox", "--", "sh",
+                   input="echo piped\n")
+    golden.kubectl(ready, "cluster-exec-bad-container", "exec", "toolbox", "-c", "nope", "--",
+                   "ls")
+    golden.kubectl(ready, "cluster-exec-no-pod", "exec", "ghost", "--", "ls")
+    golden.kubectl(ready, "cluster-exec-unscheduled", "exec", "stranded", "--", "ls")
+    ready.kubectl("apply", "-f", manifest("greeter-pod.yaml"))
+    wait_for(lambda: _jsonpath(ready, "pod", "greeter", "-o",
+                               "jsonpath={.status.phase}") == "Succeeded", 60,
+             "greeter Succeeded")
+    golden.kubectl(ready, "cluster-exec-completed", "exec", "greeter", "--", "ls")
+    ready.kubectl("delete", "-f", manifest("toolbox-pod.yaml"), "--wait=false")

@@ -6,7 +6,7 @@ it reaches a kubelet on port 10250 for ``pods/<pod>/log`` (kube-apiserver's
 ``pkg/registry/core/pod/rest/log.go`` → kubelet's ``/containerLogs`` handler). The sandbox
 has no such network: each simulated container that serves HTTP listens on ``127.0.0.1`` on a
 random port, and this module keeps the routing table from *pod IP:port* to that local
-address, and from *node name* to the simulated kubelet that answers log requests.
+address, and from *node name* to the simulated kubelet that answers log and exec requests.
 
 Nothing here knows about Kubernetes objects: the kubelet registers what it runs, the API
 server looks it up. One :class:`Fabric` exists per sandbox.
@@ -15,7 +15,10 @@ server looks it up. One :class:`Fabric` exists per sandbox.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from kubelab.sandbox.images.shell import Program
 
 
 class LogError(Exception):
@@ -24,6 +27,39 @@ class LogError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class ExecError(Exception):
+    """An exec the API server or kubelet refuses; ``code``/``reason``/``message`` make the
+    Status answered instead of the upgrade (kubectl prints ``Error from server …``)."""
+
+    def __init__(self, message: str, code: int = 400, reason: str = "BadRequest") -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.reason = reason
+
+
+class ExecProcess(Protocol):
+    """A process started in a container by ``exec`` (see :mod:`kubelab.sandbox.kubelet.exec`)."""
+
+    prompt: str
+
+    @property
+    def interactive(self) -> bool: ...
+
+    @property
+    def reads_stdin(self) -> bool: ...
+
+    @property
+    def finished(self) -> bool: ...
+
+    @property
+    def exit_code(self) -> int: ...
+
+    def program(self, stdin_text: str = "") -> Program: ...
+
+    def feed(self, keys: str) -> list[str | Program]: ...
 
 
 class NodeAgent(Protocol):
@@ -37,6 +73,11 @@ class NodeAgent(Protocol):
 
     def follow_logs(self, namespace: str, pod: str, container: str) -> AsyncIterator[str]:
         """Yield log lines (each ending in ``\\n``) as the container writes them, until it stops."""
+        ...
+
+    def exec(self, namespace: str, pod: str, container: str, command: list[str], *,
+             stdin: bool, tty: bool) -> ExecProcess:
+        """Start ``command`` in the container (the kubelet's ``/exec``); raise :class:`ExecError`."""
         ...
 
 

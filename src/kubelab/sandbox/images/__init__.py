@@ -113,7 +113,8 @@ def respond(app: HttpApp, pod: str, path: str, query: dict[str, str] | None = No
 #: Programs the sandbox shell can run; in an app image, any other ``command`` is taken to
 #: start the app itself (``nginx -g 'daemon off;'``, ``/usr/local/bin/kube-proxy …``).
 SHELL_PROGRAMS = frozenset({"sh", "ash", "bash", "echo", "sleep", "cat", "printf", "date",
-                            "env", "printenv", "true", "false", "exit", "touch", "ls"})
+                            "env", "printenv", "true", "false", "exit", "touch", "ls", "pwd",
+                            "whoami", "id", "uname", "hostname", "test", "mkdir", "rm"})
 
 
 def runs_program(image: Image, command: list[str], args: list[str]) -> bool:

@@ -11,7 +11,7 @@ compound commands, single and double quotes, ``$VAR``/``${VAR}``/``${VAR:-x}``/`
 ``$(…)`` and backquote substitution, ``NAME=value`` assignments, redirections ``>``, ``>>``,
 ``2>&1`` and ``/dev/null``; built-ins ``echo``, ``printf`` (``%s``/``%d``), ``cat``, ``sleep``,
 ``exit``, ``date``, ``hostname``, ``env``/``printenv``, ``export``, ``true``/``false``/``:``,
-``test``/``[``, ``touch``, ``rm``, ``mkdir``, ``ls``. Text tools (``grep``, ``wc``…), pipes
+``test``/``[``, ``touch``, ``rm``, ``mkdir``, ``ls``, ``pwd``, ``whoami``, ``id``, ``uname``. Text tools (``grep``, ``wc``…), pipes
 and background jobs are not supported and say so. Nothing here touches the host: no
 ``subprocess``, no real files, no ``eval`` of Python.
 
@@ -30,14 +30,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 MAX_LOG_LINES = 10_000
+#: What ``ls /`` shows besides the directories of mounted files: a Linux image's root.
+ROOT_DIRECTORIES = frozenset({"bin", "dev", "etc", "home", "lib", "proc", "root", "run", "sbin",
+                              "sys", "tmp", "usr", "var"})
 _BUSY_LOOP_COST = 0.001
 
 
 @dataclass(frozen=True)
 class Output:
-    """One line written to stdout/stderr (the container log)."""
+    """One line written to stdout, or to stderr when ``stderr`` (both go to the container
+    log; an exec session sends them on separate channels)."""
 
     text: str
+    stderr: bool = False
 
 
 @dataclass(frozen=True)
@@ -346,6 +351,8 @@ class Shell:
         self.env = dict(env)
         self.files = files
         self.status = 0
+        #: Set when the ``exit`` built-in ended the shell (an interactive session closes).
+        self.exited = False
         self._now = now or (lambda: datetime(2026, 1, 1, tzinfo=UTC))
         self._capture: list[list[str]] = []
 
@@ -356,11 +363,13 @@ class Shell:
         try:
             tree = parse(script)
         except ShellError as err:
-            yield Output(f"sh: {err}")
+            yield Output(f"sh: {err}", stderr=True)
             return 2
         try:
             yield from self._run_list(tree)
         except _Exit as done:
+            self.exited = True
+            self.status = done.code
             return done.code
         return self.status
 
@@ -369,6 +378,7 @@ class Shell:
         try:
             yield from self._run_words(argv, [], expanded=True)
         except _Exit as done:
+            self.exited = True
             return done.code
         return self.status
 
@@ -548,6 +558,10 @@ class Shell:
         else:
             yield Output(text)
 
+    def _error(self, text: str) -> Iterator[Step]:
+        """A diagnostic on stderr: ``>`` redirects only stdout, so it is never captured."""
+        yield Output(text, stderr=True)
+
     def _run_words(self, words: list[str], redirects: list[tuple[str, str]], *,
                    expanded: bool = False) -> Iterator[Step]:
         assignments: dict[str, str] = {}
@@ -570,7 +584,7 @@ class Shell:
                 if op == ">" and path != "/dev/null":
                     self.files[path] = ""
             elif op == "<" and path not in self.files:
-                yield from self._emit(f"sh: can't open {path}: no such file")
+                yield from self._error(f"sh: can't open {path}: no such file")
                 self.status = 1
                 return
         if target is None:
@@ -605,7 +619,7 @@ class Shell:
         elif name == "cat":
             for path in args:
                 if path not in self.files:
-                    yield from self._emit(f"cat: can't open '{path}': No such file or directory")
+                    yield from self._error(f"cat: can't open '{path}': No such file or directory")
                     self.status = 1
                     continue
                 yield from self._write(self.files[path].removesuffix("\n"),
@@ -615,7 +629,7 @@ class Shell:
             for arg in args:
                 total += _parse_sleep(arg)
             if not args:
-                yield from self._emit("sleep: missing operand")
+                yield from self._error("sleep: missing operand")
                 self.status = 1
             elif not self._capture:
                 yield Sleep(total)
@@ -641,6 +655,15 @@ class Shell:
                 var, eq, value = arg.partition("=")
                 if eq:
                     self.env[var] = value
+        elif name == "pwd":
+            yield from self._emit(self.env.get("PWD", "/"))
+        elif name == "whoami":
+            yield from self._emit("root")
+        elif name == "id":
+            yield from self._emit("uid=0(root) gid=0(root) groups=0(root)")
+        elif name == "uname":
+            yield from self._emit("Linux" if args in ([], ["-s"]) else
+                                  f"Linux {self.env.get('HOSTNAME', 'localhost')} 6.8.0 x86_64")
         elif name in ("true", ":"):
             pass
         elif name == "false":
@@ -648,7 +671,7 @@ class Shell:
         elif name in ("test", "["):
             if name == "[":
                 if not args or args[-1] != "]":
-                    yield from self._emit("sh: missing ]")
+                    yield from self._error("sh: missing ]")
                     self.status = 2
                     return
                 args = args[:-1]
@@ -659,26 +682,40 @@ class Shell:
         elif name == "rm":
             for path in (a for a in args if not a.startswith("-")):
                 if self.files.pop(path, None) is None and "-f" not in args:
-                    yield from self._emit(f"rm: can't remove '{path}': No such file or directory")
+                    yield from self._error(f"rm: can't remove '{path}': No such file or directory")
                     self.status = 1
         elif name == "mkdir":
             pass
         elif name == "ls":
-            for path in args or ["."]:
-                prefix = path.rstrip("/") + "/"
-                names = sorted({p[len(prefix):].split("/")[0] for p in self.files
-                                if p.startswith(prefix)})
-                if path in self.files:
+            paths = [a for a in args if not a.startswith("-")] or ["."]
+            for path in paths:
+                absolute = self._absolute(path)
+                prefix = absolute.rstrip("/") + "/"
+                names = {p[len(prefix):].split("/")[0] for p in self.files
+                         if p.startswith(prefix)}
+                if absolute == "/":
+                    names |= ROOT_DIRECTORIES
+                if absolute in self.files:
                     yield from self._emit(path)
                 elif names:
-                    for entry in names:
+                    if len(paths) > 1:
+                        yield from self._emit(f"{path}:")
+                    for entry in sorted(names):
                         yield from self._emit(entry)
                 else:
-                    yield from self._emit(f"ls: {path}: No such file or directory")
+                    yield from self._error(f"ls: {path}: No such file or directory")
                     self.status = 1
         else:
-            yield from self._emit(f"sh: {argv[0]}: not found")
+            yield from self._error(f"sh: {argv[0]}: not found")
             self.status = 127
+
+    def _absolute(self, path: str) -> str:
+        """Paths are kept absolute; the working directory is ``PWD`` (``/`` by default)."""
+        if path.startswith("/"):
+            return path
+        cwd = self.env.get("PWD", "/").rstrip("/")
+        rest = "" if path in (".", "./") else path.removeprefix("./")
+        return f"{cwd}/{rest}" if rest else (cwd or "/")
 
     def _write(self, text: str, newline: bool) -> Iterator[Step]:
         # The log is line-based: a trailing partial line is still shown as a line.

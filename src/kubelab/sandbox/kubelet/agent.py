@@ -11,6 +11,7 @@ The pure kubelet (:mod:`.kubelet`) decides; this agent does what needs sockets a
   outcome that flips a result or must be reported as an event requeues the pod;
 * it answers the API server's log requests (the kubelet's ``/containerLogs``; errors are
   :class:`~kubelab.sandbox.fabric.LogError` with the kubelet's wording);
+* it starts ``kubectl exec`` processes in running containers (:mod:`.exec`);
 * it offers the course's fault injection: stop/start the kubelet, kill a container, force a
   probe to fail.
 
@@ -30,9 +31,10 @@ import aiohttp
 
 from kubelab.sandbox import images
 from kubelab.sandbox.clock import Clock
-from kubelab.sandbox.fabric import Fabric, LogError
+from kubelab.sandbox.fabric import ExecError, ExecProcess, Fabric, LogError
 from kubelab.sandbox.images.server import AppServer
 from kubelab.sandbox.images.shell import ProgramRun, Shell
+from kubelab.sandbox.kubelet.exec import open_session
 from kubelab.sandbox.kubelet.runtime import (
     ContainerRecord,
     LogLine,
@@ -95,7 +97,7 @@ def exec_probe(container: ContainerRecord, handler: dict[str, object]) -> tuple[
     command = list(handler.get("command") or [])  # type: ignore[call-overload]
     if container.image is None:
         return False, "container not running"
-    shell = Shell({}, dict(container.files))
+    shell = Shell(dict(container.env), dict(container.files))
     run = ProgramRun(images.program(container.image, [str(c) for c in command], [], shell))
     run.advance(3600.0)
     output = "\n".join(text for _, text in run.lines)
@@ -295,6 +297,23 @@ class KubeletAgent:
             raise KeyError(f'container "{container}" in pod "{pod}" is not running on '
                            f"{self.runtime.node}")
         return record.containers[container]
+
+    # ------------------------------------------------------------------ exec (NodeAgent)
+
+    def exec(self, namespace: str, pod: str, container: str, command: list[str], *,
+             stdin: bool, tty: bool) -> ExecProcess:
+        """The kubelet's ``/exec``: a stopped kubelet cannot be dialled, and only a running
+        container can start a process (it then sees what its program has written so far)."""
+        if not self.runtime.running:
+            raise ExecError(f"error dialing backend: dial tcp {self.runtime.node_ip}:10250: "
+                            "connect: connection refused", 500, "InternalError")
+        record = self.runtime.find(namespace, pod)
+        c = record.containers.get(container) if record else None
+        if c is None:
+            raise ExecError(f'unable to upgrade connection: container not found ("{container}")')
+        if c.step == "running" and c.run is not None and c.started_at is not None:
+            c.run.advance(self.clock.sim_elapsed(c.started_at))
+        return open_session(c, command, stdin=stdin, tty=tty, now=self.clock.now)
 
     # ------------------------------------------------------------------ logs (NodeAgent)
 

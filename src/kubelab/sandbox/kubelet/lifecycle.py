@@ -35,6 +35,7 @@ from kubelab.sandbox.kubelet.volumes import (
     MountError,
     container_env,
     container_files,
+    kubelet_managed_files,
     volume_files,
 )
 from kubelab.sandbox.reconcile.types import Snapshot
@@ -259,7 +260,10 @@ class PodSync:
                                 pod_ip=self.record.ip)
             volumes = volume_files(self.snapshot, self.pod, node_ip=self.runtime.node_ip,
                                    pod_ip=self.record.ip)
-            result = ("", env, container_files(volumes, c.spec))
+            files = ({} if self.spec.get("hostNetwork")
+                     else kubelet_managed_files(self.pod, self.record.ip))
+            files.update(container_files(volumes, c.spec))
+            result = ("", env, files)
         except (ConfigError, MountError) as err:
             result = (err.message, {}, {})
         self._config_cache[c.name] = result
@@ -362,6 +366,7 @@ class PodSync:
         c.kill_requested = False
         c.waiting_reason = c.waiting_message = ""
         c.files = dict(files)
+        c.env = dict(env)
         c.logs = []
         c.run = None
         behaviour = c.image.behaviour if c.image is not None else None

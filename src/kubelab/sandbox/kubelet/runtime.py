@@ -64,6 +64,9 @@ class ContainerRecord:
     term_reason: str = ""
     last_terminated: Obj | None = None
     run: ProgramRun | None = None
+    #: The environment the process started with (``env``/``envFrom``, ``HOSTNAME``…).
+    env: dict[str, str] = field(default_factory=dict)
+    #: The container's file system: its volume mounts, and what its programs wrote.
     files: dict[str, str] = field(default_factory=dict)
     logs: list[LogLine] = field(default_factory=list)
     previous_logs: list[LogLine] = field(default_factory=list)

@@ -201,6 +201,32 @@ def _project(data: dict[str, str], items: list[Obj] | None) -> dict[str, str]:
             for item in items if item.get("key") in data}
 
 
+CLUSTER_DNS = "10.96.0.10"
+CLUSTER_DOMAIN = "cluster.local"
+
+
+def kubelet_managed_files(pod: Obj, pod_ip: str) -> dict[str, str]:
+    """The files the kubelet writes into every container that does not use the host network:
+    ``/etc/hosts`` (``pkg/kubelet/kubelet_pods.go`` ``managedHostsFileContent``),
+    ``/etc/hostname``, and ``/etc/resolv.conf`` for ``dnsPolicy: ClusterFirst``
+    (``pkg/kubelet/network/dns``: the cluster DNS Service, search path, ``ndots:5``)."""
+    meta = pod.get("metadata") or {}
+    spec = pod.get("spec") or {}
+    hostname = spec.get("hostname") or meta.get("name", "")
+    ns = meta.get("namespace", "default")
+    hosts = ("# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n"
+             "::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n"
+             "fe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n")
+    if pod_ip:
+        hosts += f"{pod_ip}\t{hostname}\n"
+    files = {"/etc/hosts": hosts, "/etc/hostname": hostname + "\n"}
+    if (spec.get("dnsPolicy") or "ClusterFirst") == "ClusterFirst":
+        files["/etc/resolv.conf"] = (
+            f"search {ns}.svc.{CLUSTER_DOMAIN} svc.{CLUSTER_DOMAIN} {CLUSTER_DOMAIN}\n"
+            f"nameserver {CLUSTER_DNS}\noptions ndots:5\n")
+    return files
+
+
 def container_files(volumes: dict[str, dict[str, str]], container: Obj) -> dict[str, str]:
     """Map each ``volumeMounts[]`` entry's files under its ``mountPath`` (``subPath`` too)."""
     files: dict[str, str] = {}

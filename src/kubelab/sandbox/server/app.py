@@ -34,7 +34,8 @@ from kubelab.sandbox.api.errors import ApiError
 from kubelab.sandbox.api.kinds import KindInfo
 from kubelab.sandbox.api.selectors import format_selector
 from kubelab.sandbox.clock import Clock
-from kubelab.sandbox.server import discovery
+from kubelab.sandbox.fabric import ExecError
+from kubelab.sandbox.server import discovery, exec_stream
 from kubelab.sandbox.store.registry import Registry, WatchEvent
 
 log = logging.getLogger("kubelab.sandbox.server")
@@ -274,11 +275,13 @@ class KubeApi:
 
     async def resource(self, request: web.Request, t: Target) -> web.StreamResponse:
         method = request.method
-        if t.subresource in ("exec", "attach", "portforward"):
+        if t.subresource == "exec":
+            return await self.exec(request, t)
+        if t.subresource in ("attach", "portforward"):
             raise errors.bad_request(
                 f"{t.subresource} is not supported by the kubelab sandbox: its containers are "
-                "simulated. Use `kubectl logs` to see output, or run the course on kind or "
-                "minikube for a real shell.")
+                "simulated. Use `kubectl logs` to see output and `kubectl exec` to run a "
+                "command, or run the course on kind or minikube.")
         if t.subresource == "proxy":
             return await self.proxy(request, t)
         if t.info.kind == "Binding" and method == "POST":
@@ -801,6 +804,53 @@ class KubeApi:
         with contextlib.suppress(ConnectionResetError, RuntimeError):
             await response.write_eof()
         return response
+
+    # ---------------------------------------------------------------- exec
+
+    async def exec(self, request: web.Request, t: Target) -> web.StreamResponse:
+        """``pods/<name>/exec``: the API server's checks (``ExecLocation``), the kubelet's,
+        then the WebSocket stream (:mod:`.exec_stream`)."""
+        assert t.name is not None
+        namespace = self._ns(t)
+        pod = self.registry.get(t.info, namespace, t.name)
+        q = request.query
+        command = q.getall("command", [])
+        containers = [c["name"] for c in pod["spec"].get("containers", [])]
+        container = q.get("container") or (containers[0] if len(containers) == 1 else "")
+        if not container:
+            raise errors.bad_request(
+                f"a container name must be specified for pod {t.name}, choose one of: "
+                f"[{' '.join(containers)}]")
+        if container not in containers:
+            raise errors.bad_request(f"container {container} is not valid for pod {t.name}")
+        phase = pod.get("status", {}).get("phase")
+        if phase in ("Succeeded", "Failed"):
+            raise errors.bad_request(
+                f"cannot exec into a container in a completed pod; current phase is {phase}")
+        node = pod["spec"].get("nodeName")
+        if not node:
+            raise errors.bad_request(f"pod {t.name} does not have a host assigned")
+        if not command:
+            raise errors.bad_request("you must specify at least 1 command")
+        agent = self.fabric.node_agent(node) if self.fabric else None
+        flag = {"true", "1"}
+        try:
+            if agent is None:
+                raise ExecError(f'unable to upgrade connection: container not found ("{container}")')
+            process = agent.exec(namespace, t.name, container, list(command),
+                                 stdin=q.get("stdin") in flag, tty=q.get("tty") in flag)
+        except ExecError as exc:
+            raise ApiError(exc.code, exc.reason, exc.message, {}) from exc
+        ws = web.WebSocketResponse(protocols=exec_stream.PROTOCOLS, autoping=True)
+        ready = ws.can_prepare(request)
+        if not ready.ok or ready.protocol is None:
+            raise errors.bad_request(
+                "the kubelab sandbox streams exec over WebSocket only (subprotocol "
+                f"{' or '.join(exec_stream.PROTOCOLS)}), not SPDY: use kubectl 1.30 or newer")
+        await ws.prepare(request)
+        await exec_stream.ExecStream(ws, process, list(command), self.clock,
+                                     tty=q.get("tty") in flag).serve()
+        return ws
 
     # ---------------------------------------------------------------- proxy
 
