@@ -14,12 +14,22 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conformance.support import wait_for
 from sandbox_support import SandboxHandle
 
 from kubelab import connect as connect_module
 from kubelab.connect import Cluster, connect
 
 WORKER = "kubelab-worker"
+
+
+@pytest.fixture(scope="module")
+def sandbox(sandbox: SandboxHandle) -> SandboxHandle:
+    """The shared sandbox once its kubelets have registered their nodes and are Ready."""
+    wait_for(lambda: sandbox.kubectl("wait", "--for=condition=Ready", f"node/{WORKER}",
+                                     "--timeout=10s", check=False).returncode == 0,
+             60, f"node {WORKER} Ready")
+    return sandbox
 
 
 @pytest.fixture(autouse=True)

@@ -2,7 +2,7 @@
 
 Mirrors the kubelet's ``makeEnvironmentVariables`` (``pkg/kubelet/kubelet_pods.go``: ``env``
 with ``value``/``valueFrom`` secretKeyRef, configMapKeyRef, fieldRef; ``envFrom`` with
-``prefix``) and the secret/configMap/emptyDir/downwardAPI volume plugins
+``prefix``; the Service variables of ``enableServiceLinks``) and the secret/configMap/emptyDir/downwardAPI volume plugins
 (``pkg/volume/{secret,configmap,emptydir,downwardapi}``): a secret volume is a directory with
 one file per key (or per ``items[]`` entry) holding the decoded value. Errors carry the
 kubelet's wording: a missing secret in ``env`` is ``CreateContainerConfigError`` with
@@ -22,6 +22,9 @@ from kubelab.sandbox.reconcile.types import Snapshot
 Obj = dict[str, Any]
 SECRETS = kinds.core("secrets")
 CONFIGMAPS = kinds.core("configmaps")
+SERVICES = kinds.core("services")
+#: Services of the ``default`` namespace whose variables every pod gets, links or not.
+MASTER_SERVICES = frozenset({"kubernetes"})
 
 
 class ConfigError(Exception):
@@ -79,9 +82,9 @@ def container_env(snapshot: Snapshot, pod: Obj, container: Obj, *, node_ip: str,
         "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
         "HOSTNAME": (pod.get("metadata") or {}).get("name", ""),
         "HOME": "/root",
-        "KUBERNETES_SERVICE_HOST": "10.96.0.1",
-        "KUBERNETES_SERVICE_PORT": "443",
     }
+    links = (pod.get("spec") or {}).get("enableServiceLinks")
+    services = service_env(snapshot, ns, enable_links=links is None or bool(links))
 
     def source(kind: str, name: str) -> dict[str, str] | None:
         if kind == "secret":
@@ -102,7 +105,7 @@ def container_env(snapshot: Snapshot, pod: Obj, container: Obj, *, node_ip: str,
                 raise ConfigError(f'{kind} "{name}" not found')
             prefix = ref.get("prefix") or ""
             env.update({prefix + k: v for k, v in data.items()})
-    expand = _expander(env)
+    expand = _expander(env, services)
     for var in container.get("env") or []:
         name = var.get("name", "")
         if "value" in var or "valueFrom" not in var:
@@ -130,11 +133,66 @@ def container_env(snapshot: Snapshot, pod: Obj, container: Obj, *, node_ip: str,
                                   f"{ns}/{ref.get('name', '')}")
             env[name] = data[ref["key"]]
             break
+    # Service variables come last and never override what the pod set itself.
+    for name, value in services.items():
+        env.setdefault(name, value)
     return env
 
 
-def _expander(env: dict[str, str]) -> Callable[[str], str]:
-    """``$(VAR)`` references in ``env[].value`` expand to earlier variables (``$$`` escapes)."""
+def _env_name(name: str) -> str:
+    return name.upper().replace("-", "_")
+
+
+def _service_variables(service: Obj) -> dict[str, str]:
+    """One Service's variables (``pkg/kubelet/envvars``): ``<NAME>_SERVICE_HOST``/``_PORT``
+    (plus ``_PORT_<PORTNAME>`` per named port) and the Docker-link style ``<NAME>_PORT``,
+    ``<NAME>_PORT_<port>_<PROTO>`` with ``_PROTO``, ``_PORT`` and ``_ADDR``."""
+    spec = service.get("spec") or {}
+    ip = str(spec.get("clusterIP", ""))
+    ports = spec.get("ports") or []
+    prefix = _env_name((service.get("metadata") or {}).get("name", ""))
+    env = {f"{prefix}_SERVICE_HOST": ip}
+    if not ports:
+        return env
+    env[f"{prefix}_SERVICE_PORT"] = str(ports[0].get("port", ""))
+    for port in ports:
+        if port.get("name"):
+            env[f"{prefix}_SERVICE_PORT_{_env_name(port['name'])}"] = str(port.get("port", ""))
+    for i, port in enumerate(ports):
+        proto = str(port.get("protocol") or "TCP")
+        url = f"{proto.lower()}://{ip}:{port.get('port', '')}"
+        if i == 0:
+            env[f"{prefix}_PORT"] = url
+        base = f"{prefix}_PORT_{port.get('port', '')}_{proto.upper()}"
+        env.update({base: url, f"{base}_PROTO": proto.lower(),
+                    f"{base}_PORT": str(port.get("port", "")), f"{base}_ADDR": ip})
+    return env
+
+
+def service_env(snapshot: Snapshot, namespace: str, *, enable_links: bool) -> dict[str, str]:
+    """The kubelet's ``getServiceEnvVarMap``: the ``default`` namespace's master service
+    always, and with ``enableServiceLinks`` (the default) every Service of the pod's namespace
+    that has a cluster IP (headless ones have none)."""
+    chosen: dict[str, Obj] = {}
+    for service in snapshot.list(SERVICES):
+        ip = (service.get("spec") or {}).get("clusterIP")
+        if not ip or ip == "None":
+            continue
+        meta = service.get("metadata") or {}
+        name = meta.get("name", "")
+        if meta.get("namespace") == "default" and name in MASTER_SERVICES:
+            chosen.setdefault(name, service)
+        elif meta.get("namespace") == namespace and enable_links:
+            chosen[name] = service
+    env: dict[str, str] = {}
+    for service in chosen.values():
+        env.update(_service_variables(service))
+    return env
+
+
+def _expander(env: dict[str, str], services: dict[str, str]) -> Callable[[str], str]:
+    """``$(VAR)`` references in ``env[].value`` expand to earlier variables or Service
+    variables (``$$`` escapes)."""
 
     def expand(value: str) -> str:
         out: list[str] = []
@@ -146,7 +204,7 @@ def _expander(env: dict[str, str]) -> Callable[[str], str]:
             elif value.startswith("$(", i) and ")" in value[i:]:
                 end = value.index(")", i)
                 name = value[i + 2:end]
-                out.append(env[name] if name in env else value[i:end + 1])
+                out.append(env[name] if name in env else services.get(name, value[i:end + 1]))
                 i = end + 1
             else:
                 out.append(value[i])
