@@ -106,7 +106,8 @@ def test_describe_pod_and_logs(ready: SandboxHandle, golden: Golden) -> None:
 
 def test_exec(ready: SandboxHandle, golden: Golden) -> None:
     """``kubectl exec`` over the WebSocket v5 channel protocol: output, stderr, exit codes,
-    stdin, and the errors the API server and kubectl print."""
+    stdin, the pod network (cluster DNS, a Service's endpoint, none) and the errors the API
+    server and kubectl print."""
     ready.kubectl("apply", "-f", manifest("toolbox-pod.yaml"))
     ready.kubectl("wait", "--for=condition=Ready", "pod/toolbox", "--timeout=60s", timeout=90)
     golden.kubectl(ready, "cluster-exec-printenv", "exec", "toolbox", "--", "printenv",
@@ -123,6 +124,22 @@ def test_exec(ready: SandboxHandle, golden: Golden) -> None:
                    input="echo from stdin\nhostname\n")
     golden.kubectl(ready, "cluster-exec-no-tty", "exec", "-it", "toolbox", "--", "sh",
                    input="echo piped\n")
+    ready.kubectl("wait", "--for=condition=Ready", "pod/greeting-app", "--timeout=60s",
+                  timeout=90)
+    wait_for(lambda: ready.kubectl("get", "endpointslices", "-l",
+                                   "kubernetes.io/service-name=greeting", "-o",
+                                   "jsonpath={.items[*].endpoints[*].conditions.ready}"
+                                   ).stdout == "true", 30, "greeting's endpoint ready")
+    golden.kubectl(ready, "cluster-exec-wget-service", "exec", "toolbox", "--", "wget", "-O-",
+                   "http://greeting")
+    golden.kubectl(ready, "cluster-exec-nslookup", "exec", "toolbox", "--", "nslookup",
+                   "greeting")
+    golden.kubectl(ready, "cluster-exec-nslookup-unknown", "exec", "toolbox", "--", "nslookup",
+                   "nosuchservice")
+    golden.kubectl(ready, "cluster-exec-wget-no-endpoints", "exec", "toolbox", "--", "wget",
+                   "-qO-", "http://nobody-home.default.svc.cluster.local")
+    golden.kubectl(ready, "cluster-exec-curl-unknown", "exec", "toolbox", "--", "curl", "-sS",
+                   "http://nosuchservice")
     golden.kubectl(ready, "cluster-exec-bad-container", "exec", "toolbox", "-c", "nope", "--",
                    "ls")
     golden.kubectl(ready, "cluster-exec-no-pod", "exec", "ghost", "--", "ls")

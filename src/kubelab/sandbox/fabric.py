@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from kubelab.sandbox.images.netutils import PodNetwork
     from kubelab.sandbox.images.shell import Program
 
 
@@ -76,8 +77,9 @@ class NodeAgent(Protocol):
         ...
 
     def exec(self, namespace: str, pod: str, container: str, command: list[str], *,
-             stdin: bool, tty: bool) -> ExecProcess:
-        """Start ``command`` in the container (the kubelet's ``/exec``); raise :class:`ExecError`."""
+             stdin: bool, tty: bool, network: PodNetwork | None = None) -> ExecProcess:
+        """Start ``command`` in the container (the kubelet's ``/exec``); raise :class:`ExecError`.
+        ``network`` is how the process reaches Services (``wget``, ``curl``, ``nslookup``)."""
         ...
 
 

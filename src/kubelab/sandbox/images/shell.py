@@ -11,7 +11,8 @@ compound commands, single and double quotes, ``$VAR``/``${VAR}``/``${VAR:-x}``/`
 ``$(…)`` and backquote substitution, ``NAME=value`` assignments, redirections ``>``, ``>>``,
 ``2>&1`` and ``/dev/null``; built-ins ``echo``, ``printf`` (``%s``/``%d``), ``cat``, ``sleep``,
 ``exit``, ``date``, ``hostname``, ``env``/``printenv``, ``export``, ``true``/``false``/``:``,
-``test``/``[``, ``touch``, ``rm``, ``mkdir``, ``ls``, ``pwd``, ``whoami``, ``id``, ``uname``. Text tools (``grep``, ``wc``…), pipes
+``test``/``[``, ``touch``, ``rm``, ``mkdir``, ``ls``, ``pwd``, ``whoami``, ``id``, ``uname``;
+``wget``, ``curl`` and ``nslookup`` when the shell is given a pod network (:mod:`.netutils`). Text tools (``grep``, ``wc``…), pipes
 and background jobs are not supported and say so. Nothing here touches the host: no
 ``subprocess``, no real files, no ``eval`` of Python.
 
@@ -28,6 +29,9 @@ from collections import deque
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+
+from kubelab.sandbox.images import netutils
+from kubelab.sandbox.images.netutils import PodNetwork
 
 MAX_LOG_LINES = 10_000
 #: What ``ls /`` shows besides the directories of mounted files: a Linux image's root.
@@ -344,12 +348,16 @@ class Shell:
         env: environment variables (the container's ``env``/``envFrom`` plus ``HOSTNAME``…).
         files: path → content; mutated by ``touch``/``rm``/redirections.
         now: returns the wall-clock time at the program's current simulated offset.
+        network: the pod network ``wget``/``curl``/``nslookup`` use (``kubectl exec``
+            sessions only; see :mod:`.netutils`).
     """
 
     def __init__(self, env: dict[str, str], files: dict[str, str],
-                 now: Callable[[], datetime] | None = None) -> None:
+                 now: Callable[[], datetime] | None = None,
+                 network: PodNetwork | None = None) -> None:
         self.env = dict(env)
         self.files = files
+        self.network = network
         self.status = 0
         #: Set when the ``exit`` built-in ended the shell (an interactive session closes).
         self.exited = False
@@ -578,13 +586,13 @@ class Shell:
             return
         target: tuple[str, str] | None = None
         for op, raw_target in redirects:
-            path = " ".join(self._expand(raw_target))
+            path = self._absolute(" ".join(self._expand(raw_target)))
             if op in (">", ">>"):
                 target = (op, path)
                 if op == ">" and path != "/dev/null":
                     self.files[path] = ""
             elif op == "<" and path not in self.files:
-                yield from self._error(f"sh: can't open {path}: no such file")
+                yield from self._error(f"sh: can't open {raw_target}: no such file")
                 self.status = 1
                 return
         if target is None:
@@ -618,12 +626,12 @@ class Shell:
             yield from self._write(self._printf(args), False)
         elif name == "cat":
             for path in args:
-                if path not in self.files:
+                content = self.files.get(self._absolute(path))
+                if content is None:
                     yield from self._error(f"cat: can't open '{path}': No such file or directory")
                     self.status = 1
                     continue
-                yield from self._write(self.files[path].removesuffix("\n"),
-                                       self.files[path].endswith("\n"))
+                yield from self._write(content.removesuffix("\n"), content.endswith("\n"))
         elif name == "sleep":
             total = 0.0
             for arg in args:
@@ -664,6 +672,8 @@ class Shell:
         elif name == "uname":
             yield from self._emit("Linux" if args in ([], ["-s"]) else
                                   f"Linux {self.env.get('HOSTNAME', 'localhost')} 6.8.0 x86_64")
+        elif name in ("wget", "curl", "nslookup"):
+            yield from self._net(name, args)
         elif name in ("true", ":"):
             pass
         elif name == "false":
@@ -678,10 +688,10 @@ class Shell:
             self.status = 0 if self._test(args) else 1
         elif name == "touch":
             for path in args:
-                self.files.setdefault(path, "")
+                self.files.setdefault(self._absolute(path), "")
         elif name == "rm":
             for path in (a for a in args if not a.startswith("-")):
-                if self.files.pop(path, None) is None and "-f" not in args:
+                if self.files.pop(self._absolute(path), None) is None and "-f" not in args:
                     yield from self._error(f"rm: can't remove '{path}': No such file or directory")
                     self.status = 1
         elif name == "mkdir":
@@ -708,6 +718,20 @@ class Shell:
         else:
             yield from self._error(f"sh: {argv[0]}: not found")
             self.status = 127
+
+    def _net(self, name: str, args: list[str]) -> Iterator[Step]:
+        written = ""
+        if name == "wget":
+            lines, self.status, written = netutils.wget(args, self.network)
+        elif name == "curl":
+            lines, self.status = netutils.curl(args, self.network)
+        else:
+            lines, self.status = netutils.nslookup(args, self.network)
+        for text, is_error in lines:
+            yield from (self._error(text) if is_error else self._emit(text))
+        if written:
+            path, _, content = written.partition("\0")
+            self.files[self._absolute(path)] = content
 
     def _absolute(self, path: str) -> str:
         """Paths are kept absolute; the working directory is ``PWD`` (``/`` by default)."""
@@ -751,9 +775,11 @@ class Shell:
         if len(args) == 2:
             op, operand = args
             if op in ("-f", "-e", "-r", "-s"):
-                return operand in self.files and (op != "-s" or bool(self.files[operand]))
+                path = self._absolute(operand)
+                return path in self.files and (op != "-s" or bool(self.files[path]))
             if op == "-d":
-                return any(p.startswith(operand.rstrip("/") + "/") for p in self.files)
+                return any(p.startswith(self._absolute(operand).rstrip("/") + "/")
+                           for p in self.files)
             if op == "-z":
                 return operand == ""
             if op == "-n":

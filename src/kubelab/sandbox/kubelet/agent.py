@@ -32,6 +32,7 @@ import aiohttp
 from kubelab.sandbox import images
 from kubelab.sandbox.clock import Clock
 from kubelab.sandbox.fabric import ExecError, ExecProcess, Fabric, LogError
+from kubelab.sandbox.images.netutils import PodNetwork
 from kubelab.sandbox.images.server import AppServer
 from kubelab.sandbox.images.shell import ProgramRun, Shell
 from kubelab.sandbox.kubelet.exec import open_session
@@ -301,7 +302,7 @@ class KubeletAgent:
     # ------------------------------------------------------------------ exec (NodeAgent)
 
     def exec(self, namespace: str, pod: str, container: str, command: list[str], *,
-             stdin: bool, tty: bool) -> ExecProcess:
+             stdin: bool, tty: bool, network: PodNetwork | None = None) -> ExecProcess:
         """The kubelet's ``/exec``: a stopped kubelet cannot be dialled, and only a running
         container can start a process (it then sees what its program has written so far)."""
         if not self.runtime.running:
@@ -313,7 +314,8 @@ class KubeletAgent:
             raise ExecError(f'unable to upgrade connection: container not found ("{container}")')
         if c.step == "running" and c.run is not None and c.started_at is not None:
             c.run.advance(self.clock.sim_elapsed(c.started_at))
-        return open_session(c, command, stdin=stdin, tty=tty, now=self.clock.now)
+        return open_session(c, command, stdin=stdin, tty=tty, now=self.clock.now,
+                            network=network)
 
     # ------------------------------------------------------------------ logs (NodeAgent)
 

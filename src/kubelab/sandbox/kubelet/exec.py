@@ -6,8 +6,10 @@ start one more process in the container's namespaces (CRI ``Exec``, streamed by
 ``pkg/kubelet/cri/streaming``). Here the "process" is the sandbox shell
 (:mod:`kubelab.sandbox.images.shell`) started with the container's environment and *its*
 file system — the same mapping the container's own program writes to — so ``env``, ``cat`` of
-a mounted Secret, ``ls``, ``echo`` and ``sh -c`` scripts answer as the image would. Programs
-the shell does not simulate (``grep``, ``ps``, ``curl``…) say so with status 127.
+a mounted Secret, ``ls``, ``echo`` and ``sh -c`` scripts answer as the image would, and
+``wget``/``curl``/``nslookup`` reach Services through the pod network the API server lends
+the session. Programs the shell does not simulate (``grep``, ``ps``…) answer "not found"
+with status 127.
 
 This module is pure: :class:`ExecSession` turns the request and, for interactive sessions, the
 keystrokes into shell programs and terminal output; the API server's stream handler
@@ -22,6 +24,7 @@ from datetime import datetime
 
 from kubelab.sandbox import images
 from kubelab.sandbox.fabric import ExecError
+from kubelab.sandbox.images.netutils import PodNetwork
 from kubelab.sandbox.images.shell import Output, Program, Shell
 from kubelab.sandbox.kubelet.runtime import ContainerRecord
 
@@ -129,14 +132,14 @@ def _echo(text: str) -> Program:
 
 
 def open_session(container: ContainerRecord, argv: list[str], *, stdin: bool, tty: bool,
-                 now: Callable[[], datetime]) -> ExecSession:
+                 now: Callable[[], datetime], network: PodNetwork | None = None) -> ExecSession:
     """Start a process in ``container`` (the CRI's ``Exec``); raise
     :class:`~kubelab.sandbox.fabric.ExecError`."""
     if not argv:
         raise ExecError("you must specify at least 1 command")
     if not container.running:
         raise ExecError(f'unable to upgrade connection: container not found ("{container.name}")')
-    shell = Shell(dict(container.env), container.files, now=now)
+    shell = Shell(dict(container.env), container.files, now=now, network=network)
     image = container.image
     busybox_like = image is not None and image.behaviour.shell
     return ExecSession(list(argv), shell, image, stdin=stdin, tty=tty,

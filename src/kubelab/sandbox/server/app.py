@@ -35,7 +35,7 @@ from kubelab.sandbox.api.kinds import KindInfo
 from kubelab.sandbox.api.selectors import format_selector
 from kubelab.sandbox.clock import Clock
 from kubelab.sandbox.fabric import ExecError
-from kubelab.sandbox.server import discovery, exec_stream
+from kubelab.sandbox.server import discovery, exec_stream, pod_network
 from kubelab.sandbox.store.registry import Registry, WatchEvent
 
 log = logging.getLogger("kubelab.sandbox.server")
@@ -837,8 +837,12 @@ class KubeApi:
         try:
             if agent is None:
                 raise ExecError(f'unable to upgrade connection: container not found ("{container}")')
+            network = pod_network.ClusterNetwork(
+                self.registry, self.fabric, namespace, pod.get("status", {}).get("podIP", ""),
+                asyncio.get_running_loop(), self._service_endpoint, self._http_session)
             process = agent.exec(namespace, t.name, container, list(command),
-                                 stdin=q.get("stdin") in flag, tty=q.get("tty") in flag)
+                                 stdin=q.get("stdin") in flag, tty=q.get("tty") in flag,
+                                 network=network)
         except ExecError as exc:
             raise ApiError(exc.code, exc.reason, exc.message, {}) from exc
         ws = web.WebSocketResponse(protocols=exec_stream.PROTOCOLS, autoping=True)
@@ -884,15 +888,19 @@ class KubeApi:
                            "connect: connection refused", {})
         host, local_port = resolved
         url = f"http://{host}:{local_port}/{quote(t.rest, safe='/')}"
-        if self._http is None:
-            self._http = ClientSession(timeout=ClientTimeout(total=10))
         body = await request.read()
-        async with self._http.request(request.method, url, params=request.query,
+        async with self._http_session().request(request.method, url, params=request.query,
                                       data=body or None) as upstream:
             payload = await upstream.read()
             headers = {k: v for k, v in upstream.headers.items()
                        if k.lower() in ("content-type", "x-served-by")}
             return web.Response(body=payload, status=upstream.status, headers=headers)
+
+    def _http_session(self) -> ClientSession:
+        """One client session for the service proxy and exec sessions' pod network."""
+        if self._http is None:
+            self._http = ClientSession(timeout=ClientTimeout(total=10))
+        return self._http
 
     def _service_endpoint(self, namespace: str, name: str, port_name: str) -> tuple[str, int]:
         svc = self.registry.get(kinds.core("services"), namespace, name)

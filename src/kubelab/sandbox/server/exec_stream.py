@@ -43,6 +43,15 @@ def exit_status(code: int, argv: list[str]) -> dict[str, Any]:
             "details": {"causes": [{"reason": "ExitCode", "message": str(code)}]}}
 
 
+def _step(program: Program) -> Output | Sleep | int:
+    """The program's next step, or its exit status once it has ended (a StopIteration
+    cannot cross from a worker thread into an asyncio future)."""
+    try:
+        return next(program)
+    except StopIteration as stop:
+        return int(stop.value or 0)
+
+
 class ExecStream:
     """One upgraded exec connection: moves bytes and runs the process's programs on the clock."""
 
@@ -79,18 +88,22 @@ class ExecStream:
     async def run(self, program: Program) -> int:
         """Drive a shell program: output to stdout/stderr, sleeps on the simulated clock."""
         end = "\r\n" if self.tty else "\n"
+        loop = asyncio.get_running_loop()
         try:
             while True:
-                step = next(program)
+                # Stepped off the loop: `wget` and `nslookup` block on the pod network, whose
+                # answers (the registry, the app servers) come from this loop.
+                step = await loop.run_in_executor(None, _step, program)
+                if isinstance(step, int):
+                    return step
                 if isinstance(step, Output):
                     channel = STDERR if step.stderr and not self.tty else STDOUT
                     await self.send(channel, step.text + end)
                 elif isinstance(step, Sleep):
                     await self.clock.sleep(step.seconds)
-        except StopIteration as stop:
-            return int(stop.value or 0)
         finally:
-            program.close()
+            with contextlib.suppress(ValueError):  # still running in its thread: let it be
+                program.close()
 
     async def session(self) -> int:
         process = self.process

@@ -1,0 +1,140 @@
+"""The pod network an ``exec`` session sees: cluster DNS, Service virtual IPs, endpoints.
+
+What a real cluster does with packets, answered from the API objects: CoreDNS turns
+``<service>[.<namespace>[.svc[.cluster.local]]]`` into the Service's ClusterIP, searching the
+pod's namespace first (its ``/etc/resolv.conf``); kube-proxy sends a connection to
+``ClusterIP:port`` to one *ready* endpoint of that port, or refuses it when there is none; a
+pod IP reaches the pod directly. The last hop is real: an HTTP request to the simulated app
+server that runs for that pod (:class:`~kubelab.sandbox.fabric.Fabric`).
+
+The shell calls these methods from a worker thread (its program is stepped off the event
+loop); each call hops onto the loop, where the registry and the app servers live.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+from collections.abc import Callable, Coroutine
+from typing import Any
+from urllib.parse import urlsplit
+
+from aiohttp import ClientError, ClientSession, ClientTimeout
+
+from kubelab.sandbox.api import kinds
+from kubelab.sandbox.api.errors import ApiError
+from kubelab.sandbox.images.netutils import HttpResult, Resolved
+
+SERVICES = kinds.core("services")
+PODS = kinds.core("pods")
+DOMAIN = "cluster.local"
+CALL_TIMEOUT = 15.0
+
+
+class ClusterNetwork:
+    """:class:`~kubelab.sandbox.images.netutils.PodNetwork` for one pod's exec session."""
+
+    def __init__(self, registry: Any, fabric: Any, namespace: str, pod_ip: str,
+                 loop: asyncio.AbstractEventLoop,
+                 endpoint: Callable[[str, str, str], tuple[str, int]],
+                 http: Callable[[], ClientSession]) -> None:
+        self.registry = registry
+        self.fabric = fabric
+        self.namespace = namespace
+        self.pod_ip = pod_ip
+        self.loop = loop
+        self.endpoint = endpoint
+        self.http = http
+
+    # ------------------------------------------------------------------ blocking API
+
+    def resolve(self, host: str) -> Resolved | None:
+        return self._call(self._resolve(host))
+
+    def get(self, url: str) -> HttpResult:
+        return self._call(self._get(url))
+
+    def _call(self, coro: Coroutine[Any, Any, Any]) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(CALL_TIMEOUT)
+
+    # ------------------------------------------------------------------ on the loop
+
+    def _service(self, namespace: str, name: str) -> dict[str, Any] | None:
+        try:
+            svc: dict[str, Any] = self.registry.get(SERVICES, namespace, name)
+        except ApiError:
+            return None
+        return svc
+
+    async def _resolve(self, host: str) -> Resolved | None:
+        """Cluster DNS with the pod's search path (``<ns>.svc.cluster.local``, …)."""
+        name = host.rstrip(".").lower()
+        if name == "localhost":
+            return Resolved("localhost", "127.0.0.1")
+        if _is_ip(name):
+            return Resolved(name, name)
+        parts = name.removesuffix("." + DOMAIN).split(".")
+        if parts[-1] == "svc":
+            parts = parts[:-1]
+        if len(parts) == 1:
+            service, namespace = parts[0], self.namespace
+        elif len(parts) == 2:
+            service, namespace = parts
+        else:
+            return None
+        svc = self._service(namespace, service)
+        ip = (svc or {}).get("spec", {}).get("clusterIP")
+        if svc is None or not ip or ip == "None":
+            return None
+        return Resolved(f"{service}.{namespace}.svc.{DOMAIN}", str(ip))
+
+    def _service_by_ip(self, ip: str) -> dict[str, Any] | None:
+        for svc in self.registry.snapshot_list(SERVICES, None, None):
+            if svc.get("spec", {}).get("clusterIP") == ip:
+                return dict(svc)
+        return None
+
+    async def _get(self, url: str) -> HttpResult:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        found = await self._resolve(host)
+        if found is None:
+            return HttpResult(host, port=port, error="resolve")
+        address = self.pod_ip if found.address == "127.0.0.1" else found.address
+        if parts.scheme == "https":
+            return HttpResult(host, found.address, port, error="unsupported")
+        target: tuple[str, int] | None = (address, port)
+        svc = self._service_by_ip(address)
+        if svc is not None:
+            meta = svc["metadata"]
+            service_port = next((p for p in svc["spec"].get("ports") or []
+                                 if int(p.get("port", 0)) == port), None)
+            try:
+                target = None if service_port is None else self.endpoint(
+                    meta["namespace"], meta["name"],
+                    service_port.get("name") or str(service_port["port"]))
+            except ApiError:
+                target = None  # no ready endpoint: kube-proxy rejects the connection
+        local = self.fabric.resolve(*target) if (target and self.fabric) else None
+        if local is None:
+            return HttpResult(host, found.address, port, error="refused")
+        path = parts.path or "/"
+        if parts.query:
+            path += "?" + parts.query
+        try:
+            async with self.http().get(f"http://{local[0]}:{local[1]}{path}",
+                                       timeout=ClientTimeout(total=10)) as response:
+                body = await response.text()
+                return HttpResult(host, found.address, port, response.status,
+                                  response.reason or "", body)
+        except (ClientError, TimeoutError):
+            return HttpResult(host, found.address, port, error="refused")
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
