@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from sandbox.images.shell_steps import drain
+
 from kubelab.sandbox.images.netutils import HttpResult, Resolved
-from kubelab.sandbox.images.shell import Output, Shell
+from kubelab.sandbox.images.shell import Shell
 
 IP = "10.96.12.7"
 
@@ -38,16 +40,7 @@ class ScriptedNetwork:
 def run(script: str, network: ScriptedNetwork | None = None,
         files: dict[str, str] | None = None) -> tuple[list[str], list[str], int]:
     shell = Shell({}, files if files is not None else {}, network=network)
-    program = shell.run_script(script)
-    out: list[str] = []
-    err: list[str] = []
-    try:
-        while True:
-            step = next(program)
-            if isinstance(step, Output):
-                (err if step.stderr else out).append(step.text)
-    except StopIteration as stop:
-        return out, err, int(stop.value or 0)
+    return drain(shell.run_script(script))
 
 
 def test_wget_quiet_to_stdout_prints_the_body_only() -> None:

@@ -6,29 +6,14 @@ from __future__ import annotations
 import base64
 
 import pytest
+from sandbox.images.shell_steps import drain
 from sandbox.kubelet.kubelet_sim import Sim
 
 from kubelab.sandbox.api import kinds
 from kubelab.sandbox.fabric import ExecError, ExecProcess, Fabric
-from kubelab.sandbox.images.shell import Output, Program, Sleep
 from kubelab.sandbox.kubelet.agent import KubeletAgent
 
 BUSYBOX = "busybox:1.36"
-
-
-def drain(program: Program) -> tuple[list[str], list[str], int]:
-    """Run a program to its end: (stdout lines, stderr lines, exit status)."""
-    out: list[str] = []
-    err: list[str] = []
-    try:
-        while True:
-            step = next(program)
-            if isinstance(step, Output):
-                (err if step.stderr else out).append(step.text)
-            else:
-                assert isinstance(step, Sleep)
-    except StopIteration as stop:
-        return out, err, int(stop.value or 0)
 
 
 def toolbox() -> tuple[Sim, KubeletAgent]:

@@ -68,6 +68,21 @@ class Target:
     rest: str = ""
 
 
+def _pod_container(pod: dict[str, Any], requested: str | None) -> str:
+    """The container a ``log``/``exec`` request means (``ValidateContainer`` in
+    ``pkg/registry/core/pod/strategy.go``): the one named, or the only one."""
+    name = pod["metadata"]["name"]
+    containers = [c["name"] for c in pod["spec"].get("containers", [])]
+    container = requested or (containers[0] if len(containers) == 1 else "")
+    if not container:
+        raise errors.bad_request(
+            f"a container name must be specified for pod {name}, choose one of: "
+            f"[{' '.join(containers)}]")
+    if container not in containers:
+        raise errors.bad_request(f"container {container} is not valid for pod {name}")
+    return container
+
+
 def parse_path(path: str) -> Target | None:
     parts = [p for p in path.split("/") if p != ""]
     if len(parts) < 2:
@@ -762,16 +777,8 @@ class KubeApi:
         assert t.name is not None
         namespace = self._ns(t)
         pod = self.registry.get(t.info, namespace, t.name)
-        containers = [c["name"] for c in pod["spec"].get("containers", [])]
         q = request.query
-        container = q.get("container") or (containers[0] if len(containers) == 1 else "")
-        if not container:
-            raise errors.bad_request(
-                f"a container name must be specified for pod {t.name}, choose one of: "
-                f"[{' '.join(containers)}]")
-        if container not in containers:
-            raise errors.bad_request(
-                f"container {container} is not valid for pod {t.name}")
+        container = _pod_container(pod, q.get("container"))
         node = pod["spec"].get("nodeName")
         agent = self.fabric.node_agent(node) if (self.fabric and node) else None
         if agent is None:
@@ -815,14 +822,7 @@ class KubeApi:
         pod = self.registry.get(t.info, namespace, t.name)
         q = request.query
         command = q.getall("command", [])
-        containers = [c["name"] for c in pod["spec"].get("containers", [])]
-        container = q.get("container") or (containers[0] if len(containers) == 1 else "")
-        if not container:
-            raise errors.bad_request(
-                f"a container name must be specified for pod {t.name}, choose one of: "
-                f"[{' '.join(containers)}]")
-        if container not in containers:
-            raise errors.bad_request(f"container {container} is not valid for pod {t.name}")
+        container = _pod_container(pod, q.get("container"))
         phase = pod.get("status", {}).get("phase")
         if phase in ("Succeeded", "Failed"):
             raise errors.bad_request(
