@@ -9,16 +9,24 @@
   pod starts done at once, measured in the same run as the time the 100-replica Deployment
   takes to come up from zero. A rolling update (25 % surge, 25 % unavailable) starts the same
   100 pods but at most 50 at a time, so the ratio shows what the rollout's waves cost.
+* **kubectl exec** round trip (median of 15): ``kubectl exec POD -- true`` (discovery, GET
+  pod, WebSocket upgrade, a process, the exit Status). Floor: ``kubectl get pod POD -o name``,
+  the same kubectl start-up and pod GET without the stream. And ``kubectl exec POD -- wget
+  -qO- http://web`` (cluster DNS, Service to endpoint, the app's HTTP answer) against the
+  floor of the same page fetched through the API server's service proxy
+  (``kubectl get --raw …/services/web:80/proxy/``).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks import report
@@ -110,9 +118,63 @@ def rolling_update(speed: float = 20.0, workers: int = 10) -> list[report.Figure
     return [report.figure(f"rolling update 100 replicas @{speed:g}x", rollout, "s", one_wave)]
 
 
+EXEC_OBJECTS = [
+    {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "shell"},
+     "spec": {"containers": [{"name": "shell", "image": "busybox:1.36",
+                              "command": ["sleep", "86400"]}]}},
+    {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "labels": {"app": "web"}},
+     "spec": {"containers": [{"name": "web", "image": "nginx:1.27"}]}},
+    {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
+     "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]}},
+]
+
+
+def _median_seconds(repeats: int, run: Callable[[], object]) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def exec_round_trip(repeats: int = 15) -> list[report.Figure]:
+    state = Path(tempfile.mkdtemp(prefix="kubelab-bench-")) / "sandbox"
+    daemon.start(state, nodes=1, speed=20.0)
+    kubeconfig, cache = state / "kubeconfig", state / "cache"
+
+    def kubectl(*args: str) -> str:
+        return _kubectl(kubeconfig, cache, *args, timeout=120)
+
+    try:
+        subprocess.run([kubectl_binary(), "--cache-dir", str(cache), "apply", "-f", "-"],
+                       input="\n---\n".join(json.dumps(o) for o in EXEC_OBJECTS), text=True,
+                       check=True, capture_output=True,
+                       env=dict(os.environ, KUBECONFIG=str(kubeconfig)))
+        kubectl("wait", "--for=condition=Ready", "pod/shell", "pod/web", "--timeout=120s")
+        proxy = "/api/v1/namespaces/default/services/web:80/proxy/"
+        for _ in range(100):  # the endpoint slice follows the pod's readiness
+            if "nginx" in subprocess.run(
+                    [kubectl_binary(), "--cache-dir", str(cache), "get", "--raw", proxy],
+                    capture_output=True, text=True, check=False,
+                    env=dict(os.environ, KUBECONFIG=str(kubeconfig))).stdout:
+                break
+            time.sleep(0.1)
+        exec_true = _median_seconds(repeats, lambda: kubectl("exec", "shell", "--", "true"))
+        get_pod = _median_seconds(repeats, lambda: kubectl("get", "pod", "shell", "-o", "name"))
+        wget = _median_seconds(repeats, lambda: kubectl("exec", "shell", "--", "wget", "-qO-",
+                                                        "http://web"))
+        via_proxy = _median_seconds(repeats, lambda: kubectl("get", "--raw", proxy))
+    finally:
+        daemon.stop(state)
+    return [report.figure("kubectl exec -- true (median)", exec_true, "s", get_pod),
+            report.figure("kubectl exec -- wget http://web (median)", wget, "s", via_proxy)]
+
+
 def main() -> None:
     figures = scheduling()
     figures += rolling_update()
+    figures += exec_round_trip()
     report.write("bench_components", figures)
 
 
