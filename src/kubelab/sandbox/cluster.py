@@ -160,7 +160,8 @@ class Sandbox:
         from kubelab.sandbox import controllers, kubelet, scheduler
         from kubelab.sandbox.control_plane import ControlPlane
 
-        found: list[Reconciler] = list(controllers.all_controllers())
+        ca_pem = self.certs.ca_pem.decode() if self.certs is not None else None
+        found: list[Reconciler] = list(controllers.all_controllers(ca_pem))
         found.append(scheduler.scheduler())
         found.extend(kubelet.build_components(
             self.fabric, self.clock, self.node_names,

@@ -18,13 +18,15 @@ from kubelab.sandbox.controllers.namespace import NamespaceController
 from kubelab.sandbox.controllers.node_lifecycle import NodeLifecycleController
 from kubelab.sandbox.controllers.replicaset import ReplicaSetController
 from kubelab.sandbox.controllers.resourcequota import ResourceQuotaController
+from kubelab.sandbox.controllers.root_ca_publisher import RootCAPublisher
 from kubelab.sandbox.controllers.service_lb import ServiceLBController
 from kubelab.sandbox.reconcile.types import Reconciler
 
 
-def all_controllers() -> list[Reconciler]:
-    """One instance of every controller, with upstream default settings."""
-    return [
+def all_controllers(ca_pem: str | None = None) -> list[Reconciler]:
+    """One instance of every controller, with upstream default settings; the root CA
+    publisher too when the cluster's CA bundle (``ca_pem``) is given."""
+    found: list[Reconciler] = [
         DeploymentController(),
         ReplicaSetController(),
         GarbageCollector(),
@@ -36,6 +38,9 @@ def all_controllers() -> list[Reconciler]:
         DaemonSetController(),
         ResourceQuotaController(),
     ]
+    if ca_pem:
+        found.append(RootCAPublisher(ca_pem))
+    return found
 
 
 __all__ = ["all_controllers"]
