@@ -36,8 +36,9 @@ def shell_pod(sandbox: SandboxHandle) -> Iterator[SandboxHandle]:
 
 def test_kubectl_exec_it_gives_an_interactive_shell(shell_pod: SandboxHandle) -> None:
     env = {"KUBECONFIG": str(shell_pod.kubeconfig), "PATH": "/usr/bin:/bin", "TERM": "dumb"}
-    child = pexpect.spawn(kubectl_binary(), ["exec", "-it", "shell", "--", "sh"], env=env,
-                          encoding="utf-8", timeout=20)
+    cache = str(shell_pod.state_dir / "kubectl-cache")  # not ./.kube: the env has no HOME
+    child = pexpect.spawn(kubectl_binary(), ["--cache-dir", cache, "exec", "-it", "shell", "--",
+                                             "sh"], env=env, encoding="utf-8", timeout=20)
     try:
         child.expect_exact("/ # ")
         child.sendline("echo $GREETING from $(hostname)")
