@@ -113,7 +113,7 @@ def wget(args: list[str], network: PodNetwork | None) -> tuple[list[tuple[str, b
         if name == "-":
             if not quiet:
                 lines.append(("writing to stdout", True))
-            lines.extend((line, False) for line in _lines(result.body))
+            lines.extend((line, False) for line in text_lines(result.body))
             if not quiet:
                 lines.append(("written to stdout", True))
         else:
@@ -164,7 +164,7 @@ def curl(args: list[str], network: PodNetwork | None) -> tuple[list[tuple[str, b
         if include:
             lines.append((f"HTTP/1.1 {result.status} {result.reason}", False))
             lines.append(("", False))
-        lines.extend((line, False) for line in _lines(result.body))
+        lines.extend((line, False) for line in text_lines(result.body))
     return lines, 0
 
 
@@ -183,7 +183,8 @@ def nslookup(args: list[str], network: PodNetwork | None) -> tuple[list[tuple[st
             ("", False)], 0
 
 
-def _lines(body: str) -> list[str]:
+def text_lines(body: str) -> list[str]:
+    """The lines of a text, without the empty one after a final newline."""
     lines = body.split("\n")
     if lines and lines[-1] == "":
         lines.pop()

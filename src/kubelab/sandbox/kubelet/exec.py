@@ -24,7 +24,7 @@ from datetime import datetime
 
 from kubelab.sandbox import images
 from kubelab.sandbox.fabric import ExecError
-from kubelab.sandbox.images.netutils import PodNetwork
+from kubelab.sandbox.images.netutils import PodNetwork, text_lines
 from kubelab.sandbox.images.shell import Output, Program, Shell
 from kubelab.sandbox.kubelet.runtime import ContainerRecord
 
@@ -123,10 +123,7 @@ class ExecSession:
 
 
 def _echo(text: str) -> Program:
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    for line in lines:
+    for line in text_lines(text):
         yield Output(line)
     return 0
 

@@ -833,7 +833,7 @@ class KubeApi:
         if not command:
             raise errors.bad_request("you must specify at least 1 command")
         agent = self.fabric.node_agent(node) if self.fabric else None
-        flag = {"true", "1"}
+        tty = q.get("tty") in ("true", "1")
         try:
             if agent is None:
                 raise ExecError(f'unable to upgrade connection: container not found ("{container}")')
@@ -841,7 +841,7 @@ class KubeApi:
                 self.registry, self.fabric, namespace, pod.get("status", {}).get("podIP", ""),
                 asyncio.get_running_loop(), self._service_endpoint, self._http_session)
             process = agent.exec(namespace, t.name, container, list(command),
-                                 stdin=q.get("stdin") in flag, tty=q.get("tty") in flag,
+                                 stdin=q.get("stdin") in ("true", "1"), tty=tty,
                                  network=network)
         except ExecError as exc:
             raise ApiError(exc.code, exc.reason, exc.message, {}) from exc
@@ -852,8 +852,7 @@ class KubeApi:
                 "the kubelab sandbox streams exec over WebSocket only (subprotocol "
                 f"{' or '.join(exec_stream.PROTOCOLS)}), not SPDY: use kubectl 1.30 or newer")
         await ws.prepare(request)
-        await exec_stream.ExecStream(ws, process, list(command), self.clock,
-                                     tty=q.get("tty") in flag).serve()
+        await exec_stream.ExecStream(ws, process, list(command), self.clock, tty=tty).serve()
         return ws
 
     # ---------------------------------------------------------------- proxy
