@@ -157,7 +157,7 @@ def connect(kubeconfig: str | Path | None = None, context: str | None = None, *,
 
     if _grading() or fresh:
         state_dir = Path(tempfile.mkdtemp(prefix="kubelab-grading-"))
-        daemon.start(state_dir, nodes=nodes, speed=speed or GRADING_SPEED)
+        daemon.start(state_dir, nodes=nodes, speed=speed or GRADING_SPEED, node_ports=False)
         _current = Cluster(state_dir / "kubeconfig", None, state_dir, private=True)
         atexit.register(_current.close)
     else:

@@ -32,6 +32,9 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--version", default=None,
                        help="Kubernetes version the server reports (default: the bundled "
                             "kubectl's)")
+        p.add_argument("--no-node-ports", dest="node_ports", action="store_false",
+                       help="do not serve NodePort/LoadBalancer Services on "
+                            "127.0.0.1:<nodePort>")
     start.add_argument("--merge-kubeconfig", type=Path, default=None, metavar="PATH",
                        help="also add the kubelab context to this kubeconfig")
     sub.choices["serve"].add_argument("--port", type=int, default=0)
@@ -52,7 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "start":
         try:
             info = daemon.start(state_dir, nodes=args.nodes, speed=args.speed,
-                                version=args.version, merge=args.merge_kubeconfig)
+                                version=args.version, merge=args.merge_kubeconfig,
+                                node_ports=args.node_ports)
         except RuntimeError as err:
             print(f"error: {err}", file=sys.stderr)
             return 1
@@ -102,6 +106,7 @@ def serve(state_dir: Path, args: argparse.Namespace) -> int:
     options = SandboxOptions(state_dir=state_dir, nodes=args.nodes, speed=args.speed,
                              version=args.version or bundled_kubectl_version(),
                              port=args.port, token=daemon.token_for(state_dir),
+                             node_ports=args.node_ports,
                              # API only (no controllers, scheduler or kubelets): for tests
                              # of the API layer and for "what if nothing reconciles" demos.
                              components=os.environ.get("KUBELAB_COMPONENTS", "1") != "0")

@@ -70,6 +70,8 @@ class SandboxOptions:
     token: str = "kubelab"
     seed: int | None = None
     components: bool = True
+    #: Serve NodePort/LoadBalancer Services on 127.0.0.1:<nodePort> (kube-proxy, simulated).
+    node_ports: bool = True
 
 
 def _import_components() -> None:
@@ -102,6 +104,7 @@ class Sandbox:
         self.runners: list[ComponentRunner] = []
         self.agents: list[Any] = []
         self.api: KubeApi | None = None
+        self.node_ports: Any = None
         self._site: web.TCPSite | None = None
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -148,6 +151,12 @@ class Sandbox:
         self._site = web.TCPSite(self._runner, "127.0.0.1", self.port, reuse_address=True,
                                  ssl_context=ssl_context)
         await self._site.start()
+        if self.options.node_ports:
+            from kubelab.sandbox.server.node_ports import NodePortProxy
+
+            self.node_ports = NodePortProxy(self.registry, self.fabric,
+                                            self.api._service_endpoint)
+            await self.node_ports.start()
         if self.options.components and not defer_components:
             await self.start_components()
         # Importing the official client's models and deriving the OpenAPI documents takes
@@ -262,6 +271,8 @@ class Sandbox:
                 result = stop_agent()
                 if asyncio.iscoroutine(result):
                     await result
+        if self.node_ports is not None:
+            await self.node_ports.stop()
         self.registry.close()
         if self._runner is not None:
             await self._runner.cleanup()

@@ -170,8 +170,13 @@ def running(state_dir: Path) -> ServerInfo | None:
 
 
 def start(state_dir: Path, *, nodes: int = 3, speed: float | None = None, version: str | None = None,
-          timeout: float = 20.0, merge: Path | None = None) -> ServerInfo:
-    """Start the daemon (or return the running one) and write the kubeconfig."""
+          timeout: float = 20.0, merge: Path | None = None,
+          node_ports: bool = True) -> ServerInfo:
+    """Start the daemon (or return the running one) and write the kubeconfig.
+
+    ``node_ports``: serve NodePort and LoadBalancer Services on ``127.0.0.1:<nodePort>``
+    (private sandboxes for grading leave those host ports to the learner's sandbox).
+    """
     state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     existing = running(state_dir)
     if existing is not None:
@@ -190,6 +195,8 @@ def start(state_dir: Path, *, nodes: int = 3, speed: float | None = None, versio
            "--nodes", str(nodes), "--speed", str(speed), "--port", str(previous_port)]
     if version:
         cmd += ["--version", version]
+    if not node_ports:
+        cmd.append("--no-node-ports")
     log_path = state_dir / "sandbox.log"
     with open(log_path, "ab") as log_file:
         process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log_file,

@@ -347,6 +347,11 @@ class Registry:
             # Finalizers may only be removed once deletion started (no new ones added).
             pass
         causes = strategy.validate_update(obj, old, info) if subresource is None else []
+        if info.kind == "Service" and subresource is None and not causes:
+            # A type change to NodePort/LoadBalancer allocates nodePorts, as on create.
+            others = [s for s in self.iter_objects(info)
+                      if s["metadata"]["uid"] != old["metadata"]["uid"]]
+            causes = allocators.allocate(obj, others, self.rng)
         if causes:
             raise errors.invalid(info, name, causes)
         self._check_size(obj)
