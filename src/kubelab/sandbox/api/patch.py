@@ -34,6 +34,7 @@ import jsonpatch
 import jsonpointer
 import yaml
 
+from kubelab.sandbox.api import decode
 from kubelab.sandbox.api.errors import ApiError, Cause
 from kubelab.sandbox.api.patch_keys import FieldMeta, Table, field_meta, table_for
 
@@ -63,7 +64,8 @@ class PatchError(ValueError):
 
     400 for a malformed body or directive, 422 when a well-formed patch cannot apply
     (failed JSON-patch ``test``, missing path), 500 for the strategic-merge errors upstream
-    passes through untyped (e.g. an unknown ``$patch`` value).
+    passes through untyped (e.g. an unknown ``$patch`` value) — which :meth:`api_error`
+    answers as 400, keeping upstream's text.
     """
 
     def __init__(self, message: str, *, code: int = 400) -> None:
@@ -80,7 +82,10 @@ class PatchError(ValueError):
         if self.code == 422:
             # errors.NewGenericServerResponse(422, ...): the detail is not shown.
             return ApiError(422, "Invalid", _INVALID_422)
-        return ApiError(self.code, "", self.message)
+        # Upstream passes the remaining strategic-merge errors through untyped (a 500 with
+        # upstream's text). They are the client's fault, never the server's: the sandbox
+        # answers 400 BadRequest with the same text, so no bad patch ever reads as a crash.
+        return ApiError(400, "BadRequest", self.message)
 
 
 @dataclass(frozen=True)
@@ -1011,10 +1016,6 @@ _YamlLoader.yaml_implicit_resolvers = {
 }
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"invalid JSON constant {name}")
-
-
 def parse_body(content_type: str, body: bytes | str) -> Any:
     """Decode a PATCH body: JSON for the three JSON types, YAML (or JSON) for apply."""
     media = content_type.split(";", 1)[0].strip().lower()
@@ -1029,11 +1030,16 @@ def parse_body(content_type: str, body: bytes | str) -> Any:
                          else f"error encoding patch: {exc}") from exc
     if media == APPLY:
         try:
-            return yaml.load(text, Loader=_YamlLoader)
+            parsed = yaml.load(text, Loader=_YamlLoader)
+            decode.check_depth(parsed)
         except yaml.YAMLError as exc:
             raise PatchError(f"error encoding patch: {exc}") from exc
+        except (RecursionError, decode.DecodeError) as exc:
+            raise PatchError(f"error decoding YAML: {decode.DEPTH_ERROR}") from exc
+        return parsed
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        # Go's reader: no NaN/Infinity, literal numbers kept, nesting bounded.
+        return decode.loads(text)
     except ValueError as exc:
         raise PatchError("invalid JSON patch") from exc
 

@@ -39,6 +39,8 @@ _BINARY_SUFFIXES = {"Ki": 10, "Mi": 20, "Gi": 30, "Ti": 40, "Pi": 50, "Ei": 60}
 _DECIMAL_BY_EXP = {v: k for k, v in _DECIMAL_SUFFIXES.items()}
 _BINARY_BY_EXP = {0: ""} | {v: k for k, v in _BINARY_SUFFIXES.items()}
 _NANO = Fraction(1, 10**9)
+#: ``maxAllowed`` in quantity.go: no quantity is larger than the largest int64.
+MAX_ALLOWED = Fraction(2**63 - 1)
 
 
 def _round_away(value: Fraction, unit: Fraction) -> Fraction:
@@ -59,22 +61,53 @@ def parse_quantity_format(text: str) -> tuple[Fraction, str]:
     number, suffix = match.group(1), match.group(2)
     if not _NUMBER_RE.match(number):
         raise ValueError(FORMAT_ERROR)
-    value = Fraction(number.lstrip("+"))
+    exp10, exp2 = 0, 0
     if suffix in _DECIMAL_SUFFIXES:
         fmt = DECIMAL_SI
-        value *= Fraction(10) ** _DECIMAL_SUFFIXES[suffix]
+        exp10 = _DECIMAL_SUFFIXES[suffix]
     elif suffix in _BINARY_SUFFIXES:
         fmt = BINARY_SI
-        value *= 2 ** _BINARY_SUFFIXES[suffix]
+        exp2 = _BINARY_SUFFIXES[suffix]
     elif _EXPONENT_RE.match(suffix):
         fmt = DECIMAL_EXPONENT
-        value *= Fraction(10) ** int(suffix[1:])
+        exp10 = int(suffix[1:])
     else:
         raise ValueError(SUFFIX_ERROR)
+    value = _bounded(number, exp10, exp2)
     # Upstream keeps at most nano precision, rounding anything finer up.
     if (value / _NANO).denominator != 1:
         value = _round_away(value, _NANO)
     return value, fmt
+
+
+def _bounded(number: str, exp10: int, exp2: int) -> Fraction:
+    """``number`` * 10**exp10 * 2**exp2, capped at ±(2**63 - 1) like ``ParseQuantity``.
+
+    Upstream caps every quantity at ``maxAllowed`` (the largest int64) and rounds any
+    non-zero amount below one nano up to ``1n``; so ``1e999999`` is 9223372036854775807
+    and ``1e-999999`` is ``1n``. The value is bounded from its digits *before* any power of
+    ten is computed, so a huge exponent or a million-digit number costs nothing.
+    """
+    negative = number.startswith("-")
+    whole, _, frac = number.lstrip("+-").partition(".")
+    digits = (whole + frac).lstrip("0")
+    if not digits:
+        return Fraction(0)
+    # value = 0.<digits> * 10**magnitude * 2**exp2
+    magnitude = len(whole.lstrip("0")) if whole.strip("0") else \
+        -(len(frac) - len(frac.lstrip("0")))
+    magnitude += exp10
+    if magnitude > 20:  # ≥ 10**20 > MAX_ALLOWED already
+        value = MAX_ALLOWED
+    elif magnitude < -12:  # below 10**-12: non-zero, so one nano after rounding up
+        value = _NANO
+    else:
+        kept = digits[:60]
+        value = Fraction(int(kept), 10 ** len(kept)) * Fraction(10) ** magnitude
+        if digits[60:].strip("0"):
+            value += Fraction(1, 10**80)  # finer digits still round up
+        value = min(value * 2**exp2, MAX_ALLOWED)
+    return -value if negative else value
 
 
 def parse_quantity(text: str) -> Fraction:

@@ -29,7 +29,7 @@ from urllib.parse import quote
 import yaml
 from aiohttp import ClientSession, ClientTimeout, web
 
-from kubelab.sandbox.api import errors, kinds
+from kubelab.sandbox.api import decode, errors, kinds, params
 from kubelab.sandbox.api.errors import ApiError
 from kubelab.sandbox.api.kinds import KindInfo
 from kubelab.sandbox.api.selectors import format_selector
@@ -301,9 +301,10 @@ class KubeApi:
             return await self.proxy(request, t)
         if t.info.kind == "Binding" and method == "POST":
             body = await self.read_body(request, t.info)
-            target = body.get("target", {})
-            name = body.get("metadata", {}).get("name", "")
-            self.registry.bind(t.namespace or "default", name, target.get("name", ""))
+            self.check_kind(t.info, body)
+            self.check_types(t.info, body)
+            name = (body.get("metadata") or {}).get("name", "")
+            self.registry.bind(t.namespace or "default", name, self._binding_target(body))
             return _json({"kind": "Status", "apiVersion": "v1", "metadata": {},
                           "status": "Success", "code": 201}, 201)
         if t.namespace is not None and not t.info.namespaced:
@@ -312,7 +313,7 @@ class KubeApi:
             return self.not_found_path()
         if t.name is None:
             if method == "GET":
-                if request.query.get("watch") in ("true", "1"):
+                if params.bool_param(request.query, "watch"):
                     return await self.watch(request, t)
                 return self.list_response(request, t)
             if method == "POST":
@@ -323,9 +324,12 @@ class KubeApi:
         if t.subresource == "log":
             return await self.logs(request, t)
         if t.subresource == "binding" and method == "POST":
-            body = await self.read_body(request, kinds.core("pods"))
-            self.registry.bind(t.namespace or "default", t.name,
-                               body.get("target", {}).get("name", ""))
+            binding = kinds.KindInfo("", "v1", "Binding", "bindings", "binding", True,
+                                     model="V1Binding")
+            body = await self.read_body(request, binding)
+            self.check_kind(binding, body)
+            self.check_types(binding, body)
+            self.registry.bind(t.namespace or "default", t.name, self._binding_target(body))
             return _json({"kind": "Status", "apiVersion": "v1", "metadata": {},
                           "status": "Success", "code": 201}, 201)
         if t.subresource == "eviction" and method == "POST":
@@ -333,7 +337,7 @@ class KubeApi:
         if t.subresource == "scale":
             return await self.scale(request, t)
         if method == "GET":
-            if request.query.get("watch") in ("true", "1"):
+            if params.bool_param(request.query, "watch"):
                 return await self.watch(request, t)
             # Read-only: serialise the stored object without copying it.
             stored = self.registry.peek(t.info, self._ns(t), t.name)
@@ -373,12 +377,14 @@ class KubeApi:
                             resource_version=resource_version)
 
     def list_response(self, request: web.Request, t: Target) -> web.Response:
+        limit = params.int_param(request.query, "limit")
+        params.int_param(request.query, "timeoutSeconds")
         items, revision = self.registry.list_objects(
             t.info, t.namespace if t.info.namespaced else None,
             label_selector=request.query.get("labelSelector", ""),
             field_selector=self._field_selector(request, t), copies=False)
         metadata: Obj = {"resourceVersion": str(revision)}
-        items = self._paginate(request, items, metadata)
+        items = self._paginate(request, items, metadata, limit or 0)
         if "as=Table" in request.headers.get("Accept", ""):
             table = self.table(request, t.info, items, metadata["resourceVersion"])
             table["metadata"].update(metadata)
@@ -392,7 +398,8 @@ class KubeApi:
         return _json(body)
 
     @staticmethod
-    def _paginate(request: web.Request, items: list[Obj], metadata: Obj) -> list[Obj]:
+    def _paginate(request: web.Request, items: list[Obj], metadata: Obj,
+                  limit: int) -> list[Obj]:
         """``limit`` and ``continue`` chunking, as the API server's storage layer does it.
 
         The token is opaque to clients (base64 JSON naming the revision and the next key);
@@ -408,10 +415,6 @@ class KubeApi:
                 raise errors.bad_request(f"continue key is not valid: {exc}") from exc
             items = [i for i in items
                      if (i["metadata"].get("namespace", ""), i["metadata"]["name"]) >= start]
-        try:
-            limit = int(request.query.get("limit") or 0)
-        except ValueError:
-            limit = 0
         if 0 < limit < len(items):
             following = items[limit]["metadata"]
             state = {"v": "meta.k8s.io/v1", "rv": int(metadata["resourceVersion"]),
@@ -425,10 +428,37 @@ class KubeApi:
 
     def _field_selector(self, request: web.Request, t: Target) -> str:
         selector = request.query.get("fieldSelector", "")
+        self._check_field_labels(t.info, selector)
         if t.name:
             extra = f"metadata.name={t.name}"
             selector = f"{selector},{extra}" if selector else extra
         return selector
+
+    @staticmethod
+    def _check_field_labels(info: KindInfo, selector: str) -> None:
+        """The kind's field label conversion (``ConvertFieldLabel``): a field no conversion
+        function knows is 400. Kinds with their own function (pods, events, nodes…) say
+        ``field label not supported: X``; the rest use
+        ``DefaultMetaV1FieldSelectorConversion``'s wording."""
+        if not selector:
+            return
+        from kubelab.sandbox.api.selectors import parse_field_selector
+        from kubelab.sandbox.api.strategies import Strategy, strategy_for
+
+        strategy = strategy_for(info)
+        custom = type(strategy).selectable_fields is not Strategy.selectable_fields
+        skeleton: Obj = {"metadata": {}, "spec": {}, "status": {}}
+        try:
+            allowed = set(strategy.selectable_fields(skeleton))
+        except (KeyError, TypeError, AttributeError):
+            allowed = {"metadata.name", "metadata.namespace"}
+        for name in parse_field_selector(selector).fields():
+            if name in allowed:
+                continue
+            if custom:
+                raise errors.bad_request(f"field label not supported: {name}")
+            raise errors.bad_request(f'"{name}" is not a known field selector: only '
+                                     '"metadata.name", "metadata.namespace"')
 
     # ---------------------------------------------------------------- bodies
 
@@ -445,12 +475,18 @@ class KubeApi:
         if content_type in ("application/yaml", "application/apply-patch+yaml"):
             try:
                 body = yaml.safe_load(raw.decode("utf-8"))
+                decode.check_depth(body)
             except (yaml.YAMLError, UnicodeDecodeError) as exc:
                 raise errors.bad_request(f"error converting YAML to JSON: {exc}") from exc
+            except (RecursionError, decode.DecodeError) as exc:
+                raise errors.bad_request(
+                    f"error converting YAML to JSON: yaml: {decode.DEPTH_ERROR}") from exc
         elif content_type in ("application/json", "", "*/*"):
             try:
-                body = json.loads(raw.decode("utf-8") or "null")
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                # Go's reader: NaN is a syntax error, number literals are kept, nesting is
+                # bounded (RecursionError can never escape).
+                body = decode.loads(raw.decode("utf-8") or "null")
+            except (ValueError, UnicodeDecodeError) as exc:
                 raise errors.bad_request(
                     f"couldn't get version/kind; json parse error: {exc}") from exc
         else:
@@ -474,6 +510,64 @@ class KubeApi:
                 f"the API version in the data ({api_version}) does not match the expected "
                 f"API version ({info.api_version})")
 
+    @staticmethod
+    def check_types(info: KindInfo, body: Obj) -> None:
+        """Decode ``body`` as the kind's Go type would be decoded (:mod:`..api.decode`):
+        a wrongly typed value is 400 before any per-kind code sees the object."""
+        from kubelab.sandbox.api import fieldcheck
+
+        try:
+            model = fieldcheck.model_for(info.api_version, info.kind)
+        except KeyError:
+            model = info.model
+        if not model:
+            return
+        error = decode.type_error(model, body)
+        if error is not None:
+            raise errors.bad_request(decode.cannot_handle(info.kind, info.api_version, error))
+
+    @staticmethod
+    def check_patched_types(info: KindInfo, merged: Obj, raw: bytes) -> None:
+        """After a JSON/merge/strategic patch applied, the result must decode: otherwise
+        upstream's ``applyPatchToObject`` answers 422 on the field ``patch``."""
+        from kubelab.sandbox.api import fieldcheck
+
+        try:
+            model = fieldcheck.model_for(info.api_version, info.kind)
+        except KeyError:
+            return
+        error = decode.type_error(model, merged)
+        if error is None:
+            return
+        shown = raw.decode("utf-8", "replace")
+        cause = errors.Cause("FieldValueInvalid",
+                             f"Invalid value: {json.dumps(shown)}: {error}", "patch")
+        raise ApiError(422, "Invalid", f' "" is invalid: patch: {cause.message}',
+                       {"name": "", "group": "", "kind": ""}, [cause])
+
+    @staticmethod
+    def _binding_target(body: Obj) -> str:
+        """``ValidatePodBinding``: the target is a Node and names one."""
+        target = body.get("target") or {}
+        causes = []
+        if target.get("kind") not in (None, "", "Node"):
+            from kubelab.sandbox.api.validation import not_supported
+
+            causes.append(not_supported("target.kind", target.get("kind"), ["Node"]))
+        if not target.get("name"):
+            from kubelab.sandbox.api.validation import required
+
+            causes.append(required("target.name"))
+        if causes:
+            name = (body.get("metadata") or {}).get("name", "")
+            raise errors.invalid(kinds.KindInfo("", "v1", "Binding", "bindings", "binding",
+                                                True), name, causes)
+        return str(target["name"])
+
+    def check_write_options(self, request: web.Request) -> None:
+        params.check_write_options(request.method, request.query.getall("dryRun", []),
+                                   request.query.get("fieldValidation"))
+
     def field_validation(self, request: web.Request, info: KindInfo, body: Obj) -> list[str]:
         """``fieldValidation``: Strict → 400, Warn (the server default) → warnings."""
         mode = request.query.get("fieldValidation", "Warn")
@@ -496,18 +590,22 @@ class KubeApi:
     # ---------------------------------------------------------------- writes
 
     async def create(self, request: web.Request, t: Target) -> web.Response:
+        self.check_write_options(request)
         body = await self.read_body(request, t.info)
         self.check_kind(t.info, body)
+        self.check_types(t.info, body)
         warnings = self.field_validation(request, t.info, body)
         obj = self.registry.create(t.info, body, namespace=self._ns(t),
                                    dry_run=self.dry_run(request))
         return self.respond_object(request, t.info, obj, 201, warnings)
 
     async def replace(self, request: web.Request, t: Target) -> web.Response:
+        self.check_write_options(request)
         body = await self.read_body(request, t.info)
         self.check_kind(t.info, body)
+        self.check_types(t.info, body)
         warnings = self.field_validation(request, t.info, body)
-        body_name = body.get("metadata", {}).get("name")
+        body_name = (body.get("metadata") or {}).get("name")
         if body_name != t.name:
             raise errors.bad_request(
                 f'the name of the object ({body_name}) does not match the name on the URL '
@@ -520,6 +618,7 @@ class KubeApi:
         from kubelab.sandbox.api import patch as patching
 
         assert t.name is not None
+        self.check_write_options(request)
         content_type = request.headers.get("Content-Type", "").split(";")[0]
         raw = await request.read()
         namespace = self._ns(t)
@@ -527,10 +626,11 @@ class KubeApi:
         dry = self.dry_run(request)
         try:
             if content_type == patching.APPLY:
-                applied = yaml.safe_load(raw.decode("utf-8"))
+                applied = patching.parse_body(content_type, raw)
                 if not isinstance(applied, dict):
                     raise errors.bad_request("apply patch body must be an object")
                 self.check_kind(t.info, applied)
+                self.check_types(t.info, applied)
                 warnings = self.field_validation(request, t.info, applied)
                 manager = request.query.get("fieldManager", "")
                 if not manager:
@@ -552,6 +652,9 @@ class KubeApi:
                     raise errors.not_found(t.info, t.name)
                 merged = patching.patch(live, content_type, raw, api_version=t.info.api_version,
                                         kind=t.info.kind)
+                if not isinstance(merged, dict):
+                    raise errors.bad_request("the patch result is not an object")
+                self.check_patched_types(t.info, merged, raw)
                 warnings = self.field_validation(request, t.info, merged)
         except patching.PatchError as exc:
             raise exc.api_error() from exc
@@ -606,20 +709,35 @@ class KubeApi:
                         raise errors.bad_request(str(exc)) from exc
                 else:
                     try:
-                        options = json.loads(raw)
-                    except json.JSONDecodeError as exc:
+                        options = decode.loads(raw)
+                    except ValueError as exc:
                         raise errors.bad_request(f"json parse error: {exc}") from exc
+                if not isinstance(options, dict):
+                    raise errors.bad_request(
+                        "DeleteOptions in version \"v1\" cannot be handled as a "
+                        "DeleteOptions: json: cannot unmarshal "
+                        f"{decode._json_type(options)} into Go value of type "
+                        "v1.DeleteOptions")
+                error = decode.type_error("V1DeleteOptions", options)
+                if error is not None:
+                    raise errors.bad_request(
+                        decode.cannot_handle("DeleteOptions", "v1", error))
         q = request.query
-        if "gracePeriodSeconds" in q:
-            options["gracePeriodSeconds"] = int(q["gracePeriodSeconds"])
+        grace = params.int_param(q, "gracePeriodSeconds")
+        if grace is not None:
+            options["gracePeriodSeconds"] = grace
         if "propagationPolicy" in q:
             options["propagationPolicy"] = q["propagationPolicy"]
-        if q.get("orphanDependents") == "true":
+        if params.bool_param(q, "orphanDependents"):
             options["propagationPolicy"] = "Orphan"
+        params.check_propagation(options.get("propagationPolicy"))
+        params.check_write_options("DELETE", [*q.getall("dryRun", []),
+                                              *(options.get("dryRun") or [])], None)
         return options
 
     async def delete_collection(self, request: web.Request, t: Target) -> web.Response:
         options = await self.delete_options(request)
+        self._check_field_labels(t.info, request.query.get("fieldSelector", ""))
         items, _ = self.registry.list_objects(t.info, t.namespace if t.info.namespaced else None,
                                       label_selector=request.query.get("labelSelector", ""),
                                       field_selector=request.query.get("fieldSelector", ""))
@@ -641,8 +759,16 @@ class KubeApi:
 
     async def evict(self, request: web.Request, t: Target) -> web.Response:
         assert t.name is not None
-        body = await self.read_body(request, t.info)
+        eviction = kinds.KindInfo("policy", "v1", "Eviction", "evictions", "eviction", True,
+                                  model="V1Eviction")
+        body = await self.read_body(request, eviction)
+        self.check_kind(eviction, body)
+        self.check_types(eviction, body)
+        name = (body.get("metadata") or {}).get("name")
+        if name and name != t.name:
+            raise errors.bad_request("name in URL does not match name in Eviction object")
         options = body.get("deleteOptions") or {}
+        params.check_propagation(options.get("propagationPolicy"))
         self.registry.delete(t.info, self._ns(t), t.name,
                              grace_period_seconds=options.get("gracePeriodSeconds"))
         return _json({"kind": "Status", "apiVersion": "v1", "metadata": {},
@@ -670,7 +796,11 @@ class KubeApi:
         if request.method == "GET":
             return _json(current)
         if request.method == "PUT":
-            body = await self.read_body(request, t.info)
+            scale = kinds.KindInfo("autoscaling", "v1", "Scale", "scale", "scale", True,
+                                   model="V1Scale")
+            body = await self.read_body(request, scale)
+            self.check_kind(scale, body)
+            self.check_types(scale, body)
             wanted = body
         elif request.method == "PATCH":
             from kubelab.sandbox.api import patch as patching
@@ -702,8 +832,13 @@ class KubeApi:
 
     async def watch(self, request: web.Request, t: Target) -> web.StreamResponse:
         q = request.query
+        # Every parameter is parsed before the watch registers: a request that fails here
+        # leaves nothing behind (no watcher, no queue).
+        timeout_param = params.int_param(q, "timeoutSeconds")
+        params.int_param(q, "limit")
+        field_selector = self._field_selector(request, t)
         rv = q.get("resourceVersion")
-        send_initial = q.get("sendInitialEvents") == "true"
+        send_initial = params.bool_param(q, "sendInitialEvents")
         since: int | None
         if rv in (None, "", "0"):
             since = None
@@ -715,10 +850,10 @@ class KubeApi:
         watcher, backlog = self.registry.watch(
             t.info, t.namespace if t.info.namespaced else None, since=since,
             label_selector=q.get("labelSelector", ""),
-            field_selector=self._field_selector(request, t), send_initial=send_initial)
+            field_selector=field_selector, send_initial=send_initial)
         as_table = "as=Table" in request.headers.get("Accept", "")
-        timeout = float(q.get("timeoutSeconds", 1800))
-        bookmarks = q.get("allowWatchBookmarks") == "true"
+        timeout = float(timeout_param) if timeout_param and timeout_param > 0 else 1800.0
+        bookmarks = params.bool_param(q, "allowWatchBookmarks")
         response = web.StreamResponse(
             headers={"Content-Type": TABLE_TYPE if as_table else "application/json",
                      "Cache-Control": "no-cache, private"})
@@ -778,6 +913,7 @@ class KubeApi:
         namespace = self._ns(t)
         pod = self.registry.get(t.info, namespace, t.name)
         q = request.query
+        tail, since = self._log_options(t.name, q)
         container = _pod_container(pod, q.get("container"))
         node = pod["spec"].get("nodeName")
         agent = self.fabric.node_agent(node) if (self.fabric and node) else None
@@ -787,8 +923,6 @@ class KubeApi:
                 "ContainerCreating" if node else
                 f'container "{container}" in pod "{t.name}" is waiting to start: '
                 "PodInitializing")
-        tail = int(q["tailLines"]) if "tailLines" in q else None
-        since = int(q["sinceSeconds"]) if "sinceSeconds" in q else None
         try:
             lines = agent.logs(namespace, t.name, container,
                                previous=q.get("previous") == "true", tail_lines=tail,
@@ -811,6 +945,30 @@ class KubeApi:
         with contextlib.suppress(ConnectionResetError, RuntimeError):
             await response.write_eof()
         return response
+
+    @staticmethod
+    def _log_options(name: str, q: Any) -> tuple[int | None, int | None]:
+        """``PodLogOptions``: decoded (400 on a non-integer) and validated
+        (``ValidatePodLogOptions``, 422 on ``PodLogOptions``)."""
+        from kubelab.sandbox.api.validation import invalid
+
+        tail = params.int_param(q, "tailLines")
+        since = params.int_param(q, "sinceSeconds")
+        limit_bytes = params.int_param(q, "limitBytes")
+        causes = []
+        if tail is not None and tail < 0:
+            causes.append(invalid("tailLines", tail, "must be greater than or equal to 0"))
+        if limit_bytes is not None and limit_bytes < 1:
+            causes.append(invalid("limitBytes", limit_bytes, "must be greater than 0"))
+        if since is not None and "sinceTime" in q:
+            causes.append(errors.Cause("FieldValueForbidden", "at most one of `sinceTime` or "
+                                       "`sinceSeconds` may be specified", ""))
+        if since is not None and since < 1:
+            causes.append(invalid("sinceSeconds", since, "must be greater than 0"))
+        if causes:
+            raise errors.invalid(kinds.KindInfo("", "v1", "PodLogOptions", "podlogoptions",
+                                                "podlogoptions", True), name, causes)
+        return tail, since
 
     # ---------------------------------------------------------------- exec
 
