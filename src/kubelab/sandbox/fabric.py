@@ -18,6 +18,8 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    import asyncio
+
     from kubelab.sandbox.images.netutils import PodNetwork
     from kubelab.sandbox.images.shell import Program
 
@@ -31,8 +33,9 @@ class LogError(Exception):
 
 
 class ExecError(Exception):
-    """An exec the API server or kubelet refuses; ``code``/``reason``/``message`` make the
-    Status answered instead of the upgrade (kubectl prints ``Error from server …``)."""
+    """An exec or port-forward the API server or kubelet refuses; ``code``/``reason``/
+    ``message`` make the Status answered instead of the upgrade (kubectl prints
+    ``Error from server …``)."""
 
     def __init__(self, message: str, code: int = 400, reason: str = "BadRequest") -> None:
         super().__init__(message)
@@ -63,6 +66,24 @@ class ExecProcess(Protocol):
     def feed(self, keys: str) -> list[str | Program]: ...
 
 
+class PortForwardError(Exception):
+    """A forwarded port the container runtime cannot connect to; ``message`` is the text the
+    kubelet writes on the pair's error stream (kubectl prints it)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class PortForwarder(Protocol):
+    """One pod's port-forward target (see :mod:`kubelab.sandbox.kubelet.portforward`)."""
+
+    async def dial(self, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """Connect to ``port`` inside the pod's network namespace; raise
+        :class:`PortForwardError`."""
+        ...
+
+
 class NodeAgent(Protocol):
     """What the API server asks a kubelet (its port 10250)."""
 
@@ -80,6 +101,10 @@ class NodeAgent(Protocol):
              stdin: bool, tty: bool, network: PodNetwork | None = None) -> ExecProcess:
         """Start ``command`` in the container (the kubelet's ``/exec``); raise :class:`ExecError`.
         ``network`` is how the process reaches Services (``wget``, ``curl``, ``nslookup``)."""
+        ...
+
+    def port_forward(self, namespace: str, pod: str) -> PortForwarder:
+        """The kubelet's ``/portForward``: the pod's forwarder; raise :class:`ExecError`."""
         ...
 
 

@@ -11,7 +11,8 @@ The pure kubelet (:mod:`.kubelet`) decides; this agent does what needs sockets a
   outcome that flips a result or must be reported as an event requeues the pod;
 * it answers the API server's log requests (the kubelet's ``/containerLogs``; errors are
   :class:`~kubelab.sandbox.fabric.LogError` with the kubelet's wording);
-* it starts ``kubectl exec`` processes in running containers (:mod:`.exec`);
+* it starts ``kubectl exec`` processes in running containers (:mod:`.exec`) and connects
+  ``kubectl port-forward`` streams to the pod's listening ports (:mod:`.portforward`);
 * it offers the course's fault injection: stop/start the kubelet, kill a container, force a
   probe to fail.
 
@@ -31,11 +32,12 @@ import aiohttp
 
 from kubelab.sandbox import images
 from kubelab.sandbox.clock import Clock
-from kubelab.sandbox.fabric import ExecError, ExecProcess, Fabric, LogError
+from kubelab.sandbox.fabric import ExecError, ExecProcess, Fabric, LogError, PortForwarder
 from kubelab.sandbox.images.netutils import PodNetwork
 from kubelab.sandbox.images.server import AppServer
 from kubelab.sandbox.images.shell import ProgramRun, Shell
 from kubelab.sandbox.kubelet.exec import open_session
+from kubelab.sandbox.kubelet.portforward import PodPortForwarder
 from kubelab.sandbox.kubelet.runtime import (
     ContainerRecord,
     LogLine,
@@ -316,6 +318,19 @@ class KubeletAgent:
             c.run.advance(self.clock.sim_elapsed(c.started_at))
         return open_session(c, command, stdin=stdin, tty=tty, now=self.clock.now,
                             network=network)
+
+    # ------------------------------------------------------------------ port-forward (NodeAgent)
+
+    def port_forward(self, namespace: str, pod: str) -> PortForwarder:
+        """The kubelet's ``/portForward``: a stopped kubelet cannot be dialled; a pod this
+        node does not run answers 404 ``pod does not exist`` (``getPortForward``)."""
+        if not self.runtime.running:
+            raise ExecError(f"error dialing backend: dial tcp {self.runtime.node_ip}:10250: "
+                            "connect: connection refused", 500, "InternalError")
+        record = self.runtime.find(namespace, pod)
+        if record is None:
+            raise ExecError("pod does not exist", 404, "NotFound")
+        return PodPortForwarder(self.fabric, self.runtime, record)
 
     # ------------------------------------------------------------------ logs (NodeAgent)
 

@@ -35,7 +35,7 @@ from kubelab.sandbox.api.kinds import KindInfo
 from kubelab.sandbox.api.selectors import format_selector
 from kubelab.sandbox.clock import Clock
 from kubelab.sandbox.fabric import ExecError
-from kubelab.sandbox.server import discovery, exec_stream, pod_network
+from kubelab.sandbox.server import discovery, exec_stream, pod_network, portforward_stream
 from kubelab.sandbox.store.registry import Registry, WatchEvent
 
 log = logging.getLogger("kubelab.sandbox.server")
@@ -292,7 +292,9 @@ class KubeApi:
         method = request.method
         if t.subresource == "exec":
             return await self.exec(request, t)
-        if t.subresource in ("attach", "portforward"):
+        if t.subresource == "portforward":
+            return await self.portforward(request, t)
+        if t.subresource == "attach":
             raise errors.bad_request(
                 f"{t.subresource} is not supported by the kubelab sandbox: its containers are "
                 "simulated. Use `kubectl logs` to see output and `kubectl exec` to run a "
@@ -1012,6 +1014,34 @@ class KubeApi:
         await ws.prepare(request)
         await exec_stream.ExecStream(ws, process, list(command), self.clock, tty=tty).serve()
         return ws
+
+    # ---------------------------------------------------------------- port-forward
+
+    async def portforward(self, request: web.Request, t: Target) -> web.StreamResponse:
+        """``pods/<name>/portforward``: the API server's check (``PortForwardLocation``: the
+        pod has a node), the kubelet's, then SPDY streams (:mod:`.portforward_stream`).
+        kubectl checks that the pod is Running itself; ports travel per stream."""
+        assert t.name is not None
+        pod = self.registry.get(t.info, self._ns(t), t.name)
+        node = pod["spec"].get("nodeName")
+        if not node:
+            raise errors.bad_request(f"pod {t.name} does not have a host assigned")
+        agent = self.fabric.node_agent(node) if self.fabric else None
+        try:
+            if agent is None:
+                raise ExecError("pod does not exist", 404, "NotFound")
+            forwarder = agent.port_forward(self._ns(t), t.name)
+        except ExecError as exc:
+            raise ApiError(exc.code, exc.reason, exc.message, {}) from exc
+        upgraded = await portforward_stream.upgrade(request)
+        if upgraded is None:
+            raise errors.bad_request(
+                "unable to upgrade connection: portforward needs a WebSocket (subprotocol "
+                f"{portforward_stream.WS_PROTOCOL}) or SPDY/3.1 "
+                f"({portforward_stream.PROTOCOL}) upgrade")
+        tunnel, response = upgraded
+        await portforward_stream.PortForwardStream(tunnel, forwarder, self.clock).serve()
+        return response
 
     # ---------------------------------------------------------------- proxy
 
