@@ -8,7 +8,7 @@ BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 export KUBELAB_STATE_DIR ?= $(HOME)/.local/state/kubelab
 
-.PHONY: lab test lint unit conformance notebooks browser bench release verify-release clean venv
+.PHONY: lab instructor test lint unit conformance notebooks browser bench release verify-release clean venv
 
 venv: $(STAMP)
 $(STAMP): pyproject.toml
@@ -17,12 +17,14 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e ".[course,test]"
 	touch $@
 
-## Start the sandbox and JupyterLab on the first lesson.
+## Start the sandbox and JupyterLab on lesson 1 of your working copy (my-notebooks/, made
+## from notebooks/ on first run, never overwritten). Ctrl-C stops both.
 lab: venv
-	$(BIN)/kubelab sandbox start
-	KUBECONFIG=$(KUBELAB_STATE_DIR)/kubeconfig PATH=$(CURDIR)/$(BIN):$$PATH \
-	  $(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root,) \
-	  01-cluster-and-architecture/01-cluster-and-architecture.ipynb
+	$(BIN)/kubelab lab
+
+## The same with nbgrader's instructor tools (formgrader, create assignment) on course/.
+instructor: venv
+	$(BIN)/kubelab lab --instructor
 
 ## Everything CI runs: lint, types, architecture, unit, conformance, notebooks.
 test: venv lint

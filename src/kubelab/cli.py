@@ -1,5 +1,6 @@
 """``kubelab`` command: ``kubelab sandbox …`` (the cluster) and ``kubelab grade …`` (a class),
-``kubelab binder-link`` (the Binder link of this checkout)."""
+``kubelab binder-link`` (the Binder link of this checkout), ``kubelab lab`` (what ``make lab``
+runs) and ``kubelab lab-setup`` (the course's JupyterLab settings, also run by Binder)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args or args[0] in ("-h", "--help"):
         print("usage: kubelab sandbox {start,stop,status,reset,logs,serve,kubeconfig} …\n"
               "       kubelab grade <class-dir-or-zip> [--assignment NAME]\n"
-              "       kubelab binder-link [--remote origin] [--ref HEAD] [--markdown]")
+              "       kubelab binder-link [--remote origin] [--ref HEAD] [--markdown]\n"
+              "       kubelab lab [--instructor]\n"
+              "       kubelab lab-setup [--instructor] [--prefix DIR]")
         return 0
     if args[0] == "sandbox":
         from kubelab.sandbox.cli import main as sandbox_main
@@ -25,5 +28,13 @@ def main(argv: list[str] | None = None) -> int:
         from kubelab.binder_link import main as binder_main
 
         return binder_main(args[1:])
+    if args[0] == "lab":
+        from kubelab.lab import main as lab_main
+
+        return lab_main(args[1:])
+    if args[0] == "lab-setup":
+        from kubelab.labsetup import main as setup_main
+
+        return setup_main(args[1:])
     print(f"kubelab: unknown command {args[0]!r}", file=sys.stderr)
     return 2
