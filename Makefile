@@ -11,7 +11,9 @@ export KUBELAB_STATE_DIR ?= $(HOME)/.local/state/kubelab
 .PHONY: lab instructor test lint unit conformance notebooks browser bench release verify-release clean venv
 
 venv: $(STAMP)
-$(STAMP): pyproject.toml
+# The stamp's name holds pyproject.toml's checksum, so an edit means a new stamp; no mtime
+# prerequisite (a fresh clone's files are all newer than an existing venv's stamp).
+$(STAMP):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e ".[course,test]"
