@@ -17,7 +17,7 @@ import base64
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from autograders.engine import Check, Context, Outcome, ok, wrong
+from autograders.engine import Check, Context, Outcome, ok, unanswered, wrong
 from autograders.kube import Obj, dig
 
 # Kinds whose objects appear only when a learner's command creates them.
@@ -301,11 +301,13 @@ def variable(name: str, *, expected: Any = None,
 
     The answer is ``expected``, or ``compute(ctx)`` read from the cluster at check time, or
     whatever satisfies ``test``. Unless ``reveal`` is set, messages never show the answer.
+    A variable that is undefined or still the placeholder ``...`` is "not answered yet".
     """
 
     def probe(ctx: Context) -> Outcome:
-        if name not in ctx.variables:
-            return wrong(f"no variable {name} yet: run your cell first", missing=True)
+        blank = unanswered(ctx.variables, name)
+        if blank is not None:
+            return blank
         value = ctx.variables[name]
         if test is not None:
             good = bool(test(value))

@@ -12,8 +12,20 @@ What it guarantees, each for a reason measured with nbgrader 0.9.6:
   or until a deadline. Nothing sleeps blindly; a blank notebook fails fast.
 * **Partial credit.** Each check carries points; a test cell ends with
   :meth:`Exercise.score`, whose number nbgrader reads as the cell's partial grade.
-* **Nothing on stderr.** nbgrader scores any stderr output in a test cell as a failure, so
-  evaluation captures warnings and log records, and every outcome is printed to stdout.
+* **One score, said once.** A graded cell prints "2 of 2 points" (or "0 of 2 points: not
+  answered yet — …") in the cell's own points, and returns the same number, which nbgrader
+  reads as the cell's partial credit.
+* **Not answered is not wrong.** Answer cells start from a placeholder (``x = ...``, Python's
+  Ellipsis); a variable that is still the placeholder, or undefined, is reported as "not
+  answered yet" with its name, so Run All on a fresh notebook reaches the end.
+* **Nothing on stderr, except a zero while grading.** nbgrader scores any stderr output in a
+  test cell as a failure, so evaluation captures warnings and log records, and every outcome
+  is printed to stdout. The one exception: under nbgrader (Validate, autograde) a cell that
+  earns nothing also writes its score line to stderr. nbgrader 0.9.6's Validator words any
+  score below the maximum as "Partial credit; passed some but not all of the tests" (the text
+  is fixed, not configurable) unless the cell failed, and for a failed cell it shows the
+  failure's text instead; the score (0) is the same either way. In a learner's own run there
+  is no stderr at all.
 * **Messages, never code.** Reports show each check's description, what was found and a
   hint; the hidden checks' source stays in the instructor's notebook.
 """
@@ -26,6 +38,7 @@ import io
 import json
 import logging
 import os
+import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -40,6 +53,7 @@ GRADING_TIMEOUT = 15.0
 # long to converge: a blank or half-done notebook must not cost every check a full timeout.
 MISSING_GRACE = 3.0
 TEACHING_TIMEOUT = 45.0
+NOT_ANSWERED = "not answered yet"
 
 
 @dataclass(frozen=True)
@@ -66,6 +80,20 @@ def wrong(found: str, *, settled: bool = False, missing: bool = False) -> Outcom
     return Outcome(False, found, settled or missing, missing)
 
 
+def unanswered(variables: dict[str, Any], name: str) -> Outcome | None:
+    """"Not answered yet" while notebook variable ``name`` is undefined or still ``...``.
+
+    Answer cells start from the placeholder ``name = ...`` (Python's Ellipsis), so a fresh
+    notebook runs from top to bottom; such a variable is missing, not wrong.
+    """
+    if name not in variables:
+        return wrong(f"{NOT_ANSWERED}: there is no variable {name} (run your cell first)",
+                     missing=True)
+    if variables[name] is Ellipsis:
+        return wrong(f"{NOT_ANSWERED}: {name} is still ... (the placeholder)", missing=True)
+    return None
+
+
 @dataclass
 class Context:
     """What a probe may look at: one round's API snapshot and the notebook's variables."""
@@ -75,6 +103,26 @@ class Context:
 
 
 Probe = Callable[[Context], Outcome]
+
+
+class NotAnswered(LookupError):
+    """Raised by :func:`answer` for a variable that is undefined or still ``...``."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+def answer(ctx: Context, name: str) -> Any:
+    """The learner's value of notebook variable ``name``, for a probe.
+
+    Raises :class:`NotAnswered` while it is undefined or still the placeholder ``...``;
+    the engine reports that as "not answered yet" (probes called directly may instead use
+    :func:`unanswered`, which returns the outcome).
+    """
+    if unanswered(ctx.variables, name) is not None:
+        raise NotAnswered(name)
+    return ctx.variables[name]
 
 
 @dataclass(frozen=True)
@@ -111,6 +159,7 @@ class Report:
     title: str
     results: list[Result]
     waited: float = 0.0
+    out_of: float | None = None  # a graded cell's points; None for a self-check
 
     @property
     def earned(self) -> float:
@@ -130,12 +179,40 @@ class Report:
             return 0.0
         return round(self.earned / self.possible * out_of, 2)
 
+    @property
+    def score(self) -> float:
+        """The graded cell's points (what nbgrader reads); the earned check points otherwise."""
+        return self.scaled(self.out_of) if self.out_of is not None else self.earned
+
+    def verdict(self) -> str:
+        """One line: "2 of 2 points", "0 of 2 points: not answered yet — …" (a graded cell),
+        or "all 3 checks pass", "1 of 3 checks pass: …" (a self-check)."""
+        failing = [r for r in self.results if not r.outcome.passed]
+        total = len(self.results)
+        if self.out_of is not None:
+            head = f"{_num(self.score)} of {_num(self.out_of)} points"
+        elif not failing:
+            head = f"all {total} check{'s' if total != 1 else ''} pass"
+        else:
+            head = f"{total - len(failing)} of {total} checks pass"
+        if not failing:
+            return head
+        missing = [r for r in failing if r.outcome.missing]
+        if missing and self.earned == 0:
+            first = missing[0].outcome.found
+            detail = first.removeprefix(f"{NOT_ANSWERED}: ")
+            return f"{head}: {NOT_ANSWERED} — {detail}"
+        if self.out_of is None:
+            return f"{head}: fix what is marked ✗"
+        return f"{head}: {len(failing)} of {total} checks fail"
+
     def as_dict(self) -> dict[str, Any]:
         return {"exercise": self.exercise, "title": self.title, "earned": self.earned,
-                "possible": self.possible, "results": [r.as_dict() for r in self.results]}
+                "possible": self.possible, "out_of": self.out_of, "score": self.score,
+                "verdict": self.verdict(), "results": [r.as_dict() for r in self.results]}
 
     def text(self) -> str:
-        lines = [f"{self.title} — {_num(self.earned)}/{_num(self.possible)} points"]
+        lines = [f"{self.title} — {self.verdict()}"]
         for r in self.results:
             mark = "✓" if r.outcome.passed else "✗"
             lines.append(f"  {mark} {r.check.description}")
@@ -175,12 +252,13 @@ def report_html(data: dict[str, Any]) -> str:
         rows.append(
             f"<li style='margin:2px 0'><span style='color:{colour};font-weight:bold'>"
             f"{'✓' if passed else '✗'}</span> {esc(r['description'])} "
-            f"<span style='color:#57606a'>({_num(r['earned'])}/{_num(r['points'])})</span>"
             f"<div style='margin-left:1.4em;color:#57606a'>{detail}</div></li>")
     verdict = ("All checks pass." if all(r["passed"] for r in data["results"])
                else "Fix what is marked ✗ and run the cell again.")
+    # Reports saved before the verdict existed carry only check points.
+    headline = data.get("verdict") or f"{_num(data['earned'])} of {_num(data['possible'])} points"
     return (f"<div class='kubelab-report'><strong>{esc(data['title'])}</strong> — "
-            f"{_num(data['earned'])}/{_num(data['possible'])} points"
+            f"{esc(headline)}"
             f"<ul style='list-style:none;padding-left:0.5em'>{''.join(rows)}</ul>"
             f"<div>{verdict}</div></div>")
 
@@ -217,6 +295,9 @@ def evaluate_once(checks: Sequence[tuple[Check, bool]], ctx: Context) -> list[Re
     for check, hidden in checks:
         try:
             outcome = check.probe(ctx)
+        except NotAnswered as exc:
+            outcome = unanswered(ctx.variables, exc.name) \
+                or wrong(NOT_ANSWERED, missing=True)
         except ApiError as exc:
             outcome = wrong(f"{exc}; is the cluster running? Re-run the lesson's first cell.")
         except Exception as exc:  # a probe must never raise into a learner's notebook
@@ -277,14 +358,22 @@ class Exercise:
         return Report(self.id, self.title, results, waited)
 
     def score(self, out_of: float, timeout: float | None = None) -> float:
-        """Run the checks, print the report (stdout only) and return the points earned.
+        """Run the checks, show the report and return the points earned.
 
         End an nbgrader test cell with this call: the returned number is the cell's partial
-        credit, scaled so that passing every check present earns ``out_of``.
+        credit, scaled so that passing every check present earns ``out_of``; the report's
+        first line says the same number ("2 of 2 points"). A whole number is returned as an
+        ``int``, so the cell shows ``2`` beside "2 of 2 points". While nbgrader grades, a
+        zero is also written to stderr (see the module docstring: Validate then says why
+        instead of "Partial credit").
         """
         report = self.run(timeout)
+        report.out_of = out_of
         _publish(report)
-        return report.scaled(out_of)
+        points = report.score
+        if points == 0 and grading():
+            print(f"{report.title} — {report.verdict()}", file=sys.stderr)
+        return int(points) if float(points).is_integer() else points
 
 
 def _publish(report: Report) -> None:

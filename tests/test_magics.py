@@ -55,7 +55,8 @@ def test_pipeline_feeds_each_stdout_to_the_next_stage() -> None:
 
 def test_a_failing_stage_stops_the_pipeline() -> None:
     calls: list[tuple[list[str], str | None]] = []
-    result = magics.run_pipeline("create x | apply -f -", None, fake_runner(calls, "create"))
+    result = magics.run_pipeline("create x | kubectl apply -f -", None,
+                                 fake_runner(calls, "create"))
     assert not result.ok and len(calls) == 1 and "boom" in result.stderr
 
 
@@ -75,8 +76,11 @@ def test_magic_runs_the_real_kubectl_against_the_current_cluster(
 
     monkeypatch.setattr(connect, "_current", connect.Cluster(Path(sandbox.kubeconfig)))
     shown: list[dict[str, str]] = []
-    monkeypatch.setattr(magics, "show", lambda result: (print(result.stdout, end=""),
-                                                        shown.append({"err": result.stderr})))
+    def record(result: magics.Run, **kw: Any) -> None:
+        print(result.stdout, end="")
+        shown.append({"err": result.stderr})
+
+    monkeypatch.setattr(magics, "show", record)
     magics.kubectl_line("create namespace magic-test --dry-run=client -o yaml "
                         "| kubectl apply -f -")
     magics.kubectl_line("get namespace magic-test -o name")
@@ -84,3 +88,55 @@ def test_magic_runs_the_real_kubectl_against_the_current_cluster(
     out = capsys.readouterr().out
     assert "namespace/magic-test created" in out and "namespace/magic-test\n" in out
     assert "NotFound" in shown[-1]["err"]
+
+
+@pytest.mark.parametrize(("line", "program"), [
+    ("get pods -o name | sed 's|pod/||'", "sed"),
+    ("kubectl get pods | grep web", "grep"),
+    ("get pods | kubectl get -f - | head -3", "head"),
+])
+def test_a_pipe_into_another_program_is_refused_before_anything_runs(
+        line: str, program: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[list[str], str | None]] = []
+    monkeypatch.setattr(magics, "_default_runner", fake_runner(calls))
+    shown: list[dict[str, str]] = []
+    def record(result: magics.Run, display: Any = None, hint: str | None = None) -> None:
+        shown.append({"err": result.stderr, "hint": hint or "", "ok": str(result.ok)})
+
+    monkeypatch.setattr(magics, "show", record)
+    magics.kubectl_line(line)
+    magics.kubectl_cell(line, "apiVersion: v1\nkind: Namespace\n")
+    assert calls == []   # nothing ran, not even the first stage
+    for seen in shown:
+        assert seen["ok"] == "False"
+        assert "pipes only into kubectl" in seen["err"] and f"`{program}`" in seen["err"]
+        assert "unknown command" not in seen["err"]
+        bang = "!" + (line if line.startswith("kubectl ") else "kubectl " + line)
+        assert seen["hint"].endswith(bang)   # the same command as a shell escape
+        assert "shell escape" in seen["hint"]
+
+
+def test_the_refusal_is_displayed_with_the_shell_form_as_what_to_do(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(magics, "_default_runner", fake_runner([]))
+    shown: list[dict[str, str]] = []
+    real_show = magics.show
+    monkeypatch.setattr(magics, "show", lambda result, hint=None: real_show(
+        result, display=lambda data, raw: shown.append(data), hint=hint))
+    magics.kubectl_line("get pods | sed s/a/b/")
+    text = shown[0]["text/plain"]
+    assert "What to do: For a shell pipeline use the shell escape" in text
+    assert text.endswith("!kubectl get pods | sed s/a/b/")
+    assert "kubectl has no such command" not in text
+
+
+def test_a_cell_with_only_comments_runs_nothing_and_says_not_answered(
+        monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
+    calls: list[tuple[list[str], str | None]] = []
+    monkeypatch.setattr(magics, "_default_runner", fake_runner(calls))
+    magics.kubectl_cell("apply -f -", "# your manifest: a Deployment named web\n\n")
+    captured = capsys.readouterr()
+    assert calls == [] and captured.err == ""
+    assert captured.out.startswith("Not answered yet: nothing to pass to `kubectl apply -f -`")
+    magics.kubectl_cell("apply -f -", "# a manifest\napiVersion: v1\n")
+    assert calls == [(["apply", "-f", "-"], "# a manifest\napiVersion: v1\n")]

@@ -10,7 +10,7 @@ the sandbox.
 from __future__ import annotations
 
 from autograders import checks as k
-from autograders.engine import Check, Context, Outcome, ok, wrong
+from autograders.engine import Check, Context, Outcome, ok, unanswered, wrong
 from autograders.kube import Obj, dig
 from autograders.lessons import exercise
 
@@ -33,8 +33,9 @@ def _is_worker(node: Obj | None) -> bool:
 
 def _node_of(ctx: Context, variable: str) -> tuple[Obj | None, Outcome | None]:
     """The node a notebook variable names, or the outcome explaining why there is none."""
-    if variable not in ctx.variables:
-        return None, wrong(f"no variable {variable} yet: run your cell first", missing=True)
+    blank = unanswered(ctx.variables, variable)
+    if blank is not None:
+        return None, blank
     name = ctx.variables[variable]
     if not isinstance(name, str):
         return None, wrong(f"{variable} is {name!r}, not a node name", settled=True)
@@ -65,8 +66,9 @@ def pod_gone_and_seen(variable: str) -> list[Check]:
     """The pod a variable names no longer runs, and the kubelet recorded stopping it."""
 
     def name_of(ctx: Context) -> tuple[str, Outcome | None]:
-        if variable not in ctx.variables:
-            return "", wrong(f"no variable {variable} yet: run your cell first", missing=True)
+        blank = unanswered(ctx.variables, variable)
+        if blank is not None:
+            return "", blank
         value = ctx.variables[variable]
         if not isinstance(value, str) or not value:
             return "", wrong(f"{variable} is {value!r}, not a pod name", settled=True)

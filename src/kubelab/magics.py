@@ -17,8 +17,12 @@ Usage::
     kind: Namespace
     ...
 
-A ``|`` between kubectl commands pipes one's output into the next (only kubectl commands;
-this is not a shell). Mirrors nothing upstream: it is a thin front end over the kubectl CLI.
+A ``|`` between kubectl commands pipes one's output into the next. Only into kubectl: this
+is not a shell, so ``| sed …`` (or ``grep``, ``head``…) is refused before anything runs, with
+the same command in the shell-escape form ``!kubectl … | sed …``, which a shell runs. A
+``%%kubectl`` cell whose body is still only comments (a fresh exercise) runs nothing and says
+so, instead of kubectl's "no objects passed to apply". Mirrors nothing upstream: it is a thin
+front end over the kubectl CLI.
 """
 
 from __future__ import annotations
@@ -77,8 +81,20 @@ def hint_for(stderr: str) -> str:
     return DEFAULT_HINT
 
 
+class NotKubectl(ValueError):
+    """A ``|`` leads into a program other than kubectl (the magic is not a shell)."""
+
+    def __init__(self, program: str) -> None:
+        super().__init__(f"%kubectl pipes only into kubectl, and `{program}` is not kubectl; "
+                         "nothing was run")
+        self.program = program
+
+
 def split_pipeline(line: str) -> list[list[str]]:
-    """``a b | kubectl c`` → ``[["a", "b"], ["c"]]`` (a leading ``kubectl`` is dropped)."""
+    """``a b | kubectl c`` → ``[["a", "b"], ["c"]]`` (a leading ``kubectl`` is dropped).
+
+    Every stage after a ``|`` must start with ``kubectl``; otherwise :class:`NotKubectl`.
+    """
     lexer = shlex.shlex(line, posix=True, punctuation_chars="|")
     lexer.whitespace_split = True
     stages: list[list[str]] = [[]]
@@ -91,6 +107,8 @@ def split_pipeline(line: str) -> list[list[str]]:
     for i, stage in enumerate(stages):
         if stage and stage[0] == "kubectl":
             stage = stage[1:]
+        elif stage and i:
+            raise NotKubectl(stage[0])
         if not stage and i:
             raise ValueError("a `|` must be followed by a kubectl command")
         cleaned.append(stage)
@@ -143,7 +161,19 @@ def error_html(stderr: str, hint: str) -> str:
             f"{html.escape(hint)}</div></div>")
 
 
-def show(result: Run, display: Callable[..., Any] | None = None) -> None:
+def shell_form(line: str) -> str:
+    """The same command as a shell escape, ``!kubectl …``, which a shell runs."""
+    words = line.strip()
+    return "!" + (words if words.startswith("kubectl ") else f"kubectl {words}")
+
+
+def is_blank(cell: str) -> bool:
+    """True when a cell body holds nothing but blank lines and ``#`` comments."""
+    return all(not ln.strip() or ln.lstrip().startswith("#") for ln in cell.splitlines())
+
+
+def show(result: Run, display: Callable[..., Any] | None = None,
+         hint: str | None = None) -> None:
     """Print stdout; show stderr (warnings, or an error plus a hint) as rich output."""
     if result.stdout:
         print(result.stdout, end="" if result.stdout.endswith("\n") else "\n")
@@ -156,27 +186,42 @@ def show(result: Run, display: Callable[..., Any] | None = None) -> None:
     if result.ok:
         display({"text/plain": result.stderr.rstrip()}, raw=True)
         return
-    hint = hint_for(result.stderr)
+    hint = hint or hint_for(result.stderr)
     display({"text/plain": f"{result.stderr.rstrip()}\nWhat to do: {hint}",
              "text/html": error_html(result.stderr, hint)}, raw=True)
 
 
+def _refused(line: str, exc: ValueError) -> tuple[Run, str | None]:
+    hint = None
+    if isinstance(exc, NotKubectl):
+        hint = (f"For a shell pipeline use the shell escape, which runs the same kubectl: "
+                f"{shell_form(line)}")
+    return Run(2, "", f"error: {exc}\n"), hint
+
+
 def kubectl_line(line: str) -> None:
     """``%kubectl ARGS``: run kubectl against the current cluster and show what it says."""
+    hint = None
     try:
         result = run_pipeline(line)
     except ValueError as exc:
-        result = Run(2, "", f"error: {exc}\n")
-    show(result)
+        result, hint = _refused(line, exc)
+    show(result, hint=hint)
 
 
 def kubectl_cell(line: str, cell: str) -> None:
     """``%%kubectl ARGS`` with the cell's text as kubectl's standard input."""
+    hint = None
     try:
+        split_pipeline(line)   # refuse a pipe into another program before anything else
+        if is_blank(cell):
+            print(f"Not answered yet: nothing to pass to `kubectl {line.strip()}` — write "
+                  "the manifest below the cell's first line, then run the cell.")
+            return
         result = run_pipeline(line, stdin=cell)
     except ValueError as exc:
-        result = Run(2, "", f"error: {exc}\n")
-    show(result)
+        result, hint = _refused(line, exc)
+    show(result, hint=hint)
 
 
 def load_ipython_extension(ipython: Any) -> None:

@@ -7,6 +7,8 @@ import sys
 import warnings
 from typing import Any
 
+import pytest
+
 from autograders import engine
 from autograders.engine import Check, Context, Exercise, Outcome, Report, evaluate, ok, wrong
 
@@ -98,6 +100,91 @@ def test_report_text_says_what_was_found_and_the_hint() -> None:
     text = report.text()
     assert "✗ deployment web has 3 ready replicas" in text
     assert "found: 1 ready" in text and "hint: wait" in text
-    assert "0/1 points" in text
+    assert text.startswith("Exercise 1 — 0 of 1 checks pass: fix what is marked ✗")
     html = report._repr_html_()
     assert "1 ready" in html and "<script" not in html
+
+
+@pytest.fixture(autouse=False)
+def shown(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The text of every report a cell would display."""
+    texts: list[str] = []
+    monkeypatch.setattr(engine, "_publish", lambda report: texts.append(report.text()))
+    return texts
+
+
+def _exercise(*checks: Check, variables: dict[str, Any] | None = None) -> Exercise:
+    return Exercise("x.y", "Exercise 2", list(checks),
+                    context_factory=lambda: context({}, variables or {}), clock=SteppingClock())
+
+
+def test_graded_cell_prints_the_same_score_it_returns(shown: list[str],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    half = _exercise(Check("a", lambda ctx: ok()),
+                     Check("b", lambda ctx: wrong("no", settled=True)))
+    points = half.score(out_of=2, timeout=0)
+    assert points == 1 and isinstance(points, int)
+    assert shown[-1].splitlines()[0] == "Exercise 2 — 1 of 2 points: 1 of 2 checks fail"
+    full = _exercise(Check("a", lambda ctx: ok()))
+    assert full.score(out_of=6, timeout=0) == 6
+    assert shown[-1].splitlines()[0] == "Exercise 2 — 6 of 6 points"
+    third = _exercise(Check("a", lambda ctx: ok()),
+                      Check("b", lambda ctx: wrong("x", settled=True)),
+                      Check("c", lambda ctx: wrong("y", settled=True)))
+    assert third.score(out_of=2, timeout=0) == 0.67
+    assert shown[-1].startswith("Exercise 2 — 0.67 of 2 points: 2 of 3 checks fail")
+
+
+def test_a_placeholder_or_undefined_variable_is_not_answered_yet(
+        shown: list[str], capsys: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    from autograders import checks
+
+    for variables, detail in (({"proxy_nodes": ...}, "proxy_nodes is still ... (the placeholder)"),
+                              ({}, "there is no variable proxy_nodes (run your cell first)")):
+        ex = _exercise(checks.variable("proxy_nodes", test=lambda v: v == ["a"]),
+                       variables=variables)
+        report = ex.run(timeout=0)
+        assert report.results[0].outcome.missing
+        assert report.verdict() == f"0 of 1 checks pass: not answered yet — {detail}"
+        assert ex.score(out_of=2, timeout=0) == 0
+        assert shown[-1].startswith(f"Exercise 2 — 0 of 2 points: not answered yet — {detail}")
+        assert capsys.readouterr().err == ""   # a learner's own run: nothing on stderr
+
+
+def test_a_probe_reading_an_unanswered_variable_with_answer_is_not_answered() -> None:
+    def probe(ctx: Context) -> Outcome:
+        return ok() if engine.answer(ctx, "node") == "w1" else wrong("other")
+
+    report = _exercise(Check("the node", probe), variables={"node": ...}).run(timeout=0)
+    found = report.results[0].outcome.found
+    assert found == "not answered yet: node is still ... (the placeholder)"
+    assert report.results[0].outcome.missing
+    assert _exercise(Check("the node", probe), variables={"node": "w1"}).run(timeout=0).passed
+
+
+def test_under_nbgrader_a_zero_is_also_said_on_stderr(shown: list[str], capsys: Any,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """nbgrader's Validator says "Partial credit" for any score below the maximum unless the
+    cell wrote to stderr; a zero then reads as a failure with its reason."""
+    monkeypatch.setenv("NBGRADER_EXECUTION", "validate")
+    zero = _exercise(Check("exists", lambda ctx: wrong("there is no namespace x", missing=True)))
+    assert zero.score(out_of=2, timeout=0) == 0
+    captured = capsys.readouterr()
+    assert captured.err == ("Exercise 2 — 0 of 2 points: not answered yet — there is no "
+                            "namespace x\n")
+    half = _exercise(Check("a", lambda ctx: ok()),
+                     Check("b", lambda ctx: wrong("no", settled=True)))
+    assert half.score(out_of=2, timeout=0) == 1
+    assert capsys.readouterr().err == ""
+
+
+def test_report_html_and_dict_carry_the_verdict() -> None:
+    report = _exercise(Check("a", lambda ctx: ok())).run(timeout=0)
+    report.out_of = 3
+    data = report.as_dict()
+    assert (data["score"], data["out_of"], data["verdict"]) == (3.0, 3, "3 of 3 points")
+    assert "3 of 3 points" in engine.report_html(data)
+    del data["verdict"]   # a report saved by an older version
+    assert "1 of 1 points" in engine.report_html(data)
