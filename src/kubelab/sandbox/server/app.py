@@ -35,7 +35,13 @@ from kubelab.sandbox.api.kinds import KindInfo
 from kubelab.sandbox.api.selectors import format_selector
 from kubelab.sandbox.clock import Clock
 from kubelab.sandbox.fabric import ExecError
-from kubelab.sandbox.server import discovery, exec_stream, pod_network, portforward_stream
+from kubelab.sandbox.server import (
+    discovery,
+    exec_stream,
+    pod_network,
+    portforward,
+    portforward_stream,
+)
 from kubelab.sandbox.store.registry import Registry, WatchEvent
 
 log = logging.getLogger("kubelab.sandbox.server")
@@ -1033,14 +1039,23 @@ class KubeApi:
             forwarder = agent.port_forward(self._ns(t), t.name)
         except ExecError as exc:
             raise ApiError(exc.code, exc.reason, exc.message, {}) from exc
-        upgraded = await portforward_stream.upgrade(request)
+        ports: list[int] | None = None
+        if "ports" in request.query:  # the WebSocket channel protocol (the Python client)
+            try:
+                ports = portforward.channel_ports(request.query.getall("ports"))
+            except ValueError as exc:
+                raise errors.bad_request(str(exc)) from exc
+        upgraded = await portforward_stream.upgrade(request, ports)
         if upgraded is None:
             raise errors.bad_request(
                 "unable to upgrade connection: portforward needs a WebSocket (subprotocol "
                 f"{portforward_stream.WS_PROTOCOL}) or SPDY/3.1 "
                 f"({portforward_stream.PROTOCOL}) upgrade")
         tunnel, response = upgraded
-        await portforward_stream.PortForwardStream(tunnel, forwarder, self.clock).serve()
+        if isinstance(tunnel, portforward_stream.ChannelPortForward):
+            await tunnel.serve(forwarder)
+        else:
+            await portforward_stream.PortForwardStream(tunnel, forwarder, self.clock).serve()
         return response
 
     # ---------------------------------------------------------------- proxy

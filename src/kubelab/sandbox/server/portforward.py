@@ -189,8 +189,8 @@ class Session:
     def _data(self, frame: spdy.DataFrame) -> list[Action]:
         request_id, kind = self._streams.get(frame.stream_id, ("", ""))
         pair = self.pairs.get(request_id)
-        if pair is None or kind != TYPE_DATA:
-            return []  # the error stream carries nothing from the client; unknown: dropped
+        if pair is None or kind != TYPE_DATA or pair.client_fin:
+            return []  # the error stream carries nothing from the client; after FIN, nothing
         actions: list[Action] = []
         if frame.data:
             if pair.state == "open":
@@ -281,3 +281,33 @@ class Session:
             self._streams.pop(sid, None)
         self.pairs.pop(pair.request_id, None)
         return actions
+
+
+# ---------------------------------------------------------------- WebSocket channel protocol
+
+#: The kubelet's WebSocket port-forward (``portforward/websocket.go``), which the official
+#: Python client's ``portforward()`` speaks: ports in the ``ports`` query, two channels per
+#: port (data ``2i``, error ``2i+1``), each opened by a frame holding the port number.
+CHANNEL_PROTOCOLS = ("v4.channel.k8s.io", "channel.k8s.io")
+
+
+def channel_ports(values: list[str]) -> list[int]:
+    """The ``ports`` query (repeated and/or comma-separated), checked as the kubelet's
+    ``parsePortForwardOptions`` checks it; raise ValueError with its wording."""
+    ports: list[int] = []
+    for text in (p.strip() for v in values for p in v.split(",")):
+        if not text.isdigit() or int(text) > 65535:
+            raise ValueError(f'unable to parse "{text}" as a port')
+        if int(text) < 1:
+            raise ValueError(f'port "{text}" must be > 0')
+        ports.append(int(text))
+    if not ports:
+        raise ValueError('query parameter "port" is required')
+    return ports
+
+
+def channel_open(index: int, port: int) -> tuple[bytes, bytes]:
+    """The first frame of port ``index``'s data and error channels: channel byte, then the
+    port as a little-endian uint16."""
+    number = port.to_bytes(2, "little")
+    return bytes([2 * index]) + number, bytes([2 * index + 1]) + number

@@ -29,6 +29,7 @@ from kubelab.sandbox.clock import Clock, TimerHandle
 from kubelab.sandbox.fabric import PortForwarder, PortForwardError
 from kubelab.sandbox.server import spdy
 from kubelab.sandbox.server.portforward import (
+    CHANNEL_PROTOCOLS,
     MAX_CHUNK,
     STREAM_CREATION_TIMEOUT,
     Action,
@@ -40,6 +41,7 @@ from kubelab.sandbox.server.portforward import (
     Session,
     Shutdown,
     ToPod,
+    channel_open,
 )
 
 log = logging.getLogger("kubelab.sandbox.server.portforward")
@@ -129,14 +131,20 @@ def wants_spdy(request: web.BaseRequest) -> bool:
             and PROTOCOL in offered)
 
 
-async def upgrade(request: web.BaseRequest) -> tuple[Tunnel, web.StreamResponse] | None:
-    """Answer 101 to a WebSocket (``SPDY/3.1+portforward.k8s.io``) or SPDY upgrade and
-    return the tunnel; None when the request asked for neither."""
-    ws = web.WebSocketResponse(protocols=(WS_PROTOCOL,), autoping=True, max_msg_size=0)
+async def upgrade(request: web.BaseRequest, ports: list[int] | None = None
+                  ) -> tuple[Tunnel | ChannelPortForward, web.StreamResponse] | None:
+    """Answer 101 to a WebSocket (``SPDY/3.1+portforward.k8s.io``, or a channel protocol
+    when the ``ports`` query was given) or SPDY upgrade; None when the request asked for
+    none of them."""
+    offered = (WS_PROTOCOL, *CHANNEL_PROTOCOLS) if ports else (WS_PROTOCOL,)
+    ws = web.WebSocketResponse(protocols=offered, autoping=True, max_msg_size=0)
     ready = ws.can_prepare(request)
     if ready.ok and ready.protocol == WS_PROTOCOL:
         await ws.prepare(request)
         return WebSocketTunnel(ws), ws
+    if ready.ok and ready.protocol in CHANNEL_PROTOCOLS and ports:
+        await ws.prepare(request)
+        return ChannelPortForward(ws, ports), ws
     if not wants_spdy(request):
         return None
     # aiohttp upgrades only to WebSocket by itself: take the connection over the way its
@@ -148,6 +156,64 @@ async def upgrade(request: web.BaseRequest) -> tuple[Tunnel, web.StreamResponse]
         "Connection": "Upgrade", "Upgrade": "SPDY/3.1", "X-Stream-Protocol-Version": PROTOCOL})
     await response.prepare(request)
     return SpdyTunnel(request, parser), response
+
+
+class ChannelPortForward:
+    """The kubelet's WebSocket port-forward (``portforward/websocket.go``): one pod
+    connection per port in the ``ports`` query, opened at once; data channel ``2i`` carries
+    its bytes both ways, error channel ``2i+1`` the runtime's message if the dial fails. The
+    WebSocket closes when every port's connection has ended, or when the client hangs up."""
+
+    def __init__(self, ws: web.WebSocketResponse, ports: list[int]) -> None:
+        self.ws = ws
+        self.ports = ports
+        self.writers: dict[int, asyncio.StreamWriter] = {}
+
+    async def _port(self, index: int, port: int, forwarder: PortForwarder) -> None:
+        try:
+            reader, writer = await forwarder.dial(port)
+        except PortForwardError as exc:
+            await self.ws.send_bytes(bytes([2 * index + 1]) + exc.message.encode())
+            return
+        self.writers[index] = writer
+        try:
+            while chunk := await reader.read(MAX_CHUNK):
+                await self.ws.send_bytes(bytes([2 * index]) + chunk)
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            self.writers.pop(index, None)
+            writer.close()
+
+    async def _from_client(self) -> None:
+        async for msg in self.ws:
+            if msg.type != WSMsgType.BINARY or not msg.data:
+                continue
+            channel, data = msg.data[0], msg.data[1:]
+            writer = self.writers.get(channel // 2) if channel % 2 == 0 else None
+            if writer is not None and data and not writer.is_closing():
+                writer.write(data)
+                with contextlib.suppress(ConnectionError):
+                    await writer.drain()
+
+    async def serve(self, forwarder: PortForwarder) -> None:
+        for index, port in enumerate(self.ports):
+            for frame in channel_open(index, port):
+                await self.ws.send_bytes(frame)
+        pods: asyncio.Future[Any] = asyncio.gather(
+            *(self._port(i, p, forwarder) for i, p in enumerate(self.ports)))
+        client: asyncio.Future[Any] = asyncio.ensure_future(self._from_client())
+        try:
+            await asyncio.wait({pods, client}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (client, pods):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, ConnectionError, RuntimeError):
+                    await task
+            for writer in self.writers.values():
+                writer.close()
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await self.ws.close()
 
 
 class PortForwardStream:
