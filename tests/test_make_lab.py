@@ -14,6 +14,7 @@ new files and never replace one.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -110,6 +111,11 @@ def workspace(request: pytest.FixtureRequest) -> Iterator[tuple[Path, list[str]]
         if setpriv is None:
             pytest.skip("setpriv (util-linux) is needed to run make lab as a non-root user")
         prefix = [setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+        probe = subprocess.run([*prefix, "env", str(VENV / "bin" / "python"), "-c", "pass"],
+                               capture_output=True, text=True, check=False)
+        if probe.returncode != 0:
+            pytest.skip(f"this virtualenv's Python cannot run as uid {NOBODY}: "
+                        f"{probe.stderr.strip()[:200]}")
     root = Path(tempfile.mkdtemp(prefix="kubelab-make-lab-"))
     try:
         yield root, prefix
@@ -199,7 +205,15 @@ def test_make_lab_from_a_clean_clone(workspace: tuple[Path, list[str]]) -> None:
             time.sleep(0.5)
         assert len(ready) == 4, nodes.stdout + nodes.stderr
 
+        # A kernel, as opening the lesson starts one: Ctrl-C must stop it too.
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/kernels", data=b"{}", method="POST",
+            headers={"Authorization": f"token {token}", "Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            assert response.status == 201
+
         mine = _processes_with(marker)
+        assert any("ipykernel_launcher" in cmd for cmd in mine.values()), mine
         sandbox_port = json.loads((state / "server.json").read_text())["port"]
         assert any("kubelab.sandbox" in cmd and "serve" in cmd for cmd in mine.values()), mine
         assert any("jupyterlab" in cmd for cmd in mine.values()), mine
@@ -216,10 +230,8 @@ def test_make_lab_from_a_clean_clone(workspace: tuple[Path, list[str]]) -> None:
             make.wait()
         leftovers = _processes_with(marker)
         for pid in leftovers:  # only processes this test's `make lab` started
-            try:
+            with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
     text = log.read_text()
     print(f"Ctrl-C → everything stopped in {stopped_after:.1f} s")
     assert leftovers == {}, f"still running after Ctrl-C: {leftovers}\n{text[-3000:]}"
