@@ -18,8 +18,24 @@ and background jobs are not supported and say so. Nothing here touches the host:
 
 Execution is a generator of :class:`Output` and :class:`Sleep` steps whose return value is the
 exit status, so the kubelet can run a container's program lazily on the simulated clock (see
-:class:`ProgramRun`). A loop iteration that never sleeps costs one simulated millisecond, so a
-busy loop cannot hang the sandbox.
+:class:`ProgramRun`); command substitutions are steps of the same generator, so their sleeps
+take simulated time and their loops are stepped like any other. A loop iteration that never
+sleeps costs one simulated millisecond.
+
+Simulated programs share one event loop with the API server, so they run under two budgets a
+real container would get from its cgroup:
+
+* **CPU**: :meth:`ProgramRun.advance` runs at most ``budget`` steps per call. A program that
+  is still behind when its budget is spent (a ``while true; do :; done`` loop at any speed)
+  *skips* the rest of that simulated time instead of running it, as a container throttled by
+  its CPU quota gets less done than the clock allows. Sleeping programs (the course's
+  ``echo …; sleep 10`` loops) never come near the budget.
+* **Memory**: a variable, an expansion, a command substitution's output or a printed line
+  longer than :data:`MAX_VALUE_BYTES` ends the shell with ``sh: out of memory`` (BusyBox's
+  wording when ``malloc`` fails) and status 1; a write that would grow a file past
+  :data:`MAX_FILE_BYTES`, or what the shell wrote in all past :data:`MAX_WRITTEN_BYTES`, fails
+  with ``No space left on device``; the log keeps the last :data:`MAX_LOG_BYTES` (the
+  kubelet's ``containerLogMaxSize``).
 """
 
 from __future__ import annotations
@@ -34,6 +50,16 @@ from kubelab.sandbox.images import netutils
 from kubelab.sandbox.images.netutils import PodNetwork
 
 MAX_LOG_LINES = 10_000
+#: The log's size cap, as the kubelet's default ``containerLogMaxSize`` (10Mi) rotates it.
+MAX_LOG_BYTES = 10 * 1024 * 1024
+#: The longest value the shell holds (a variable, an expanded word, a substitution's output).
+MAX_VALUE_BYTES = 1024 * 1024
+#: The largest file a program may write, and all it may write (an emptyDir-like budget).
+MAX_FILE_BYTES = 1024 * 1024
+MAX_WRITTEN_BYTES = 8 * 1024 * 1024
+MAX_FILES = 10_000
+#: Steps :meth:`ProgramRun.advance` runs per call before it skips simulated time.
+STEP_BUDGET = 200
 #: What ``ls /`` shows besides the directories of mounted files: a Linux image's root.
 ROOT_DIRECTORIES = frozenset({"bin", "dev", "etc", "home", "lib", "proc", "root", "run", "sbin",
                               "sys", "tmp", "usr", "var"})
@@ -66,6 +92,20 @@ class _Exit(Exception):
     def __init__(self, code: int) -> None:
         super().__init__(code)
         self.code = code
+
+
+class _OutOfMemory(Exception):
+    """A value outgrew :data:`MAX_VALUE_BYTES`: the shell dies like ash when malloc fails."""
+
+
+def _bounded(text: str) -> str:
+    if len(text) > MAX_VALUE_BYTES:
+        raise _OutOfMemory
+    return text
+
+
+OUT_OF_MEMORY = "sh: out of memory"
+NO_SPACE = "No space left on device"
 
 
 # ----------------------------------------------------------------------------- tokens
@@ -338,6 +378,7 @@ def parse(script: str) -> list[_AndOr]:
 
 # ----------------------------------------------------------------------------- execution
 
+_SPECIAL = re.compile(r"[$`'\"\\]")
 _VAR_RE = re.compile(r"\$(?:\{([^}]*)\}|([A-Za-z_][A-Za-z0-9_]*)|([?$#0-9]))")
 
 
@@ -363,6 +404,8 @@ class Shell:
         self.exited = False
         self._now = now or (lambda: datetime(2026, 1, 1, tzinfo=UTC))
         self._capture: list[list[str]] = []
+        #: Bytes this shell added to the file system (bounded by MAX_WRITTEN_BYTES).
+        self._written = 0
 
     # --- program entry points
 
@@ -379,6 +422,8 @@ class Shell:
             self.exited = True
             self.status = done.code
             return done.code
+        except _OutOfMemory:
+            return (yield from self._out_of_memory())
         return self.status
 
     def run_argv(self, argv: list[str]) -> Program:
@@ -388,7 +433,16 @@ class Shell:
         except _Exit as done:
             self.exited = True
             return done.code
+        except _OutOfMemory:
+            return (yield from self._out_of_memory())
         return self.status
+
+    def _out_of_memory(self) -> Program:
+        self._capture.clear()
+        yield Output(OUT_OF_MEMORY, stderr=True)
+        self.exited = True
+        self.status = 1
+        return 1
 
     # --- structure
 
@@ -417,7 +471,9 @@ class Shell:
                     yield Sleep(_BUSY_LOOP_COST)
             self.status = 0
         elif isinstance(cmd, _For):
-            items = [w for raw in cmd.items for w in self._expand(raw)]
+            items: list[str] = []
+            for raw in cmd.items:
+                items.extend((yield from self._expand(raw)))
             for item in items:
                 self.env[cmd.var] = item
                 yield from self._run_list(cmd.body)
@@ -461,7 +517,9 @@ class Shell:
             return self.env[var]
         return self.env.get(name, "")
 
-    def _substitute(self, script: str) -> str:
+    def _substitute(self, script: str) -> Generator[Step, None, str]:
+        """``$(…)``: run the script as part of this program (its sleeps take simulated time,
+        its loops are stepped under the budget); its stdout becomes the value."""
         saved = self.status
         buffer: list[str] = []
         self._capture.append(buffer)
@@ -469,27 +527,37 @@ class Shell:
             for step in self._run_list(parse(script)):
                 if isinstance(step, Output):
                     buffer.append(step.text)
+                else:
+                    yield step
         except _Exit:
             pass
         except ShellError as err:
             buffer.append(f"sh: {err}")
         finally:
-            self._capture.pop()
+            if self._capture and self._capture[-1] is buffer:
+                self._capture.pop()
         self.status = saved
-        return "\n".join(buffer).rstrip("\n")
+        return _bounded("\n".join(buffer).rstrip("\n"))
 
-    def _expand_vars(self, text: str) -> str:
+    def _expand_vars(self, text: str) -> Generator[Step, None, str]:
         out: list[str] = []
+        size = 0
         i = 0
         while i < len(text):
             if text.startswith("$(", i):
                 end = _scan_substitution(text, i + 1)
-                out.append(self._substitute(text[i + 2:end - 1]))
+                out.append((yield from self._substitute(text[i + 2:end - 1])))
+                size += len(out[-1])
+                if size > MAX_VALUE_BYTES:
+                    raise _OutOfMemory
                 i = end
                 continue
             if text[i] == "`":
                 end = text.find("`", i + 1)
-                out.append(self._substitute(text[i + 1:end]))
+                out.append((yield from self._substitute(text[i + 1:end])))
+                size += len(out[-1])
+                if size > MAX_VALUE_BYTES:
+                    raise _OutOfMemory
                 i = end + 1
                 continue
             if text[i] == "\\" and i + 1 < len(text) and text[i + 1] in '$`"\\':
@@ -499,14 +567,19 @@ class Shell:
             match = _VAR_RE.match(text, i) if text[i] == "$" else None
             if match:
                 out.append(self._lookup(match.group(1) or match.group(2) or match.group(3)))
+                size += len(out[-1])
+                if size > MAX_VALUE_BYTES:
+                    raise _OutOfMemory
                 i = match.end()
                 continue
             out.append(text[i])
             i += 1
         return "".join(out)
 
-    def _expand(self, raw: str) -> list[str]:
+    def _expand(self, raw: str) -> Generator[Step, None, list[str]]:
         """Expand one word: quotes, variables, substitutions; unquoted results are split."""
+        if not _SPECIAL.search(raw):
+            return [raw]
         fields: list[str] = []
         current: list[str] = []
         quoted = False
@@ -526,7 +599,7 @@ class Shell:
                     elif raw.startswith("$(", j):
                         j = _scan_substitution(raw, j + 1) - 1
                     j += 1
-                current.append(self._expand_vars(raw[i + 1:j]))
+                current.append((yield from self._expand_vars(raw[i + 1:j])))
                 quoted = True
                 i = j + 1
             elif c == "\\" and i + 1 < len(raw):
@@ -540,7 +613,7 @@ class Shell:
                         j = _scan_substitution(raw, j + 1)
                     else:
                         j += 1
-                expanded = self._expand_vars(raw[i:j])
+                expanded = yield from self._expand_vars(raw[i:j])
                 parts = expanded.split()
                 if expanded[:1].isspace() and current:
                     fields.append("".join(current))
@@ -556,15 +629,21 @@ class Shell:
                 i = j
         if current or quoted:
             fields.append("".join(current))
+        if sum(len(f) for f in fields) > MAX_VALUE_BYTES:
+            raise _OutOfMemory
         return fields
 
     # --- simple commands
 
     def _emit(self, text: str) -> Iterator[Step]:
         if self._capture:
-            self._capture[-1].append(text)
+            buffer = self._capture[-1]
+            buffer.append(_bounded(text))
+            # A capture (``$(…)``, ``> file``) grows by a line per step: stop it at the cap.
+            if len(buffer) % 64 == 0 and sum(len(t) + 1 for t in buffer) > MAX_VALUE_BYTES:
+                raise _OutOfMemory
         else:
-            yield Output(text)
+            yield Output(_bounded(text))
 
     def _error(self, text: str) -> Iterator[Step]:
         """A diagnostic on stderr: ``>`` redirects only stdout, so it is never captured."""
@@ -577,20 +656,23 @@ class Shell:
         for raw in words:
             if not argv and not expanded and re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", raw):
                 name, _, value = raw.partition("=")
-                assignments[name] = " ".join(self._expand(value)) if value else ""
+                assignments[name] = _bounded(
+                    " ".join((yield from self._expand(value)))) if value else ""
                 continue
-            argv.extend([raw] if expanded else self._expand(raw))
+            argv.extend([raw] if expanded else (yield from self._expand(raw)))
         if not argv:
             self.env.update(assignments)
             self.status = 0
             return
         target: tuple[str, str] | None = None
         for op, raw_target in redirects:
-            path = self._absolute(" ".join(self._expand(raw_target)))
+            path = self._absolute(" ".join((yield from self._expand(raw_target))))
             if op in (">", ">>"):
                 target = (op, path)
-                if op == ">" and path != "/dev/null":
-                    self.files[path] = ""
+                if op == ">" and path != "/dev/null" and not self._store(path, "", ""):
+                    yield from self._error(f"sh: can't create {raw_target}: {NO_SPACE}")
+                    self.status = 1
+                    return
             elif op == "<" and path not in self.files:
                 yield from self._error(f"sh: can't open {raw_target}: no such file")
                 self.status = 1
@@ -606,7 +688,9 @@ class Shell:
             self._capture.pop()
         if target[1] != "/dev/null":
             text = "".join(line + "\n" for line in buffer)
-            self.files[target[1]] = self.files.get(target[1], "") + text
+            if not self._store(target[1], self.files.get(target[1], ""), text):
+                yield from self._error(f"sh: write error: {NO_SPACE}")
+                self.status = 1
 
     def _builtin(self, argv: list[str]) -> Iterator[Step]:
         name, args = argv[0].rsplit("/", 1)[-1], argv[1:]
@@ -639,7 +723,7 @@ class Shell:
             if not args:
                 yield from self._error("sleep: missing operand")
                 self.status = 1
-            elif not self._capture:
+            else:
                 yield Sleep(total)
         elif name == "exit":
             raise _Exit(int(args[0]) % 256 if args and args[0].lstrip("-").isdigit()
@@ -688,7 +772,10 @@ class Shell:
             self.status = 0 if self._test(args) else 1
         elif name == "touch":
             for path in args:
-                self.files.setdefault(self._absolute(path), "")
+                absolute = self._absolute(path)
+                if absolute not in self.files and not self._store(absolute, "", ""):
+                    yield from self._error(f"touch: {path}: {NO_SPACE}")
+                    self.status = 1
         elif name == "rm":
             for path in (a for a in args if not a.startswith("-")):
                 if self.files.pop(self._absolute(path), None) is None and "-f" not in args:
@@ -731,7 +818,23 @@ class Shell:
             yield from (self._error(text) if is_error else self._emit(text))
         if written:
             path, _, content = written.partition("\0")
-            self.files[self._absolute(path)] = content
+            if not self._store(self._absolute(path), "", content):
+                yield from self._error(f"wget: write error: {NO_SPACE}")
+                self.status = 1
+
+    def _store(self, path: str, old: str, added: str) -> bool:
+        """Write ``old + added`` to ``path`` unless a storage limit forbids it."""
+        if len(old) + len(added) > MAX_FILE_BYTES:
+            return False
+        if path not in self.files and len(self.files) >= MAX_FILES:
+            return False
+        grown = len(old) + len(added) - len(self.files.get(path, ""))
+        if grown > 0:
+            if self._written + grown > MAX_WRITTEN_BYTES:
+                return False
+            self._written += grown
+        self.files[path] = old + added
+        return True
 
     def _absolute(self, path: str) -> str:
         """Paths are kept absolute; the working directory is ``PWD`` (``/`` by default)."""
@@ -743,7 +846,7 @@ class Shell:
 
     def _write(self, text: str, newline: bool) -> Iterator[Step]:
         # The log is line-based: a trailing partial line is still shown as a line.
-        lines = text.split("\n")
+        lines = _bounded(text).split("\n")
         if not newline and lines and lines[-1] == "":
             lines.pop()
         for line in lines:
@@ -814,29 +917,45 @@ def _parse_sleep(arg: str) -> float:
 
 
 class ProgramRun:
-    """A program advanced lazily along simulated time.
+    """A program advanced lazily along simulated time, under a step budget.
 
-    ``advance(elapsed)`` runs every step due at or before ``elapsed`` simulated seconds
-    after the container started. Log lines keep the offset at which they were written, so
-    the kubelet can answer ``--timestamps`` and ``--since``.
+    ``advance(elapsed)`` runs the steps due at or before ``elapsed`` simulated seconds after
+    the container started, at most ``budget`` of them; a program still behind after that
+    skips to ``elapsed`` (:attr:`skipped` counts the simulated seconds it lost, :attr:`busy`
+    says the last advance used its whole budget). Log lines keep the offset at which they
+    were written, so the kubelet can answer ``--timestamps`` and ``--since``.
     """
 
     def __init__(self, program: Program) -> None:
         self._gen = program
         self._wake = 0.0
         self.lines: deque[tuple[float, str]] = deque(maxlen=MAX_LOG_LINES)
+        self._log_bytes = 0
         self.exit_code: int | None = None
         self.exit_at: float | None = None
         #: The simulated offset of the step being run (for ``date``).
         self.offset = 0.0
+        self.skipped = 0.0
+        self.busy = False
+        self.steps = 0
 
     @property
     def next_wake(self) -> float | None:
         """The offset of the next step, or None once the program has exited."""
         return None if self.exit_code is not None else self._wake
 
-    def advance(self, elapsed: float) -> None:
+    def advance(self, elapsed: float, budget: int = STEP_BUDGET) -> int:
+        """Run what is due by ``elapsed``, at most ``budget`` steps; return the steps run."""
+        ran = 0
         while self.exit_code is None and self._wake <= elapsed + 1e-9:
+            if ran >= budget:
+                # Out of budget: the rest of this stretch of simulated time is skipped.
+                self.skipped += elapsed - self._wake
+                self._wake = elapsed
+                self.steps += ran
+                self.busy = True
+                return ran
+            ran += 1
             offset = self._wake
             self.offset = offset
             try:
@@ -845,10 +964,25 @@ class ProgramRun:
                 self.exit_code = int(stop.value or 0)
                 self.exit_at = offset
                 break
+            except (RecursionError, ShellError) as err:
+                self._log(offset, f"sh: {err or 'nesting too deep'}")
+                self.exit_code, self.exit_at = 2, offset
+                break
             if isinstance(step, Output):
-                self.lines.append((offset, step.text))
+                self._log(offset, step.text)
             else:
                 self._wake = offset + max(0.0, step.seconds)
+        self.steps += ran
+        self.busy = False
+        return ran
+
+    def _log(self, offset: float, text: str) -> None:
+        if len(self.lines) == self.lines.maxlen:
+            self._log_bytes -= len(self.lines[0][1])
+        self.lines.append((offset, text))
+        self._log_bytes += len(text)
+        while self._log_bytes > MAX_LOG_BYTES and self.lines:
+            self._log_bytes -= len(self.lines.popleft()[1])
 
     def stop(self) -> None:
         self._gen.close()

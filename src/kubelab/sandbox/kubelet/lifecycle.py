@@ -44,6 +44,12 @@ Obj = dict[str, Any]
 #: Simulated seconds an app takes to exit after SIGTERM.
 APP_STOP_SECONDS = 0.5
 DEFAULT_GRACE = 30
+#: Real seconds between two looks at a running program, and at one that used its whole
+#: step budget (a busy loop): what keeps simulated programs from starving the API server,
+#: whose event loop they share. A program's steps and exit are still seen in order; a log
+#: or exec request advances it on demand in between.
+PROGRAM_TICK = 0.05
+BUSY_PROGRAM_TICK = 0.5
 _MAX_TRANSITIONS = 200
 
 
@@ -143,7 +149,9 @@ class PodSync:
             if container.step == "running" and container.run is not None:
                 wake = container.run.next_wake
                 if wake is not None and container.started_at is not None:
-                    self.out.wake(wake - self.clock.sim_elapsed(container.started_at))
+                    tick = BUSY_PROGRAM_TICK if container.run.busy else PROGRAM_TICK
+                    self.out.wake(max(wake - self.clock.sim_elapsed(container.started_at),
+                                      tick * self.clock.speed))
 
     # ------------------------------------------------------------------ facts
 
