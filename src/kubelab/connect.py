@@ -117,6 +117,14 @@ class Cluster:
         result: dict[str, Any] = json.loads(payload)
         return result
 
+    def open_app(self, service: str, namespace: str | None = None, **options: Any) -> Any:
+        """A link that opens ``service``'s app in a browser tab
+        (:func:`kubelab.browse.open_app`: the external IP, the sandbox's nodePort, or a
+        background ``kubectl port-forward``, through Jupyter's proxy)."""
+        from kubelab.browse import open_app
+
+        return open_app(service, namespace, cluster=self, **options)
+
     def close(self) -> None:
         if self.private and self.sandbox_dir is not None:
             from kubelab.sandbox import daemon
