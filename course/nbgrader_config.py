@@ -10,9 +10,12 @@ c = get_config()  # noqa: F821  (nbgrader injects get_config)
 c.CourseDirectory.course_id = "kubelab"
 c.CourseDirectory.root = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
 
-# Solution regions become a plain comment, so a student's cell stays valid both as Python and
-# as the YAML body of a %%kubectl cell.
-c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE"}
+# Solution regions become an empty line. Each answer cell carries its own placeholder above
+# the region, which the student version keeps: `name = ...  # your answer: …` (Python's
+# Ellipsis, which the checks report as "not answered yet") or a comment saying the task, valid
+# both as Python and as the YAML body of a %%kubectl cell. So a fresh notebook runs from top
+# to bottom, and the instructor's version (placeholder, then solution) still earns full marks.
+c.ClearSolutions.code_stub = {"python": ""}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
 # Per-cell timeouts (seconds): graded cells may wait for the cluster; others should be quick.

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import ast
 import json
+import re
 import subprocess
 import sys
+import textwrap
 
 import pytest
 
-from course.support import REPO, lessons, run_python
+from course.support import COURSE, REPO, lessons, run_python
 
 pytestmark = [pytest.mark.notebooks, pytest.mark.timeout(600)]
 
@@ -43,5 +46,60 @@ def test_student_notebooks_hold_no_solutions_or_hidden_tests() -> None:
         for marker in ("BEGIN SOLUTION", "HIDDEN TESTS", "ex.add("):
             assert marker not in text, (name, marker)
         nb = json.loads(text)
-        assert any("# YOUR CODE HERE" in "".join(c["source"]) for c in nb["cells"])
         assert all(not c.get("outputs") for c in nb["cells"] if c["cell_type"] == "code")
+
+
+# Quoted in checks as object kinds ("secret"), not as variables.
+KINDS = {"secret", "pod", "pods", "service", "deployment", "namespace", "node", "configmap",
+         "event", "quota"}
+
+
+def _assigned(source: str) -> set[str]:
+    """Names a cell assigns at top level (IPython magics turned into Python first)."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    tree = ast.parse(TransformerManager().transform_cell(source))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+    return names
+
+
+def test_every_answer_cell_starts_from_a_placeholder() -> None:
+    """Each answer cell's student version says what to do, and every variable its solution
+    sets starts as ``name = ...`` (what the checks call "not answered yet")."""
+    for name in lessons():
+        source = json.loads((COURSE / "source" / name / f"{name}.ipynb").read_text())
+        student = json.loads((REPO / "notebooks" / name / f"{name}.ipynb").read_text())
+        released = {c["metadata"]["nbgrader"]["grade_id"]: "".join(c["source"])
+                    for c in student["cells"] if c["metadata"].get("nbgrader", {}).get("solution")}
+        for cell in source["cells"]:
+            meta = cell["metadata"].get("nbgrader", {})
+            if not meta.get("solution"):
+                continue
+            text = "".join(cell["source"])
+            head, _, rest = text.partition("### BEGIN SOLUTION")
+            solution = rest.partition("### END SOLUTION")[0]
+            stub = released[meta["grade_id"]]
+            words = [ln for ln in stub.splitlines() if ln.strip() and not ln.startswith("%%")]
+            assert words, (name, meta["grade_id"], "the student version says nothing")
+            placeholders = {ln.split("=")[0].strip() for ln in head.splitlines()
+                            if re.match(r"^\w+ = \.\.\.  # your answer: ", ln)}
+            if text.startswith("%%"):   # a manifest for a cell magic: nothing to assign
+                continue
+            wanted = {v for v in _assigned(textwrap.dedent(solution)) if not v.startswith("_")}
+            # Only the variables the checks read by name need one, not helpers computed on
+            # the way (a list of pods).
+            graded = {v for v in wanted - KINDS
+                      if re.search(rf"[\"']{v}[\"']", _checked_names(name))}
+            assert graded <= placeholders, (name, meta["grade_id"], graded - placeholders)
+
+
+def _checked_names(lesson: str) -> str:
+    """The text of everything that checks a lesson: its lesson module and its test cells."""
+    module = (REPO / "autograders" / "lessons" / f"lesson{lesson[:2]}.py").read_text()
+    nb = json.loads((COURSE / "source" / lesson / f"{lesson}.ipynb").read_text())
+    tests = "".join("".join(c["source"]) for c in nb["cells"]
+                    if c["metadata"].get("nbgrader", {}).get("grade"))
+    return module + tests
