@@ -41,8 +41,9 @@ from kubelab.sandbox.server import (
     pod_network,
     portforward,
     portforward_stream,
+    watchstream,
 )
-from kubelab.sandbox.store.registry import Registry, WatchEvent
+from kubelab.sandbox.store.registry import Registry
 
 log = logging.getLogger("kubelab.sandbox.server")
 
@@ -869,7 +870,7 @@ class KubeApi:
         await response.prepare(request)
         first_table = [True]
 
-        async def send(event_type: str, obj: Obj) -> None:
+        def encode(event_type: str, obj: Obj) -> bytes:
             if as_table and event_type != "BOOKMARK":
                 table = self.table(request, t.info, [obj], obj["metadata"]["resourceVersion"])
                 if not first_table[0]:
@@ -877,7 +878,7 @@ class KubeApi:
                 first_table[0] = False
                 obj = table
             line = json.dumps({"type": event_type, "object": obj}, separators=(",", ":"))
-            await response.write(line.encode() + b"\n")
+            return line.encode() + b"\n"
 
         def bookmark(initial_end: bool = False) -> Obj:
             meta: Obj = {"resourceVersion": str(self.registry.revision)}
@@ -885,27 +886,15 @@ class KubeApi:
                 meta["annotations"] = {"k8s.io/initial-events-end": "true"}
             return {"kind": t.info.kind, "apiVersion": t.info.api_version, "metadata": meta}
 
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        # Events leave in batches: what is queued is drained and written at once.
+        writer = watchstream.BatchWriter(response.write, encode)
         try:
-            for event in backlog:
-                await send(event.type, event.obj)
+            initial: list[tuple[str, Obj]] = [(e.type, e.obj) for e in backlog]
             if send_initial and bookmarks:
-                await send("BOOKMARK", bookmark(initial_end=True))
-            while True:
-                remaining = deadline - loop.time()
-                if remaining <= 0:
-                    break
-                try:
-                    item: WatchEvent | None = await asyncio.wait_for(
-                        watcher.queue.get(), timeout=min(remaining, 60.0))
-                except TimeoutError:
-                    if bookmarks:
-                        await send("BOOKMARK", bookmark())
-                    continue
-                if item is None:
-                    break
-                await send(item.type, item.obj)
+                initial.append(("BOOKMARK", bookmark(initial_end=True)))
+            await writer.send(initial)
+            await watchstream.stream(watcher.queue, writer, seconds=timeout,
+                                     bookmark=bookmark if bookmarks else None)
         except (ConnectionResetError, asyncio.CancelledError):
             pass
         finally:
