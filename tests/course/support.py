@@ -83,17 +83,35 @@ def execute(notebook: Path, state_dir: Path) -> list[dict[str, Any]]:
     The kernel finds the sandbox as a learner's does (``connect()`` reuses the running sandbox
     of ``KUBELAB_STATE_DIR``), so sandbox-only cells such as fault injection run too.
     """
+    return list(run_all(notebook, state_dir)["bad"])
+
+
+def run_all(notebook: Path, state_dir: Path) -> dict[str, Any]:
+    """Run All, as JupyterLab's menu does, with nbclient on the sandbox in ``state_dir``.
+
+    Returns ``bad`` (every error output and stderr stream, with its cell), ``last_ran``
+    (whether the last code cell got an execution count) and ``graded`` (grade id → the
+    first line of the check report each graded cell displayed, and its points).
+    """
     code = """
 import json, sys, nbformat
 from nbclient import NotebookClient
 nb = nbformat.read(sys.argv[1], 4)
 NotebookClient(nb, timeout=180, kernel_name="python3", allow_errors=True).execute()
-bad = []
+bad, graded = [], {}
 for cell in nb.cells:
     for out in cell.get("outputs", []):
         if out.output_type == "error" or (out.output_type == "stream" and out.name == "stderr"):
             bad.append({"cell": cell.source[:200], "output": out.get("text") or "\\n".join(out.get("traceback", []))[-2000:]})
-print(json.dumps(bad))
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    if meta.get("grade"):
+        texts = [o.data["text/plain"] for o in cell.get("outputs", [])
+                 if o.output_type == "display_data" and "application/vnd.kubelab.checks+json" in o.get("data", {})]
+        values = [o.data.get("text/plain") for o in cell.get("outputs", []) if o.output_type == "execute_result"]
+        graded[meta["grade_id"]] = {"points": meta.get("points"), "report": texts[0].splitlines()[0] if texts else None,
+                                    "value": values[0] if values else None}
+code = [c for c in nb.cells if c.cell_type == "code"]
+print(json.dumps({"bad": bad, "graded": graded, "last_ran": code[-1].get("execution_count") is not None}))
 """
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("NBGRADER", "KUBELAB_KUBECONFIG", "KUBELAB_CONTEXT"))}
@@ -107,4 +125,4 @@ print(json.dumps(bad))
             # free ports before the kernel binds them); only that is retried.
             if "Kernel died before replying" not in str(err) or attempt == 2:
                 raise
-    return list(json.loads(out.strip().splitlines()[-1]))
+    return dict(json.loads(out.strip().splitlines()[-1]))

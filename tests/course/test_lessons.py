@@ -3,9 +3,10 @@
 One session fixture generates the release once, then grades each lesson's submissions — the
 solution, the blank release and three deliberately wrong ones — runs nbgrader's Validator on
 the solution and the blank (each grading job in its own process, course copy and gradebook,
-with one fresh sandbox per notebook, as ``kubelab.connect`` gives under nbgrader), and
-executes each instructor notebook as a learner would, on a sandbox of its own; all of it as
-one pool of tasks, longest first.
+with one fresh sandbox per notebook, as ``kubelab.connect`` gives under nbgrader), executes
+each instructor notebook as a learner would, on a sandbox of its own, and does Run All on each
+untouched student notebook (``notebooks/``) the same way; all of it as one pool of tasks,
+longest first.
 """
 
 from __future__ import annotations
@@ -24,7 +25,15 @@ from sandbox_support import start_sandbox
 
 from autograders.clock import SYSTEM_CLOCK
 from autograders.nbgrading import LessonJob, LessonResult, NotebookScore, grade_in_parallel
-from course.support import COURSE, execute, generate_template, lessons, make_submission
+from course.support import (
+    COURSE,
+    REPO,
+    execute,
+    generate_template,
+    lessons,
+    make_submission,
+    run_all,
+)
 from course.variants import EDITS, VARIANTS
 
 pytestmark = [pytest.mark.notebooks, pytest.mark.slow, pytest.mark.timeout(1800)]
@@ -47,6 +56,7 @@ class CourseRun:
 
     graded: dict[str, LessonResult]
     executed: dict[str, list[dict[str, Any]]]
+    fresh: dict[str, dict[str, Any]] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -90,6 +100,7 @@ def course_run(tmp_path_factory: pytest.TempPathFactory) -> CourseRun:
             tasks[key] = (weight, partial(grade_in_parallel, template, root / "work",
                                           {key: job}, 1))
         tasks[f"{lesson}/execute"] = (0.8 * cost, partial(_execute, lesson, root / "execute"))
+        tasks[f"{lesson}/run-all"] = (0.5 * cost, partial(_run_all, lesson, root / "run-all"))
     order = sorted(tasks, key=lambda key: -tasks[key][0])
     results: dict[str, Any] = {}
     seconds: dict[str, float] = {}
@@ -110,7 +121,7 @@ def course_run(tmp_path_factory: pytest.TempPathFactory) -> CourseRun:
                                       right_part.validation,
                                       {**right_part.timings, **wrong_part.timings})
     return CourseRun(graded, {lesson: results[f"{lesson}/execute"] for lesson in LESSONS},
-                     seconds)
+                     {lesson: results[f"{lesson}/run-all"] for lesson in LESSONS}, seconds)
 
 
 def _execute(lesson: str, root: Path) -> list[dict[str, Any]]:
@@ -118,6 +129,15 @@ def _execute(lesson: str, root: Path) -> list[dict[str, Any]]:
     handle = start_sandbox(root / lesson, speed=50)
     try:
         return execute(COURSE / "source" / lesson / f"{lesson}.ipynb", handle.state_dir)
+    finally:
+        handle.stop()
+
+
+def _run_all(lesson: str, root: Path) -> dict[str, Any]:
+    """The untouched student notebook, Run All, on a fresh sandbox of its own."""
+    handle = start_sandbox(root / lesson, speed=50)
+    try:
+        return run_all(REPO / "notebooks" / lesson / f"{lesson}.ipynb", handle.state_dir)
     finally:
         handle.stop()
 
@@ -197,6 +217,21 @@ def test_solution_notebook_executes_cleanly(executed: dict[str, list[dict[str, o
     assert executed[lesson] == []
 
 
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_run_all_on_a_fresh_student_notebook_reaches_the_end(course_run: CourseRun,
+                                                             lesson: str) -> None:
+    """No cell raises or writes to stderr, the last cell runs, and every graded cell says
+    "0 of N points: not answered yet" and returns that 0 for nbgrader."""
+    fresh = course_run.fresh[lesson]
+    assert fresh["bad"] == []
+    assert fresh["last_ran"]
+    assert fresh["graded"], lesson
+    for grade_id, cell in fresh["graded"].items():
+        head = f"0 of {cell['points']:g} points: not answered yet — "
+        assert cell["report"] is not None and head in cell["report"], (grade_id, cell)
+        assert cell["value"] == "0", (grade_id, cell)
+
+
 def test_timings_are_reported(course_run: CourseRun) -> None:
     """Not a check of speed: prints where the suite's time went (see ``-s`` or the log)."""
     lines = [f"{key:45} {secs:7.1f}s" for key, secs in
@@ -205,4 +240,4 @@ def test_timings_are_reported(course_run: CourseRun) -> None:
         lines += [f"  {lesson}: {name} {secs:.1f}s" for name, secs in result.timings.items()]
     print("\n".join(lines))
     assert set(course_run.seconds) == {f"{lesson}/{part}" for lesson in LESSONS
-                                       for part in ("wrong", "right", "execute")}
+                                       for part in ("wrong", "right", "execute", "run-all")}
