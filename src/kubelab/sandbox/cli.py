@@ -38,6 +38,10 @@ def _parser() -> argparse.ArgumentParser:
     start.add_argument("--merge-kubeconfig", type=Path, default=None, metavar="PATH",
                        help="also add the kubelab context to this kubeconfig")
     sub.choices["serve"].add_argument("--port", type=int, default=0)
+    sub.choices["serve"].add_argument(
+        "--event-ttl", type=float, default=float(os.environ.get("KUBELAB_EVENT_TTL", "3600")),
+        help="simulated seconds an Event lives after its last update (kube-apiserver's "
+             "--event-ttl; default 3600)")
     sub.add_parser("stop", help="stop the sandbox")
     sub.add_parser("status", help="is it running, where, and is it healthy")
     sub.add_parser("reset", help="stop and delete all state")
@@ -102,10 +106,13 @@ def serve(state_dir: Path, args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    # Everything the daemon creates (datastore and its WAL, keys, port) is owner-only.
+    os.umask(0o077)
+    daemon.tighten(state_dir)
     options = SandboxOptions(state_dir=state_dir, nodes=args.nodes, speed=args.speed,
                              version=args.version or bundled_kubectl_version(),
                              port=args.port, token=daemon.token_for(state_dir),
+                             event_ttl=args.event_ttl,
                              node_ports=args.node_ports,
                              # API only (no controllers, scheduler or kubelets): for tests
                              # of the API layer and for "what if nothing reconciles" demos.
@@ -118,7 +125,7 @@ def serve(state_dir: Path, args: argparse.Namespace) -> int:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         port = await sandbox.start(defer_components=True)
-        (state_dir / "port").write_text(str(port))
+        daemon._write_private(state_dir / "port", str(port))
         # The API answers from here on; the components (whose imports take a few hundred
         # milliseconds) start right after, as kube-apiserver comes up before the scheduler
         # and controller manager on a real control plane.

@@ -50,8 +50,15 @@ def version_info(version: str) -> dict[str, str]:
 
 
 def free_port(preferred: int = 0) -> int:
+    """``preferred`` if it can be bound, else any free port.
+
+    SO_REUSEADDR as the server itself binds: after ``kill -9`` the old daemon's connections
+    linger in TIME_WAIT/FIN_WAIT on the port, which only a plain bind refuses; the restarted
+    daemon must get its port back so existing kubeconfigs and clients keep working.
+    """
     for candidate in ([preferred] if preferred else []) + [0]:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 s.bind(("127.0.0.1", candidate))
             except OSError:
@@ -70,6 +77,8 @@ class SandboxOptions:
     token: str = "kubelab"
     seed: int | None = None
     components: bool = True
+    #: Simulated seconds an Event lives after its last write (``--event-ttl``).
+    event_ttl: float = 3600.0
     #: Serve NodePort/LoadBalancer Services on 127.0.0.1:<nodePort> (kube-proxy, simulated).
     node_ports: bool = True
 
@@ -98,7 +107,8 @@ class Sandbox:
         self.options = options
         self.clock: Clock = clock or RealClock(options.speed)
         db = options.state_dir / "etcd.sqlite" if options.state_dir else None
-        self.registry = Registry(self.clock, db, seed=options.seed)
+        self.registry = Registry(self.clock, db, seed=options.seed,
+                                 event_ttl=options.event_ttl)
         self.recorder = EventRecorder(self.registry, self.clock)
         self.fabric: Any = None
         self.runners: list[ComponentRunner] = []

@@ -8,7 +8,13 @@ context only, so it never touches the user's other contexts. State lives in a pe
 directory (``$XDG_STATE_HOME/kubelab``, or ``--state-dir``).
 
 Security by default: the server binds 127.0.0.1 only and requires a random bearer token,
-created per sandbox and stored only in files readable by the user.
+created per sandbox and stored only in files readable by the user: every start tightens the
+state directory to 0700 and the files in it (datastore with its Secrets, token, kubeconfig,
+log, keys) to 0600, whatever an older version or a umask left behind.
+
+A restart keeps the port: the daemon binds the port it had before (``state/port``), so the
+kubeconfig, and every client already configured from it in an open kernel, stays valid after
+``kill -9`` and ``kubelab sandbox start``.
 """
 
 from __future__ import annotations
@@ -65,6 +71,21 @@ def _write_private(path: Path, text: str) -> None:
         f.write(text)
     os.chmod(tmp, 0o600)
     os.replace(tmp, path)
+
+
+def tighten(state_dir: Path) -> None:
+    """Make ``state_dir`` 0700 and everything in it owner-only (dirs 0700, files 0600)."""
+    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(state_dir, 0o700)
+    for root, dirs, files in os.walk(state_dir):
+        for name in dirs:
+            with contextlib.suppress(OSError):
+                os.chmod(os.path.join(root, name), 0o700)
+        for name in files:
+            path = os.path.join(root, name)
+            with contextlib.suppress(OSError):
+                if not os.path.islink(path):
+                    os.chmod(path, 0o600)
 
 
 def token_for(state_dir: Path) -> str:
@@ -177,7 +198,7 @@ def start(state_dir: Path, *, nodes: int = 3, speed: float | None = None, versio
     ``node_ports``: serve NodePort and LoadBalancer Services on ``127.0.0.1:<nodePort>``
     (private sandboxes for grading leave those host ports to the learner's sandbox).
     """
-    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tighten(state_dir)
     existing = running(state_dir)
     if existing is not None:
         write_kubeconfig(state_dir / "kubeconfig", existing.port, existing.token,
@@ -198,7 +219,9 @@ def start(state_dir: Path, *, nodes: int = 3, speed: float | None = None, versio
     if not node_ports:
         cmd.append("--no-node-ports")
     log_path = state_dir / "sandbox.log"
-    with open(log_path, "ab") as log_file:
+    log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.chmod(log_path, 0o600)
+    with os.fdopen(log_fd, "ab") as log_file:
         process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log_file,
                                    stderr=subprocess.STDOUT, start_new_session=True,
                                    close_fds=True)

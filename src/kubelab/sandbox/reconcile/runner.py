@@ -89,6 +89,7 @@ class ComponentRunner:
         self.queue = WorkQueue()
         self._watched = {id(info) for info in component.watches}
         self._failures: dict[Key, int] = {}
+        self._bad_objects: set[Any] = set()
         self._timers: dict[Key, Any] = {}
         self._task: asyncio.Task[None] | None = None
         self._unsubscribe: Any = None
@@ -130,7 +131,18 @@ class ComponentRunner:
             for key in self.component.keys_for(info, obj, self.snapshot):
                 self.queue.add(key)
         except Exception:  # a buggy handler must not take the store down with it
-            log.exception("%s: keys_for failed", self.name)
+            meta = obj.get("metadata") if isinstance(obj, dict) else None
+            uid = meta.get("uid") if isinstance(meta, dict) else None
+            # One malformed object must not flood the log on every one of its events: the
+            # traceback once per object, then a debug line.
+            if uid not in self._bad_objects:
+                if len(self._bad_objects) > 10_000:
+                    self._bad_objects.clear()
+                self._bad_objects.add(uid)
+                log.exception("%s: keys_for failed on %s %s", self.name, info.kind,
+                              meta.get("name") if isinstance(meta, dict) else "?")
+            else:
+                log.debug("%s: keys_for failed again on %s", self.name, uid)
 
     def resync(self) -> None:
         """Queue every key again (a restarted component relists everything)."""
@@ -174,7 +186,10 @@ class ComponentRunner:
             result: Result = self.component.reconcile(self.snapshot, key, self.clock)
         except Exception as exc:
             self.last_error = f"{type(exc).__name__}: {exc}"
-            log.exception("%s: reconcile %s failed", self.name, key)
+            if key not in self._failures:
+                log.exception("%s: reconcile %s failed", self.name, key)
+            else:  # retried with back-off; the traceback was logged the first time
+                log.debug("%s: reconcile %s failed again: %s", self.name, key, exc)
             self._retry(key)
             return
         failed = False

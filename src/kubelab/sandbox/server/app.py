@@ -175,6 +175,13 @@ class KubeApi:
             return error_response(err)
         except web.HTTPRequestEntityTooLarge:
             return error_response(errors.too_large(MAX_BODY))
+        except web.HTTPException as exc:
+            # aiohttp's own answers (a path its router cannot match, e.g. with a newline)
+            # become Status bodies with their code, never a 500.
+            if exc.status == 404:
+                return self.not_found_path()
+            return error_response(ApiError(exc.status, (exc.reason or "").replace(" ", ""),
+                                           exc.text or exc.reason or ""))
         except (ConnectionResetError, asyncio.CancelledError):
             raise
         except Exception as exc:  # the server keeps serving; the client gets a Status

@@ -55,6 +55,10 @@ class KineLog:
                                    check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
+        # Compaction frees pages that later writes reuse, so the database file levels off;
+        # the WAL is truncated back to this size after each checkpoint instead of keeping
+        # its largest size for ever.
+        self._db.execute("PRAGMA journal_size_limit=16777216")
         self._db.executescript(_SCHEMA)
         row = self._db.execute("SELECT MAX(id) FROM kine").fetchone()
         self._revision = int(row[0] or 0)

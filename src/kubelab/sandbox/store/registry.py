@@ -11,7 +11,10 @@ Mirrors ``k8s.io/apiserver/pkg/registry/generic/registry.Store`` and the etcd3 s
 * deletion honours finalizers, ``deletionTimestamp``, graceful pod deletion and the
   ``foregroundDeletion``/``orphan`` finalizers that ``propagationPolicy`` adds; the garbage
   collector controller does the rest;
-* watch = rows after a revision; a revision older than the last compaction gets ``410 Gone``.
+* watch = rows after a revision; a revision older than the last compaction gets ``410 Gone``;
+* Events expire ``event_ttl`` simulated seconds after their last write (kube-apiserver's
+  ``--event-ttl``, 1 h by default, which stores Events under an etcd lease): the key is
+  deleted and watchers see ``DELETED``, so Events never pile up under pod churn.
 
 Keys are ``/registry/<resource>/<namespace>/<name>`` like the real etcd layout, so the etcd
 lesson can show them.
@@ -24,10 +27,11 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import heapq
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +55,8 @@ Obj = dict[str, Any]
 
 #: How many revisions of history stay watchable before compaction (etcd keeps 5 minutes).
 HISTORY_REVISIONS = 50_000
+#: kube-apiserver's ``--event-ttl`` default: one hour.
+EVENT_TTL_SECONDS = 3600.0
 
 
 @dataclass(frozen=True)
@@ -114,8 +120,14 @@ class Registry:
     """All objects of the sandbox, with Kubernetes create/update/delete/watch semantics."""
 
     def __init__(self, clock: Clock, path: Path | None = None, *, seed: int | None = None,
-                 max_object_bytes: int = 3 * 1024 * 1024) -> None:
+                 max_object_bytes: int = 3 * 1024 * 1024,
+                 event_ttl: float = EVENT_TTL_SECONDS) -> None:
         self.clock = clock
+        self.event_ttl = event_ttl
+        # Event leases: key -> time of the last write; a heap of (written, key) to sweep.
+        self._event_written: dict[str, tuple[datetime, KindInfo, str, str]] = {}
+        self._event_heap: list[tuple[datetime, str]] = []
+        self._event_timer: Any = None
         self.log = KineLog(path)
         self.names = NameGenerator(seed)
         self.rng = random.Random(seed)
@@ -129,6 +141,9 @@ class Registry:
             if found and row.value is not None:
                 info, ns, name = found
                 self._bucket(info, ns)[name] = row.value
+                if info.kind == "Event":
+                    # A lease outlives a restart: count the TTL from now (never shorter).
+                    self._lease_event(row.key, info, ns, name)
 
     # ------------------------------------------------------------------ reading
 
@@ -215,9 +230,58 @@ class Registry:
         else:
             bucket[name] = value
         self._notify(WatchEvent(event_type, info, value, revision))
+        if info.kind == "Event":
+            if obj is None:
+                self._event_written.pop(key, None)
+            else:
+                self._lease_event(key, info, namespace, name)
         if revision % 5000 == 0:
             self.log.compact(revision - HISTORY_REVISIONS)
         return value
+
+    # ------------------------------------------------------------------ event TTL
+
+    def _lease_event(self, key: str, info: KindInfo, namespace: str, name: str) -> None:
+        written = self.clock.now()
+        self._event_written[key] = (written, info, namespace, name)
+        heapq.heappush(self._event_heap, (written, key))
+        self._schedule_event_sweep()
+
+    def _schedule_event_sweep(self) -> None:
+        if self._event_timer is not None or not self._event_heap:
+            return
+        due = self.event_ttl - self.clock.sim_elapsed(self._event_heap[0][0])
+        try:
+            self._event_timer = self.clock.call_later(max(due, 0.0) + 0.001, self._on_sweep)
+        except RuntimeError:  # no event loop yet (loading the store): swept on next write
+            self._event_timer = None
+
+    def _on_sweep(self) -> None:
+        self._event_timer = None
+        self.expire_events()
+        self._schedule_event_sweep()
+
+    def expire_events(self) -> int:
+        """Delete every Event whose last write is ``event_ttl`` (simulated) seconds old, as
+        its etcd lease running out does; return how many went."""
+        expired = 0
+        while self._event_heap:
+            written, key = self._event_heap[0]
+            if self.clock.sim_elapsed(written) < self.event_ttl:
+                break
+            heapq.heappop(self._event_heap)
+            lease = self._event_written.get(key)
+            if lease is None or lease[0] != written:
+                continue  # rewritten since (a newer lease is queued) or already deleted
+            _, info, namespace, name = lease
+            old = self.peek(info, namespace, name)
+            del self._event_written[key]
+            if old is None:
+                continue
+            self._commit(info, None, old=copy.deepcopy(old), event_type="DELETED",
+                         namespace=namespace, name=name)
+            expired += 1
+        return expired
 
     def _notify(self, event: WatchEvent) -> None:
         for watcher in self._watchers:
