@@ -14,6 +14,7 @@ import logging
 import socket
 import tempfile
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -187,7 +188,16 @@ class Sandbox:
             kubelet_version=version_info(self.options.version)["gitVersion"]))
         found.append(ControlPlane(bootstrap.CONTROL_PLANE, self.options.version,
                                   self.component_health))
+        for component in found:
+            if hasattr(component, "liveness"):  # the node-lifecycle controller
+                component.liveness = self.kubelet_liveness
         return found
+
+    def kubelet_liveness(self, node: str) -> datetime | None:
+        """The last moment ``node``'s simulated kubelet could have heartbeated (lag-aware)."""
+        agent = self.fabric.node_agent(node) if self.fabric is not None else None
+        could_run_until = getattr(agent, "could_run_until", None)
+        return could_run_until() if callable(could_run_until) else None
 
     def inject_fault(self, request: dict[str, Any]) -> dict[str, Any]:
         """Fault injection for lessons and tests (``POST /kubelab/v1/faults``).

@@ -22,12 +22,19 @@ Mirrors kube-controller-manager's ``pkg/controller/nodelifecycle/node_lifecycle_
 
 The reconcile is pure; ``requeue_after`` is the next moment something can change without
 an event (the grace period running out, or a pod's toleration expiring).
+
+Staleness is measured up to the last moment the node's kubelet *could* have heartbeated
+(``liveness``, the kubelet agent's lag-aware reading), not up to now: upstream, kubelet
+and controller manager are separate processes on separate machines, so a busy controller
+host never delays a kubelet's Lease. In the sandbox they share one process; when that
+process or its event loop is starved, the time the kubelet never got does not count
+against it. Without a liveness reading (a kubelet the sandbox does not run) it is now.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -152,6 +159,8 @@ class NodeLifecycleController:
                  startup_grace_period: float = NODE_STARTUP_GRACE_PERIOD) -> None:
         self.grace_period = grace_period
         self.startup_grace_period = startup_grace_period
+        #: node name → the last moment its kubelet could have heartbeated (None: now).
+        self.liveness: Callable[[str], datetime | None] | None = None
 
     def keys_for(self, info: KindInfo, obj: Obj, snapshot: Snapshot) -> Iterable[Key]:
         if info == NODES:
@@ -181,6 +190,9 @@ class NodeLifecycleController:
         grace = self.grace_period if ready is not None else self.startup_grace_period
         since = probe or common.created_at(node)
         elapsed = clock.sim_elapsed(since)
+        could_run = self.liveness(key.name) if self.liveness is not None else None
+        if could_run is not None:
+            elapsed -= max(0.0, clock.sim_elapsed(could_run))
         status_node = copy.deepcopy(node)
         if elapsed > grace:
             if self.mark_unknown(status_node, now):

@@ -14,7 +14,16 @@ The pure kubelet (:mod:`.kubelet`) decides; this agent does what needs sockets a
 * it starts ``kubectl exec`` processes in running containers (:mod:`.exec`) and connects
   ``kubectl port-forward`` streams to the pod's listening ports (:mod:`.portforward`);
 * it offers the course's fault injection: stop/start the kubelet, kill a container, force a
-  probe to fail.
+  probe to fail;
+* it keeps the node's heartbeat on its own task, as the kubelet renews its Lease from its
+  own goroutine (``pkg/kubelet/nodelease``) however busy its pod workers are: every
+  :data:`HEARTBEAT_TICK` simulated seconds it notes that the kubelet *could* run and, when
+  the Lease is due, syncs the node at once instead of queueing behind the pods.
+  :meth:`KubeletAgent.could_run_until` is the node-lifecycle controller's lag-aware
+  reading of that: the present while the heartbeat task keeps its schedule, frozen at its
+  last tick (plus slack) while the process or its event loop is starved. A stopped kubelet
+  keeps ticking but renews nothing, so its node still goes NotReady after the grace
+  period; an overloaded machine never looks like a dead kubelet.
 
 Start it with ``await agent.start()`` inside the sandbox's event loop and stop it with
 ``await agent.stop()``; set ``agent.requeue`` to the runner's "reconcile this key now".
@@ -37,6 +46,7 @@ from kubelab.sandbox.images.netutils import PodNetwork
 from kubelab.sandbox.images.server import AppServer
 from kubelab.sandbox.images.shell import ProgramRun, Shell
 from kubelab.sandbox.kubelet.exec import open_session
+from kubelab.sandbox.kubelet.node import LEASE_RENEW_SECONDS
 from kubelab.sandbox.kubelet.portforward import PodPortForwarder
 from kubelab.sandbox.kubelet.runtime import (
     ContainerRecord,
@@ -53,6 +63,11 @@ PROBE_POLL = 1.0
 MIN_PROBE_TIMEOUT = 2.0
 #: How often a follower looks for new log lines (simulated seconds).
 FOLLOW_POLL = 0.5
+#: The heartbeat task's period (simulated seconds), and its floor in real seconds.
+HEARTBEAT_TICK = 1.0
+HEARTBEAT_MIN_REAL = 0.05
+#: Real seconds a heartbeat tick may be late before the time counts as a stall.
+HEARTBEAT_SLACK = 0.25
 
 
 def _rfc3339_nano(at: datetime) -> str:
@@ -119,6 +134,10 @@ class KubeletAgent:
         self.fabric = fabric
         self.clock = clock
         self.requeue: Callable[[Key], None] | None = None
+        #: Sync a key now, bypassing the queue (the runner's ``process``); the heartbeat.
+        self.sync_now: Callable[[Key], None] | None = None
+        self._heartbeat_task: asyncio.Task[None] | None = None
+        self._last_tick: datetime | None = None
         self._servers: dict[tuple[str, str], AppServer] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._probe_task: asyncio.Task[None] | None = None
@@ -130,10 +149,11 @@ class KubeletAgent:
 
     # ------------------------------------------------------------------ life cycle
 
-    async def start(self, *, probe_loop: bool = True) -> None:
-        """Begin serving and probing (call from the sandbox's event loop).
+    async def start(self, *, probe_loop: bool = True, heartbeat: bool = True) -> None:
+        """Begin serving, probing and heartbeating (call from the sandbox's event loop).
 
-        ``probe_loop=False`` leaves probing to explicit :meth:`probe_once` calls (tests).
+        ``probe_loop=False`` leaves probing to explicit :meth:`probe_once` calls (tests);
+        ``heartbeat=False`` leaves the node's heartbeat to the kubelet's own requeues.
         """
         if self._started:
             return
@@ -141,6 +161,9 @@ class KubeletAgent:
         self._wake = asyncio.Event()
         if probe_loop:
             self._probe_task = asyncio.create_task(self._probe_loop())
+        if heartbeat:
+            self._last_tick = self.clock.now()
+            self._heartbeat_task = asyncio.create_task(self._heartbeat_loop())
         for pod in list(self.runtime.pods.values()):
             for container in pod.containers.values():
                 if container.running:
@@ -150,11 +173,12 @@ class KubeletAgent:
     async def stop(self) -> None:
         """Stop probing and close every app server."""
         self._started = False
-        if self._probe_task is not None:
-            self._probe_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._probe_task
-            self._probe_task = None
+        for task in (self._probe_task, self._heartbeat_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._probe_task = self._heartbeat_task = None
         # Server starts and closes are short: let them finish so no socket is left open.
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=5)
@@ -265,6 +289,40 @@ class KubeletAgent:
             finally:
                 sleeper.cancel()
                 waker.cancel()
+
+    # ------------------------------------------------------------------ heartbeat
+
+    def _tick_seconds(self) -> float:
+        """The heartbeat period in simulated seconds (never below the real-time floor)."""
+        return max(HEARTBEAT_TICK, HEARTBEAT_MIN_REAL * self.clock.speed)
+
+    def heartbeat_tick(self) -> None:
+        """One tick: the kubelet could run now; renew the Lease if it is due."""
+        self._last_tick = self.clock.now()
+        if not self.runtime.running or self.sync_now is None:
+            return
+        renewed = self.runtime.last_lease_renew
+        due = LEASE_RENEW_SECONDS - self._tick_seconds() / 2
+        if renewed is None or self.clock.sim_elapsed(renewed) >= due:
+            self.sync_now(Key("nodes", "", self.runtime.node))
+
+    async def _heartbeat_loop(self) -> None:
+        while self._started:
+            self.heartbeat_tick()
+            await self.clock.sleep(self._tick_seconds())
+
+    def could_run_until(self) -> datetime:
+        """The latest moment this node's kubelet could have heartbeated (wall clock).
+
+        The present while the heartbeat task keeps its schedule; while it is overdue by more
+        than :data:`HEARTBEAT_SLACK` (the process or the loop is starved), its last tick plus
+        one period and the slack — time the kubelet never got cannot count against it.
+        """
+        now = self.clock.now()
+        if self._last_tick is None:
+            return now
+        allowed = timedelta(seconds=self._tick_seconds() / self.clock.speed + HEARTBEAT_SLACK)
+        return min(now, self._last_tick + allowed)
 
     # ------------------------------------------------------------------ fault injection
 

@@ -81,6 +81,7 @@ class Kubelet:
         """Start the I/O shell; ``runner.enqueue(key)`` is how it asks for a reconcile."""
         if self.agent is not None:
             self.agent.requeue = runner.enqueue
+            self.agent.sync_now = runner.process
             await self.agent.start()
 
     async def stop_agent(self) -> None:

@@ -9,6 +9,12 @@ sandbox clock (simulated seconds).
 Every component gets its own queue and worker task, so a slow or stalled component (the
 lessons stop a kubelet on purpose) never blocks the others: the same isolation real
 components get by being separate processes.
+
+Unlike real components, these share one event loop with the API server. Clients come
+first: all runners together draw on one :class:`TurnBudget` of reconcile time per slice
+of real time, and wait for the next slice when it is spent, so a flood of reconcile work
+(300 pods at once) slows itself down rather than the requests of ``kubectl`` and the
+watches.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import weakref
 from collections import deque
 from typing import Any
 
@@ -76,15 +83,61 @@ class WorkQueue:
         return len(self._queue)
 
 
+class TurnBudget:
+    """Reconcile time the components may take: ``share`` of every ``window`` real seconds.
+
+    Measured with the clock's monotonic reading; when a slice's share is spent, the next
+    runner waits for the slice to end, leaving the rest of it to the API server's requests
+    and watches. Under a manual clock nothing is ever spent, so tests never wait.
+    """
+
+    def __init__(self, clock: Clock, share: float = 0.6, window: float = 0.02) -> None:
+        self.clock = clock
+        self.share = share
+        self.window = window
+        self._start = clock.monotonic()
+        self._spent = 0.0
+        #: Times a runner waited for the next slice (for tests and benchmarks).
+        self.waits = 0
+
+    async def turn(self) -> None:
+        """Return when a reconcile may run (at once, unless this slice is spent)."""
+        now = self.clock.monotonic()
+        left = self._start + self.window - now
+        if left <= 1e-6:
+            self._start, self._spent = now, 0.0
+            return
+        if self._spent < self.share * self.window:
+            return
+        self.waits += 1
+        await self.clock.sleep(left * self.clock.speed)
+        self._start, self._spent = self.clock.monotonic(), 0.0
+
+    def charge(self, seconds: float) -> None:
+        self._spent += max(0.0, seconds)
+
+
+_budgets: weakref.WeakKeyDictionary[Any, TurnBudget] = weakref.WeakKeyDictionary()
+
+
+def shared_budget(clock: Clock) -> TurnBudget:
+    """The one budget of every runner on ``clock`` (one sandbox, one loop, one budget)."""
+    budget = _budgets.get(clock)
+    if budget is None:
+        budget = _budgets[clock] = TurnBudget(clock)
+    return budget
+
+
 class ComponentRunner:
     """Drives one reconciler against the registry."""
 
     def __init__(self, component: Reconciler, registry: Registry, clock: Clock,
-                 recorder: EventRecorder) -> None:
+                 recorder: EventRecorder, budget: TurnBudget | None = None) -> None:
         self.component = component
         self.registry = registry
         self.clock = clock
         self.recorder = recorder
+        self.budget = budget or shared_budget(clock)
         self.snapshot = RegistrySnapshot(registry)
         self.queue = WorkQueue()
         self._watched = {id(info) for info in component.watches}
@@ -174,7 +227,10 @@ class ComponentRunner:
             try:
                 if self.paused:
                     continue
+                await self.budget.turn()
+                started = self.clock.monotonic()
                 self.process(key)
+                self.budget.charge(self.clock.monotonic() - started)
             finally:
                 self.queue.done(key)
             await asyncio.sleep(0)
