@@ -8,7 +8,7 @@ BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 export KUBELAB_STATE_DIR ?= $(HOME)/.local/state/kubelab
 
-.PHONY: lab instructor test lint unit conformance notebooks browser bench release verify-release clean venv
+.PHONY: lab instructor test lint unit conformance notebooks browser bench soak release verify-release clean venv
 
 venv: $(STAMP)
 # The stamp's name holds pyproject.toml's checksum, so an edit means a new stamp; no mtime
@@ -46,6 +46,10 @@ browser: venv
 ## Performance figures, each beside a floor measured in the same run (not a test).
 bench: venv
 	$(PY) -m benchmarks
+
+## Soak: 5,000 pods created and deleted; RSS, datastore size and live Events per round.
+soak: venv
+	$(PY) -m benchmarks.soak --pods 5000
 
 ## Regenerate the student notebooks from course/source (nbgrader generate_assignment).
 release: venv

@@ -53,8 +53,12 @@ from kubelab.sandbox.store.names import NameGenerator
 
 Obj = dict[str, Any]
 
-#: How many revisions of history stay watchable before compaction (etcd keeps 5 minutes).
-HISTORY_REVISIONS = 50_000
+#: How many revisions of history stay watchable before compaction (etcd keeps 5 minutes;
+#: a sandbox writes far less than a real cluster, so 10,000 revisions is minutes of history).
+#: Compaction every COMPACT_EVERY revisions keeps the datastore level under churn: later
+#: writes reuse the pages it frees.
+HISTORY_REVISIONS = 10_000
+COMPACT_EVERY = 1_000
 #: kube-apiserver's ``--event-ttl`` default: one hour.
 EVENT_TTL_SECONDS = 3600.0
 
@@ -235,7 +239,7 @@ class Registry:
                 self._event_written.pop(key, None)
             else:
                 self._lease_event(key, info, namespace, name)
-        if revision % 5000 == 0:
+        if revision % COMPACT_EVERY == 0:
             self.log.compact(revision - HISTORY_REVISIONS)
         return value
 
