@@ -626,3 +626,14 @@ def test_strategic_merge_patch_matches_kubectl(live: dict[str, Any], body: dict[
         env={**os.environ, "KUBECONFIG": os.devnull}, check=False)
     assert run.returncode == 0, run.stderr
     assert smp(live, body) == json.loads(run.stdout)
+
+
+def test_untyped_strategic_merge_errors_answer_400_not_500() -> None:
+    """Upstream passes e.g. an unknown ``$patch`` through as a 500; the sandbox keeps the
+    text and answers 400 BadRequest: a bad patch is the client's error, never a crash."""
+    live = {**pod("a"), "metadata": {"name": "p"}}
+    with pytest.raises(PatchError) as err:
+        smp(live, {"spec": {"containers": [{"name": "a", "$patch": "bogus"}]}})
+    status = err.value.api_error().status()
+    assert (status["code"], status["reason"]) == (400, "BadRequest")
+    assert status["message"] == "unknown patch type: bogus in map: map[$patch:bogus name:a]"
