@@ -15,17 +15,24 @@
   -qO- http://web`` (cluster DNS, Service to endpoint, the app's HTTP answer) against the
   floor of the same page fetched through the API server's service proxy
   (``kubectl get --raw …/services/web:80/proxy/``).
+* **kubectl port-forward** round trip (median of 15): with ``kubectl port-forward svc/web``
+  running, one HTTP GET of the page on a new local connection (a new SPDY stream pair through
+  the WebSocket tunnel, the kubelet's dial, the app's answer). Floor: the same GET sent
+  straight to the API server's service proxy over HTTPS (no kubectl in the path either).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import socket
+import ssl
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -165,10 +172,48 @@ def exec_round_trip(repeats: int = 15) -> list[report.Figure]:
         wget = _median_seconds(repeats, lambda: kubectl("exec", "shell", "--", "wget", "-qO-",
                                                         "http://web"))
         via_proxy = _median_seconds(repeats, lambda: kubectl("get", "--raw", proxy))
+        forward, direct = _port_forward_get(state, cache, proxy, repeats)
     finally:
         daemon.stop(state)
     return [report.figure("kubectl exec -- true (median)", exec_true, "s", get_pod),
-            report.figure("kubectl exec -- wget http://web (median)", wget, "s", via_proxy)]
+            report.figure("kubectl exec -- wget http://web (median)", wget, "s", via_proxy),
+            report.figure("GET through kubectl port-forward svc/web (median)", forward, "s",
+                          direct)]
+
+
+def _port_forward_get(state: Path, cache: Path, proxy: str,
+                      repeats: int) -> tuple[float, float]:
+    """Median GET through a running ``kubectl port-forward``, and through the service proxy."""
+    info = daemon.read_server_info(state)
+    assert info is not None
+    context = ssl.create_default_context(cadata=daemon.ca_of(state).decode())
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    forward = subprocess.Popen(
+        [kubectl_binary(), "--cache-dir", str(cache), "port-forward", "svc/web", f"{port}:80"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        env=dict(os.environ, KUBECONFIG=str(state / "kubeconfig")))
+    try:
+        assert forward.stdout is not None
+        assert forward.stdout.readline().startswith(f"Forwarding from 127.0.0.1:{port}")
+
+        def via_forward() -> None:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=30) as r:
+                assert b"nginx" in r.read()
+
+        def via_proxy() -> None:
+            request = urllib.request.Request(info.url + proxy, headers={
+                "Authorization": f"Bearer {info.token}"})
+            with urllib.request.urlopen(request, timeout=30, context=context) as r:
+                assert b"nginx" in r.read()
+
+        via_forward()  # the first connection also pays kubectl's dial of the tunnel
+        return _median_seconds(repeats, via_forward), _median_seconds(repeats, via_proxy)
+    finally:
+        forward.terminate()
+        forward.wait(10)
+        forward.stdout.close()  # type: ignore[union-attr]
 
 
 def main() -> None:

@@ -3,7 +3,8 @@
 Mirrors kube-apiserver's handler chain, thinly: authentication (bearer token), discovery,
 ``/version``, health endpoints, OpenAPI, and for every resource the REST verbs (get, list,
 watch, create, update, patch, delete, deletecollection) plus subresources (``status``,
-``scale``, ``log``, ``binding``, ``eviction``, ``finalize``, ``proxy``). Requests are decoded
+``scale``, ``log``, ``binding``, ``eviction``, ``finalize``, ``proxy``, and the streams
+``exec`` and ``portforward``). Requests are decoded
 (JSON, YAML, protobuf), checked with ``fieldValidation``, handed to the registry, and answered
 as JSON objects, lists, ``meta.k8s.io/v1`` Tables or chunked watch streams; every error is a
 ``Status`` body shaped as upstream shapes it.

@@ -35,6 +35,9 @@ TYPE_ERROR, TYPE_DATA = "error", "data"
 STREAM_CREATION_TIMEOUT = 30.0
 #: Largest DATA frame sent (spdystream reads any size; kubectl's copy buffer is 32 KiB).
 MAX_CHUNK = 32 * 1024
+#: How long the pod may go on answering after the client's FIN (containerd's
+#: ``portForward`` waits one second for the other direction before closing).
+POD_EOF_GRACE = 1.0
 #: Most pairs one connection may hold at once.
 MAX_PAIRS = 256
 
@@ -63,7 +66,8 @@ class ToPod:
 
 @dataclass(frozen=True)
 class PodEof:
-    """The client has no more to send on this pair: half-close the pod connection."""
+    """The client has no more to send on this pair. containerd does not half-close the pod
+    connection: it lets the pod answer for up to :data:`POD_EOF_GRACE` seconds, then closes."""
 
     request_id: str
 

@@ -31,6 +31,7 @@ from kubelab.sandbox.server import spdy
 from kubelab.sandbox.server.portforward import (
     CHANNEL_PROTOCOLS,
     MAX_CHUNK,
+    POD_EOF_GRACE,
     STREAM_CREATION_TIMEOUT,
     Action,
     ClosePod,
@@ -230,6 +231,7 @@ class PortForwardStream:
         self.pods: dict[str, asyncio.StreamWriter] = {}
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self.timers: list[TimerHandle] = []
+        self.handles: list[asyncio.TimerHandle] = []
         self.done = asyncio.Event()
 
     # ------------------------------------------------------------------ actions
@@ -247,10 +249,12 @@ class PortForwardStream:
                     with contextlib.suppress(ConnectionError):
                         await writer.drain()
             elif isinstance(action, PodEof):
+                # A real-time grace like containerd's, not a simulated duration: it bounds
+                # how long the pod's answer may take, which does not run faster.
                 writer = self.pods.get(action.request_id)
-                if writer is not None and writer.can_write_eof() and not writer.is_closing():
-                    with contextlib.suppress(OSError):
-                        writer.write_eof()
+                if writer is not None:
+                    self.handles.append(asyncio.get_running_loop().call_later(
+                        POD_EOF_GRACE, writer.close))
             elif isinstance(action, ClosePod):
                 self._close_pod(action.request_id)
             elif isinstance(action, Expire):
@@ -326,7 +330,7 @@ class PortForwardStream:
             await asyncio.wait({reader, writer, stopper}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             self.done.set()
-            for timer in self.timers:
+            for timer in (*self.timers, *self.handles):
                 timer.cancel()
             for request_id in list(self.pods):
                 self._close_pod(request_id)
