@@ -209,6 +209,10 @@ def test_validator_passes_solution_and_fails_blank(graded: dict[str, LessonResul
     assert validation["solution"] == {}, validation["solution"]
     graded_cells = len(score_of(graded[lesson], "blank").cells)
     assert len(validation["blank"].get("failed", [])) == graded_cells, validation["blank"]
+    # A zero is a failure with its reason, not nbgrader's fixed "Partial credit" wording.
+    for failed in validation["blank"]["failed"]:
+        assert "Partial credit" not in failed["error"], failed
+        assert "0 of " in failed["error"] and "not answered yet" in failed["error"], failed
 
 
 @pytest.mark.parametrize("lesson", LESSONS)
