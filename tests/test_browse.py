@@ -193,3 +193,19 @@ def test_open_app_uses_the_contexts_namespace(sandbox: SandboxHandle, tmp_path: 
     os.chmod(kubeconfig, 0o600)
     assert browse._namespace(Cluster(kubeconfig)) == "shop"
     assert browse._namespace(Cluster(sandbox.kubeconfig)) == "default"
+
+
+def test_no_service_yet_or_no_pod_gives_a_message_not_an_exception(
+        sandbox: SandboxHandle, monkeypatch: pytest.MonkeyPatch) -> None:
+    link = browse.open_app("not-there", cluster=sandbox_cluster(sandbox))
+    assert link.problem == ('service "not-there" not found in namespace "default": create it '
+                            "first (kubectl get services lists what there is)")
+    assert "kubelab-app-problem" in link._repr_html_() and "<a " not in link._repr_html_()
+    assert repr(link).startswith("No link to not-there yet: service")
+    # On a real cluster, a Service without pods: kubectl port-forward's own words.
+    sandbox.kubectl("create", "service", "clusterip", "no-pods", "--tcp=80:80")
+    real = Cluster(sandbox.kubeconfig)
+    monkeypatch.setattr(browse, "FORWARD_TIMEOUT", 2.0)
+    link = browse.open_app("no-pods", cluster=real)
+    assert link.problem is not None and "timed out waiting for the condition" in link.problem
+    sandbox.kubectl("delete", "svc", "no-pods", "--wait=false")

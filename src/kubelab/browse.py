@@ -94,6 +94,8 @@ class AppLink:
     local_port: int | None = None  # the port on the kernel's machine, when proxied
     inline: bool = False
     height: int = 260
+    #: Why there is no link yet (no such Service, no pod to forward to): shown instead.
+    problem: str | None = None
 
     @property
     def local_url(self) -> str | None:
@@ -101,6 +103,10 @@ class AppLink:
         return None if self.local_port is None else f"http://127.0.0.1:{self.local_port}/"
 
     def _repr_html_(self) -> str:
+        if self.problem is not None:
+            return (f'<div class="kubelab-app kubelab-app-problem">No link to '
+                    f"<code>{html.escape(self.service)}</code> yet: "
+                    f"{html.escape(self.problem)}</div>")
         link = (f'<a href="{html.escape(self.href)}" target="_blank" rel="noopener" '
                 f'class="kubelab-app-link" data-service="{html.escape(self.service)}">'
                 f"{html.escape(self.label)}</a>")
@@ -113,6 +119,8 @@ class AppLink:
         return out
 
     def __repr__(self) -> str:
+        if self.problem is not None:
+            return f"No link to {self.service} yet: {self.problem}"
         return f"{self.label}  ({self.how}; link: {self.href})"
 
 
@@ -161,13 +169,24 @@ def open_app(service: str, namespace: str | None = None, *, port: int | str | No
     """A link that opens ``service``'s app in a new browser tab (see the module docstring).
 
     ``port``: the Service port (number or name; default its first). ``path``: the page.
-    ``inline``: also show the page in the notebook (an iframe).
+    ``inline``: also show the page in the notebook (an iframe). A Service that does not exist
+    yet, or a port-forward kubectl refuses, gives an AppLink that says so (``problem``)
+    rather than an exception, so a lesson run from the top keeps going.
     """
+    from kubernetes.client.exceptions import ApiException
+
     from kubelab.connect import current
 
     cluster = cluster or current()
     namespace = namespace or _namespace(cluster)
-    svc = cluster.core().read_namespaced_service(service, namespace)
+    try:
+        svc = cluster.core().read_namespaced_service(service, namespace)
+    except ApiException as err:
+        if err.status != 404:
+            raise
+        return AppLink(service, namespace, "", "", "", problem=(
+            f'service "{service}" not found in namespace "{namespace}": create it first '
+            f"(kubectl get services lists what there is)"))
     service_port = _service_port(svc, port)
     suffix = path.lstrip("/")
     ingress = [i.ip or i.hostname for i in (svc.status.load_balancer.ingress or [])
@@ -193,7 +212,10 @@ def open_app(service: str, namespace: str | None = None, *, port: int | str | No
                 how = "EXTERNAL-IP is still <pending>; " + how
         return AppLink(service, namespace, label, f"{base}proxy/{node_port}/{suffix}", how,
                        local_port=node_port, inline=inline)
-    local_port = port_forward(cluster, namespace, service, service_port.port)
+    try:
+        local_port = port_forward(cluster, namespace, service, service_port.port)
+    except RuntimeError as err:
+        return AppLink(service, namespace, "", "", "", problem=str(err))
     label = f"http://127.0.0.1:{local_port}/{suffix}"
     return AppLink(service, namespace, label, f"{base}proxy/{local_port}/{suffix}",
                    f"kubectl port-forward svc/{service} {local_port}:{service_port.port}, "
@@ -224,12 +246,13 @@ _lock = threading.Lock()
 
 
 def port_forward(cluster: Cluster, namespace: str, service: str, port: int,
-                 timeout: float = FORWARD_TIMEOUT) -> int:
+                 timeout: float | None = None) -> int:
     """``kubectl port-forward svc/<service> :<port>`` in the background; its local port.
 
     Reused while it runs; started again once kubectl has stopped (its pod went away).
     Stopped when the kernel exits.
     """
+    timeout = FORWARD_TIMEOUT if timeout is None else timeout
     key = (str(cluster.kubeconfig), cluster.context or "", namespace, service, port)
     with _lock:
         running = _forwards.get(key)
