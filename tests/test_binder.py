@@ -160,6 +160,7 @@ def _lab_rest_checks(bindir: Path, env: dict[str, str], root: Path) -> None:
         assert answer["success"] is True, answer
         with pytest.raises(urllib.error.HTTPError) as gone:
             _get(f"{base}/formgrader?token={token}")
+        gone.value.close()
         assert gone.value.code == 404
     finally:
         os.killpg(server.pid, signal.SIGTERM)
