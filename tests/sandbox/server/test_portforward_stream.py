@@ -43,15 +43,17 @@ def test_the_official_clients_portforward(site: SandboxHandle) -> None:
                          ports="80,81")
         try:
             sock = pf.socket(80)
-            sock.setblocking(True)
-            sock.sendall(REQUEST)
+            sock.settimeout(30)
+            sock.sendall(REQUEST)  # at once: the server may still be dialling the pod
             data = b""
             while chunk := sock.recv(65536):
                 data += chunk
             assert data.startswith(b"HTTP/1.1 200 OK\r\n")
             assert b"<title>Welcome to nginx!</title>" in data
             assert pf.error(80) is None
-            assert pf.socket(81).recv(10) == b""  # closed: nothing listens on 81
+            closed = pf.socket(81)
+            closed.settimeout(30)
+            assert closed.recv(10) == b""  # closed: nothing listens on 81
             error = pf.error(81) or ""
             assert error.startswith("error forwarding port 81 to pod ")
             assert "connect: connection refused" in error

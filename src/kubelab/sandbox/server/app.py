@@ -1052,7 +1052,7 @@ class KubeApi:
         if isinstance(tunnel, portforward_stream.ChannelPortForward):
             await tunnel.serve(forwarder)
         else:
-            await portforward_stream.PortForwardStream(tunnel, forwarder, self.clock).serve()
+            await portforward_stream.PortForwardStream(tunnel, forwarder).serve()
         return response
 
     # ---------------------------------------------------------------- proxy

@@ -25,7 +25,6 @@ from typing import Any, Protocol
 
 from aiohttp import WSMsgType, web
 
-from kubelab.sandbox.clock import Clock, TimerHandle
 from kubelab.sandbox.fabric import PortForwarder, PortForwardError
 from kubelab.sandbox.server import spdy
 from kubelab.sandbox.server.portforward import (
@@ -169,14 +168,20 @@ class ChannelPortForward:
         self.ws = ws
         self.ports = ports
         self.writers: dict[int, asyncio.StreamWriter] = {}
+        # Resolved once each port's dial is done (None: refused); the client may send
+        # before that, and its bytes must wait, not be lost.
+        self.dialled: dict[int, asyncio.Future[asyncio.StreamWriter | None]] = {}
 
     async def _port(self, index: int, port: int, forwarder: PortForwarder) -> None:
+        dialled = self.dialled[index]
         try:
             reader, writer = await forwarder.dial(port)
         except PortForwardError as exc:
+            dialled.set_result(None)
             await self.ws.send_bytes(bytes([2 * index + 1]) + exc.message.encode())
             return
         self.writers[index] = writer
+        dialled.set_result(writer)
         try:
             while chunk := await reader.read(MAX_CHUNK):
                 await self.ws.send_bytes(bytes([2 * index]) + chunk)
@@ -191,13 +196,16 @@ class ChannelPortForward:
             if msg.type != WSMsgType.BINARY or not msg.data:
                 continue
             channel, data = msg.data[0], msg.data[1:]
-            writer = self.writers.get(channel // 2) if channel % 2 == 0 else None
+            dialled = self.dialled.get(channel // 2) if channel % 2 == 0 else None
+            writer = await dialled if dialled is not None else None
             if writer is not None and data and not writer.is_closing():
                 writer.write(data)
                 with contextlib.suppress(ConnectionError):
                     await writer.drain()
 
     async def serve(self, forwarder: PortForwarder) -> None:
+        loop = asyncio.get_running_loop()
+        self.dialled = {i: loop.create_future() for i in range(len(self.ports))}
         for index, port in enumerate(self.ports):
             for frame in channel_open(index, port):
                 await self.ws.send_bytes(frame)
@@ -220,17 +228,15 @@ class ChannelPortForward:
 class PortForwardStream:
     """One upgraded port-forward connection to one pod."""
 
-    def __init__(self, tunnel: Tunnel, forwarder: PortForwarder, clock: Clock) -> None:
+    def __init__(self, tunnel: Tunnel, forwarder: PortForwarder) -> None:
         self.tunnel = tunnel
         self.forwarder = forwarder
-        self.clock = clock
         self.session = Session()
         self.decoder = spdy.Decoder()
         self.encoder = spdy.Encoder()
         self.outbox: asyncio.Queue[spdy.Frame | None] = asyncio.Queue(QUEUE_FRAMES)
         self.pods: dict[str, asyncio.StreamWriter] = {}
         self.tasks: dict[str, asyncio.Task[None]] = {}
-        self.timers: list[TimerHandle] = []
         self.handles: list[asyncio.TimerHandle] = []
         self.done = asyncio.Event()
 
@@ -249,8 +255,6 @@ class PortForwardStream:
                     with contextlib.suppress(ConnectionError):
                         await writer.drain()
             elif isinstance(action, PodEof):
-                # A real-time grace like containerd's, not a simulated duration: it bounds
-                # how long the pod's answer may take, which does not run faster.
                 writer = self.pods.get(action.request_id)
                 if writer is not None:
                     self.handles.append(asyncio.get_running_loop().call_later(
@@ -258,7 +262,8 @@ class PortForwardStream:
             elif isinstance(action, ClosePod):
                 self._close_pod(action.request_id)
             elif isinstance(action, Expire):
-                self.timers.append(self.clock.call_later(
+                # Network timeouts stay in real time (only simulated durations run faster).
+                self.handles.append(asyncio.get_running_loop().call_later(
                     STREAM_CREATION_TIMEOUT, functools.partial(self._expire, action.request_id)))
             elif isinstance(action, Shutdown):
                 self.done.set()
@@ -330,8 +335,8 @@ class PortForwardStream:
             await asyncio.wait({reader, writer, stopper}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             self.done.set()
-            for timer in (*self.timers, *self.handles):
-                timer.cancel()
+            for handle in self.handles:
+                handle.cancel()
             for request_id in list(self.pods):
                 self._close_pod(request_id)
             self.session.connection_lost()
