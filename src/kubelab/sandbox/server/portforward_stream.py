@@ -137,7 +137,7 @@ async def upgrade(request: web.BaseRequest, ports: list[int] | None = None
     when the ``ports`` query was given) or SPDY upgrade; None when the request asked for
     none of them."""
     offered = (WS_PROTOCOL, *CHANNEL_PROTOCOLS) if ports else (WS_PROTOCOL,)
-    ws = web.WebSocketResponse(protocols=offered, autoping=True, max_msg_size=0)
+    ws = web.WebSocketResponse(protocols=offered, autoping=True)
     ready = ws.can_prepare(request)
     if ready.ok and ready.protocol == WS_PROTOCOL:
         await ws.prepare(request)
