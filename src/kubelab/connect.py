@@ -10,8 +10,9 @@ Choice, in order:
 1. ``connect(kubeconfig=..., context=...)`` or ``KUBELAB_KUBECONFIG`` / ``KUBELAB_CONTEXT``:
    a real cluster (or any cluster) by kubeconfig.
 2. Under nbgrader (``NBGRADER_EXECUTION`` is set while validating and autograding): a private,
-   fresh sandbox in a temporary directory at grading speed, stopped when the kernel exits,
-   so submissions never collide and re-running a notebook is idempotent.
+   fresh sandbox in a temporary directory at grading speed with virtual time (idle time is
+   skipped to the next timer), stopped when the kernel exits, so submissions never collide
+   and re-running a notebook is idempotent.
 3. Otherwise the shared per-user sandbox, started if it is not running.
 """
 
@@ -28,6 +29,54 @@ from pathlib import Path
 from typing import Any
 
 GRADING_SPEED = 20.0
+# How long a kubectl process may run when it is given no --timeout of its own.
+KUBECTL_DEFAULT_TIMEOUT = 120.0
+# How much longer than kubectl's own --timeout its process may run: kubectl must get to
+# report its own timeout ("timed out waiting for the condition") before Python gives up.
+KUBECTL_TIMEOUT_MARGIN = 30.0
+_DURATION_UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001, "us": 1e-6, "µs": 1e-6,
+                   "ns": 1e-9}
+
+
+def go_duration(text: str) -> float | None:
+    """Seconds in a Go duration as kubectl parses ``--timeout`` (``90s``, ``2m``, ``1h30m``,
+    ``500ms``; a bare number is seconds), or ``None`` if it is not one."""
+    import re
+
+    text = text.strip()
+    if re.fullmatch(r"\d+(\.\d+)?", text):
+        return float(text)
+    parts = re.findall(r"(\d+(?:\.\d+)?)(h|ms|us|µs|ns|m|s)", text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        return None
+    return sum(float(n) * _DURATION_UNITS[u] for n, u in parts)
+
+
+def kubectl_timeout(args: Any, default: float = KUBECTL_DEFAULT_TIMEOUT) -> float | None:
+    """The Python-side limit for a kubectl process run with ``args``.
+
+    ``--timeout``/``--request-timeout`` (``=value`` or a separate value) plus
+    :data:`KUBECTL_TIMEOUT_MARGIN`, never below ``default``; ``None`` (no limit) when kubectl
+    is told to wait forever (``--timeout=0`` for ``rollout status`` and ``wait``).
+    """
+    args = list(args)
+    limit = default
+    for i, arg in enumerate(args):
+        for flag in ("--timeout", "--request-timeout"):
+            value = None
+            if arg.startswith(flag + "="):
+                value = arg.split("=", 1)[1]
+            elif arg == flag and i + 1 < len(args):
+                value = args[i + 1]
+            if value is None:
+                continue
+            seconds = go_duration(value)
+            if seconds is None:
+                continue
+            if seconds == 0 and flag == "--timeout":
+                return None
+            limit = max(limit, seconds + KUBECTL_TIMEOUT_MARGIN)
+    return limit
 _current: Cluster | None = None
 
 
@@ -81,14 +130,19 @@ class Cluster:
         return env
 
     def kubectl(self, *args: str, input: str | None = None,
-                timeout: float = 120.0) -> subprocess.CompletedProcess[str]:
-        """Run the real kubectl against this cluster; returns the completed process."""
+                timeout: float | None = None) -> subprocess.CompletedProcess[str]:
+        """Run the real kubectl against this cluster; returns the completed process.
+
+        Without ``timeout``, the process gets :func:`kubectl_timeout` seconds: always longer
+        than a ``--timeout`` given to kubectl, so kubectl's own message is what one sees.
+        """
         cmd = [kubectl_binary()]
         if self.context:
             cmd += ["--context", self.context]
         cmd += list(args)
+        limit = timeout if timeout is not None else kubectl_timeout(args)
         return subprocess.run(cmd, input=input, capture_output=True, text=True,
-                              env=self.env(), timeout=timeout, check=False)
+                              env=self.env(), timeout=limit, check=False)
 
     def fault(self, action: str, **target: Any) -> dict[str, Any]:
         """Inject a fault into the sandbox (``stop-kubelet``, ``start-kubelet``,
@@ -165,7 +219,10 @@ def connect(kubeconfig: str | Path | None = None, context: str | None = None, *,
 
     if _grading() or fresh:
         state_dir = Path(tempfile.mkdtemp(prefix="kubelab-grading-"))
-        daemon.start(state_dir, nodes=nodes, speed=speed or GRADING_SPEED, node_ports=False)
+        # Under grading nobody watches the cluster in real time: idle time is skipped
+        # (virtual time), so simulated minutes (lesson 9's eviction) cost no real ones.
+        daemon.start(state_dir, nodes=nodes, speed=speed or GRADING_SPEED, node_ports=False,
+                     virtual_time=_grading())
         _current = Cluster(state_dir / "kubeconfig", None, state_dir, private=True)
         atexit.register(_current.close)
     else:

@@ -35,6 +35,10 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--no-node-ports", dest="node_ports", action="store_false",
                        help="do not serve NodePort/LoadBalancer Services on "
                             "127.0.0.1:<nodePort>")
+        p.add_argument("--virtual-time", action="store_true",
+                       default=os.environ.get("KUBELAB_VIRTUAL_TIME", "0") == "1",
+                       help="when the cluster is idle, jump to the next timer at once "
+                            "(discrete-event simulation; used by grading sandboxes)")
     start.add_argument("--merge-kubeconfig", type=Path, default=None, metavar="PATH",
                        help="also add the kubelab context to this kubeconfig")
     sub.choices["serve"].add_argument("--port", type=int, default=0)
@@ -60,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             info = daemon.start(state_dir, nodes=args.nodes, speed=args.speed,
                                 version=args.version, merge=args.merge_kubeconfig,
-                                node_ports=args.node_ports)
+                                node_ports=args.node_ports, virtual_time=args.virtual_time)
         except RuntimeError as err:
             print(f"error: {err}", file=sys.stderr)
             return 1
@@ -114,6 +118,7 @@ def serve(state_dir: Path, args: argparse.Namespace) -> int:
                              port=args.port, token=daemon.token_for(state_dir),
                              event_ttl=args.event_ttl,
                              node_ports=args.node_ports,
+                             virtual_time=args.virtual_time,
                              # API only (no controllers, scheduler or kubelets): for tests
                              # of the API layer and for "what if nothing reconciles" demos.
                              components=os.environ.get("KUBELAB_COMPONENTS", "1") != "0")
@@ -134,7 +139,8 @@ def serve(state_dir: Path, args: argparse.Namespace) -> int:
         if options.components:
             await sandbox.start_components()
         logging.getLogger("kubelab.sandbox").info(
-            "serving on 127.0.0.1:%d (%d nodes, speed %.3g)", port, args.nodes, args.speed)
+            "serving on 127.0.0.1:%d (%d nodes, speed %.3g%s)", port, args.nodes, args.speed,
+            ", virtual time" if args.virtual_time else "")
         await stop.wait()
         log = logging.getLogger("kubelab.sandbox")
         log.info("stopping")

@@ -192,11 +192,13 @@ def running(state_dir: Path) -> ServerInfo | None:
 
 def start(state_dir: Path, *, nodes: int = 3, speed: float | None = None, version: str | None = None,
           timeout: float = 20.0, merge: Path | None = None,
-          node_ports: bool = True) -> ServerInfo:
+          node_ports: bool = True, virtual_time: bool = False) -> ServerInfo:
     """Start the daemon (or return the running one) and write the kubeconfig.
 
     ``node_ports``: serve NodePort and LoadBalancer Services on ``127.0.0.1:<nodePort>``
     (private sandboxes for grading leave those host ports to the learner's sandbox).
+    ``virtual_time``: skip idle time to the next timer (grading sandboxes; see
+    :class:`~kubelab.sandbox.clock.VirtualClock`).
     """
     tighten(state_dir)
     existing = running(state_dir)
@@ -218,6 +220,8 @@ def start(state_dir: Path, *, nodes: int = 3, speed: float | None = None, versio
         cmd += ["--version", version]
     if not node_ports:
         cmd.append("--no-node-ports")
+    if virtual_time:
+        cmd.append("--virtual-time")
     log_path = state_dir / "sandbox.log"
     log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     os.chmod(log_path, 0o600)

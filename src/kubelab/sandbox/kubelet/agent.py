@@ -40,7 +40,7 @@ from typing import Any
 import aiohttp
 
 from kubelab.sandbox import images
-from kubelab.sandbox.clock import Clock
+from kubelab.sandbox.clock import Clock, hold
 from kubelab.sandbox.fabric import ExecError, ExecProcess, Fabric, LogError, PortForwarder
 from kubelab.sandbox.images.netutils import PodNetwork
 from kubelab.sandbox.images.server import AppServer
@@ -265,7 +265,8 @@ class KubeletAgent:
         tasks = self.runtime.due_probes(self.clock)
         if not tasks:
             return []
-        results = await asyncio.gather(*(self.run_probe(t) for t in tasks))
+        with hold(self.clock):  # probes in flight: a virtual clock waits for their answers
+            results = await asyncio.gather(*(self.run_probe(t) for t in tasks))
         keys: list[Key] = []
         for task, (ok, output) in zip(tasks, results, strict=True):
             if task.record(ok, output):

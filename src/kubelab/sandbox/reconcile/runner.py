@@ -28,7 +28,7 @@ from typing import Any
 
 from kubelab.sandbox.api import kinds
 from kubelab.sandbox.api.errors import ApiError
-from kubelab.sandbox.clock import Clock
+from kubelab.sandbox.clock import Clock, add_busy_check
 from kubelab.sandbox.reconcile.events import EventRecorder
 from kubelab.sandbox.reconcile.types import (
     Action,
@@ -81,6 +81,11 @@ class WorkQueue:
 
     def __len__(self) -> int:
         return len(self._queue)
+
+    @property
+    def busy(self) -> bool:
+        """Keys waiting or being processed (a virtual clock must not skip time then)."""
+        return bool(self._queue or self._processing)
 
 
 class TurnBudget:
@@ -146,6 +151,7 @@ class ComponentRunner:
         self._timers: dict[Key, Any] = {}
         self._task: asyncio.Task[None] | None = None
         self._unsubscribe: Any = None
+        self._unregister_busy: Any = None
         self.paused = False
         self.reconciles = 0
         self.last_error: str | None = None
@@ -156,6 +162,7 @@ class ComponentRunner:
 
     def start(self) -> None:
         self._unsubscribe = self.registry.subscribe(self._on_event)
+        self._unregister_busy = add_busy_check(self.clock, lambda: self.queue.busy)
         # Components with work that no object announces yet (a kubelet registering its Node,
         # the static pod manager publishing mirror pods) say so with initial_keys().
         self.resync()
@@ -166,6 +173,9 @@ class ComponentRunner:
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
+        if self._unregister_busy is not None:
+            self._unregister_busy()
+            self._unregister_busy = None
         for timer in self._timers.values():
             timer.cancel()
         self._timers.clear()

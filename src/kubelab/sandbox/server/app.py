@@ -34,7 +34,7 @@ from kubelab.sandbox.api import decode, errors, kinds, params
 from kubelab.sandbox.api.errors import ApiError
 from kubelab.sandbox.api.kinds import KindInfo
 from kubelab.sandbox.api.selectors import format_selector
-from kubelab.sandbox.clock import Clock
+from kubelab.sandbox.clock import Clock, hold
 from kubelab.sandbox.fabric import ExecError
 from kubelab.sandbox.server import (
     discovery,
@@ -139,6 +139,14 @@ def error_response(err: ApiError) -> web.Response:
     return _json(err.status(), err.code, headers=err.headers)
 
 
+def _long_lived(request: web.Request) -> bool:
+    """Watches, followed logs and upgraded streams (exec, port-forward): they wait on the
+    cluster rather than keep it busy, so they never hold a virtual clock."""
+    query = request.query
+    return (params.bool_param(query, "watch") or query.get("follow") == "true"
+            or "/watch/" in request.path or "upgrade" in request.headers.get("Connection", "").lower())
+
+
 class KubeApi:
     """The request handlers, bound to one registry."""
 
@@ -171,7 +179,11 @@ class KubeApi:
                                  ) -> web.StreamResponse:
         self.requests += 1
         try:
-            return await handler(request)
+            if _long_lived(request):
+                return await handler(request)
+            # A request being answered is work in progress: a virtual clock skips no time.
+            with hold(self.clock):
+                return await handler(request)
         except ApiError as err:
             return error_response(err)
         except web.HTTPRequestEntityTooLarge:

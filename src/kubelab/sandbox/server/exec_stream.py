@@ -23,7 +23,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from kubelab.sandbox.clock import Clock
+from kubelab.sandbox.clock import Clock, hold
 from kubelab.sandbox.fabric import ExecProcess
 from kubelab.sandbox.images.shell import Output, Program, Sleep
 
@@ -93,7 +93,8 @@ class ExecStream:
             while True:
                 # Stepped off the loop: `wget` and `nslookup` block on the pod network, whose
                 # answers (the registry, the app servers) come from this loop.
-                step = await loop.run_in_executor(None, _step, program)
+                with hold(self.clock):  # a program step is running: no time is skipped
+                    step = await loop.run_in_executor(None, _step, program)
                 if isinstance(step, int):
                     return step
                 if isinstance(step, Output):
