@@ -6,14 +6,9 @@ run without browser tests is never mistaken for one with them.
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-MISSING = not Path(CHROMIUM).exists()
-REASON = "Debian chromium is not installed (apt-get install -y chromium)"
+from browser.support import CHROMIUM_MISSING as MISSING
+from browser.support import CHROMIUM_REASON as REASON
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -25,7 +20,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """One loud line, counting our skips and modules that skipped themselves for Chromium."""
+    """One loud line counting the skips for want of Chromium."""
     if not MISSING:
         return
     skipped = [r for r in terminalreporter.stats.get("skipped", [])
