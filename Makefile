@@ -8,7 +8,7 @@ BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 export KUBELAB_STATE_DIR ?= $(HOME)/.local/state/kubelab
 
-.PHONY: lab instructor test lint unit conformance notebooks browser bench soak release verify-release clean venv
+.PHONY: lab instructor test lint unit conformance notebooks browser bench soak release verify-release publish clean venv
 
 venv: $(STAMP)
 # The stamp's name holds pyproject.toml's checksum, so an edit means a new stamp; no mtime
@@ -57,6 +57,12 @@ release: venv
 
 verify-release: venv
 	$(PY) -m autograders.release --check
+
+## The students' repository (no solutions, hidden tests or grading tools) in DEST;
+## REPO=OWNER/REPO points its Binder badge at where you push it.
+DEST ?= published
+publish: venv release
+	$(BIN)/kubelab publish $(DEST) $(if $(REPO),--repo $(REPO))
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache

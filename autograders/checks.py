@@ -44,7 +44,7 @@ def _missing(kind: str, name: str, namespace: str) -> Outcome:
 
 
 def exists(kind: str, name: str, *, namespace: str = "default", points: float = 1,
-           hint: str = "", description: str = "") -> Check:
+           hint: str | tuple[str, ...] = "", description: str = "") -> Check:
     def probe(ctx: Context) -> Outcome:
         obj = ctx.snapshot.get(kind, name, namespace)
         return ok() if obj is not None else _missing(kind, name, namespace)
@@ -53,7 +53,7 @@ def exists(kind: str, name: str, *, namespace: str = "default", points: float = 
 
 
 def absent(kind: str, name: str, *, namespace: str = "default", points: float = 1,
-           hint: str = "") -> Check:
+           hint: str | tuple[str, ...] = "") -> Check:
     def probe(ctx: Context) -> Outcome:
         obj = ctx.snapshot.get(kind, name, namespace)
         if obj is None:
@@ -67,7 +67,7 @@ def absent(kind: str, name: str, *, namespace: str = "default", points: float = 
 
 def field(kind: str, name: str, path: str, expected: Any = None, *,
           test: Callable[[Any], bool] | None = None, namespace: str = "default",
-          points: float = 1, hint: str = "", description: str = "",
+          points: float = 1, hint: str | tuple[str, ...] = "", description: str = "",
           settled: bool | None = None) -> Check:
     """``kind/name``'s field at ``path`` equals ``expected`` (or satisfies ``test``)."""
     predicate = test if test is not None else (lambda v: _same(v, expected))
@@ -94,7 +94,7 @@ def _same(value: Any, expected: Any) -> bool:
 
 
 def labels_include(kind: str, name: str, labels: dict[str, str], *, path: str = "metadata.labels",
-                   namespace: str = "default", points: float = 1, hint: str = "",
+                   namespace: str = "default", points: float = 1, hint: str | tuple[str, ...] = "",
                    description: str = "") -> Check:
     wanted = ",".join(f"{k}={v}" for k, v in labels.items())
 
@@ -138,7 +138,7 @@ def _stuck(pods: Iterable[Obj]) -> str:
 
 
 def ready_replicas(name: str, count: int, *, namespace: str = "default", points: float = 1,
-                   hint: str = "") -> Check:
+                   hint: str | tuple[str, ...] = "") -> Check:
     """The Deployment is fully rolled out: ``count`` replicas, all updated and ready."""
 
     def probe(ctx: Context) -> Outcome:
@@ -167,7 +167,7 @@ def ready_replicas(name: str, count: int, *, namespace: str = "default", points:
 def pods(selector: str, *, count: int | None = None, at_least: int | None = None,
          ready: bool | None = None, phase: str | None = None,
          field_path: str | None = None, value: Any = None, namespace: str = "default",
-         owner: str | None = None, points: float = 1, hint: str = "",
+         owner: str | None = None, points: float = 1, hint: str | tuple[str, ...] = "",
          description: str = "") -> Check:
     """Pods matching a label selector: how many, and (optionally) that all share a property.
 
@@ -212,7 +212,7 @@ def pods(selector: str, *, count: int | None = None, at_least: int | None = None
 
 
 def serves(service: str, port: int | str, *, path: str = "/", contains: str,
-           namespace: str = "default", points: float = 1, hint: str = "",
+           namespace: str = "default", points: float = 1, hint: str | tuple[str, ...] = "",
            description: str = "") -> Check:
     """An HTTP GET through the API server's service proxy answers 200 with ``contains``."""
 
@@ -230,7 +230,7 @@ def serves(service: str, port: int | str, *, path: str = "/", contains: str,
 
 
 def endpoints(service: str, count: int, *, namespace: str = "default", points: float = 1,
-              hint: str = "") -> Check:
+              hint: str | tuple[str, ...] = "") -> Check:
     """The Service has ``count`` ready endpoint addresses (its selector matches ready pods)."""
 
     def probe(ctx: Context) -> Outcome:
@@ -246,7 +246,7 @@ def endpoints(service: str, count: int, *, namespace: str = "default", points: f
 
 
 def event(reason: str, *, message_contains: str = "", name_prefix: str = "",
-          namespace: str = "default", points: float = 1, hint: str = "",
+          namespace: str = "default", points: float = 1, hint: str | tuple[str, ...] = "",
           description: str = "") -> Check:
     """An Event with this reason (and message fragment) about an object named ``name_prefix…``."""
 
@@ -261,7 +261,7 @@ def event(reason: str, *, message_contains: str = "", name_prefix: str = "",
 
 
 def log_contains(pod: str, text: str, *, namespace: str = "default", points: float = 1,
-                 hint: str = "") -> Check:
+                 hint: str | tuple[str, ...] = "") -> Check:
     def probe(ctx: Context) -> Outcome:
         if ctx.snapshot.get("pod", pod, namespace) is None:
             return wrong(f"there is no pod {pod}", missing=True)
@@ -275,7 +275,7 @@ def log_contains(pod: str, text: str, *, namespace: str = "default", points: flo
 
 
 def secret_value(name: str, key: str, expected: str, *, namespace: str = "default",
-                 points: float = 1, hint: str = "") -> Check:
+                 points: float = 1, hint: str | tuple[str, ...] = "") -> Check:
     def probe(ctx: Context) -> Outcome:
         obj = ctx.snapshot.get("secret", name, namespace)
         if obj is None:
@@ -295,13 +295,18 @@ def secret_value(name: str, key: str, expected: str, *, namespace: str = "defaul
 
 def variable(name: str, *, expected: Any = None,
              compute: Callable[[Context], Any] | None = None,
-             test: Callable[[Any], bool] | None = None, points: float = 1, hint: str = "",
-             description: str = "", reveal: bool = False) -> Check:
+             test: Callable[[Any], bool] | None = None, points: float = 1,
+             hint: str | tuple[str, ...] = "", description: str = "", reveal: bool = False,
+             converging: bool = False) -> Check:
     """A notebook variable holds the right answer.
 
     The answer is ``expected``, or ``compute(ctx)`` read from the cluster at check time, or
     whatever satisfies ``test``. Unless ``reveal`` is set, messages never show the answer.
     A variable that is undefined or still the placeholder ``...`` is "not answered yet".
+
+    The learner's value does not change while the check waits, so a wrong value is settled
+    (said at once) — unless ``converging``: the answer computed from the cluster is still
+    moving (pods being scheduled, a quota being recounted), so a mismatch is waited out.
     """
 
     def probe(ctx: Context) -> Outcome:
@@ -318,6 +323,7 @@ def variable(name: str, *, expected: Any = None,
             good = _same(value, answer) if not isinstance(answer, list) else value == answer
             if not good and reveal:
                 return wrong(f"{name} is {_show(value)}, expected {_show(answer)}")
-        return ok() if good else wrong(f"{name} is {_show(value)}", settled=compute is None)
+        return ok() if good else wrong(f"{name} is {_show(value)}",
+                                       settled=compute is None or not converging)
 
     return Check(description or f"variable {name} holds the right answer", probe, points, hint)

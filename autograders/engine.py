@@ -27,7 +27,16 @@ What it guarantees, each for a reason measured with nbgrader 0.9.6:
   failure's text instead; the score (0) is the same either way. In a learner's own run there
   is no stderr at all.
 * **Messages, never code.** Reports show each check's description, what was found and a
-  hint; the hidden checks' source stays in the instructor's notebook.
+  hint; no test code is ever shown.
+* **Hints in steps.** A check's hint is a ladder — a nudge (what to look at), then the
+  concept, then the form of the command — and each time the same check fails again in the
+  same kernel the report shows the next step (:data:`HINT_STEPS` counts the failures). A
+  check without a hint of its own still gets a nudge built from its description, so every
+  failed check, in a notebook and on a feedback page, says where to look.
+* **Wrong is said at once.** A failure that waiting cannot change is *settled* and ends the
+  wait; in a learner's own run, once one check has failed for good the others get only
+  :data:`SETTLED_GRACE` seconds more (the exercise is already not right), so a wrong replica
+  count is reported in seconds, not after the convergence timeout.
 """
 
 from __future__ import annotations
@@ -53,7 +62,14 @@ GRADING_TIMEOUT = 15.0
 # long to converge: a blank or half-done notebook must not cost every check a full timeout.
 MISSING_GRACE = 3.0
 TEACHING_TIMEOUT = 45.0
+# In a learner's run, once a check has failed for good the others get this long to converge.
+SETTLED_GRACE = 3.0
 NOT_ANSWERED = "not answered yet"
+
+# How often each check has failed in this kernel: (exercise id, check description) -> count.
+# The hint ladder's step follows it, so a learner who runs a self-check again without fixing
+# the problem is told more each time.
+HINT_STEPS: dict[tuple[str, str], int] = {}
 
 
 @dataclass(frozen=True)
@@ -125,14 +141,38 @@ def answer(ctx: Context, name: str) -> Any:
     return ctx.variables[name]
 
 
+def ladder(nudge: str, concept: str, command: str) -> tuple[str, str, str]:
+    """A hint in three steps: what to look at, the concept behind it, the command's form.
+
+    The third step shows the shape of the command (``kubectl scale deployment <name>
+    --replicas=<count>``), not the learner's answer with every value filled in.
+    """
+    return (nudge, concept, command)
+
+
 @dataclass(frozen=True)
 class Check:
-    """A named expectation worth some points, with a hint shown when it fails."""
+    """A named expectation worth some points, with a hint shown when it fails.
+
+    ``hint`` is one sentence or a ladder of steps (see :func:`ladder`).
+    """
 
     description: str
     probe: Probe
     points: float = 1.0
-    hint: str = ""
+    hint: str | tuple[str, ...] = ""
+
+    @property
+    def hints(self) -> tuple[str, ...]:
+        """The hint ladder; a check with no hint gets a nudge built from its description."""
+        steps = (self.hint,) if isinstance(self.hint, str) else tuple(self.hint)
+        steps = tuple(s for s in steps if s)
+        return steps or (f"Look at what the check names: {self.description}.",)
+
+    def hint_at(self, step: int) -> str:
+        """The hint for the ``step``-th failure (0 first); the last step repeats."""
+        steps = self.hints
+        return steps[min(max(step, 0), len(steps) - 1)]
 
 
 @dataclass(frozen=True)
@@ -140,15 +180,22 @@ class Result:
     check: Check
     outcome: Outcome
     hidden: bool = False
+    hint: str = ""  # the ladder step this failure shows ("" before one is chosen)
 
     @property
     def earned(self) -> float:
         return self.check.points if self.outcome.passed else 0.0
 
+    @property
+    def shown_hint(self) -> str:
+        return self.hint or self.check.hint_at(0)
+
     def as_dict(self) -> dict[str, Any]:
         return {"description": self.check.description, "passed": self.outcome.passed,
                 "points": self.check.points, "earned": self.earned,
-                "found": self.outcome.found, "hint": self.check.hint, "hidden": self.hidden}
+                "found": self.outcome.found,
+                "hint": "" if self.outcome.passed else self.shown_hint,
+                "settled": self.outcome.settled, "hidden": self.hidden}
 
 
 @dataclass
@@ -219,8 +266,7 @@ class Report:
             if not r.outcome.passed:
                 if r.outcome.found:
                     lines.append(f"      found: {r.outcome.found}")
-                if r.check.hint:
-                    lines.append(f"      hint: {r.check.hint}")
+                lines.append(f"      hint: {r.shown_hint}")
         if self.passed:
             lines.append("All checks pass.")
         return "\n".join(lines)
@@ -308,11 +354,13 @@ def evaluate_once(checks: Sequence[tuple[Check, bool]], ctx: Context) -> list[Re
 
 def evaluate(checks: Sequence[tuple[Check, bool]], make_context: Callable[[], Context], *,
              timeout: float, clock: Clock = SYSTEM_CLOCK,
-             interval: float = 0.25) -> tuple[list[Result], float]:
+             interval: float = 0.25,
+             settled_grace: float | None = None) -> tuple[list[Result], float]:
     """Evaluate until all pass, every failure is settled, or ``timeout`` seconds pass.
 
     If something the exercise needs is missing, the deadline shrinks to
-    :data:`MISSING_GRACE` seconds.
+    :data:`MISSING_GRACE` seconds; with ``settled_grace``, a settled failure (the exercise
+    is already known to be wrong) shrinks it to that many seconds.
     """
     start = clock.monotonic()
     while True:
@@ -321,6 +369,8 @@ def evaluate(checks: Sequence[tuple[Check, bool]], make_context: Callable[[], Co
         failing = [r for r in results if not r.outcome.passed]
         if any(r.outcome.missing for r in failing):
             timeout = min(timeout, MISSING_GRACE)
+        if settled_grace is not None and any(r.outcome.settled for r in failing):
+            timeout = min(timeout, settled_grace)
         if not failing or all(r.outcome.settled for r in failing) or elapsed >= timeout:
             return results, elapsed
         clock.pause(min(interval, max(0.0, timeout - elapsed)))
@@ -351,11 +401,27 @@ class Exercise:
                 limit = timeout if timeout is not None else (
                     self.default_timeout if self.default_timeout is not None
                     else default_timeout())
-                results, waited = evaluate(pairs, factory, clock=self.clock, timeout=limit)
+                # Grading waits for every check (its points depend on it); a learner's own
+                # run reports a wrong answer without waiting out the others.
+                grace = None if grading() else SETTLED_GRACE
+                results, waited = evaluate(pairs, factory, clock=self.clock, timeout=limit,
+                                           settled_grace=grace)
             except ApiError as exc:
                 results = [Result(c, wrong(str(exc)), h) for c, h in pairs]
                 waited = 0.0
-        return Report(self.id, self.title, results, waited)
+        return Report(self.id, self.title, self._climb(results), waited)
+
+    def _climb(self, results: list[Result]) -> list[Result]:
+        """Pick each failure's hint step: one step further each time it fails again."""
+        climbed = []
+        for r in results:
+            if not r.outcome.passed:
+                key = (self.id, r.check.description)
+                step = HINT_STEPS.get(key, 0)
+                HINT_STEPS[key] = step + 1
+                r = Result(r.check, r.outcome, r.hidden, r.check.hint_at(step))
+            climbed.append(r)
+        return climbed
 
     def score(self, out_of: float, timeout: float | None = None) -> float:
         """Run the checks, show the report and return the points earned.

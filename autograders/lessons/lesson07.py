@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from autograders import checks as k
-from autograders.engine import Check, Context, Outcome, ok, wrong
+from autograders.engine import Check, Context, Outcome, ladder, ok, wrong
 from autograders.kube import dig
 from autograders.lessons import exercise
 
@@ -33,18 +33,37 @@ def stuck_unavailable() -> Check:
         return wrong(f"Available is {cond.get('status')} ({cond.get('reason')})")
 
     return Check("the Deployment reports Available=False (MinimumReplicasUnavailable) "
-                 "while pods wait for room", probe)
+                 "while pods wait for room", probe,
+                 hint=ladder("kubectl describe deployment resource-quota-demo: Conditions.",
+                             "A Deployment is Available only while enough replicas are "
+                             "ready; pods that cannot be placed never are.",
+                             "kubectl get deployment <name> -o "
+                             "jsonpath='{.status.conditions}'"))
 
 
 @exercise("07.deploy", "Exercise 1: deploy the site with resource requests")
 def deploy() -> list[Check]:
     return [
-        k.exists("deployment", NAME, hint="Apply the resource-quota-demo manifest."),
+        k.exists("deployment", NAME,
+                 hint=ladder("kubectl get deployments: is resource-quota-demo there?",
+                             "The lesson describes the Deployment; write it as a manifest.",
+                             "%%kubectl apply -f - with kind: Deployment, metadata.name")),
         k.field("deployment", NAME, f"{C0}.resources.requests.cpu", "100m",
-                hint="Request cpu: 100m."),
+                hint=ladder("Look at the container's resources.",
+                            "A CPU request is what the scheduler reserves on a node.",
+                            "resources: {requests: {cpu: <millicores>}}")),
         k.field("deployment", NAME, f"{C0}.resources.requests.memory", "100Mi",
-                hint="Request memory: 100Mi."),
-        k.ready_replicas(NAME, 3, hint="replicas: 3; wait for the rollout."),
+                hint=ladder("Look at the container's resources.",
+                            "A memory request is what the scheduler reserves on a node.",
+                            "resources: {requests: {memory: <size>}}")),
+        k.ready_replicas(NAME, 3, hint=ladder("kubectl get deployment resource-quota-demo",
+                                              "Pods count once their probes pass.",
+                                              "kubectl rollout status deployment/<name>")),
+        k.field("deployment", NAME, f"{C0}.readinessProbe.httpGet.path", "/",
+                description="pods have a readiness probe on /",
+                hint=ladder("Does the container have a readinessProbe?",
+                            "Readiness decides when a pod gets traffic.",
+                            "readinessProbe: {httpGet: {path: <path>, port: <port>}}")),
     ]
 
 
@@ -52,27 +71,57 @@ def deploy() -> list[Check]:
 def scale() -> list[Check]:
     return [
         k.field("deployment", NAME, "spec.replicas", 100,
-                hint="kubectl scale deployment resource-quota-demo --replicas=100"),
+                hint=ladder("Look at spec.replicas: how many does it ask for?",
+                            "Scaling changes only spec.replicas.",
+                            "kubectl scale deployment <name> --replicas=<count>")),
         # Pending *and* unscheduled: a pod whose image is still being pulled is Pending too.
         k.pods(LABEL, at_least=1, phase="Pending", field_path="spec.nodeName", value=None,
                description="some pods stay Pending, unscheduled",
-               hint="Give the scheduler a moment."),
+               hint=ladder("kubectl get pods -l app=resource-quota-demo: any Pending?",
+                           "The scheduler places a pod only on a node with room for its "
+                           "requests.",
+                           "kubectl describe pod <a Pending pod> (Events)")),
+        k.event("FailedScheduling", message_contains="Insufficient cpu",
+                name_prefix="resource-quota-demo",
+                description="the scheduler reported Insufficient cpu",
+                hint=ladder("kubectl get events: what does the scheduler say?",
+                            "Without requests the scheduler sees no shortage.",
+                            "kubectl get events --field-selector reason=FailedScheduling")),
+        stuck_unavailable(),
     ]
 
 
 @exercise("07.count", "Exercise 3: count the Pending pods with the Python client")
 def count() -> list[Check]:
-    return [k.variable("pending", compute=pending_count,
-                       description="pending is the number of Pending pods",
-                       hint="Count pods whose status.phase is 'Pending'.")]
+    return [
+        k.variable("pending", compute=pending_count, converging=True,
+                   description="pending is the number of Pending pods",
+                   hint=ladder("Compare with kubectl get pods -l app=resource-quota-demo.",
+                               "status.phase is 'Pending' until a pod is placed and started; "
+                               "pods being deleted do not count.",
+                               "sum(1 for p in <pods> if p.status.phase == 'Pending' and "
+                               "p.metadata.deletion_timestamp is None)")),
+        k.variable("pending", test=lambda v: isinstance(v, int) and 50 <= v < 100,
+                   description="pending is plausible: most of the 100 pods cannot fit",
+                   hint=ladder("How many pods fit on three workers?",
+                               "Each pod requests CPU; the workers' allocatable CPU runs out.",
+                               "Count only the Pending pods, as an int.")),
+    ]
 
 
 @exercise("07.back", "Exercise 4: scale back to 3")
 def back() -> list[Check]:
     return [
         k.field("deployment", NAME, "spec.replicas", 3,
-                hint="kubectl scale deployment resource-quota-demo --replicas=3"),
+                hint=ladder("Look at spec.replicas: how many does it ask for?",
+                            "Scaling down removes pods, Pending ones first.",
+                            "kubectl scale deployment <name> --replicas=<count>")),
         k.pods(LABEL, count=0, phase="Pending", owner=NAME,
                description="no pod is Pending any more",
-               hint="Pending pods are removed first when scaling down."),
+               hint=ladder("kubectl get pods -l app=resource-quota-demo",
+                           "Pending pods are removed first when scaling down.",
+                           "kubectl rollout status deployment/<name>")),
+        k.ready_replicas(NAME, 3, hint=ladder("kubectl get deployment resource-quota-demo",
+                                              "The remaining pods stay ready.",
+                                              "kubectl rollout status deployment/<name>")),
     ]

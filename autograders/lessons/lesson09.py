@@ -10,7 +10,7 @@ the sandbox.
 from __future__ import annotations
 
 from autograders import checks as k
-from autograders.engine import Check, Context, Outcome, ok, unanswered, wrong
+from autograders.engine import Check, Context, Outcome, ladder, ok, unanswered, wrong
 from autograders.kube import Obj, dig
 from autograders.lessons import exercise
 
@@ -109,7 +109,10 @@ def created_at_least(count: int) -> Check:
             return ok(f"{total} pods created")
         return wrong(f"the ReplicaSet created {total} pods")
 
-    return Check(f"the ReplicaSet created at least {count} pods (a replacement)", probe)
+    return Check(f"the ReplicaSet created at least {count} pods (a replacement)", probe,
+                 hint=ladder("kubectl get events: how many SuccessfulCreate?",
+                             "A ReplicaSet replaces a deleted pod by creating a new one.",
+                             "kubectl delete pod <one of the Deployment's pods>"))
 
 
 def worker_variable(variable: str) -> Check:
@@ -191,25 +194,38 @@ def none_terminating() -> Check:
         return wrong(f"{len(stuck)} pod(s) still Terminating: {', '.join(map(str, stuck))}")
 
     return Check("no hello-web pod is left Terminating", probe,
-                 hint="A pod evicted from a lost node is removed once its kubelet is back.")
+                 hint=ladder("kubectl get pods -l app=hello-web: any Terminating?",
+                             "A pod evicted from a lost node is removed once its kubelet is "
+                             "back and confirms it stopped.",
+                             "Start the kubelet of the lost node again, then kubectl wait "
+                             "--for=condition=Ready node/<node>"))
 
 
 @exercise("09.deploy", "Exercise 1: six hello-web pods spread over the workers")
 def deploy() -> list[Check]:
     return [
-        k.exists("deployment", NAME, hint="kubectl create deployment hello-web --image=... "
-                                          "--replicas=6"),
+        k.exists("deployment", NAME,
+                 hint=ladder("kubectl get deployments: is hello-web there?",
+                             "kubectl create deployment makes a Deployment from an image.",
+                             "kubectl create deployment <name> --image=<image> "
+                             "--replicas=<n> --port=<port>")),
         k.field("deployment", NAME, "spec.template.spec.containers[0].image", IMAGE,
                 hint=f"The image is {IMAGE}."),
         k.ready_replicas(NAME, REPLICAS, hint="Ask for 6 replicas and wait for the rollout."),
         spread(2),
+        k.labels_include("deployment", NAME, {"app": "hello-web"},
+                         path="spec.template.metadata.labels",
+                         hint=ladder("Look at the pod template's labels.",
+                                     "kubectl create deployment labels its pods app=<name>.",
+                                     "kubectl create deployment <name> …")),
     ]
 
 
 @exercise("09.replace", "Exercise 2: delete a pod and watch it replaced")
 def replace() -> list[Check]:
     return [*pod_gone_and_seen("deleted_pod"),
-            k.ready_replicas(NAME, REPLICAS, hint="The ReplicaSet starts a replacement.")]
+            k.ready_replicas(NAME, REPLICAS, hint="The ReplicaSet starts a replacement."),
+            created_at_least(REPLICAS + 1)]
 
 
 @exercise("09.failure", "Exercise 3: lose a worker and watch its pods move")
@@ -224,6 +240,12 @@ def failure() -> list[Check]:
         no_pods_on("failed_node", hint="Pods tolerate the unreachable taint for 300 simulated "
                                        "seconds, then they are evicted; wait for it."),
         k.ready_replicas(NAME, REPLICAS, hint="Evicted pods are replaced on the other workers."),
+        k.event("TaintManagerEviction", name_prefix=f"{NAME}-",
+                description="the taint manager evicted hello-web pods",
+                hint=ladder("kubectl get events: any TaintManagerEviction?",
+                            "Pods tolerate the unreachable taint for 300 (simulated) seconds, "
+                            "then the taint manager evicts them.",
+                            "Stop the kubelet of a node that runs hello-web pods and wait.")),
     ]
 
 
@@ -234,4 +256,5 @@ def maintenance() -> list[Check]:
         unschedulable("drained_node"),
         no_pods_on("drained_node", hint="kubectl drain <node> --ignore-daemonsets"),
         k.ready_replicas(NAME, REPLICAS, hint="Drained pods are recreated elsewhere."),
+        none_terminating(),
     ]

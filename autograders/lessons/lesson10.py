@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from autograders import checks as k
-from autograders.engine import Check, Context, Outcome, ok, wrong
+from autograders.engine import Check, Context, Outcome, ladder, ok, wrong
 from autograders.kube import dig
 from autograders.lessons import exercise
 
@@ -48,7 +48,10 @@ def only_web_labelled() -> Check:
         return ok()
 
     return Check("only the app=web pods are labelled tier=frontend", probe,
-                 hint="Select the pods with -l app=web.")
+                 hint=ladder("kubectl get pods -n team-b -L tier: who got a tier?",
+                             "--all labels every pod; a label selector picks some.",
+                             "kubectl label pods -n <namespace> -l <selector> <key>=<value> "
+                             "--overwrite"))
 
 
 def mounts_config_map(pod: str, config_map: str, *, namespace: str) -> Check:
@@ -68,13 +71,21 @@ def mounts_config_map(pod: str, config_map: str, *, namespace: str) -> Check:
         return wrong(f"no volume of the pod comes from configMap {config_map}", settled=True)
 
     return Check(f"pod {pod} mounts configMap {config_map} as a volume", probe,
-                 hint="Add a volume with configMap.name and a volumeMount for it.")
+                 hint=ladder("Look at the pod's volumes and volumeMounts.",
+                             "A configMap volume shows each key as a file once mounted.",
+                             "volumes: - {name: <v>, configMap: {name: <configmap>}} and "
+                             "volumeMounts: - {name: <v>, mountPath: <path>}"))
 
 
 def quota_used(resource: str, expected: str) -> Check:
     return k.field("resourcequota", QUOTA, f"status.used.{resource.replace('.', chr(92) + '.')}",
                    expected, namespace=TEAM_A,
-                   description=f"the quota counts {resource} = {expected} in use")
+                   description=f"the quota counts {resource} = {expected} in use",
+                   hint=ladder("kubectl describe quota team-quota -n team-a: Used.",
+                               "The quota admits pods only while they fit under hard; "
+                               "used counts the admitted ones.",
+                               "kubectl create quota <name> -n <namespace> "
+                               "--hard=<resource>=<amount>,…"))
 
 
 def used_cpu(ctx: Context) -> Any:
@@ -85,10 +96,21 @@ def used_cpu(ctx: Context) -> Any:
 def namespaces() -> list[Check]:
     return [
         k.labels_include("namespace", TEAM_A, {"team": "a"},
-                         hint="kubectl create namespace team-a, then "
-                              "kubectl label namespace team-a team=a"),
+                         hint=ladder("kubectl get namespaces --show-labels",
+                                     "A namespace is an object like any other and can carry "
+                                     "labels.",
+                                     "kubectl create namespace <name>, then kubectl label "
+                                     "namespace <name> <key>=<value> --overwrite")),
         k.labels_include("namespace", TEAM_B, {"team": "b"},
-                         hint="kubectl label namespace team-b team=b"),
+                         hint=ladder("kubectl get namespaces --show-labels",
+                                     "Each team's namespace carries its own team label.",
+                                     "kubectl label namespace <name> <key>=<value> "
+                                     "--overwrite")),
+        k.field("namespace", TEAM_B, "status.phase", "Active", namespace="",
+                description="namespace team-b is Active",
+                hint=ladder("kubectl get namespace team-b: STATUS.",
+                            "A namespace being deleted is Terminating.",
+                            "kubectl create namespace <name>")),
     ]
 
 
@@ -97,10 +119,16 @@ def labels() -> list[Check]:
     return [
         k.pods("app=web", count=2, namespace=TEAM_B, field_path="metadata.labels.tier",
                value="frontend", description="both app=web pods in team-b have tier=frontend",
-               hint="kubectl label pods -n team-b -l app=web tier=frontend"),
+               hint=ladder("kubectl get pods -n team-b -l app=web -L tier",
+                           "kubectl label adds a label to the objects you select.",
+                           "kubectl label pods -n <namespace> -l <selector> <key>=<value>")),
+        only_web_labelled(),
         k.variable("not_prod", compute=not_prod,
                    description="not_prod lists the team-b pods whose env is not prod, sorted",
-                   hint="A set-based selector: label_selector='env notin (prod)'."),
+                   hint=ladder("Compare with kubectl get pods -n team-b -L env.",
+                               "A set-based selector (notin) also matches pods without the "
+                               "label.",
+                               "label_selector='<key> notin (<value>)', names sorted")),
     ]
 
 
@@ -108,16 +136,31 @@ def labels() -> list[Check]:
 def config() -> list[Check]:
     return [
         k.field("configmap", "app-config", "data.greeting", "hello", namespace=TEAM_B,
-                hint="kubectl create configmap app-config -n team-b "
-                     "--from-literal=greeting=hello --from-literal=color=blue"),
-        k.field("configmap", "app-config", "data.color", "blue", namespace=TEAM_B),
+                hint=ladder("kubectl get configmap app-config -n team-b -o yaml",
+                            "Each --from-literal=<key>=<value> becomes one data key.",
+                            "kubectl create configmap <name> -n <namespace> "
+                            "--from-literal=<key>=<value> …")),
+        k.field("configmap", "app-config", "data.color", "blue", namespace=TEAM_B,
+                hint=ladder("kubectl get configmap app-config -n team-b -o yaml",
+                            "Each --from-literal=<key>=<value> becomes one data key.",
+                            "--from-literal=<key>=<value>")),
         k.field("pod", "config-reader", f"{C0}.env[GREETING].valueFrom.configMapKeyRef.name",
                 "app-config", namespace=TEAM_B,
-                hint="env: - name: GREETING, valueFrom: configMapKeyRef: {name: app-config, "
-                     "key: greeting}"),
+                hint=ladder("Where does GREETING get its value?",
+                            "valueFrom.configMapKeyRef reads one key of a ConfigMap into an "
+                            "environment variable.",
+                            "env: - {name: <VAR>, valueFrom: {configMapKeyRef: "
+                            "{name: <configmap>, key: <key>}}}")),
         mounts_config_map("config-reader", "app-config", namespace=TEAM_B),
         k.log_contains("config-reader", "greeting=hello", namespace=TEAM_B,
-                       hint="The container echoes greeting=$GREETING."),
+                       hint=ladder("kubectl logs config-reader -n team-b",
+                                   "The container echoes greeting=$GREETING.",
+                                   "command: [sh, -c, 'echo greeting=$GREETING; …']")),
+        k.log_contains("config-reader", "color=blue", namespace=TEAM_B,
+                       hint=ladder("kubectl logs config-reader -n team-b",
+                                   "The container prints the file color of the mounted "
+                                   "ConfigMap.",
+                                   "cat <mountPath>/<key> in the container's command")),
     ]
 
 
@@ -125,23 +168,40 @@ def config() -> list[Check]:
 def quota() -> list[Check]:
     return [
         k.field("resourcequota", QUOTA, "spec.hard.pods", "4", namespace=TEAM_A,
-                hint="kubectl create quota team-quota -n team-a "
-                     "--hard=requests.cpu=500m,pods=4"),
+                hint=ladder("kubectl describe quota team-quota -n team-a: Hard.",
+                            "A ResourceQuota's spec.hard caps a namespace's total.",
+                            "kubectl create quota <name> -n <namespace> "
+                            "--hard=<resource>=<amount>,…")),
         k.field("resourcequota", QUOTA, "spec.hard.requests\\.cpu", "500m", namespace=TEAM_A,
                 description="resourcequota team-quota in namespace team-a: "
-                            "spec.hard requests.cpu = '500m'"),
+                            "spec.hard requests.cpu = '500m'",
+                hint=ladder("kubectl describe quota team-quota -n team-a: Hard.",
+                            "requests.cpu caps the sum of the pods' CPU requests.",
+                            "--hard=requests.cpu=<millicores>,…")),
         k.field("deployment", APP, "spec.replicas", 6, namespace=TEAM_A,
-                hint="The Deployment asks for 6 replicas."),
+                hint=ladder("Look at spec.replicas of budget-app.",
+                            "The Deployment asks for more pods than the quota allows.",
+                            "spec: replicas: <n>")),
         k.pods(f"app={APP}", count=4, namespace=TEAM_A,
-               description="the quota lets only 4 budget-app pods exist"),
+               description="the quota lets only 4 budget-app pods exist",
+               hint=ladder("kubectl get pods -n team-a -l app=budget-app",
+                           "The quota rejects the pods beyond its limits.",
+                           "kubectl describe quota <name> -n <namespace>")),
         k.event("FailedCreate", message_contains="exceeded quota", namespace=TEAM_A,
                 name_prefix=f"{APP}-", description="the ReplicaSet reported exceeded quota",
-                hint="Each pod asks for 100m CPU; the fifth would break pods=4."),
+                hint=ladder("kubectl get events -n team-a: any FailedCreate?",
+                            "Each pod asks for CPU; the quota refuses the one that would "
+                            "break a limit, and the ReplicaSet records why.",
+                            "kubectl describe replicaset -n <namespace> -l app=<app>")),
+        quota_used("pods", "4"),
     ]
 
 
 @exercise("10.used", "Exercise 5: read the quota's usage with the Python client")
 def used() -> list[Check]:
-    return [k.variable("used_cpu", compute=used_cpu,
+    return [k.variable("used_cpu", compute=used_cpu, converging=True,
                        description="used_cpu is the CPU the quota counts as requested",
-                       hint="read_namespaced_resource_quota(...).status.used['requests.cpu']")]
+                       hint=ladder("Compare with kubectl describe quota team-quota -n team-a.",
+                                   "status.used is a map keyed by resource name.",
+                                   "read_namespaced_resource_quota(<name>, <namespace>)"
+                                   ".status.used[<resource>]"))]

@@ -46,6 +46,9 @@ def main(argv: list[str] | None = None) -> int:
         description="Print the mybinder.org link that opens a lesson of this checkout.")
     parser.add_argument("--repo", type=Path, default=Path.cwd(), help="the course checkout")
     parser.add_argument("--remote", default="origin", help="git remote to publish from")
+    parser.add_argument("--published", metavar="OWNER/REPO",
+                        help="the students' repository made by `kubelab publish` (no "
+                             "answers in it): link that instead of this checkout's remote")
     parser.add_argument("--ref", default="HEAD", help="branch, tag or commit Binder builds")
     parser.add_argument("--lesson", default=FIRST_LESSON, help="the lesson the link opens")
     parser.add_argument("--markdown", action="store_true", help="print a README badge")
@@ -54,7 +57,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not notebook.is_file():
             raise ValueError(f"no student notebook {notebook} (is --repo the course checkout?)")
-        slug = github_slug(_git(args.repo, "remote", "get-url", args.remote))
+        if args.published:
+            slug = github_slug(f"https://github.com/{args.published}")
+        else:
+            slug = github_slug(_git(args.repo, "remote", "get-url", args.remote))
     except ValueError as exc:
         print(f"kubelab binder-link: {exc}", file=sys.stderr)
         return 2

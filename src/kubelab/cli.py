@@ -12,7 +12,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args or args[0] in ("-h", "--help"):
         print("usage: kubelab sandbox {start,stop,status,reset,logs,serve,kubeconfig} …\n"
               "       kubelab grade <class-dir-or-zip> [--assignment NAME]\n"
-              "       kubelab binder-link [--remote origin] [--ref HEAD] [--markdown]\n"
+              "       kubelab binder-link [--remote origin | --published OWNER/REPO] "
+              "[--ref HEAD] [--markdown]\n"
+              "       kubelab publish DEST [--repo OWNER/REPO] [--ref main]\n"
               "       kubelab lab [--instructor]\n"
               "       kubelab lab-setup [--instructor] [--prefix DIR]")
         return 0
@@ -24,6 +26,10 @@ def main(argv: list[str] | None = None) -> int:
         from autograders.classroom import main as grade_main
 
         return grade_main(args[1:])
+    if args[0] == "publish":
+        from autograders.publish import main as publish_main
+
+        return publish_main(args[1:])
     if args[0] == "binder-link":
         from kubelab.binder_link import main as binder_main
 

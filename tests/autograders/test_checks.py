@@ -106,3 +106,15 @@ def test_log_contains_and_events() -> None:
     assert run(k.event("Unhealthy", message_contains="statuscode: 404",
                        name_prefix="probes-demo"), ctx).passed
     assert not run(k.event("FailedScheduling"), ctx).passed
+
+
+def test_a_wrong_variable_is_said_at_once_unless_the_answer_converges() -> None:
+    from autograders import checks as k
+
+    from .fakes import context as make_context
+
+    ctx = make_context({}, {"n": 3})
+    fixed = k.variable("n", compute=lambda c: 5).probe(ctx)
+    moving = k.variable("n", compute=lambda c: 5, converging=True).probe(ctx)
+    assert not fixed.passed and fixed.settled
+    assert not moving.passed and not moving.settled

@@ -188,3 +188,56 @@ def test_report_html_and_dict_carry_the_verdict() -> None:
     assert "3 of 3 points" in engine.report_html(data)
     del data["verdict"]   # a report saved by an older version
     assert "1 of 1 points" in engine.report_html(data)
+
+
+def test_hint_ladder_climbs_each_time_the_same_check_fails_again() -> None:
+    engine.HINT_STEPS.clear()
+    steps = engine.ladder("look at spec.replicas", "replicas is the desired count",
+                          "kubectl scale deployment <name> --replicas=<n>")
+    failing = Check("replicas", lambda ctx: wrong("spec.replicas is 5", settled=True),
+                    hint=steps)
+    passing = Check("image", lambda ctx: ok(), hint=("never shown",))
+    ex = Exercise("x.ladder", "Ex", [failing, passing], context_factory=lambda: context({}),
+                  clock=SteppingClock())
+    shown = []
+    for _ in range(4):
+        report = ex.run(timeout=5)
+        [bad] = [r for r in report.as_dict()["results"] if not r["passed"]]
+        shown.append(bad["hint"])
+        assert f"hint: {bad['hint']}" in report.text()
+        assert [r["hint"] for r in report.as_dict()["results"] if r["passed"]] == [""]
+    assert shown == [steps[0], steps[1], steps[2], steps[2]]
+    # another exercise's check of the same name starts at the first step
+    other = Exercise("x.other", "Ex", [failing], context_factory=lambda: context({}),
+                     clock=SteppingClock())
+    assert other.run(timeout=5).as_dict()["results"][0]["hint"] == steps[0]
+
+
+def test_a_check_without_a_hint_still_gets_a_nudge() -> None:
+    check = Check("service web sends traffic to 2 ready pods", lambda ctx: wrong("0"))
+    assert check.hints and "service web sends traffic to 2 ready pods" in check.hint_at(0)
+    assert check.hint_at(5) == check.hint_at(0)
+
+
+def test_a_settled_failure_ends_a_learners_wait_after_the_grace(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    clock = SteppingClock()
+    wrong_count = Check("replicas", lambda ctx: wrong("spec asks for 3", settled=True))
+    converging = flipping_check(clock, 99.0)
+    ex = Exercise("x.early", "Ex", [wrong_count, converging],
+                  context_factory=lambda: context({}), clock=clock)
+    report = ex.run(timeout=45)
+    assert report.waited == pytest.approx(engine.SETTLED_GRACE, abs=0.5)
+    assert "spec asks for 3" in report.text()
+
+
+def test_grading_still_waits_for_the_other_checks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    clock = SteppingClock()
+    wrong_count = Check("replicas", lambda ctx: wrong("spec asks for 3", settled=True))
+    converging = flipping_check(clock, 8.0)
+    ex = Exercise("x.grade", "Ex", [wrong_count, converging],
+                  context_factory=lambda: context({}), clock=clock)
+    report = ex.run(timeout=15)
+    assert report.results[1].outcome.passed and 8.0 <= report.waited < 9.0

@@ -52,6 +52,17 @@ VARIANTS: dict[str, list[Variant]] = {
                 {"test-02-deploy": 4}, {"test-02-deploy": "spec asks for 3"}),
         Variant("never-scaled", {"ex-02-scale": "# not done"},
                 {"test-02-scale": 0}, {"test-02-scale": "spec.replicas is 5"}),
+        # The self-check used to pass both (issue 11): a list that is not sorted and holds a
+        # name that is no pod, and a container that declares no port.
+        Variant("pod-names-unsorted-and-made-up", {"ex-02-client": (
+            "found = cluster.core().list_namespaced_pod('default', "
+            "label_selector='run=load-balancer-example')
+"
+            "pod_names = sorted((p.metadata.name for p in found.items), reverse=True) "
+            "+ ['not-a-pod']")},
+            {"test-02-client": 0}, {"test-02-client": "pod_names is ["}),
+        Variant("no-container-port", {"ex-02-deploy": None},
+                {"test-02-deploy": 5}, {"test-02-deploy": "containerPort is nothing"}),
     ],
     "03-services": [
         Variant("cluster-ip", {"ex-03-expose": (
@@ -146,7 +157,8 @@ VARIANTS: dict[str, list[Variant]] = {
                 {"test-10-config": 5},
                 {"test-10-config": "valueFrom.configMapKeyRef.name is nothing"}),
         Variant("quota-too-generous", {"ex-10-quota": None},
-                {"test-10-quota": 3, "test-10-used": 1},
+                # used_cpu is read from the learner's own (too generous) quota: right.
+                {"test-10-quota": 3},
                 {"test-10-quota": "spec.hard.pods is '10'"}),
     ],
 }
@@ -174,6 +186,8 @@ EDITS: dict[tuple[str, str, str], list[tuple[str, str]]] = {
          "    pass  # the kubelet is never started again\n")],
     ("09-self-healing", "cordon-only", "ex-09-maintenance"): [
         ("%kubectl drain $drained_node --ignore-daemonsets", "%kubectl cordon $drained_node")],
+    ("02-pods-deployments-scaling", "no-container-port", "ex-02-deploy"): [
+        ("        ports:\n        - containerPort: 8080\n", "")],
     ("10-namespaces-labels-config-quota", "labelled-every-pod", "ex-10-labels"): [
         ("-l app=web tier=frontend", "--all tier=frontend")],
     ("10-namespaces-labels-config-quota", "greeting-hard-coded", "ex-10-pod"): [
