@@ -7,7 +7,9 @@ command takes a class as instructors actually have it — nbgrader's
 platform — grades every lesson in parallel (each in its own scratch course, gradebook and
 per-notebook sandbox), prints a summary table, writes ``grades.csv``, and writes one feedback
 page per student and lesson that explains each check (what was expected, what was found, a
-hint) without showing any test code.
+hint) without showing any test code. Each notebook's kernel runs in a folder of its own, as a
+user of its own when grading runs as root, and its graded cells are scored from outside it
+(:mod:`autograders.outside`).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from autograders.nbgrading import (
     lessons,
     split_jobs,
 )
+from autograders.outside import isolation_warning, kernel_access
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -138,8 +141,13 @@ def grade_class(source: Path, course: Path, out: Path, only: list[str] | None = 
         generate_release(course, template, names)
         by_lesson = {name: {s.student: s.notebook for s in subs if s.lesson == name}
                      for name in names}
-        results = grade_in_parallel(template, scratch / "work", split_jobs(by_lesson, workers),
-                                    workers=workers)
+        with kernel_access() as (drop, reason):
+            warning = isolation_warning(drop, reason)
+            if warning:
+                print(f"kubelab grade: {warning}", file=sys.stderr)
+            results = grade_in_parallel(template, scratch / "work",
+                                        split_jobs(by_lesson, workers), workers=workers,
+                                        drop_privileges=drop)
     scores = [score for r in results.values() for score in r.scores]
     write_outputs(scores, names, out)
     return scores

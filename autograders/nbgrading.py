@@ -64,12 +64,18 @@ def _quiet_logs() -> Iterator[io.StringIO]:
         yield buffer
 
 
-def api(work: Path) -> Any:
+def api(work: Path, drop_privileges: bool | None = None) -> Any:
+    """nbgrader's API on ``work``; autograde runs each notebook outside the course folder and
+    scores its graded cells in this process (:mod:`autograders.outside`)."""
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
 
+    from autograders.outside import autograde_preprocessors
+
     _path_env()
     config = load_config(work)
+    config.Autograde.autograde_preprocessors = autograde_preprocessors()
+    config.GradeOutsideKernel.drop_privileges = drop_privileges
     return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
 
 
@@ -136,9 +142,10 @@ class NotebookScore:
         return cls(**data)
 
 
-def autograde(work: Path, assignment: str, student: str) -> list[NotebookScore]:
+def autograde(work: Path, assignment: str, student: str,
+              drop_privileges: bool | None = None) -> list[NotebookScore]:
     """Autograde ``work/submitted/<student>/<assignment>`` and read the scores back."""
-    grader = api(work)
+    grader = api(work, drop_privileges)
     for attempt in range(ATTEMPTS):
         with _quiet_logs():
             result = grader.autograde(assignment, student, force=True, create=True)
@@ -188,12 +195,15 @@ def read_scores(work: Path, assignment: str, student: str) -> list[NotebookScore
 
 def grade_lesson(template: Path, work: Path, lesson: str,
                  submissions: dict[str, Path],
-                 timings: dict[str, float] | None = None) -> list[NotebookScore]:
+                 timings: dict[str, float] | None = None,
+                 drop_privileges: bool | None = None) -> list[NotebookScore]:
     """Autograde ``submissions`` (student -> notebook) of one lesson in a copy of ``template``.
 
     ``template`` is a course directory where ``generate_assignment`` already ran, so its
     gradebook holds the instructor's test cells that nbgrader restores before grading.
-    Seconds spent per student go into ``timings`` when given.
+    Seconds spent per student go into ``timings`` when given. Each notebook runs in its own
+    scratch folder, as its own user when ``drop_privileges`` (None: when possible), and is
+    scored from outside its kernel (:mod:`autograders.outside`).
     """
     from autograders.clock import SYSTEM_CLOCK
 
@@ -206,7 +216,7 @@ def grade_lesson(template: Path, work: Path, lesson: str,
         shutil.copyfile(notebook, target / notebook.name)
     for student in submissions:
         start = SYSTEM_CLOCK.monotonic()
-        scores.extend(autograde(work, lesson, student))
+        scores.extend(autograde(work, lesson, student, drop_privileges))
         if timings is not None:
             timings[student] = round(SYSTEM_CLOCK.monotonic() - start, 2)
     return scores
@@ -254,7 +264,8 @@ def split_jobs(by_lesson: dict[str, dict[str, Path]], workers: int) -> dict[str,
 
 
 def grade_in_parallel(template: Path, scratch: Path, jobs: dict[str, LessonJob],
-                      workers: int = 2) -> dict[str, LessonResult]:
+                      workers: int = 2,
+                      drop_privileges: bool | None = None) -> dict[str, LessonResult]:
     """Grade several lessons at once, each in its own process, course copy and gradebook.
 
     nbgrader grades one notebook at a time; separate gradebooks make parallel runs safe.
@@ -269,7 +280,8 @@ def grade_in_parallel(template: Path, scratch: Path, jobs: dict[str, LessonJob],
         lesson = job.lesson or key
         request = {"template": str(template), "work": str(scratch / key), "lesson": lesson,
                    "submissions": {s: str(p) for s, p in job.submissions.items()},
-                   "validate": {k: [str(p), inv] for k, (p, inv) in job.validate.items()}}
+                   "validate": {k: [str(p), inv] for k, (p, inv) in job.validate.items()},
+                   "drop_privileges": drop_privileges}
         proc = subprocess.run([sys.executable, "-m", "autograders.nbgrading"],
                               input=json.dumps(request), capture_output=True, text=True,
                               check=False)
@@ -313,7 +325,8 @@ def _worker() -> int:
     work = Path(request["work"])
     timings: dict[str, float] = {}
     scores = grade_lesson(Path(request["template"]), work, request["lesson"],
-                          {s: Path(p) for s, p in request["submissions"].items()}, timings)
+                          {s: Path(p) for s, p in request["submissions"].items()}, timings,
+                          request.get("drop_privileges"))
     validation = {}
     for label, (nb, inv) in request.get("validate", {}).items():
         start = SYSTEM_CLOCK.monotonic()
