@@ -8,6 +8,7 @@ from datetime import datetime
 
 import pytest
 
+from kubelab.sandbox import cli
 from kubelab.sandbox.api import kinds
 from kubelab.sandbox.clock import VirtualClock, add_busy_check, hold
 from kubelab.sandbox.reconcile.events import EventRecorder
@@ -164,3 +165,14 @@ async def test_a_runner_waiting_for_its_turn_keeps_time_real(clock: VirtualClock
     finally:
         await runner.stop()
         registry.close()
+
+
+def test_a_virtual_time_sandbox_keeps_events_for_a_simulated_day(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Skipped time must not expire the Events a lesson's checks read (--event-ttl)."""
+    monkeypatch.delenv("KUBELAB_EVENT_TTL", raising=False)
+    monkeypatch.delenv("KUBELAB_VIRTUAL_TIME", raising=False)
+    parse = cli._parser().parse_args
+    assert cli._event_ttl(parse(["serve"])) == 3600
+    assert cli._event_ttl(parse(["serve", "--virtual-time"])) == 86400
+    assert cli._event_ttl(parse(["serve", "--virtual-time", "--event-ttl", "60"])) == 60

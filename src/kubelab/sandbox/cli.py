@@ -43,9 +43,11 @@ def _parser() -> argparse.ArgumentParser:
                        help="also add the kubelab context to this kubeconfig")
     sub.choices["serve"].add_argument("--port", type=int, default=0)
     sub.choices["serve"].add_argument(
-        "--event-ttl", type=float, default=float(os.environ.get("KUBELAB_EVENT_TTL", "3600")),
+        "--event-ttl", type=float, default=None,
         help="simulated seconds an Event lives after its last update (kube-apiserver's "
-             "--event-ttl; default 3600)")
+             "--event-ttl; default 3600, or $KUBELAB_EVENT_TTL; with --virtual-time a "
+             "simulated day, since skipped time would expire a lesson's Events before its "
+             "checks read them)")
     sub.add_parser("stop", help="stop the sandbox")
     sub.add_parser("status", help="is it running, where, and is it healthy")
     sub.add_parser("reset", help="stop and delete all state")
@@ -104,6 +106,19 @@ def main(argv: list[str] | None = None) -> int:
     return 2
 
 
+def _event_ttl(args: argparse.Namespace) -> float:
+    if args.event_ttl is not None:
+        return float(args.event_ttl)
+    if "KUBELAB_EVENT_TTL" in os.environ:
+        return float(os.environ["KUBELAB_EVENT_TTL"])
+    return VIRTUAL_TIME_EVENT_TTL if args.virtual_time else 3600.0
+
+
+#: Event TTL of a virtual-time sandbox (simulated seconds): its clock may skip hours while a
+#: notebook is graded, and a lesson's checks read the Events its first cells caused.
+VIRTUAL_TIME_EVENT_TTL = 86400.0
+
+
 def serve(state_dir: Path, args: argparse.Namespace) -> int:
     """Run in the foreground until SIGTERM/SIGINT; publish ``server.json`` when ready."""
     from kubelab.sandbox.cluster import Sandbox, SandboxOptions, bundled_kubectl_version
@@ -116,7 +131,7 @@ def serve(state_dir: Path, args: argparse.Namespace) -> int:
     options = SandboxOptions(state_dir=state_dir, nodes=args.nodes, speed=args.speed,
                              version=args.version or bundled_kubectl_version(),
                              port=args.port, token=daemon.token_for(state_dir),
-                             event_ttl=args.event_ttl,
+                             event_ttl=_event_ttl(args),
                              node_ports=args.node_ports,
                              virtual_time=args.virtual_time,
                              # API only (no controllers, scheduler or kubelets): for tests

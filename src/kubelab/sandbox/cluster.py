@@ -313,4 +313,6 @@ class Sandbox:
         if self._runner is not None:
             await self._runner.cleanup()
         if isinstance(self.clock, VirtualClock):
+            log.info("virtual time: %d jumps skipped %.0f simulated seconds", self.clock.jumps,
+                     self.clock.skipped * self.clock.speed)
             self.clock.detach()
