@@ -56,8 +56,7 @@ VARIANTS: dict[str, list[Variant]] = {
         # name that is no pod, and a container that declares no port.
         Variant("pod-names-unsorted-and-made-up", {"ex-02-client": (
             "found = cluster.core().list_namespaced_pod('default', "
-            "label_selector='run=load-balancer-example')
-"
+            "label_selector='run=load-balancer-example')\n"
             "pod_names = sorted((p.metadata.name for p in found.items), reverse=True) "
             "+ ['not-a-pod']")},
             {"test-02-client": 0}, {"test-02-client": "pod_names is ["}),
