@@ -123,3 +123,21 @@ def test_fault_on_a_cluster_without_the_endpoint_says_what_to_do_instead(
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_under_nbgrader_the_private_sandbox_runs_on_virtual_time(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Grading sandboxes skip idle time (``--virtual-time``); a learner's sandbox does not."""
+    from kubelab.sandbox import daemon
+
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    monkeypatch.delenv("KUBELAB_VIRTUAL_TIME", raising=False)
+    cluster = connect()
+    try:
+        assert cluster.private and cluster.sandbox_dir is not None
+        info = daemon.running(cluster.sandbox_dir)
+        assert info is not None
+        argv = Path(f"/proc/{info.pid}/cmdline").read_bytes().split(b"\0")
+        assert b"--virtual-time" in argv
+    finally:
+        cluster.close()
