@@ -10,7 +10,7 @@ import pytest
 
 from kubelab.sandbox import cli
 from kubelab.sandbox.api import kinds
-from kubelab.sandbox.clock import VirtualClock, add_busy_check, hold
+from kubelab.sandbox.clock import VirtualClock, add_busy_check, client_waiting, hold, touch
 from kubelab.sandbox.reconcile.events import EventRecorder
 from kubelab.sandbox.reconcile.runner import ComponentRunner, TurnBudget, WorkQueue
 from kubelab.sandbox.reconcile.types import Key, Obj, Result, Snapshot
@@ -104,6 +104,28 @@ async def test_the_rate_cap_bounds_skipping() -> None:
             await asyncio.wait_for(clock.sleep(1000), 0.5)
         # The burst plus at most 100 simulated seconds per real second (and the real 0.5 s).
         assert 40 <= clock.skipped <= 50 + 0.6 * 100
+    finally:
+        clock.detach()
+
+
+async def test_with_a_demand_window_time_is_skipped_only_for_a_client() -> None:
+    clock = VirtualClock(speed=1.0, demand_window=0.3)
+    clock.attach(asyncio.get_running_loop())
+    try:
+        with pytest.raises(TimeoutError):  # nobody asked anything: real time only
+            await asyncio.wait_for(clock.sleep(600), 0.4)
+        assert clock.jumps == 0
+        touch(clock)  # a request began: skipping for the next 0.3 real seconds
+        await asyncio.wait_for(clock.sleep(600), 0.25)
+        jumps = clock.jumps
+        assert jumps >= 1
+        await asyncio.sleep(0.35)
+        with pytest.raises(TimeoutError):  # the window closed
+            await asyncio.wait_for(clock.sleep(600), 0.3)
+        assert clock.jumps == jumps
+        with client_waiting(clock):  # an open watch waits on the cluster
+            await asyncio.wait_for(clock.sleep(600), 0.25)
+        assert clock.jumps > jumps
     finally:
         clock.detach()
 

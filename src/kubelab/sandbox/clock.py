@@ -124,6 +124,20 @@ def hold(clock: Clock) -> contextlib.AbstractContextManager[None]:
     return holder() if callable(holder) else contextlib.nullcontext()
 
 
+def client_waiting(clock: Clock) -> contextlib.AbstractContextManager[None]:
+    """Mark a client waiting on the cluster (an open watch, a followed log) for the span of
+    a ``with`` block; a :class:`VirtualClock` with a demand window skips time for it."""
+    waiter = getattr(clock, "client_waiting", None)
+    return waiter() if callable(waiter) else contextlib.nullcontext()
+
+
+def touch(clock: Clock) -> None:
+    """A client request began (a :class:`VirtualClock`'s demand window opens again)."""
+    toucher = getattr(clock, "touch", None)
+    if callable(toucher):
+        toucher()
+
+
 def add_busy_check(clock: Clock, check: Callable[[], bool]) -> Callable[[], None]:
     """Tell a :class:`VirtualClock` that ``check()`` is true while work is pending (a
     component's work queue); returns the function that removes the check again."""
@@ -159,11 +173,18 @@ class VirtualClock(RealClock):
     ``max_rate`` caps how fast skipping may go (simulated seconds skipped per real second,
     with a burst of ``burst`` simulated seconds), so a sandbox left idle while the notebook's
     kernel computes does not race through hours of heartbeats, Event TTLs and back-off.
+    With ``demand_window`` (real seconds) time is skipped only for a client: while one waits
+    on a watch or a followed log, or within that window after a request began (the pause
+    between a grader's polls, or between two ``kubectl`` commands). A kernel importing
+    libraries asks nothing, and then nothing is skipped and no CPU spent on heartbeats.
     """
 
     def __init__(self, speed: float = 1.0, *, max_rate: float | None = None,
-                 burst: float = 600.0) -> None:
+                 burst: float = 600.0, demand_window: float | None = None) -> None:
         super().__init__(speed)
+        self.demand_window = demand_window
+        self._last_request = -float("inf")
+        self._waiting = 0
         #: Timestamp seconds (real-time units) skipped so far.
         self.skipped = 0.0
         #: How many times the clock jumped (for tests and benchmarks).
@@ -256,6 +277,22 @@ class VirtualClock(RealClock):
         finally:
             self._holds -= 1
 
+    @contextlib.contextmanager
+    def client_waiting(self) -> Iterator[None]:
+        self._waiting += 1
+        try:
+            yield
+        finally:
+            self._waiting -= 1
+
+    def touch(self) -> None:
+        """A client request began (see ``demand_window``)."""
+        self._last_request = time.monotonic()
+
+    def demanded(self) -> bool:
+        return self.demand_window is None or self._waiting > 0 \
+            or time.monotonic() - self._last_request <= self.demand_window
+
     def add_busy_check(self, check: Callable[[], bool]) -> Callable[[], None]:
         self._busy.append(check)
 
@@ -289,6 +326,9 @@ class VirtualClock(RealClock):
         Returns how long the loop may still block (0 after a jump: the due timers run now).
         """
         if self.busy():
+            return timeout
+        if not self.demanded():
+            # Nobody is asking: no skipping until a request arrives (its socket wakes us).
             return timeout
         timer = self._next()
         if timer is None:

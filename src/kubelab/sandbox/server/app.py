@@ -34,7 +34,7 @@ from kubelab.sandbox.api import decode, errors, kinds, params
 from kubelab.sandbox.api.errors import ApiError
 from kubelab.sandbox.api.kinds import KindInfo
 from kubelab.sandbox.api.selectors import format_selector
-from kubelab.sandbox.clock import Clock, hold
+from kubelab.sandbox.clock import Clock, client_waiting, hold, touch
 from kubelab.sandbox.fabric import ExecError
 from kubelab.sandbox.server import (
     discovery,
@@ -180,8 +180,11 @@ class KubeApi:
         self.requests += 1
         try:
             if _long_lived(request):
-                return await handler(request)
-            # A request being answered is work in progress: a virtual clock skips no time.
+                with client_waiting(self.clock):  # a virtual clock may skip time for it
+                    return await handler(request)
+            # A request being answered is work in progress: a virtual clock skips no time
+            # (and may again once it is answered: a client is active).
+            touch(self.clock)
             with hold(self.clock):
                 return await handler(request)
         except ApiError as err:
