@@ -394,7 +394,11 @@ def _kubelab_export():
             out[name] = enc(value, 0)
         except Exception:
             out[name] = {"t": "opaque", "type": "?"}
-    s.stdout.write("MARK" + j.dumps(out) + "\\n")
+    hints = []
+    engine = s.modules.get("autograders.engine")
+    for key, count in list(getattr(engine, "HINT_STEPS", {}).items()):
+        hints.append([key[0], key[1], count])
+    s.stdout.write("MARK" + j.dumps({"variables": out, "hint_steps": hints}) + "\\n")
     s.stdout.flush()
 _kubelab_export()
 del _kubelab_export
@@ -436,8 +440,7 @@ def decode(value: Any) -> Any:
     return Opaque(str(value.get("type", "object")))
 
 
-def parse_answers(text: str) -> dict[str, Any]:
-    """The variables in the last answers line of ``text`` (empty if there is none)."""
+def _payload(text: str) -> dict[str, Any]:
     lines = [line for line in text.split("\n") if line.startswith(MARK)]
     if not lines or len(lines[-1]) > MAX_ANSWER_BYTES:
         return {}
@@ -445,9 +448,26 @@ def parse_answers(text: str) -> dict[str, Any]:
         raw = json.loads(lines[-1][len(MARK):])
     except ValueError:
         return {}
+    return raw if isinstance(raw, dict) else {}
+
+
+def parse_answers(text: str) -> dict[str, Any]:
+    """The variables in the last answers line of ``text`` (empty if there is none)."""
+    raw = _payload(text).get("variables")
     if not isinstance(raw, dict):
         return {}
     return {str(k): decode(v) for k, v in raw.items()}
+
+
+def parse_hint_steps(text: str) -> dict[tuple[str, str], int]:
+    """How often each check failed in the kernel's own runs (its self-checks), so the graded
+    report shows the hint step the learner's Validate would show. Only hint wording depends on
+    it, never points."""
+    steps: dict[tuple[str, str], int] = {}
+    for item in _payload(text).get("hint_steps") or []:
+        if isinstance(item, list) and len(item) == 3 and isinstance(item[2], int):
+            steps[(str(item[0]), str(item[1]))] = max(0, min(item[2], 100))
+    return steps
 
 
 # --- The graded cell, evaluated here ----------------------------------------------------------
@@ -656,6 +676,10 @@ class GradeOutsideKernel(Execute):  # type: ignore[misc]
             self.nb.cells[index] = original
         text = "".join(o.get("text", "") for o in probe.get("outputs", [])
                        if o.get("output_type") == "stream" and o.get("name") == "stdout")
+        steps = getattr(engine, "HINT_STEPS", None)
+        if isinstance(steps, dict):
+            steps.clear()
+            steps.update(parse_hint_steps(text))
         return parse_answers(text)
 
     def _context(self, variables: dict[str, Any]) -> Context:

@@ -18,7 +18,7 @@ from course.support import generate_template, make_submission, run_python
 from autograders import checks
 from autograders.engine import REPORT_MIME, Check, Context
 from autograders.lessons import exercise as register
-from autograders.outside import Opaque, decode, grade_cell, parse_answers
+from autograders.outside import Opaque, decode, grade_cell, parse_answers, parse_hint_steps
 
 from .fakes import FakeSnapshot
 
@@ -147,12 +147,17 @@ def test_answers_round_trip_as_plain_data_and_nothing_else() -> None:
            "blank": {"t": "..."}, "flags": {"t": "dict", "v": [["on", True], [1, None]]},
            "client": {"t": "opaque", "type": "CoreV1Api"},
            "bad": {"t": "dict", "v": [[{"t": "list", "v": []}, 1]]}}
-    answers = parse_answers(f"noise\n{MARK}{json.dumps({'x': 1})}\n{MARK}{json.dumps(raw)}\n")
+    first = json.dumps({"variables": {"x": 1}})
+    last = json.dumps({"variables": raw, "hint_steps": [["02.scale", "replicas", 2], "junk"]})
+    text = f"noise\n{MARK}{first}\n{MARK}{last}\n"
+    assert parse_hint_steps(text) == {("02.scale", "replicas"): 2}
+    answers = parse_answers(text)
     assert answers["names"] == ["a", "b"] and answers["pair"] == (1, 2.5)
     assert answers["blank"] is Ellipsis and answers["flags"] == {"on": True, 1: None}
     assert answers["client"] == Opaque("CoreV1Api") and isinstance(answers["bad"], Opaque)
     assert "x" not in answers  # the last line wins
     assert parse_answers("no answers here") == {} and parse_answers(f"{MARK}[1]") == {}
+    assert parse_answers(f"{MARK}{json.dumps({'variables': [1]})}") == {}
     assert decode({"t": "set", "v": [1, 1]}) == {1}
 
 
