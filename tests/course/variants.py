@@ -186,7 +186,7 @@ EDITS: dict[tuple[str, str, str], list[tuple[str, str]]] = {
     ("09-self-healing", "cordon-only", "ex-09-maintenance"): [
         ("%kubectl drain $drained_node --ignore-daemonsets", "%kubectl cordon $drained_node")],
     ("02-pods-deployments-scaling", "no-container-port", "ex-02-deploy"): [
-        ("        ports:\n        - containerPort: 8080\n", "")],
+        ("\n        ports:\n        - containerPort: 8080", "")],
     ("10-namespaces-labels-config-quota", "labelled-every-pod", "ex-10-labels"): [
         ("-l app=web tier=frontend", "--all tier=frontend")],
     ("10-namespaces-labels-config-quota", "greeting-hard-coded", "ex-10-pod"): [
