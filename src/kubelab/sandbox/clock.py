@@ -29,6 +29,7 @@ import asyncio
 import contextlib
 import heapq
 import itertools
+import logging
 import selectors
 import time
 from collections.abc import Callable, Iterator
@@ -262,8 +263,6 @@ class VirtualClock(RealClock):
             try:
                 timer.callback()
             except Exception:  # one bad callback must not stop the others
-                import logging
-
                 logging.getLogger("kubelab.sandbox.clock").exception("timer callback failed")
         self._arm()
 
