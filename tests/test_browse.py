@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from sandbox_support import SandboxHandle
 from workshop import manifests
 
@@ -85,6 +86,19 @@ def sandbox_cluster(sb: SandboxHandle) -> Cluster:
     return Cluster(sb.kubeconfig, None, sb.state_dir)
 
 
+def as_real_cluster(sb: SandboxHandle) -> Cluster:
+    """The sandbox seen as a real cluster would be: through a context that is not the
+    sandbox's (kind names its contexts ``kind-<name>``), so no sandbox-only shortcut applies."""
+    config = yaml.safe_load(sb.kubeconfig.read_text())
+    config["contexts"] = [{"name": "kind-kubelab", "context": {"cluster": "kubelab",
+                                                               "user": "kubelab"}}]
+    config["current-context"] = "kind-kubelab"
+    path = sb.state_dir / "kind-style-kubeconfig"
+    path.write_text(yaml.safe_dump(config))
+    path.chmod(0o600)
+    return Cluster(path)
+
+
 def service(sb: SandboxHandle, name: str) -> dict[str, object]:
     svc: dict[str, object] = json.loads(sb.kubectl("get", "svc", name, "-o", "json").stdout)
     return svc
@@ -139,7 +153,7 @@ def test_a_real_external_ip_is_linked_directly(kdemo: SandboxHandle) -> None:
     sandbox.kubectl("create", "service", "loadbalancer", "gke-like", "--tcp=8080:8080")
     sandbox.kubectl("patch", "svc", "gke-like", "--subresource=status", "--type=merge", "-p",
                     json.dumps({"status": {"loadBalancer": {"ingress": [{"ip": "34.117.5.9"}]}}}))
-    real = Cluster(sandbox.kubeconfig)  # not known as the sandbox: a real cluster's rules
+    real = as_real_cluster(sandbox)  # not known as the sandbox: a real cluster's rules
     link = browse.open_app("gke-like", cluster=real)
     assert (link.label, link.href, link.local_url) == (
         "http://34.117.5.9:8080/", "http://34.117.5.9:8080/", None)
@@ -149,7 +163,7 @@ def test_a_real_external_ip_is_linked_directly(kdemo: SandboxHandle) -> None:
 def test_otherwise_kubectl_port_forward_serves_the_app(kdemo: SandboxHandle,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("JUPYTERHUB_SERVICE_PREFIX", "/")
-    real = Cluster(kdemo.kubeconfig)  # kind/minikube rules: the external IP leads nowhere
+    real = as_real_cluster(kdemo)  # kind/minikube rules: the external IP leads nowhere
     try:
         link = browse.open_app("kdemo-svc", cluster=real)
     except RuntimeError as err:
@@ -169,7 +183,7 @@ def test_otherwise_kubectl_port_forward_serves_the_app(kdemo: SandboxHandle,
 
 
 def test_a_failed_port_forward_says_what_kubectl_said(kdemo: SandboxHandle) -> None:
-    real = Cluster(kdemo.kubeconfig)
+    real = as_real_cluster(kdemo)
     with pytest.raises(RuntimeError, match=r"kubectl port-forward svc/missing failed: Error "
                                            r'from server \(NotFound\): services "missing" '
                                            "not found"):
@@ -204,7 +218,7 @@ def test_no_service_yet_or_no_pod_gives_a_message_not_an_exception(
     assert repr(link).startswith("No link to not-there yet: service")
     # On a real cluster, a Service without pods: kubectl port-forward's own words.
     sandbox.kubectl("create", "service", "clusterip", "no-pods", "--tcp=80:80")
-    real = Cluster(sandbox.kubeconfig)
+    real = as_real_cluster(sandbox)
     monkeypatch.setattr(browse, "FORWARD_TIMEOUT", 2.0)
     link = browse.open_app("no-pods", cluster=real)
     assert link.problem is not None and "timed out waiting for the condition" in link.problem

@@ -103,7 +103,9 @@ class Cluster:
 
     @property
     def is_sandbox(self) -> bool:
-        return self.sandbox_dir is not None
+        """True for the embedded sandbox, also when reached through a kubeconfig (a grader
+        hands a submission's kernel only the kubeconfig of its private sandbox)."""
+        return self.sandbox_dir is not None or _sandbox_context(self.kubeconfig, self.context)
 
     @property
     def api_client(self) -> Any:
@@ -195,6 +197,30 @@ def _status_message(payload: bytes) -> str:
         return str(json.loads(payload)["message"])
     except (TypeError, ValueError, KeyError):
         return payload.decode(errors="replace")
+
+
+def _sandbox_context(kubeconfig: Path, context: str | None) -> bool:
+    """Whether ``context`` (or the current context) is a kubelab sandbox's: the context, its
+    cluster and its user are all named ``kubelab`` and the server is on the loopback address,
+    as the sandbox writes them (``kubelab sandbox start --merge-kubeconfig`` keeps them)."""
+    import yaml
+
+    try:
+        config = yaml.safe_load(kubeconfig.read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        return False
+    if not isinstance(config, dict):
+        return False
+    name = context or config.get("current-context")
+    if name != "kubelab":
+        return False
+    entries = {e.get("name"): e for e in config.get("contexts") or [] if isinstance(e, dict)}
+    ctx = (entries.get(name) or {}).get("context") or {}
+    if ctx.get("cluster") != "kubelab" or ctx.get("user") != "kubelab":
+        return False
+    clusters = {e.get("name"): e for e in config.get("clusters") or [] if isinstance(e, dict)}
+    server = str(((clusters.get("kubelab") or {}).get("cluster") or {}).get("server", ""))
+    return server.startswith("https://127.0.0.1:")
 
 
 def _grading() -> bool:

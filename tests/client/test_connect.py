@@ -51,7 +51,7 @@ def test_connect_by_environment_kubeconfig_reaches_the_sandbox(
         sandbox: SandboxHandle, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KUBELAB_KUBECONFIG", str(sandbox.kubeconfig))
     cluster = connect()
-    assert not cluster.is_sandbox
+    assert cluster.is_sandbox and cluster.sandbox_dir is None   # reached, not launched
     assert cluster.kubeconfig == sandbox.kubeconfig
     names = [n.metadata.name for n in cluster.core().list_node().items]
     assert WORKER in names
@@ -141,3 +141,21 @@ def test_under_nbgrader_the_private_sandbox_runs_on_virtual_time(
         assert b"--virtual-time" in argv
     finally:
         cluster.close()
+
+
+def test_a_sandbox_reached_by_kubeconfig_is_still_the_sandbox(
+        sandbox: SandboxHandle, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A grader hands a submission's kernel only its sandbox's kubeconfig: lessons that
+    inject faults (lesson 9) must still know they run on the sandbox, not tell the learner
+    to `docker stop` a kind node. A kind-style context on the same file is not the sandbox."""
+    monkeypatch.setattr(connect_module, "_current", None)
+    monkeypatch.setenv("KUBELAB_KUBECONFIG", str(sandbox.kubeconfig))
+    assert connect().is_sandbox
+    config = yaml.safe_load(sandbox.kubeconfig.read_text())
+    config["contexts"].append({"name": "kind-kubelab",
+                               "context": {"cluster": "kubelab", "user": "kubelab"}})
+    config["current-context"] = "kind-kubelab"
+    other = tmp_path / "kubeconfig"
+    other.write_text(yaml.safe_dump(config))
+    assert not Cluster(other).is_sandbox
+    assert Cluster(other, "kubelab").is_sandbox
