@@ -98,7 +98,9 @@ def _kernel_failed_to_start(text: str) -> bool:
 
 def _ok(result: dict[str, Any], what: str) -> None:
     if not result.get("success"):
-        raise NbgraderError(f"nbgrader {what} failed:\n{result.get('error') or result.get('log')}")
+        # nbgrader's ``error`` only says "see the above traceback": the traceback is in the log.
+        details = "\n".join(str(result.get(k) or "") for k in ("log", "error")).strip()
+        raise NbgraderError(f"nbgrader {what} failed:\n{details[-6000:]}")
 
 
 def generate_release(course: Path, work: Path, names: list[str]) -> Path:
