@@ -1,8 +1,10 @@
 """nbgrader configuration of the kubelab course (run nbgrader from this directory).
 
 Every lesson starts its own sandbox under NBGRADER_EXECUTION (see kubelab.connect), so
-grading is hermetic. Test cells wait a bounded time for the cluster to converge, hence the
-longer timeout for graded cells.
+submissions do not share a cluster. Plain `nbgrader autograde` run from here still executes
+graded cells in the student's kernel; `kubelab grade` scores them from outside the kernel, in
+a scratch folder per submission (README: threat model). Test cells wait a bounded time for the
+cluster to converge, hence the longer timeout for graded cells.
 """
 
 c = get_config()  # noqa: F821  (nbgrader injects get_config)
