@@ -84,6 +84,22 @@ def parse_time(value: str | None) -> datetime | None:
         return None
 
 
+async def _sleep_on_timer(clock: Clock, sim_seconds: float) -> None:
+    """Sleep on the clock's own timer queue (virtual and manual clocks), so a jump or an
+    ``advance`` wakes the sleeper; a cancelled sleeper leaves no timer behind."""
+    done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def wake() -> None:
+        if not done.done():
+            done.set_result(None)
+
+    timer = clock.call_later(sim_seconds, wake)
+    try:
+        await done
+    finally:
+        timer.cancel()
+
+
 class RealClock:
     """Wall-clock timestamps; durations divided by ``speed`` on the running event loop."""
 
@@ -227,17 +243,7 @@ class VirtualClock(RealClock):
         return timer
 
     async def sleep(self, sim_seconds: float) -> None:
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-        def wake() -> None:
-            if not done.done():
-                done.set_result(None)
-
-        timer = self.call_later(sim_seconds, wake)
-        try:
-            await done
-        finally:
-            timer.cancel()
+        await _sleep_on_timer(self, sim_seconds)
 
     def _next(self) -> _ManualTimer | None:
         while self._timers and self._timers[0].cancelled:
@@ -417,14 +423,7 @@ class ManualClock:
         return timer
 
     async def sleep(self, sim_seconds: float) -> None:
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-        def wake() -> None:
-            if not done.done():
-                done.set_result(None)
-
-        self.call_later(sim_seconds, wake)
-        await done
+        await _sleep_on_timer(self, sim_seconds)
 
     def advance(self, seconds: float) -> None:
         """Move time forward, firing due timers in order."""
