@@ -17,7 +17,6 @@ import http.client
 import json
 import os
 import signal
-import socket
 import ssl
 import statistics
 import subprocess
@@ -30,6 +29,7 @@ from pathlib import Path
 from benchmarks import report
 from kubelab.connect import kubectl_binary
 from kubelab.sandbox import daemon
+from kubelab.sandbox.cluster import free_port
 
 REPEATS = 30
 KDEMO = {
@@ -63,12 +63,6 @@ def _median(run: Callable[[], object]) -> float:
     return statistics.median(times)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _jupyter(root: Path, port: int, token: str) -> subprocess.Popen[bytes]:
     env = dict(os.environ, JUPYTER_CONFIG_DIR=str(root / "config"),
                JUPYTER_RUNTIME_DIR=str(root / "runtime"), JUPYTER_DATA_DIR=str(root / "data"))
@@ -93,7 +87,7 @@ def browse() -> list[report.Figure]:
                               input=stdin, capture_output=True, text=True, check=True,
                               env=env, timeout=180).stdout
 
-    token, jupyter_port = "kubelab-bench", _free_port()
+    token, jupyter_port = "kubelab-bench", free_port()
     server = _jupyter(root, jupyter_port, token)
     try:
         kubectl("apply", "-f", "-", stdin=json.dumps(KDEMO))

@@ -15,7 +15,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -31,6 +30,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from kubelab import labsetup
+from kubelab.sandbox.cluster import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 BINDER = REPO / "binder"
@@ -99,12 +99,6 @@ def _tree(root: Path) -> set[str]:
     return {str(path.relative_to(root)) for path in root.rglob("*")}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _get(url: str) -> bytes:
     with urllib.request.urlopen(url, timeout=10) as response:
         return bytes(response.read())
@@ -112,7 +106,7 @@ def _get(url: str) -> bytes:
 
 def _lab_rest_checks(bindir: Path, env: dict[str, str], root: Path) -> None:
     """What a student's browser gets from JupyterLab after postBuild, read over REST."""
-    port, token = _free_port(), "binder-test"
+    port, token = free_port(), "binder-test"
     server = subprocess.Popen(
         [str(bindir / "jupyter"), "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
          "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",

@@ -32,6 +32,7 @@ from pathlib import Path
 import pytest
 
 from kubelab import lab
+from kubelab.sandbox.cluster import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 VENV = Path(sys.prefix)
@@ -72,12 +73,6 @@ def test_jupyter_command_is_loopback_and_allows_root_only_for_root(tmp_path: Pat
 
 
 # -- make lab from a clean clone -------------------------------------------------------------
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 def _port_open(port: int) -> bool:
     with socket.socket() as s:
@@ -139,7 +134,7 @@ def test_make_lab_from_a_clean_clone(workspace: tuple[Path, list[str]]) -> None:
         pytest.skip("the virtualenv is older than the committed pyproject.toml: run `make venv`")
 
     home, state = tmp / "home", tmp / "state"
-    port = _free_port()
+    port = free_port()
     token = f"make-lab-{os.getpid()}"
     (home / ".jupyter").mkdir(parents=True)
     (home / ".jupyter" / "jupyter_server_config.json").write_text(json.dumps({

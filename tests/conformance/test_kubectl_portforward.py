@@ -17,7 +17,6 @@ import os
 import re
 import selectors
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -29,16 +28,11 @@ from conformance.support import wait_for
 from sandbox_support import SandboxHandle
 
 from kubelab.connect import kubectl_binary
+from kubelab.sandbox.cluster import free_port
 
 pytestmark = pytest.mark.slow
 
 NGINX_TITLE = "<title>Welcome to nginx!</title>"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Forward:
