@@ -25,7 +25,7 @@ def test_pod_churn_levels_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     # Each round makes about 5 Events per pod: without expiry 800 pods leave ~4,000.
     assert last.events < 600, soak.report(rounds)
     assert last.rss_mib - half.rss_mib < 20, soak.report(rounds)
-    # Compaction keeps 10,000 revisions (about 450–550 pods here, by when it first runs):
+    # Compaction keeps 10,000 revisions (about 450 to 550 pods here, by when it first runs):
     # 800 pods leave the last four rounds well past it, where the datastore
     # reuses freed pages and stops growing.
     assert last.datastore_mib - rounds[-4].datastore_mib < 3, soak.report(rounds)
