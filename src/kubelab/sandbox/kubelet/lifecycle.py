@@ -21,7 +21,7 @@ from typing import Any
 from kubelab.sandbox import images
 from kubelab.sandbox.clock import Clock, rfc3339
 from kubelab.sandbox.images import Image, ImageNotFound, InvalidImageName, ProgramRun, Shell
-from kubelab.sandbox.kubelet import stages
+from kubelab.sandbox.kubelet import expansion, stages
 from kubelab.sandbox.kubelet.probes import ProbeWorker, container_probes
 from kubelab.sandbox.kubelet.runtime import (
     ContainerRecord,
@@ -33,9 +33,10 @@ from kubelab.sandbox.kubelet.runtime import (
 from kubelab.sandbox.kubelet.volumes import (
     ConfigError,
     MountError,
-    container_env,
     container_files,
+    kubelet_env,
     kubelet_managed_files,
+    runtime_env,
     volume_files,
 )
 from kubelab.sandbox.reconcile.types import Snapshot
@@ -89,6 +90,8 @@ class PodSync:
         self.out = SyncOutcome()
         self.spec = pod.get("spec") or {}
         self._config_cache: dict[str, tuple[str, dict[str, str], dict[str, str]]] = {}
+        #: The kubelet-built variables per container, for ``$(VAR)`` in command and args.
+        self._declared_env: dict[str, dict[str, str]] = {}
 
     # ------------------------------------------------------------------ engine
 
@@ -264,8 +267,10 @@ class PodSync:
         if c.name in self._config_cache:
             return self._config_cache[c.name]
         try:
-            env = container_env(self.snapshot, self.pod, c.spec, node_ip=self.runtime.node_ip,
-                                pod_ip=self.record.ip)
+            declared = kubelet_env(self.snapshot, self.pod, c.spec,
+                                   node_ip=self.runtime.node_ip, pod_ip=self.record.ip)
+            env = runtime_env(self.pod) | declared
+            self._declared_env[c.name] = declared
             volumes = volume_files(self.snapshot, self.pod, node_ip=self.runtime.node_ip,
                                    pod_ip=self.record.ip)
             files = ({} if self.spec.get("hostNetwork")
@@ -378,8 +383,9 @@ class PodSync:
         c.logs = []
         c.run = None
         behaviour = c.image.behaviour if c.image is not None else None
-        command = list(c.spec.get("command") or [])
-        args = list(c.spec.get("args") or [])
+        declared = self._declared_env.get(c.name, {})
+        command = expansion.expand_all(c.spec.get("command") or [], declared)
+        args = expansion.expand_all(c.spec.get("args") or [], declared)
         if c.image is not None and images.runs_program(c.image, command, args):
             c.run = ProgramRun(images.program(c.image, command, args,
                                               Shell(env, c.files, now=self._program_clock(c))))

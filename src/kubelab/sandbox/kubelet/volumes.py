@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable
 from typing import Any
 
 from kubelab.sandbox.api import kinds
+from kubelab.sandbox.kubelet import expansion
 from kubelab.sandbox.reconcile.types import Snapshot
 
 Obj = dict[str, Any]
@@ -74,15 +74,29 @@ def field_ref(pod: Obj, path: str, node_ip: str, pod_ip: str) -> str:
     return str(values.get(path, ""))
 
 
-def container_env(snapshot: Snapshot, pod: Obj, container: Obj, *, node_ip: str,
-                  pod_ip: str) -> dict[str, str]:
-    """The environment a container starts with; raise :class:`ConfigError`."""
-    ns = (pod.get("metadata") or {}).get("namespace", "")
-    env: dict[str, str] = {
+def runtime_env(pod: Obj) -> dict[str, str]:
+    """What the image and the container runtime set, not the kubelet: ``PATH``,
+    ``HOSTNAME``, ``HOME`` (so ``$(HOME)`` in a command is not expanded, as upstream)."""
+    return {
         "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
         "HOSTNAME": (pod.get("metadata") or {}).get("name", ""),
         "HOME": "/root",
     }
+
+
+def container_env(snapshot: Snapshot, pod: Obj, container: Obj, *, node_ip: str,
+                  pod_ip: str) -> dict[str, str]:
+    """The environment a container starts with; raise :class:`ConfigError`."""
+    return runtime_env(pod) | kubelet_env(snapshot, pod, container, node_ip=node_ip,
+                                          pod_ip=pod_ip)
+
+
+def kubelet_env(snapshot: Snapshot, pod: Obj, container: Obj, *, node_ip: str,
+                pod_ip: str) -> dict[str, str]:
+    """The variables the kubelet passes to the runtime (``envFrom``, ``env``, Services): what
+    ``$(VAR)`` in command and args may refer to; raise :class:`ConfigError`."""
+    ns = (pod.get("metadata") or {}).get("namespace", "")
+    env: dict[str, str] = {}
     links = (pod.get("spec") or {}).get("enableServiceLinks")
     services = service_env(snapshot, ns, enable_links=links is None or bool(links))
 
@@ -105,11 +119,11 @@ def container_env(snapshot: Snapshot, pod: Obj, container: Obj, *, node_ip: str,
                 raise ConfigError(f'{kind} "{name}" not found')
             prefix = ref.get("prefix") or ""
             env.update({prefix + k: v for k, v in data.items()})
-    expand = _expander(env, services)
+    lookup = expansion.mapping_for(env, services)
     for var in container.get("env") or []:
         name = var.get("name", "")
         if "value" in var or "valueFrom" not in var:
-            env[name] = expand(str(var.get("value") or ""))
+            env[name] = expansion.expand(str(var.get("value") or ""), lookup)
             continue
         value_from = var["valueFrom"]
         if "fieldRef" in value_from:
@@ -188,30 +202,6 @@ def service_env(snapshot: Snapshot, namespace: str, *, enable_links: bool) -> di
     for service in chosen.values():
         env.update(_service_variables(service))
     return env
-
-
-def _expander(env: dict[str, str], services: dict[str, str]) -> Callable[[str], str]:
-    """``$(VAR)`` references in ``env[].value`` expand to earlier variables or Service
-    variables (``$$`` escapes)."""
-
-    def expand(value: str) -> str:
-        out: list[str] = []
-        i = 0
-        while i < len(value):
-            if value.startswith("$$", i):
-                out.append("$")
-                i += 2
-            elif value.startswith("$(", i) and ")" in value[i:]:
-                end = value.index(")", i)
-                name = value[i + 2:end]
-                out.append(env[name] if name in env else services.get(name, value[i:end + 1]))
-                i = end + 1
-            else:
-                out.append(value[i])
-                i += 1
-        return "".join(out)
-
-    return expand
 
 
 def volume_files(snapshot: Snapshot, pod: Obj, *, node_ip: str = "",
