@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from kubernetes.utils import parse_quantity
 
 from kubelab.viz import model
 from kubelab.viz.model import ClusterSnapshot, project
@@ -119,14 +120,14 @@ def test_workers_show_kubelet_proxy_runtime_and_requests() -> None:
             and p["status"].get("phase") not in ("Succeeded", "Failed")
         ]
         cpu = sum(
-            Decimal(model.parse_quantity(c["resources"]["requests"]["cpu"]))
+            Decimal(parse_quantity(c["resources"]["requests"]["cpu"]))
             for p in on_node
             for c in p["spec"]["containers"]
         )
         use = {u.resource: u for u in node.capacity}
         assert use["cpu"].requested == pytest.approx(float(cpu))
         assert use["cpu"].allocatable == float(
-            model.parse_quantity(raw["status"]["allocatable"]["cpu"])
+            parse_quantity(raw["status"]["allocatable"]["cpu"])
         )
         assert use["pods"].requested == len(on_node)
         assert use["pods"].allocatable == 110

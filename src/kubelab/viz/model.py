@@ -32,11 +32,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Literal
 
-from kubernetes.utils import parse_quantity
-
+from kubelab.apimachinery import resources
 from kubelab.viz._clock import parse_time, rfc3339
 
 Obj = Mapping[str, Any]
@@ -371,9 +370,10 @@ def _quantity(value: object) -> Decimal:
     if value is None:
         return Decimal(0)
     try:
-        return Decimal(parse_quantity(value))
-    except (ValueError, TypeError, InvalidOperation):
+        exact = resources.parse_quantity(value)
+    except ValueError:
         return Decimal(0)
+    return Decimal(exact.numerator) / Decimal(exact.denominator)
 
 
 def _condition(obj: Obj, ctype: str) -> Obj | None:
@@ -516,21 +516,10 @@ def classify_pod(pod: Obj) -> str:
 
 
 def pod_requests(pod: Obj) -> dict[str, Decimal]:
-    """cpu (cores), memory (bytes) requested, computed as kube-scheduler does."""
-    spec = pod.get("spec") or {}
-    totals: dict[str, Decimal] = {"cpu": Decimal(0), "memory": Decimal(0)}
-    for c in spec.get("containers") or []:
-        req = (c.get("resources") or {}).get("requests") or {}
-        for r in totals:
-            totals[r] += _quantity(req.get(r))
-    for c in spec.get("initContainers") or []:
-        req = (c.get("resources") or {}).get("requests") or {}
-        for r in totals:
-            totals[r] = max(totals[r], _quantity(req.get(r)))
-    for r, q in (spec.get("overhead") or {}).items():
-        if r in totals:
-            totals[r] += _quantity(q)
-    return totals
+    """cpu (cores) and memory (bytes) requested, counted as kube-scheduler counts them
+    (sidecars included), so the capacity bars agree with the scheduler's decisions."""
+    milli = resources.pod_requests(pod)
+    return {r: resources.milli_to_units(milli.get(r, 0)) for r in ("cpu", "memory")}
 
 
 def _ready_text(pod: Obj) -> str:

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from kubelab.sandbox.api import decode, params, quantity
+from kubelab.apimachinery import quantity
+from kubelab.sandbox.api import decode, params
 from kubelab.sandbox.api.errors import ApiError
 
 DEPLOY_SPEC = "Go struct field DeploymentSpec.spec.replicas of type int32"

@@ -2,47 +2,14 @@
 
 from __future__ import annotations
 
-from fractions import Fraction
-
-import pytest
 from sandbox.scheduler.scheduler_fakes import FakeSnapshot, control_plane, node, pod
 
 from kubelab.sandbox.api import kinds
 from kubelab.sandbox.scheduler import explain, fit_error
 from kubelab.sandbox.scheduler.plugins import NodeInfo, filter_node, tolerates
-from kubelab.sandbox.scheduler.resources import parse_quantity, pod_requests
 
 NODES = kinds.core("nodes")
 PODS = kinds.core("pods")
-
-
-@pytest.mark.parametrize(("text", "value"), [
-    ("100m", Fraction(1, 10)), ("1", Fraction(1)), ("1.5", Fraction(3, 2)),
-    ("100Mi", Fraction(100 * 2**20)), ("1Gi", Fraction(2**30)), ("1k", Fraction(1000)),
-    ("2832084Ki", Fraction(2832084 * 1024)), ("1e3", Fraction(1000)),
-])
-def test_parse_quantity(text: str, value: Fraction) -> None:
-    assert parse_quantity(text) == value
-
-
-def test_parse_quantity_rejects_garbage() -> None:
-    with pytest.raises(ValueError):
-        parse_quantity("lots")
-
-
-def test_pod_requests_take_the_largest_init_container() -> None:
-    spec = pod("p", cpu="100m")
-    spec["spec"]["initContainers"] = [
-        {"name": "init", "resources": {"requests": {"cpu": "500m"}}},
-        {"name": "small", "resources": {"requests": {"cpu": "50m", "memory": "1Gi"}}},
-    ]
-    assert pod_requests(spec) == {"cpu": Fraction(1, 2), "memory": Fraction(2**30)}
-
-
-def test_limits_count_as_requests_when_requests_are_unset() -> None:
-    spec = pod("p")
-    spec["spec"]["containers"][0]["resources"] = {"limits": {"cpu": "200m"}}
-    assert pod_requests(spec) == {"cpu": Fraction(1, 5)}
 
 
 def workshop_cluster(*pods: dict) -> FakeSnapshot:

@@ -37,7 +37,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from kubelab.sandbox.api import openapi, quantity
+from kubelab.apimachinery import quantity
+from kubelab.sandbox.api import openapi
 
 #: Deepest nesting of arrays and objects a body may have (see the module docstring).
 MAX_DEPTH = 256

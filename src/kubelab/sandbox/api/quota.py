@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from fractions import Fraction
 from typing import Any
 
-from kubelab.sandbox.api import quantity
+from kubelab.apimachinery import quantity
 from kubelab.sandbox.api.kinds import KindInfo
 
 Obj = dict[str, Any]

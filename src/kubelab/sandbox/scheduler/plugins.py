@@ -18,24 +18,25 @@ message like ``FitError.Error()`` in ``framework/types.go``: ``0/N nodes are ava
 the ``count reason`` histogram sorted as strings, then the PostFilter (preemption) message.
 
 Scores are ``NodeResourcesFit`` LeastAllocated plus ``NodeResourcesBalancedAllocation`` over
-cpu and memory, using the non-zero request defaults; ties go to the first node by name
-(upstream picks among ties at random; the sandbox stays deterministic).
+cpu and memory, using the non-zero request defaults, plus twice ``PodTopologySpread``
+(``plugins/podtopologyspread/scoring.go``): the pod's own ``ScheduleAnyway`` constraints, or
+the system defaults (hostname maxSkew 3, zone maxSkew 5) over the selectors of the pod's
+Services and controlling ReplicaSet, so a Deployment's replicas spread over nodes even when
+other pods load them unevenly. ``DoNotSchedule`` constraints (a filter) are not simulated.
+Ties go to the first node by name (upstream picks among ties at random; the sandbox stays
+deterministic).
 """
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from kubelab.sandbox.scheduler.resources import (
-    FIT_RESOURCES,
-    parse_quantity,
-    pod_requests_milli,
-    to_milli,
-)
+from kubelab.apimachinery.resources import FIT_RESOURCES, parse_quantity, pod_requests, to_milli
 
 Obj = dict[str, Any]
 
@@ -75,33 +76,80 @@ class NodeVerdict:
 _ALLOCATABLE: dict[tuple[str, str], dict[str, int]] = {}
 
 
-@dataclass
 class NodeInfo:
-    """A node with the pods counted against it (``framework.NodeInfo``)."""
+    """A node with the pods counted against it (``framework.NodeInfo``).
 
-    node: Obj
-    pods: list[Obj] = field(default_factory=list)
-    _memo: dict[str, dict[str, int]] = field(default_factory=dict, repr=False)
+    Requested resources (and the non-zero requests scoring uses) are summed as pods are
+    added and removed, as upstream's ``NodeInfo.AddPod``/``RemovePod`` do, so a decision
+    reads totals instead of re-parsing every pod. Pods are also counted by (namespace,
+    labels), excluding terminating ones, for topology spreading. ``node`` is None for a
+    node the cache has not seen yet but pods are bound to.
+    """
+
+    def __init__(self, node: Obj | None, pods: Iterable[Obj] = ()) -> None:
+        self.node = node
+        self._pods: dict[str, Obj] = {}
+        self._contrib: dict[str, tuple[dict[str, int], dict[str, int],
+                                       tuple[str, frozenset[tuple[str, str]]] | None]] = {}
+        self._requested: dict[str, int] = {}
+        self._non_zero: dict[str, int] = {}
+        self._groups: dict[tuple[str, frozenset[tuple[str, str]]], int] = {}
+        for i, pod in enumerate(pods):
+            meta = pod.get("metadata") or {}
+            self.add_pod(str(meta.get("uid") or f"pod-{i}"), pod)
 
     @property
     def name(self) -> str:
-        return str(self.node.get("metadata", {}).get("name", ""))
+        return str(((self.node or {}).get("metadata") or {}).get("name", ""))
+
+    @property
+    def pods(self) -> list[Obj]:
+        return list(self._pods.values())
+
+    @property
+    def pod_count(self) -> int:
+        return len(self._pods)
+
+    def add_pod(self, uid: str, pod: Obj) -> None:
+        if uid in self._pods:
+            self.remove_pod(uid)
+        requested = pod_requests_milli(pod)
+        non_zero = pod_requests_milli(pod, non_zero=True)
+        meta = pod.get("metadata") or {}
+        group = None if meta.get("deletionTimestamp") else (
+            str(meta.get("namespace", "")), frozenset((meta.get("labels") or {}).items()))
+        _add(self._requested, requested, 1)
+        _add(self._non_zero, non_zero, 1)
+        if group is not None:
+            self._groups[group] = self._groups.get(group, 0) + 1
+        self._pods[uid] = pod
+        self._contrib[uid] = (requested, non_zero, group)
+
+    def remove_pod(self, uid: str) -> None:
+        if self._pods.pop(uid, None) is None:
+            return
+        requested, non_zero, group = self._contrib.pop(uid)
+        _add(self._requested, requested, -1)
+        _add(self._non_zero, non_zero, -1)
+        if group is not None:
+            left = self._groups[group] - 1
+            if left:
+                self._groups[group] = left
+            else:
+                del self._groups[group]
 
     def requested(self, *, non_zero: bool = False) -> dict[str, int]:
-        """Requests of the node's pods, in integer milli-units (memoised per NodeInfo)."""
-        memo_key = f"requested:{non_zero}:{len(self.pods)}"
-        if memo_key in self._memo:
-            return self._memo[memo_key]
-        total: dict[str, int] = {}
-        for pod in self.pods:
-            for name, value in pod_requests_milli(pod, non_zero=non_zero).items():
-                total[name] = total.get(name, 0) + value
-        self._memo[memo_key] = total
-        return total
+        """Requests of the node's pods, in integer milli-units (do not mutate)."""
+        return self._non_zero if non_zero else self._requested
+
+    def count_matching(self, namespace: str, selector: LabelSelector) -> int:
+        """``countPodsMatchSelector``: non-terminating pods of ``namespace`` it selects."""
+        return sum(count for (ns, labels), count in self._groups.items()
+                   if ns == namespace and selector.matches(dict(labels)))
 
     def allocatable(self) -> dict[str, int]:
         """``status.allocatable`` in integer milli-units."""
-        meta = self.node.get("metadata") or {}
+        meta = (self.node or {}).get("metadata") or {}
         key = (str(meta.get("uid", "")), str(meta.get("resourceVersion", "")))
         cached = _ALLOCATABLE.get(key)
         if cached is None:
@@ -114,12 +162,22 @@ class NodeInfo:
 
     def _allocatable(self) -> dict[str, Fraction]:
         out: dict[str, Fraction] = {}
-        for name, value in ((self.node.get("status") or {}).get("allocatable") or {}).items():
+        status = (self.node or {}).get("status") or {}
+        for name, value in (status.get("allocatable") or {}).items():
             try:
                 out[name] = parse_quantity(value)
             except ValueError:
                 continue
         return out
+
+
+def _add(total: dict[str, int], more: dict[str, int], sign: int) -> None:
+    for name, value in more.items():
+        left = total.get(name, 0) + sign * value
+        if left or sign > 0:
+            total[name] = left
+        else:
+            total.pop(name, None)
 
 
 # ----------------------------------------------------------------------------- tolerations
@@ -206,7 +264,7 @@ def matches_node_affinity(pod: Obj, node: Obj) -> bool:
 
 def filter_node(pod: Obj, info: NodeInfo) -> NodeVerdict:
     """Run the filters in upstream order; the first failure is the node's verdict."""
-    node = info.node
+    node = info.node or {}
     spec = pod.get("spec") or {}
     if (node.get("spec") or {}).get("unschedulable") and not any(
             tolerates(t, {"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"})
@@ -232,9 +290,9 @@ def insufficient_resources(pod: Obj, info: NodeInfo) -> list[str]:
     reasons: list[str] = []
     allocatable = info.allocatable()
     max_pods = allocatable.get("pods")
-    if max_pods is not None and (len(info.pods) + 1) * 1000 > max_pods:
+    if max_pods is not None and (info.pod_count + 1) * 1000 > max_pods:
         reasons.append(TOO_MANY_PODS)
-    requests = pod_requests_milli(pod)
+    requests = pod_requests(pod)
     used = info.requested()
     for name in FIT_RESOURCES:
         want = requests.get(name, 0)
@@ -253,7 +311,7 @@ def score_node(pod: Obj, info: NodeInfo) -> int:
     """LeastAllocated + BalancedAllocation, each 0-100, over cpu and memory."""
     allocatable = info.allocatable()
     requested = info.requested(non_zero=True)
-    incoming = pod_requests_milli(pod, non_zero=True)
+    incoming = pod_requests(pod, non_zero=True)
     fractions: list[float] = []
     least = 0
     for name in ("cpu", "memory"):
@@ -269,6 +327,133 @@ def score_node(pod: Obj, info: NodeInfo) -> int:
     variance = sum((f - mean) ** 2 for f in fractions) / len(fractions)
     balanced = int((1 - variance ** 0.5) * 100)
     return least_score + balanced
+
+
+# ----------------------------------------------------------------------------- spreading
+
+HOSTNAME = "kubernetes.io/hostname"
+ZONE = "topology.kubernetes.io/zone"
+#: The default profile's weight of PodTopologySpread scores (NodeResourcesFit and
+#: NodeResourcesBalancedAllocation weigh 1).
+SPREAD_WEIGHT = 2
+MAX_NODE_SCORE = 100
+#: ``systemDefaultConstraints`` of ``plugins/podtopologyspread``: spread a workload's pods
+#: over nodes (maxSkew 3) and zones (maxSkew 5), both ScheduleAnyway (scoring only).
+SYSTEM_DEFAULT_CONSTRAINTS: tuple[tuple[str, int], ...] = ((HOSTNAME, 3), (ZONE, 5))
+
+
+@dataclass(frozen=True)
+class SpreadConstraint:
+    """One soft (``ScheduleAnyway``) topology spread constraint with its pod selector."""
+
+    topology_key: str
+    max_skew: int
+    selector: LabelSelector
+
+
+@dataclass(frozen=True)
+class Spread:
+    """The incoming pod's soft spread constraints (PodTopologySpread's PreScore state).
+
+    ``system_defaulted``: the constraints are the cluster defaults, under which nodes
+    lacking a topology label are still scored (upstream's ``requireAllTopologies`` is
+    false only then).
+    """
+
+    constraints: tuple[SpreadConstraint, ...]
+    system_defaulted: bool = False
+
+    def scores(self, pod: Obj, feasible: list[NodeInfo], every: list[NodeInfo]
+               ) -> dict[str, int]:
+        """Normalised 0-100 scores of the feasible nodes (fewer siblings score higher)."""
+        if not self.constraints or not feasible:
+            return {}
+        namespace = str((pod.get("metadata") or {}).get("namespace", ""))
+        keys = [c.topology_key for c in self.constraints]
+
+        def labels_of(info: NodeInfo) -> dict[str, str]:
+            return ((info.node or {}).get("metadata") or {}).get("labels") or {}
+
+        def has_all(info: NodeInfo) -> bool:
+            return all(k in labels_of(info) for k in keys)
+
+        require_all = not self.system_defaulted
+        ignored = {info.name for info in feasible if require_all and not has_all(info)}
+        domains: dict[tuple[str, str], int] = {}
+        sizes = [0] * len(self.constraints)
+        for info in feasible:
+            if info.name in ignored:
+                continue
+            for i, c in enumerate(self.constraints):
+                value = labels_of(info).get(c.topology_key)
+                if c.topology_key == HOSTNAME or value is None:
+                    continue
+                if (c.topology_key, value) not in domains:
+                    domains[(c.topology_key, value)] = 0
+                    sizes[i] += 1
+        if domains:
+            for info in every:
+                if not matches_node_affinity(pod, info.node or {}) or (
+                        require_all and not has_all(info)):
+                    continue
+                for c in self.constraints:
+                    pair = (c.topology_key, labels_of(info).get(c.topology_key, ""))
+                    if pair in domains and c.topology_key != HOSTNAME:
+                        domains[pair] += info.count_matching(namespace, c.selector)
+        weights = []
+        for i, c in enumerate(self.constraints):
+            size = len(feasible) - len(ignored) if c.topology_key == HOSTNAME else sizes[i]
+            weights.append(math.log(size + 2))
+        raw: dict[str, int] = {}
+        for info in feasible:
+            if info.name in ignored:
+                continue
+            score = 0.0
+            for i, c in enumerate(self.constraints):
+                value = labels_of(info).get(c.topology_key)
+                if value is None:
+                    continue
+                count = (info.count_matching(namespace, c.selector)
+                         if c.topology_key == HOSTNAME else domains[(c.topology_key, value)])
+                score += count * weights[i] + (c.max_skew - 1)  # scoreForCount
+            raw[info.name] = round(score)
+        # NormalizeScore: fewer matching pods → higher score.
+        low, high = min(raw.values(), default=0), max(raw.values(), default=0)
+        out = {name: 0 for name in ignored}
+        for name, score in raw.items():
+            out[name] = MAX_NODE_SCORE if high == 0 else (
+                MAX_NODE_SCORE * (high + low - score) // high)
+        return out
+
+
+def spread_for(pod: Obj, services: Iterable[Obj], owner: Obj | None) -> Spread:
+    """The pod's soft constraints: its own ``ScheduleAnyway`` ones, else the system defaults
+    over ``DefaultSelector`` (the selectors of the Services selecting the pod and of its
+    controlling ReplicaSet ``owner``); no selector, no default spreading."""
+    spec = pod.get("spec") or {}
+    own = spec.get("topologySpreadConstraints") or []
+    if own:
+        return Spread(tuple(
+            SpreadConstraint(str(c.get("topologyKey", "")), int(c.get("maxSkew") or 1),
+                             label_selector_from_spec(c["labelSelector"]))
+            for c in own if c.get("whenUnsatisfiable") == "ScheduleAnyway"
+            and c.get("labelSelector") is not None))
+    labels = (pod.get("metadata") or {}).get("labels") or {}
+    requirements: list[Requirement] = []
+    merged: dict[str, str] = {}
+    for svc in services:
+        selector = (svc.get("spec") or {}).get("selector")
+        if selector and selector_from_match_labels(selector).matches(labels):
+            merged.update(selector)
+    requirements.extend(selector_from_match_labels(merged).requirements)
+    if owner is not None:
+        requirements.extend(label_selector_from_spec(
+            (owner.get("spec") or {}).get("selector")).requirements)
+    if not requirements:
+        return Spread(())
+    selector = LabelSelector(tuple(requirements))
+    return Spread(tuple(SpreadConstraint(key, skew, selector)
+                        for key, skew in SYSTEM_DEFAULT_CONSTRAINTS), system_defaulted=True)
 
 
 # ----------------------------------------------------------------------------- FitError
@@ -299,20 +484,26 @@ def is_terminal(pod: Obj) -> bool:
 def node_infos(nodes: list[Obj], pods: Iterable[Obj]) -> list[NodeInfo]:
     """Group the non-terminal bound pods by node (the scheduler cache's NodeInfo list)."""
     infos = {n.get("metadata", {}).get("name", ""): NodeInfo(n) for n in nodes}
-    for pod in pods:
+    for i, pod in enumerate(pods):
         node = (pod.get("spec") or {}).get("nodeName")
         if node in infos and not is_terminal(pod):
-            infos[node].pods.append(pod)
+            meta = pod.get("metadata") or {}
+            infos[node].add_pod(str(meta.get("uid") or f"pod-{i}"), pod)
     return [infos[name] for name in sorted(infos)]
 
 
-def evaluate(pod: Obj, infos: list[NodeInfo]) -> list[NodeVerdict]:
-    """Filter every node and score the feasible ones."""
+def evaluate(pod: Obj, infos: list[NodeInfo], spread: Spread | None = None
+             ) -> list[NodeVerdict]:
+    """Filter every node and score the feasible ones (with topology spreading when
+    ``spread`` says which pods count as the incoming pod's siblings)."""
+    filtered = [(info, filter_node(pod, info)) for info in infos]
+    feasible = [info for info, verdict in filtered if verdict.fits]
+    spread_scores = spread.scores(pod, feasible, infos) if spread is not None else {}
     verdicts: list[NodeVerdict] = []
-    for info in infos:
-        verdict = filter_node(pod, info)
+    for info, verdict in filtered:
         if verdict.fits:
-            verdict = NodeVerdict(info.name, score=score_node(pod, info))
+            score = score_node(pod, info) + SPREAD_WEIGHT * spread_scores.get(info.name, 0)
+            verdict = NodeVerdict(info.name, score=score)
         verdicts.append(verdict)
     return verdicts
 

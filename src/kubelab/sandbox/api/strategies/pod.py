@@ -22,7 +22,7 @@ import json
 from fractions import Fraction
 from typing import Any
 
-from kubelab.sandbox.api import quantity
+from kubelab.apimachinery import quantity
 from kubelab.sandbox.api.errors import Cause, bad_request
 from kubelab.sandbox.api.kinds import KindInfo
 from kubelab.sandbox.api.strategies import Obj, Strategy, register

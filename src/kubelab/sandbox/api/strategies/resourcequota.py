@@ -9,7 +9,7 @@ standard resource names). Quantities are stored in canonical form, as upstream's
 
 from __future__ import annotations
 
-from kubelab.sandbox.api import quantity
+from kubelab.apimachinery import quantity
 from kubelab.sandbox.api.errors import Cause
 from kubelab.sandbox.api.kinds import KindInfo
 from kubelab.sandbox.api.strategies import Obj, Strategy, register

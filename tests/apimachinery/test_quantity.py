@@ -4,7 +4,7 @@ from fractions import Fraction
 
 import pytest
 
-from kubelab.sandbox.api import quantity
+from kubelab.apimachinery import quantity
 
 
 @pytest.mark.parametrize(("text", "value"), [
