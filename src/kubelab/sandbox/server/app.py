@@ -129,10 +129,13 @@ def status_success(info: KindInfo, name: str, uid: str) -> Obj:
 
 
 def _json(obj: Any, status: int = 200, content_type: str = "application/json",
-          headers: dict[str, str] | None = None) -> web.Response:
-    return web.Response(body=json.dumps(obj, separators=(",", ":")).encode(), status=status,
-                        content_type=None, headers={"Content-Type": content_type,
-                                                    **(headers or {})})
+          headers: dict[str, str] | None = None, *, encoder: bool = True) -> web.Response:
+    """A JSON body as kube-apiserver's serializer writes it (newline-terminated); the OpenAPI
+    handler (kube-openapi's ``json.Marshal``) passes ``encoder=False``: no newline."""
+    body = (errors.wire_json(obj) if encoder
+            else json.dumps(obj, separators=(",", ":")).encode())
+    return web.Response(body=body, status=status, content_type=None,
+                        headers={"Content-Type": content_type, **(headers or {})})
 
 
 def error_response(err: ApiError) -> web.Response:
@@ -308,12 +311,12 @@ class KubeApi:
         from kubelab.sandbox.api import openapi
 
         if path == "/openapi/v3":
-            return _json(openapi.v3_root())
+            return _json(openapi.v3_root(), encoder=False)
         if path.startswith("/openapi/v3/"):
             doc = openapi.v3_group_version(path[len("/openapi/v3/"):])
             if doc is not None:
                 return _json(doc, headers={"Cache-Control": "public, immutable"}
-                             if request.query.get("hash") else {})
+                             if request.query.get("hash") else {}, encoder=False)
         return self.not_found_path()
 
     # ---------------------------------------------------------------- resources
@@ -900,8 +903,8 @@ class KubeApi:
                     table["columnDefinitions"] = []
                 first_table[0] = False
                 obj = table
-            line = json.dumps({"type": event_type, "object": obj}, separators=(",", ":"))
-            return line.encode() + b"\n"
+            # One event per line, as the JSON encoder under the watch framer writes it.
+            return errors.wire_json({"type": event_type, "object": obj})
 
         def bookmark(initial_end: bool = False) -> Obj:
             meta: Obj = {"resourceVersion": str(self.registry.revision)}
