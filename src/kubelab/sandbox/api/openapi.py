@@ -21,7 +21,9 @@ from the ``kubernetes`` client's pydantic models instead: their fields carry the
 (``serialization_alias``), the ``required`` facts and upstream's field descriptions. The few
 facts the models lose are kept in small tables here: which package a model belongs to (so
 schema names are upstream's ``io.k8s.api.apps.v1.Deployment``), which ``str`` fields are
-``Quantity`` and which timestamps are ``MicroTime``.
+``Quantity`` and which timestamps are ``MicroTime``. The descriptions of model-typed fields,
+which the client drops, come from a table generated from upstream's published spec
+(:mod:`kubelab.sandbox.api.openapi_descriptions`).
 
 Building everything takes a few hundred milliseconds once the client is imported, so it happens
 lazily, on the first request for a document, and is cached per group-version; nothing here
@@ -45,6 +47,7 @@ from functools import cache
 from typing import Any
 
 from kubelab.sandbox.api.kinds import KINDS, KindInfo, Subresource
+from kubelab.sandbox.api.openapi_descriptions import DESCRIPTIONS
 
 # --------------------------------------------------------------------------------------------
 # Schema names: client model name -> upstream definition name.
@@ -410,12 +413,13 @@ def model_schema(model: str) -> dict[str, Any]:
     required: list[str] = []
     for field in model_fields(model):
         prop = _type_schema(field.type)
-        description = field.description
+        # The client drops descriptions of fields whose type is a model; upstream puts them
+        # beside the ``allOf`` and ``kubectl explain`` prints them (the field list shows only
+        # the property's own description, never the referenced type's).
+        description = field.description or DESCRIPTIONS.get(
+            (definition_name(model), field.wire), "")
         if not description and field.wire == "metadata" and _gvk_of(model) is not None \
                 and field.type.model == "V1ObjectMeta":
-            # The client drops descriptions of fields whose type is a model; this one is the
-            # same on every kind upstream. Others stay empty: ``kubectl explain`` then prints
-            # "<no description>" in field lists and the type's own description in full view.
             description = OBJECT_METADATA_DESCRIPTION
         if description:
             prop["description"] = description
