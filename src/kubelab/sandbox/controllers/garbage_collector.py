@@ -2,8 +2,9 @@
 
 Mirrors kube-controller-manager's ``pkg/controller/garbagecollector/garbagecollector.go``
 (``attemptToDeleteItem``, ``classifyReferences``, ``processDeletingDependentsItem``,
-``orphanDependents``) without its dependency graph: the snapshot *is* the graph, read by
-scanning owner references (a teaching cluster holds hundreds of objects, not millions).
+``orphanDependents``) without its own dependency graph: the store's owner-reference index (owner uid → the
+objects naming it) is the graph, so each event costs O(dependents) rather than a scan of
+every object (at 5,000 pods the scan took over half of the event loop).
 
 Three ``propagationPolicy`` values reach it through finalizers the API server adds on
 DELETE:
@@ -175,13 +176,27 @@ def classify_references(snapshot: Snapshot, obj: Obj, refs: list[dict[str, Any]]
     return solid, dangling, waiting
 
 
+_TRACKED_RESOURCES = frozenset(info.group_resource for info in TRACKED)
+
+
 def dependents_of(snapshot: Snapshot, owner: Obj, info: KindInfo) -> list[tuple[KindInfo, Obj]]:
     """Objects whose ownerReferences name ``owner``'s uid (same namespace, or any for a
-    cluster-scoped owner)."""
+    cluster-scoped owner).
+
+    A snapshot with an owner-reference index (the registry's ``dependents``, as the real
+    collector keeps ``uidToNode`` with each node's dependents) answers in O(dependents);
+    other snapshots are scanned.
+    """
     uid = common.uid_of(owner)
     if not uid:
         return []
     ns: str | None = common.namespace_of(owner) if info.namespaced else None
+    indexed = getattr(snapshot, "dependents", None)
+    if callable(indexed):
+        return [(dep_info, dep) for dep_info, dep in indexed(uid)
+                if dep_info.group_resource in _TRACKED_RESOURCES
+                and not (info.namespaced and (not dep_info.namespaced
+                                              or common.namespace_of(dep) != ns))]
     out = []
     for dep_info in TRACKED:
         if info.namespaced and not dep_info.namespaced:

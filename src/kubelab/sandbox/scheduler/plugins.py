@@ -37,6 +37,12 @@ from fractions import Fraction
 from typing import Any
 
 from kubelab.apimachinery.resources import FIT_RESOURCES, parse_quantity, pod_requests, to_milli
+from kubelab.apimachinery.selectors import (
+    LabelSelector,
+    Requirement,
+    label_selector_from_spec,
+    selector_from_match_labels,
+)
 
 Obj = dict[str, Any]
 
@@ -72,10 +78,6 @@ class NodeVerdict:
         return not self.reasons
 
 
-#: Allocatable per node version: it changes only when the kubelet reports a new status.
-_ALLOCATABLE: dict[tuple[str, str], dict[str, int]] = {}
-
-
 class NodeInfo:
     """A node with the pods counted against it (``framework.NodeInfo``).
 
@@ -94,6 +96,8 @@ class NodeInfo:
         self._requested: dict[str, int] = {}
         self._non_zero: dict[str, int] = {}
         self._groups: dict[tuple[str, frozenset[tuple[str, str]]], int] = {}
+        self._allocatable_of: Obj | None = None
+        self._allocatable_milli: dict[str, int] = {}
         for i, pod in enumerate(pods):
             meta = pod.get("metadata") or {}
             self.add_pod(str(meta.get("uid") or f"pod-{i}"), pod)
@@ -113,8 +117,8 @@ class NodeInfo:
     def add_pod(self, uid: str, pod: Obj) -> None:
         if uid in self._pods:
             self.remove_pod(uid)
-        requested = pod_requests_milli(pod)
-        non_zero = pod_requests_milli(pod, non_zero=True)
+        requested = pod_requests(pod)
+        non_zero = pod_requests(pod, non_zero=True)
         meta = pod.get("metadata") or {}
         group = None if meta.get("deletionTimestamp") else (
             str(meta.get("namespace", "")), frozenset((meta.get("labels") or {}).items()))
@@ -148,17 +152,11 @@ class NodeInfo:
                    if ns == namespace and selector.matches(dict(labels)))
 
     def allocatable(self) -> dict[str, int]:
-        """``status.allocatable`` in integer milli-units."""
-        meta = (self.node or {}).get("metadata") or {}
-        key = (str(meta.get("uid", "")), str(meta.get("resourceVersion", "")))
-        cached = _ALLOCATABLE.get(key)
-        if cached is None:
-            cached = {k: to_milli(v) for k, v in self._allocatable().items()}
-            if key[0] and key[1]:
-                if len(_ALLOCATABLE) > 10_000:
-                    _ALLOCATABLE.clear()
-                _ALLOCATABLE[key] = cached
-        return cached
+        """``status.allocatable`` in integer milli-units, parsed once per node version."""
+        if self._allocatable_of is not self.node:
+            self._allocatable_of = self.node
+            self._allocatable_milli = {k: to_milli(v) for k, v in self._allocatable().items()}
+        return self._allocatable_milli
 
     def _allocatable(self) -> dict[str, Fraction]:
         out: dict[str, Fraction] = {}

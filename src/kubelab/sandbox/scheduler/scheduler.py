@@ -9,9 +9,11 @@ message and a ``FailedScheduling`` Warning event).
 
 Two pieces of in-memory state make it behave like the real one:
 
-* the **assume cache** (``internal/cache``'s AssumePod): a pod counts against its node from
-  the moment the scheduler binds it, before the bound pod comes back from the store, so
-  back-to-back decisions do not overcommit a node;
+* the **scheduler cache** (``backend/cache``, :mod:`.cache`): nodes with the summed requests
+  of their pods, updated by the pod and node events this component's handlers see, so a
+  decision costs O(nodes), not O(pods). A pod is *assumed* on its node only once its
+  binding was written (the ``Bind`` action's own step), never before, so a failed bind
+  leaves nothing behind; the bound pod's event then confirms it;
 * the **back-off** of the scheduling queue (``internal/queue``: 1s initial, 10s max, doubling
   per failed attempt): a failed pod is retried when its back-off expires, and any node change
   or pod removal requeues all unschedulable pods (the queue's "move on cluster event").
@@ -21,8 +23,9 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from kubelab.sandbox.api import kinds
 from kubelab.sandbox.api.kinds import KindInfo
@@ -37,23 +40,25 @@ from kubelab.sandbox.reconcile.types import (
     Snapshot,
     UpdateStatus,
 )
+from kubelab.sandbox.scheduler.cache import SchedulerCache
 from kubelab.sandbox.scheduler.plugins import (
-    NodeInfo,
     NodeVerdict,
+    Spread,
     evaluate,
     fit_error,
     node_infos,
     select_host,
+    spread_for,
 )
 
 SCHEDULER_NAME = "default-scheduler"
 INITIAL_BACKOFF = 1.0
 MAX_BACKOFF = 10.0
-#: How long an assumed (bound but not yet observed) pod counts against its node.
-ASSUME_TTL = 30.0
 
 PODS = kinds.core("pods")
 NODES = kinds.core("nodes")
+SERVICES = kinds.core("services")
+REPLICASETS = kinds.apps("replicasets")
 
 
 def wants_scheduling(pod: Obj) -> bool:
@@ -67,7 +72,20 @@ def wants_scheduling(pod: Obj) -> bool:
 
 def explain(snapshot: Snapshot, pod: Obj) -> list[NodeVerdict]:
     """Which node failed which filter (and the scores of those that fit), by node name."""
-    return evaluate(pod, node_infos(snapshot.list(NODES), snapshot.list(PODS)))
+    return evaluate(pod, node_infos(snapshot.list(NODES), snapshot.list(PODS)),
+                    spread_of(snapshot, pod))
+
+
+def spread_of(snapshot: Snapshot, pod: Obj) -> Spread:
+    """The pod's soft topology spread constraints, read from its Services and owner."""
+    meta = pod.get("metadata") or {}
+    namespace = str(meta.get("namespace", ""))
+    owner = None
+    for ref in meta.get("ownerReferences") or []:
+        if ref.get("controller") and ref.get("kind") == "ReplicaSet" and ref.get(
+                "apiVersion") == REPLICASETS.api_version:
+            owner = snapshot.get(REPLICASETS, namespace, str(ref.get("name", "")))
+    return spread_for(pod, snapshot.list(SERVICES, namespace), owner)
 
 
 def backoff_seconds(attempts: int) -> float:
@@ -83,11 +101,17 @@ class _Attempts:
     last: datetime
 
 
-@dataclass
-class _Assumed:
-    node: str
-    pod: Obj
-    at: datetime
+@dataclass(frozen=True)
+class AssumingBind(Bind):
+    """The scheduler's ``Bind``: written, then the pod is assumed on its node (``AssumePod``
+    after a successful binding cycle). A bind the store refuses assumes nothing."""
+
+    cache: SchedulerCache = field(default_factory=SchedulerCache, compare=False, repr=False)
+    pod: Obj = field(default_factory=dict, compare=False, repr=False)
+
+    def finalize(self, registry: Any) -> None:
+        registry.bind(self.namespace, self.name, self.node, self.uid)
+        self.cache.assume(self.pod, self.node)
 
 
 class Scheduler:
@@ -98,56 +122,73 @@ class Scheduler:
 
     def __init__(self) -> None:
         self._attempts: dict[str, _Attempts] = {}
-        self._assumed: dict[str, _Assumed] = {}
+        self.cache = SchedulerCache()
+        # Pods waiting for a node, by uid (the scheduling queue's active and unschedulable
+        # pods), so a cluster event requeues them without a scan of every pod.
+        self._pending: dict[str, Key] = {}
 
-    # --- event handlers
+    # --- event handlers: they keep the cache and the pending set in step with the store
 
     def keys_for(self, info: KindInfo, obj: Obj, snapshot: Snapshot) -> Iterable[Key]:
         if info.plural == "pods":
             meta = obj.get("metadata") or {}
+            uid = str(meta.get("uid", ""))
             current = snapshot.get(PODS, meta.get("namespace", ""), meta.get("name", ""))
-            if current is not None and wants_scheduling(current):
-                return [Key.of(PODS, current)]
-            gone = current is None or current.get("metadata", {}).get("deletionTimestamp")
-            terminal = current is not None and (current.get("status") or {}).get("phase") in (
-                "Succeeded", "Failed")
+            if current is not None and current["metadata"].get("uid") != uid:
+                self._forget(uid)  # replaced by a pod of the same name
+                uid = str(current["metadata"].get("uid", ""))
+            if current is None:
+                self._forget(uid)
+                return self._pending_keys()
+            self.cache.update_pod(current)
+            if wants_scheduling(current):
+                key = self._pending[uid] = Key.of(PODS, current)
+                return [key]
+            self._pending.pop(uid, None)
+            gone = current.get("metadata", {}).get("deletionTimestamp")
+            terminal = (current.get("status") or {}).get("phase") in ("Succeeded", "Failed")
             if gone or terminal:
-                return self._pending_keys(snapshot)
+                return self._pending_keys()
             return []
         if info.plural == "nodes":
-            return self._pending_keys(snapshot)
+            name = str((obj.get("metadata") or {}).get("name", ""))
+            node = snapshot.get(NODES, "", name)
+            if node is None:
+                self.cache.remove_node(name)
+            else:
+                self.cache.update_node(node)
+            return self._pending_keys()
         return []
 
-    def _pending_keys(self, snapshot: Snapshot) -> list[Key]:
-        return [Key.of(PODS, p) for p in snapshot.list(PODS) if wants_scheduling(p)]
+    def _forget(self, uid: str) -> None:
+        self.cache.remove_pod(uid)
+        self._pending.pop(uid, None)
+        self._attempts.pop(uid, None)
+
+    def _pending_keys(self) -> list[Key]:
+        return list(self._pending.values())
 
     # --- reconcile
 
     def reconcile(self, snapshot: Snapshot, key: Key, clock: Clock) -> Result:
         pod = snapshot.get(PODS, key.namespace, key.name)
-        self._expire_assumed(snapshot, clock)
         if pod is None or not wants_scheduling(pod):
-            if pod is None:
-                self._attempts = {u: a for u, a in self._attempts.items()
-                                  if u in {p["metadata"].get("uid") for p in snapshot.list(PODS)}}
             return Result()
         uid = pod["metadata"].get("uid", "")
-        if uid in self._assumed:
-            return Result()
+        if self.cache.node_of(uid) is not None:
+            return Result()  # assumed: its binding is written, its event not yet seen
         attempt = self._attempts.get(uid)
         if attempt is not None:
             wait = backoff_seconds(attempt.count) - clock.sim_elapsed(attempt.last)
             if wait > 1e-6:
                 return Result(requeue_after=wait)
-        infos = self._node_infos(snapshot)
-        verdicts = evaluate(pod, infos)
+        verdicts = evaluate(pod, self.cache.node_infos(), spread_of(snapshot, pod))
         host = select_host(verdicts)
         if host is not None:
             self._attempts.pop(uid, None)
-            self._assumed[uid] = _Assumed(host, pod, clock.now())
             ns = pod["metadata"].get("namespace", "")
             actions: list[Action] = [
-                Bind(ns, key.name, host, uid),
+                AssumingBind(ns, key.name, host, uid, self.cache, pod),
                 RecordEvent(pod, "Normal", "Scheduled",
                             f"Successfully assigned {ns}/{key.name} to {host}", SCHEDULER_NAME),
             ]
@@ -161,26 +202,6 @@ class Scheduler:
             actions.append(UpdateStatus(PODS, status))
         actions.append(RecordEvent(pod, "Warning", "FailedScheduling", message, SCHEDULER_NAME))
         return Result(actions, requeue_after=backoff_seconds(count))
-
-    def _node_infos(self, snapshot: Snapshot) -> list[NodeInfo]:
-        pods = snapshot.list(PODS)
-        seen = {p["metadata"].get("uid") for p in pods if (p.get("spec") or {}).get("nodeName")}
-        assumed = []
-        for uid, entry in self._assumed.items():
-            if uid not in seen:
-                bound = copy.deepcopy(entry.pod)
-                bound.setdefault("spec", {})["nodeName"] = entry.node
-                assumed.append(bound)
-        return node_infos(snapshot.list(NODES), [*pods, *assumed])
-
-    def _expire_assumed(self, snapshot: Snapshot, clock: Clock) -> None:
-        for uid, entry in list(self._assumed.items()):
-            meta = entry.pod.get("metadata") or {}
-            current = snapshot.get(PODS, meta.get("namespace", ""), meta.get("name", ""))
-            observed = (current is None or current["metadata"].get("uid") != uid
-                        or (current.get("spec") or {}).get("nodeName"))
-            if observed or clock.sim_elapsed(entry.at) > ASSUME_TTL:
-                del self._assumed[uid]
 
 
 def _unschedulable_status(pod: Obj, message: str, clock: Clock) -> Obj | None:

@@ -52,6 +52,8 @@ from kubelab.sandbox.store.kine import KineLog
 from kubelab.sandbox.store.names import NameGenerator
 
 Obj = dict[str, Any]
+#: (kind, object) pairs, as the owner-reference index answers.
+Dependents = list[tuple[KindInfo, Obj]]
 
 #: How many revisions of history stay watchable before compaction (etcd keeps 5 minutes;
 #: a sandbox writes far less than a real cluster, so 10,000 revisions is minutes of history).
@@ -91,6 +93,13 @@ def _resource_of_key(key: str) -> tuple[KindInfo, str, str] | None:
         if not info.namespaced and len(rest) == 1:
             return info, "", rest[0]
     return None
+
+
+def _owner_uids(obj: Obj | None) -> frozenset[str]:
+    if obj is None:
+        return frozenset()
+    refs = (obj.get("metadata") or {}).get("ownerReferences") or ()
+    return frozenset(str(r["uid"]) for r in refs if isinstance(r, dict) and r.get("uid"))
 
 
 @dataclass
@@ -138,6 +147,11 @@ class Registry:
         self.max_object_bytes = max_object_bytes
         # data[group_resource][namespace][name] -> object (the watch cache)
         self._data: dict[str, dict[str, dict[str, Obj]]] = {}
+        # owner uid -> {(group_resource, namespace, name)} of the objects naming it in
+        # ownerReferences: client-go's indexer as the garbage collector's graph uses it, so
+        # finding an owner's dependents costs O(dependents), not a scan of every object.
+        self._dependents: dict[str, set[tuple[str, str, str]]] = {}
+        self._indexed_kinds: dict[str, KindInfo] = {}
         self._subscribers: list[Callable[[WatchEvent], None]] = []
         self._watchers: list[Watcher] = []
         for row in self.log.current():
@@ -145,6 +159,7 @@ class Registry:
             if found and row.value is not None:
                 info, ns, name = found
                 self._bucket(info, ns)[name] = row.value
+                self._index_owners(info, ns, name, None, row.value)
                 if info.kind == "Event":
                     # A lease outlives a restart: count the TTL from now (never shorter).
                     self._lease_event(row.key, info, ns, name)
@@ -203,6 +218,34 @@ class Registry:
         items.sort(key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
         return items, self.revision
 
+    def dependents(self, owner_uid: str) -> list[tuple[KindInfo, Obj]]:
+        """The stored objects (do not mutate) whose ``ownerReferences`` name ``owner_uid``,
+        from the owner-reference index."""
+        out = []
+        for resource, namespace, name in sorted(self._dependents.get(owner_uid, ())):
+            info = self._indexed_kinds[resource]
+            obj = self.peek(info, namespace, name)
+            if obj is not None:
+                out.append((info, obj))
+        return out
+
+    def _index_owners(self, info: KindInfo, namespace: str, name: str, old: Obj | None,
+                      new: Obj | None) -> None:
+        before = _owner_uids(old)
+        after = _owner_uids(new)
+        if before == after:
+            return
+        entry = (info.group_resource, namespace, name)
+        self._indexed_kinds[info.group_resource] = info
+        for uid in before - after:
+            deps = self._dependents.get(uid)
+            if deps is not None:
+                deps.discard(entry)
+                if not deps:
+                    del self._dependents[uid]
+        for uid in after - before:
+            self._dependents.setdefault(uid, set()).add(entry)
+
     # Snapshot protocol (reconcile framework): read-only, no copies.
     def snapshot_get(self, info: KindInfo, namespace: str, name: str) -> Obj | None:
         return self.peek(info, namespace, name)
@@ -229,6 +272,8 @@ class Registry:
                         create_revision=create_rev,
                         prev_revision=int(old["metadata"]["resourceVersion"]) if old else 0)
         bucket = self._bucket(info, namespace)
+        self._index_owners(info, namespace, name, bucket.get(name),
+                           None if obj is None else value)
         if obj is None:
             bucket.pop(name, None)
         else:
@@ -451,8 +496,9 @@ class Registry:
         objects = ((k, o) for k in kinds.KINDS if k.namespaced
                    for o in self.iter_objects(k, namespace))
         used = quota.namespace_usage(objects, tracked)
-        for q in quotas:
-            why = quota.check(q, info, obj, used)
+        # Every quota's constraints ("must specify") come before any usage comparison.
+        for why in [*(quota.constraints(q, info, obj) for q in quotas),
+                    *(quota.check(q, info, obj, used) for q in quotas)]:
             if why is not None:
                 raise ApiError(403, "Forbidden",
                                f'{info.group_resource} "{name}" is forbidden: {why}',
@@ -642,6 +688,10 @@ class RegistrySnapshot:
     def list(self, info: KindInfo, namespace: str | None = None,
              labels: dict[str, str] | None = None) -> list[Obj]:
         return self._registry.snapshot_list(info, namespace, labels)
+
+    def dependents(self, owner_uid: str) -> Dependents:
+        """Objects naming ``owner_uid`` in their ownerReferences (an index, not a scan)."""
+        return self._registry.dependents(owner_uid)
 
 
 __all__ = ["ApiError", "Cause", "Registry", "RegistrySnapshot", "WatchEvent", "storage_key"]
