@@ -35,7 +35,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from kubelab.apimachinery import resources
+from kubelab.apimachinery import resources, selectors
 from kubelab.viz._clock import parse_time, rfc3339
 
 Obj = Mapping[str, Any]
@@ -381,71 +381,6 @@ def _condition(obj: Obj, ctype: str) -> Obj | None:
         if cond.get("type") == ctype:
             return cond
     return None
-
-
-# --------------------------------------------------------------------------- label selectors
-
-_SET_RE = re.compile(r"^\s*([\w./-]+)\s+(in|notin)\s+\(([^)]*)\)\s*$")
-_EQ_RE = re.compile(r"^\s*([\w./-]+)\s*(==|=|!=)\s*([\w./-]*)\s*$")
-_EXISTS_RE = re.compile(r"^\s*(!?)\s*([\w./-]+)\s*$")
-
-
-def parse_label_selector(selector: str) -> list[tuple[str, str, frozenset[str]]]:
-    """Parse kubectl's ``-l`` syntax into (key, operator, values) requirements.
-
-    Supports ``k=v``, ``k==v``, ``k!=v``, ``k in (a,b)``, ``k notin (a,b)``, ``k`` and
-    ``!k`` joined by commas, as apimachinery's ``labels.Parse`` does.
-
-    Raises:
-        ValueError: the selector is malformed.
-    """
-    parts: list[str] = []
-    depth, start = 0, 0
-    for i, ch in enumerate(selector):
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == "," and depth == 0:
-            parts.append(selector[start:i])
-            start = i + 1
-    parts.append(selector[start:])
-    reqs: list[tuple[str, str, frozenset[str]]] = []
-    for part in parts:
-        if not part.strip():
-            continue
-        if m := _SET_RE.match(part):
-            values = frozenset(v.strip() for v in m.group(3).split(",") if v.strip())
-            reqs.append((m.group(1), m.group(2), values))
-        elif m := _EQ_RE.match(part):
-            op = "!=" if m.group(2) == "!=" else "="
-            reqs.append((m.group(1), op, frozenset({m.group(3)})))
-        elif m := _EXISTS_RE.match(part):
-            reqs.append((m.group(2), "!" if m.group(1) else "exists", frozenset()))
-        else:
-            raise ValueError(f"unable to parse requirement: {part.strip()!r}")
-    return reqs
-
-
-def matches_labels(
-    labels: Mapping[str, str], reqs: Iterable[tuple[str, str, frozenset[str]]]
-) -> bool:
-    for key, op, values in reqs:
-        present = key in labels
-        value = labels.get(key)
-        if op == "=" and (not present or value not in values):
-            return False
-        if op == "!=" and present and value in values:
-            return False
-        if op == "in" and (not present or value not in values):
-            return False
-        if op == "notin" and present and value in values:
-            return False
-        if op == "exists" and not present:
-            return False
-        if op == "!" and present:
-            return False
-    return True
 
 
 # --------------------------------------------------------------------------- pods
@@ -921,7 +856,7 @@ def project(
     Raises:
         ValueError: ``label_selector`` is malformed.
     """
-    reqs = parse_label_selector(label_selector) if label_selector else []
+    pod_selector = selectors.parse_label_selector(label_selector)
     events = _EventIndex(snap.events)
     leases = {(_namespace(le), _name(le)): le for le in snap.leases}
     node_names = {_name(n) for n in snap.nodes}
@@ -942,7 +877,7 @@ def project(
             continue  # drawn as its control-plane box, not as a chip
         if namespace and _namespace(pod) != namespace:
             continue
-        if reqs and not matches_labels(_labels(pod), reqs):
+        if not pod_selector.matches(_labels(pod)):
             continue
         chip = _pod_chip(pod, events)
         if chip.status == UNSCHEDULED or node not in node_names:

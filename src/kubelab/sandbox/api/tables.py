@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from kubelab.apimachinery.selectors import InvalidSelector, format_label_selector, selector_string
 from kubelab.sandbox.api.duration import human_duration, translate_timestamp_since
 from kubelab.sandbox.api.kinds import KindInfo
 from kubelab.sandbox.clock import parse_time
@@ -285,49 +286,6 @@ def format_labels(labels: Mapping[str, Any] | None) -> str:
     if not labels:
         return "<none>"
     return ",".join(f"{k}={labels[k]}" for k in sorted(labels))
-
-
-class InvalidSelector(ValueError):
-    """A label selector ``LabelSelectorAsSelector`` would reject."""
-
-
-def selector_string(selector: Mapping[str, Any] | None) -> str:
-    """``metav1.LabelSelectorAsSelector(sel).String()``; ``""`` for nil or empty.
-
-    Requirements are sorted by key, ``In``/``NotIn`` values sorted, and written
-    ``k=v``, ``k in (a,b)``, ``k notin (a)``, ``k``, ``!k``.
-    """
-    if not selector:
-        return ""
-    reqs: list[tuple[str, str]] = []
-    for key, value in (selector.get("matchLabels") or {}).items():
-        reqs.append((key, f"{key}={value}"))
-    for expr in selector.get("matchExpressions") or []:
-        key = str(expr.get("key") or "")
-        op = expr.get("operator")
-        values = sorted(str(v) for v in expr.get("values") or [])
-        if op in ("In", "NotIn"):
-            if not values:
-                raise InvalidSelector(f"{op} requires values")
-            word = "in" if op == "In" else "notin"
-            reqs.append((key, f"{key} {word} ({','.join(values)})"))
-        elif op in ("Exists", "DoesNotExist"):
-            if values:
-                raise InvalidSelector(f"{op} takes no values")
-            reqs.append((key, key if op == "Exists" else f"!{key}"))
-        else:
-            raise InvalidSelector(f"{op!r} is not a valid label selector operator")
-    reqs.sort(key=lambda r: r[0])
-    return ",".join(text for _, text in reqs)
-
-
-def format_label_selector(selector: Mapping[str, Any] | None) -> str:
-    """``metav1.FormatLabelSelector``: the selector, ``<none>`` if empty, ``<error>`` if bad."""
-    try:
-        text = selector_string(selector)
-    except InvalidSelector:
-        return "<error>"
-    return text or "<none>"
 
 
 def _containers_cells(pod_spec: Obj) -> tuple[str, str]:

@@ -361,35 +361,6 @@ def validate_label_selector(selector: Any, field: str) -> list[Cause]:
     return causes
 
 
-def selector_is_empty(selector: Mapping[str, Any] | None) -> bool:
-    if selector is None:
-        return True
-    return not selector.get("matchLabels") and not selector.get("matchExpressions")
-
-
-def selector_matches(selector: Mapping[str, Any] | None, labels: Mapping[str, str] | None) -> bool:
-    """``LabelSelectorAsSelector(sel).Matches(labels)``; a nil selector matches nothing."""
-    if selector is None:
-        return False
-    labels = labels or {}
-    for key, value in (selector.get("matchLabels") or {}).items():
-        if labels.get(key) != value:
-            return False
-    for expr in selector.get("matchExpressions") or []:
-        key, op = expr.get("key", ""), expr.get("operator", "")
-        values = expr.get("values") or []
-        present = key in labels
-        if op == "In" and not (present and labels[key] in values):
-            return False
-        if op == "NotIn" and present and labels[key] in values:
-            return False
-        if op == "Exists" and not present:
-            return False
-        if op == "DoesNotExist" and present:
-            return False
-    return True
-
-
 def name_errors(kind: str, name: str) -> list[str]:
     if kind in _DNS1035_NAMED:
         return dns1035_label_errors(name)

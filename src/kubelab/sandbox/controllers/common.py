@@ -23,8 +23,9 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from kubelab.apimachinery import selectors
+from kubelab.apimachinery.selectors import LabelSelector, label_selector_from_spec
 from kubelab.sandbox.api.kinds import KindInfo
-from kubelab.sandbox.api.selectors import LabelSelector, label_selector_from_spec
 from kubelab.sandbox.clock import Clock, parse_time, rfc3339
 from kubelab.sandbox.reconcile.types import (
     Action,
@@ -103,8 +104,7 @@ def selector_of(obj: Obj) -> LabelSelector:
 
 
 def selector_is_empty(obj: Obj) -> bool:
-    sel = obj.get("spec", {}).get("selector")
-    return not sel or (not sel.get("matchLabels") and not sel.get("matchExpressions"))
+    return selectors.selector_is_empty(obj.get("spec", {}).get("selector"))
 
 
 # ----------------------------------------------------------------------------- pods

@@ -22,9 +22,9 @@ import copy
 from collections.abc import Iterable
 from typing import Any
 
+from kubelab.apimachinery.selectors import selector_from_match_labels
 from kubelab.sandbox.api import kinds
 from kubelab.sandbox.api.kinds import KindInfo
-from kubelab.sandbox.api.selectors import selector_from_match_labels
 from kubelab.sandbox.clock import Clock
 from kubelab.sandbox.controllers import common
 from kubelab.sandbox.reconcile.types import Key, Obj, Result, Snapshot

@@ -1,18 +1,31 @@
 """Simulated container images: look an image up, answer its HTTP requests, start its program.
 
-The kubelet asks :func:`lookup` when it "pulls" an image (unknown → :class:`ImageNotFound`,
-whose message is the container runtime's ``not found`` error plus a hint listing the images
-the sandbox knows), :func:`respond` is the pure request → response function of an image's
-app (used by the aiohttp server in :mod:`.server` and by tests), and :func:`program` starts
-the process of a shell image. See :mod:`.catalog` for the data.
+The kubelet asks :func:`lookup` when it "pulls" an image (unknown repository or tag →
+:class:`ImageNotFound`, whose message is containerd's ``not found`` error plus the sandbox's
+hint naming the nearest known image or tags), :func:`with_argv` fixes what a container runs
+(``ENTRYPOINT``/``CMD`` combined with the pod's ``command``/``args``, which decide the app of
+agnhost, perl or python images: :mod:`.programs`), :func:`respond` is the pure request →
+response function of an image's app (used by the aiohttp server in :mod:`.server` and by
+tests), and :func:`program` starts the process of a shell or program image. See
+:mod:`.catalog` for the data.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import difflib
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
 from string import Template
 
-from kubelab.sandbox.images.catalog import CATALOG, HttpApp, ImageBehaviour, Route
+from kubelab.sandbox.images import programs
+from kubelab.sandbox.images.catalog import (
+    CATALOG,
+    REGISTRY_ALIASES,
+    HttpApp,
+    ImageBehaviour,
+    Route,
+)
 from kubelab.sandbox.images.reference import ImageRef, InvalidImageName, parse
 from kubelab.sandbox.images.shell import Program, ProgramRun, Shell
 
@@ -33,7 +46,10 @@ __all__ = [
     "parse",
     "program",
     "pull_seconds",
+    "request_log_line",
     "respond",
+    "start_log_lines",
+    "with_argv",
 ]
 
 #: Simulated registry bandwidth, bytes per simulated second.
@@ -41,48 +57,179 @@ PULL_BANDWIDTH = 80_000_000
 
 
 class ImageNotFound(LookupError):
-    """The registry has no such image; ``message`` reads like containerd's error."""
+    """The registry has no such image or tag; ``message`` reads like containerd's error,
+    followed by the sandbox's own hint (the nearest known image or tags)."""
 
-    def __init__(self, reference: str, ref: ImageRef) -> None:
+    def __init__(self, reference: str, ref: ImageRef, hint: str = "") -> None:
         self.reference = reference
+        self.hint = hint or f"this image is not simulated; known images: {known_images()}"
         self.message = (
             f"rpc error: code = NotFound desc = failed to pull and unpack image \"{ref.full}\": "
             f"failed to resolve reference \"{ref.full}\": {ref.full}: not found"
-            f" (kubelab sandbox: this image is not simulated; known images: {known_images()})")
+            f" (kubelab sandbox: {self.hint})")
         super().__init__(self.message)
 
 
 @dataclass(frozen=True)
 class Image:
-    """A resolved image: its reference and behaviour."""
+    """A resolved image: its reference and behaviour, and (once a container of it starts)
+    the argv the container runs, which decides the app of a runner image."""
 
     ref: ImageRef
     behaviour: ImageBehaviour
+    argv: tuple[str, ...] = ()
+
+    @property
+    def launch(self) -> programs.Launch | None:
+        if not self.behaviour.runner:
+            return None
+        argv = self.argv or (*self.behaviour.entrypoint, *self.behaviour.default_command)
+        return programs.launch(self.behaviour.runner, self.ref.tag, argv)
 
     @property
     def app(self) -> HttpApp | None:
+        if self.behaviour.runner:
+            launched = self.launch
+            return launched.app if launched is not None else None
         return self.behaviour.app_for(self.ref.tag)
 
 
+def _short(repository: str) -> str:
+    return repository.removeprefix("docker.io/").removeprefix("library/")
+
+
 def known_images() -> str:
-    """The images a learner can use, as one comma-separated hint."""
+    """The images a learner can use, as one comma-separated hint (tags when there are few)."""
     names: list[str] = []
     for b in CATALOG:
-        if b.repository.startswith("registry.k8s.io/"):
+        if b.repository.startswith("registry.k8s.io/kube-") or b.description.endswith(
+                "(cluster component)") or "CoreDNS" in b.description:
             continue  # cluster components, not for learners' pods
-        short = b.repository.removeprefix("docker.io/").removeprefix("library/")
-        names.extend(f"{short}:{t}" for t in b.tags) if b.tags else names.append(short)
+        short = _short(b.repository)
+        if b.tags and len(b.tags) <= 3:
+            names.extend(f"{short}:{t}" for t in b.tags)
+        else:
+            names.append(short)
     return ", ".join(names)
+
+
+def canonical(ref: ImageRef) -> str:
+    """The repository ``ref`` names, with registry aliases resolved (``mirror.gcr.io/nginx``,
+    ``k8s.gcr.io/pause`` → ``docker.io/library/nginx``, ``registry.k8s.io/pause``)."""
+    for (registry, prefix), (target, target_prefix) in REGISTRY_ALIASES.items():
+        if ref.registry == registry and ref.repository.startswith(prefix):
+            repository = target_prefix + ref.repository.removeprefix(prefix)
+            if target == "docker.io" and "/" not in repository:
+                repository = f"library/{repository}"
+            return f"{target}/{repository}"
+    return ref.name
+
+
+def _nearest_tags(tag: str, tags: Sequence[str]) -> list[str]:
+    """The known tags nearest ``tag``, among those of the same variant (``-alpine``) when
+    there are any, else among plain version tags."""
+    variant = tag.partition("-")[2]
+    same = [t for t in tags if t.partition("-")[2] == variant]
+    plain = [t for t in tags if "-" not in t]
+    tags = same or plain or list(tags)
+    close = difflib.get_close_matches(tag, tags, n=3, cutoff=0.4)
+    if close:
+        return close
+    # Nothing alike: the tags that share the most leading characters.
+    def common(candidate: str) -> int:
+        n = 0
+        for a, b in zip(tag, candidate, strict=False):
+            if a != b:
+                break
+            n += 1
+        return n
+
+    newest_first = sorted(tags, reverse=True)
+    return sorted(newest_first, key=lambda t: (-common(t), len(t)))[:3]
+
+
+def _hint(ref: ImageRef) -> str:
+    name = canonical(ref)
+    behaviour = next((b for b in CATALOG if b.repository == name), None)
+    if behaviour is not None:
+        nearest = [f"{_short(name)}:{t}" for t in _nearest_tags(ref.tag, behaviour.tags)]
+        last = name.rsplit("/", 1)[-1]
+        nearest += [f"{_short(b.repository)}:{ref.tag}" for b in CATALOG
+                    if b is not behaviour and b.repository.rsplit("/", 1)[-1] == last
+                    and ref.tag in b.tags]
+        return f'{_short(name)} has no tag "{ref.tag}" here; nearest: {", ".join(nearest)}'
+    shorts = {_short(b.repository): b for b in CATALOG}
+    last = _short(name).rsplit("/", 1)[-1]
+    same_name = [s for s in shorts if s.rsplit("/", 1)[-1] == last]
+    close = same_name or difflib.get_close_matches(_short(name), list(shorts), n=3, cutoff=0.6)         or difflib.get_close_matches(last, [s.rsplit("/", 1)[-1] for s in shorts], n=3, cutoff=0.6)
+    if not close:
+        return f"this image is not simulated; known images: {known_images()}"
+    suggestions = []
+    for candidate in close:
+        found = shorts.get(candidate) or next(b for s, b in shorts.items()
+                                              if s.rsplit("/", 1)[-1] == candidate)
+        short = _short(found.repository)
+        if ref.tag and found.tags and ref.tag not in found.tags:
+            suggestions.append(f"{short}:{_nearest_tags(ref.tag, found.tags)[0]}")
+        else:
+            suggestions.append(f"{short}:{ref.tag}" if ref.tag else short)
+    return (f"this image is not simulated; did you mean {' or '.join(suggestions)}? "
+            f"known images: {known_images()}")
 
 
 def lookup(reference: str) -> Image:
     """Resolve ``reference``; raise :class:`InvalidImageName` or :class:`ImageNotFound`."""
     ref = parse(reference)
+    name = canonical(ref)
     for behaviour in CATALOG:
-        if behaviour.repository == ref.name and (
+        if behaviour.repository == name and (
                 not behaviour.tags or ref.tag in behaviour.tags or (ref.digest and not ref.tag)):
             return Image(ref, behaviour)
-    raise ImageNotFound(reference, ref)
+    raise ImageNotFound(reference, ref, _hint(ref))
+
+
+def with_argv(image: Image, command: Sequence[str], args: Sequence[str]) -> Image:
+    """``image`` as a container started with ``command``/``args`` runs it.
+
+    As the container runtime combines them: ``command`` replaces the ``ENTRYPOINT`` and
+    ``args`` the ``CMD``; ``command`` alone drops the ``CMD``.
+    """
+    b = image.behaviour
+    argv = (*command, *args) if command else (*b.entrypoint, *(args or b.default_command))
+    return replace(image, argv=tuple(str(a) for a in argv))
+
+
+def start_log_lines(image: Image, pod: str, started: datetime, ip: str = "") -> list[str]:
+    """What the image's process prints at start, its placeholders filled in."""
+    launched = image.launch
+    lines = launched.start_logs if launched is not None else image.behaviour.start_logs
+    app = image.app
+    values = _time_values(started) | {"pod": pod, "port": str(app.port if app else 0),
+                                      "ip": ip or "10.244.0.1"}
+    return [Template(line).safe_substitute(values) for line in lines]
+
+
+def request_log_line(app: HttpApp, pod: str, method: str, path: str, status: int, count: int,
+                     uptime: float, now: datetime) -> str:
+    """The app's log line for one request (empty when the app logs none)."""
+    if not app.request_log:
+        return ""
+    values = _time_values(now) | {"pod": pod, "method": method, "path": path,
+                                  "status": str(status), "count": str(count),
+                                  "uptime": f"{uptime:.3f}".rstrip("0").rstrip(".")}
+    return Template(app.request_log).safe_substitute(values)
+
+
+def _time_values(when: datetime) -> dict[str, str]:
+    """Timestamps as the images' runtimes print them (Node's ISO, Go's log, Redis, Apache)."""
+    return {
+        "started": when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z",
+        "now": when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z",
+        "gotime": when.strftime("%Y/%m/%d %H:%M:%S"),
+        "redistime": when.strftime("%d %b %Y %H:%M:%S.") + f"{when.microsecond // 1000:03d}",
+        "apachetime": when.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+        "pytime": when.strftime("%d/%b/%Y %H:%M:%S"),
+    }
 
 
 def pull_seconds(image: Image) -> float:
@@ -98,15 +245,22 @@ class Response:
     server: str = ""
 
 
-def respond(app: HttpApp, pod: str, path: str, query: dict[str, str] | None = None) -> Response:
-    """Pure: the answer of ``app`` running in pod ``pod`` to ``GET path?query``."""
+def respond(app: HttpApp, pod: str, path: str, query: dict[str, str] | None = None,
+            uptime: float = 0.0, now: datetime | None = None) -> Response:
+    """Pure: the answer of ``app`` running in pod ``pod``, up ``uptime`` seconds, to
+    ``GET path?query``."""
     route: Route = app.routes.get(path, app.fallback)
+    if route.after is not None and route.later is not None and uptime > route.after:
+        route = route.later
     body = route.body
     for param, variant in route.variants:
         if query and query.get(param):
             body = Template(variant).safe_substitute({param: query[param]})
             break
-    body = Template(body).safe_substitute(pod=pod)
+    values = {"pod": pod, "uptime": f"{uptime:g}"}
+    if now is not None:
+        values["now"] = now.strftime("%Y-%m-%d %H:%M:%S.%f000 +0000 UTC")  # Go's time.Time
+    body = Template(body).safe_substitute(values)
     return Response(route.status, route.content_type, body, app.server)
 
 
@@ -121,6 +275,9 @@ def runs_program(image: Image, command: list[str], args: list[str]) -> bool:
     """Whether the container runs a shell program (else the image's app or daemon)."""
     if image.behaviour.shell:
         return True
+    launched = _launch_for(image, command, args)
+    if launched is not None:
+        return launched.program is not None
     argv = list(command or args)
     return bool(argv) and argv[0].rsplit("/", 1)[-1] in SHELL_PROGRAMS
 
@@ -134,6 +291,9 @@ def program(image: Image, command: list[str], args: list[str], shell: Shell) -> 
     -c …`` sets only ``args``). ``sh -c SCRIPT`` runs the script; a bare ``sh`` (no terminal
     attached) exits at once with status 0; any other argv runs as one exec-form command.
     """
+    launched = _launch_for(image, command, args)
+    if launched is not None and launched.program is not None:
+        return launched.program(shell)
     if command:
         argv = list(command) + list(args)
     else:
@@ -146,3 +306,9 @@ def program(image: Image, command: list[str], args: list[str], shell: Shell) -> 
             return shell.run_script("")
         return shell.run_script("")
     return shell.run_argv(argv)
+
+
+def _launch_for(image: Image, command: Sequence[str], args: Sequence[str]) -> programs.Launch | None:
+    if not image.behaviour.runner:
+        return None
+    return with_argv(image, command, args).launch

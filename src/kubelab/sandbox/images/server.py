@@ -8,26 +8,37 @@ the pod IP and the image's port. Answers come from the pure :func:`~kubelab.sand
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 from aiohttp import web
 
 from kubelab.sandbox.images import HttpApp, respond
 
 RequestHook = Callable[[str, str, int], None]
+Uptime = Callable[[], float]
 
 
 class AppServer:
     """One listening app; ``port`` is valid after :meth:`start`."""
 
-    def __init__(self, app: HttpApp, pod: str, on_request: RequestHook | None = None) -> None:
+    def __init__(self, app: HttpApp, pod: str, on_request: RequestHook | None = None,
+                 uptime: Uptime | None = None, now: Callable[[], datetime] | None = None) -> None:
         self.app = app
         self.pod = pod
         self.port = 0
+        #: Requests answered so far (the bootcamp app's ``Total Requests``; with the app's
+        #: ``cpu_seconds_per_request``, the CPU a metrics model can charge the container).
+        self.requests = 0
         self._on_request = on_request
+        self._uptime = uptime
+        self._now = now
         self._runner: web.AppRunner | None = None
 
     async def _handle(self, request: web.Request) -> web.Response:
-        answer = respond(self.app, self.pod, request.path, dict(request.query))
+        uptime = self._uptime() if self._uptime is not None else 0.0
+        now = self._now() if self._now is not None else None
+        answer = respond(self.app, self.pod, request.path, dict(request.query), uptime, now)
+        self.requests += 1
         if self._on_request is not None:
             self._on_request(request.method, request.path_qs, answer.status)
         headers = {"Server": answer.server} if answer.server else {}

@@ -220,13 +220,22 @@ class KubeletAgent:
         if old is not None:
             await old.close()
 
+        started = container.started_at or self.clock.now()
+
+        def uptime() -> float:
+            return self.clock.sim_elapsed(started)
+
         def log_request(method: str, path: str, status: int) -> None:
             if app.server.startswith("nginx"):
                 when = self.clock.now().strftime("%d/%b/%Y:%H:%M:%S +0000")
                 container.logs.append(LogLine(self.clock.now(), (
                     f'10.244.0.1 - - [{when}] "{method} {path} HTTP/1.1" {status} 0 "-" "-" "-"')))
+            elif app.request_log:
+                now = self.clock.now()
+                container.logs.append(LogLine(now, images.request_log_line(
+                    app, pod.name, method, path, status, server.requests, uptime(), now)))
 
-        server = AppServer(app, pod.name, log_request)
+        server = AppServer(app, pod.name, log_request, uptime=uptime, now=self.clock.now)
         port = await server.start()
         if not container.running or self.runtime.pods.get(pod.uid) is not pod:
             await server.close()

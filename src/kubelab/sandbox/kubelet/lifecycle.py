@@ -386,14 +386,15 @@ class PodSync:
         declared = self._declared_env.get(c.name, {})
         command = expansion.expand_all(c.spec.get("command") or [], declared)
         args = expansion.expand_all(c.spec.get("args") or [], declared)
+        if c.image is not None:
+            # The argv decides what a runner image (agnhost, perl, python) runs and serves.
+            c.image = images.with_argv(c.image, command, args)
         if c.image is not None and images.runs_program(c.image, command, args):
             c.run = ProgramRun(images.program(c.image, command, args,
                                               Shell(env, c.files, now=self._program_clock(c))))
-        elif behaviour is not None:
-            port = c.image.app.port if c.image is not None and c.image.app else 0
-            for line in behaviour.start_logs:
-                c.logs.append(LogLine(now, line.replace("$pod", self.record.name)
-                                      .replace("$port", str(port))))
+        elif behaviour is not None and c.image is not None:
+            for line in images.start_log_lines(c.image, self.record.name, now, self.record.ip):
+                c.logs.append(LogLine(now, line))
         c.probes = {kind: ProbeWorker(spec, now) for kind, spec in container_probes(c.spec).items()}
         self.runtime.notify_started(self.record, c)
 

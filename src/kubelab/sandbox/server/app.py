@@ -30,10 +30,10 @@ from urllib.parse import quote
 import yaml
 from aiohttp import ClientSession, ClientTimeout, web
 
+from kubelab.apimachinery.selectors import selector_string
 from kubelab.sandbox.api import decode, errors, kinds, params
 from kubelab.sandbox.api.errors import ApiError
 from kubelab.sandbox.api.kinds import KindInfo
-from kubelab.sandbox.api.selectors import format_selector
 from kubelab.sandbox.clock import Clock, client_waiting, hold, touch
 from kubelab.sandbox.fabric import ExecError
 from kubelab.sandbox.server import (
@@ -820,7 +820,7 @@ class KubeApi:
                          "creationTimestamp": meta["creationTimestamp"]},
             "spec": {"replicas": obj.get("spec", {}).get("replicas", 0)},
             "status": {"replicas": obj.get("status", {}).get("replicas", 0),
-                       "selector": format_selector(obj.get("spec", {}).get("selector"))},
+                       "selector": selector_string(obj.get("spec", {}).get("selector"))},
         }
 
     async def scale(self, request: web.Request, t: Target) -> web.Response:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from kubelab.apimachinery.selectors import selector_is_empty, selector_matches
 from kubelab.sandbox.api.errors import Cause
 from kubelab.sandbox.api.kinds import KindInfo
 from kubelab.sandbox.api.strategies import Obj, Strategy, register
@@ -23,8 +24,6 @@ from kubelab.sandbox.api.validation import (
     invalid,
     not_supported,
     required,
-    selector_is_empty,
-    selector_matches,
     validate_nonnegative,
     validate_object_meta,
 )
