@@ -81,7 +81,7 @@ def test_unknown_command_is_127() -> None:
     assert program.lines[0][1] == "sh: frobnicate: not found" and program.exit_code == 127
 
 
-@pytest.mark.parametrize("script", ["echo a | grep a", "sleep 1 &", "while true; do echo"])
+@pytest.mark.parametrize("script", ["sleep 1 &", "while true; do echo", "echo a |"])
 def test_unsupported_or_broken_syntax_is_reported(script: str) -> None:
     with pytest.raises(ShellError):
         parse(script)

@@ -43,8 +43,10 @@ def test_a_process_sees_the_containers_env_mounts_and_what_its_program_wrote() -
     _, agent = toolbox()
     assert drain(start(agent, "printenv", "GREETING", "PASSWORD").program()) == (
         ["hello", "s3cr3t"], [], 0)
+    # A Secret's file has no trailing newline, so cat runs it into the next file (as on a
+    # real cluster).
     assert drain(start(agent, "cat", "/etc/creds/password", "/tmp/state").program()) == (
-        ["s3cr3t", "started"], [], 0)
+        ["s3cr3tstarted"], [], 0)
     out, _, _ = drain(start(agent, "cat", "/etc/resolv.conf").program())
     assert out == ["search default.svc.cluster.local svc.cluster.local cluster.local",
                    "nameserver 10.96.0.10", "options ndots:5"]
@@ -64,8 +66,9 @@ def test_errors_go_to_stderr_and_the_exit_status_is_kept() -> None:
     out, err, code = drain(start(agent, "sh", "-c", "echo out; cat /missing; exit 3").program())
     assert (out, err, code) == (["out"], ["cat: can't open '/missing': No such file or directory"],
                                 3)
-    assert drain(start(agent, "grep", "x", "/tmp/state").program()) == (
-        [], ["sh: grep: not found"], 127)
+    assert drain(start(agent, "grep", "x", "/tmp/state").program()) == ([], [], 1)
+    assert drain(start(agent, "frobnicate", "x").program()) == (
+        [], ["sh: frobnicate: not found"], 127)
     # `>` captures stdout only: the diagnostic still reaches the terminal.
     out, err, _ = drain(start(agent, "sh", "-c", "cat /missing > /tmp/x; cat /tmp/x").program())
     assert out == [] and err == ["cat: can't open '/missing': No such file or directory"]
@@ -126,8 +129,15 @@ def test_the_kubelet_refuses_containers_that_are_not_running_and_when_it_is_down
         agent.exec("default", "toolbox", "other", ["ls"], stdin=False, tty=False)
     sim.pod("waiting", [{"name": "app", "image": "no-such-registry.example/none:1"}])
     sim.run_for(1)
-    with pytest.raises(ExecError, match=r'unable to upgrade connection: container not found'):
+    with pytest.raises(ExecError) as not_started:
         agent.exec("default", "waiting", "app", ["ls"], stdin=False, tty=False)
+    # The kubelet's plain-text answer; client-go adds "unable to upgrade connection: ".
+    assert (not_started.value.message, not_started.value.code, not_started.value.plain) == (
+        'container not found ("app")', 500, True)
+    with pytest.raises(ExecError) as elsewhere:
+        agent.exec("default", "not-on-this-node", "app", ["ls"], stdin=False, tty=False)
+    assert (elsewhere.value.message, elsewhere.value.code, elsewhere.value.plain) == (
+        "pod does not exist", 404, True)
     agent.stop_kubelet()
     with pytest.raises(ExecError, match="error dialing backend") as refused:
         start(agent, "ls")
