@@ -6,12 +6,13 @@ from datetime import timedelta
 
 import pytest
 
-from kubelab.sandbox.api.duration import (
+from kubelab.apimachinery.duration import (
     human_duration,
     short_human_duration,
     translate_timestamp_since,
 )
-from kubelab.sandbox.clock import ManualClock, rfc3339, rfc3339_micro
+from kubelab.apimachinery.times import rfc3339, rfc3339_micro
+from kubelab.sandbox.clock import ManualClock
 
 MIN = 60
 HOUR = 60 * MIN

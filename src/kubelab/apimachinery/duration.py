@@ -11,8 +11,9 @@ Every AGE, LAST SEEN and ``N (5m ago)`` cell the API server puts in a Table come
 The arithmetic follows Go's integer conversions exactly (truncation toward zero), because a
 learner comparing the sandbox with a real cluster notices ``1m59s`` versus ``2m``. Clock
 skew of up to one second into the future still reads ``0s``, as upstream allows; more than
-that reads ``<invalid>``. The current time is always passed in (it comes from the sandbox's
-one :mod:`~kubelab.sandbox.clock`), so these are pure functions.
+that reads ``<invalid>``. The current time is always passed in (the sandbox's one clock, or the
+diagram's), so these are pure functions. The sandbox's tables and the diagram both print
+with them: a node up three days and five hours reads ``3d5h`` in both.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime
 
-from kubelab.sandbox.clock import parse_time
+from kubelab.apimachinery.times import parse_time
 
 _MINUTE = 60
 _HOUR = 60 * _MINUTE
@@ -95,8 +96,6 @@ def seconds_since(ts: str | None, now: datetime) -> float | None:
     when = parse_time(ts)
     if when is None:
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
     return (now - when).total_seconds()

@@ -37,6 +37,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+# The API's time formats live in the pure layer; components import them from here with their clock.
+from kubelab.apimachinery.times import parse_time as parse_time
+from kubelab.apimachinery.times import rfc3339 as rfc3339
+from kubelab.apimachinery.times import rfc3339_micro as rfc3339_micro
+
 
 class TimerHandle(Protocol):
     def cancel(self) -> None: ...
@@ -61,27 +66,6 @@ class Clock(Protocol):
 
     async def sleep(self, sim_seconds: float) -> None:
         """Wait ``sim_seconds`` of simulated time."""
-
-
-def rfc3339(t: datetime) -> str:
-    """Second-precision RFC 3339, as the API server writes ``metav1.Time``."""
-    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def rfc3339_micro(t: datetime) -> str:
-    """Microsecond-precision RFC 3339, as the API server writes ``metav1.MicroTime``."""
-    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def parse_time(value: str | None) -> datetime | None:
-    """Parse an RFC 3339 timestamp as written by :func:`rfc3339` (or with fractions)."""
-    if not value:
-        return None
-    text = value.replace("Z", "+00:00")
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        return None
 
 
 async def _sleep_on_timer(clock: Clock, sim_seconds: float) -> None:

@@ -14,6 +14,9 @@ import time
 from datetime import UTC, datetime
 from typing import Protocol
 
+from kubelab.apimachinery.times import parse_time as parse_time
+from kubelab.apimachinery.times import rfc3339 as rfc3339
+
 
 class Clock(Protocol):
     """What the diagram asks of time."""
@@ -33,19 +36,3 @@ class SystemClock:
 
     def monotonic(self) -> float:
         return time.monotonic()
-
-
-def parse_time(value: object) -> datetime | None:
-    """Parse an RFC 3339 ``metav1.Time``/``MicroTime`` string; ``None`` when absent or bad."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def rfc3339(t: datetime) -> str:
-    """Second-precision RFC 3339 in UTC, the way the API server writes ``metav1.Time``."""
-    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

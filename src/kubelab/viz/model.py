@@ -35,7 +35,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from kubelab.apimachinery import resources, selectors
+from kubelab.apimachinery import podstatus, resources, selectors
+from kubelab.apimachinery.duration import human_duration
 from kubelab.viz._clock import parse_time, rfc3339
 
 Obj = Mapping[str, Any]
@@ -346,22 +347,6 @@ def _age_seconds(now: datetime, value: object) -> float | None:
     return None if when is None else max(0.0, (now - when).total_seconds())
 
 
-def human_duration(seconds: float) -> str:
-    """Short durations the way kubectl's AGE column prints them (``40s``, ``3m12s``, ``2h``)."""
-    s = int(seconds)
-    if s < 120:
-        return f"{s}s"
-    if s < 600:
-        return f"{s // 60}m{s % 60}s" if s % 60 else f"{s // 60}m"
-    if s < 3 * 3600:
-        return f"{s // 60}m"
-    if s < 8 * 3600:
-        return f"{s // 3600}h{(s % 3600) // 60}m" if (s % 3600) // 60 else f"{s // 3600}h"
-    if s < 48 * 3600:
-        return f"{s // 3600}h"
-    return f"{s // 86400}d"
-
-
 def _natural_key(text: str) -> tuple[Any, ...]:
     return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", text))
 
@@ -387,44 +372,9 @@ def _condition(obj: Obj, ctype: str) -> Obj | None:
 
 
 def kubectl_pod_status(pod: Obj) -> str:
-    """The STATUS column ``kubectl get pods`` prints (simplified ``printPod``)."""
-    status = pod.get("status") or {}
-    reason = str(status.get("reason") or status.get("phase") or "Unknown")
-    init_statuses = status.get("initContainerStatuses") or []
-    initializing = False
-    for i, cs in enumerate(init_statuses):
-        state = cs.get("state") or {}
-        term, wait = state.get("terminated"), state.get("waiting")
-        if term and term.get("exitCode") == 0:
-            continue
-        if term:
-            reason = "Init:" + str(term.get("reason") or f"ExitCode:{term.get('exitCode')}")
-        elif wait and wait.get("reason") and wait.get("reason") != "PodInitializing":
-            reason = "Init:" + str(wait["reason"])
-        else:
-            reason = f"Init:{i}/{len(init_statuses)}"
-        initializing = True
-        break
-    if not initializing:
-        has_running = False
-        for cs in reversed(status.get("containerStatuses") or []):
-            state = cs.get("state") or {}
-            wait, term = state.get("waiting"), state.get("terminated")
-            if wait and wait.get("reason"):
-                reason = str(wait["reason"])
-            elif term and term.get("reason"):
-                reason = str(term["reason"])
-            elif term:
-                sig = term.get("signal")
-                reason = f"Signal:{sig}" if sig else f"ExitCode:{term.get('exitCode')}"
-            elif state.get("running") and cs.get("ready"):
-                has_running = True
-        if reason == "Completed" and has_running:
-            ready = _condition(pod, "Ready")
-            reason = "Running" if ready and ready.get("status") == "True" else "NotReady"
-    if _meta(pod).get("deletionTimestamp"):
-        reason = "Unknown" if status.get("reason") == "NodeLost" else "Terminating"
-    return reason
+    """The STATUS column ``kubectl get pods`` prints (kubectl's ``printPod``, shared with the
+    sandbox's table printer); ``Unknown`` for a pod that reports no phase yet."""
+    return podstatus.pod_status_column(pod) or "Unknown"
 
 
 def classify_pod(pod: Obj) -> str:
@@ -458,15 +408,12 @@ def pod_requests(pod: Obj) -> dict[str, Decimal]:
 
 
 def _ready_text(pod: Obj) -> str:
-    statuses = (pod.get("status") or {}).get("containerStatuses") or []
-    total = len((pod.get("spec") or {}).get("containers") or []) or len(statuses)
-    ready = sum(1 for cs in statuses if cs.get("ready"))
-    return f"{ready}/{total}"
+    summary = podstatus.summarize_pod(pod)
+    return f"{summary.ready}/{summary.total}"
 
 
 def _restarts(pod: Obj) -> int:
-    statuses = (pod.get("status") or {}).get("containerStatuses") or []
-    return sum(int(cs.get("restartCount") or 0) for cs in statuses)
+    return podstatus.summarize_pod(pod).restarts
 
 
 def _owner(pod: Obj) -> str:

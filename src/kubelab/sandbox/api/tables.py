@@ -36,8 +36,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from kubelab.apimachinery.duration import human_duration, translate_timestamp_since
+from kubelab.apimachinery.podstatus import summarize_pod
 from kubelab.apimachinery.selectors import InvalidSelector, format_label_selector, selector_string
-from kubelab.sandbox.api.duration import human_duration, translate_timestamp_since
 from kubelab.sandbox.api.kinds import KindInfo
 from kubelab.sandbox.clock import parse_time
 
@@ -358,136 +359,20 @@ _POD_FAILED = {
 }
 
 
-def _is_restartable_init(container: Obj | None) -> bool:
-    """``podutil.IsRestartableInitContainer``: a sidecar (``restartPolicy: Always``)."""
-    return container is not None and container.get("restartPolicy") == "Always"
-
-
-def _later(current: datetime | None, status: Obj) -> datetime | None:
-    """The later of ``current`` and the container's last termination time."""
-    last = _m(status, "lastState").get("terminated")
-    if not isinstance(last, Mapping):
-        return current
-    finished = _time(last.get("finishedAt"))
-    if finished is None:
-        return current
-    return finished if current is None or current < finished else current
-
-
-def _condition_true(conditions: list[Any], kind: str) -> bool:
-    return any(
-        isinstance(c, Mapping) and c.get("type") == kind and c.get("status") == "True"
-        for c in conditions
-    )
-
-
 @_register([("v1", "Pod")], _POD_COLUMNS)
 def print_pod(pod: Obj, now: datetime) -> Row:
-    """``printPod``: READY, STATUS and RESTARTS exactly as kube-apiserver computes them."""
-    spec, status, meta = _m(pod, "spec"), _m(pod, "status"), _m(pod, "metadata")
+    """``printPod``: READY, STATUS and RESTARTS exactly as kube-apiserver computes them
+    (:func:`kubelab.apimachinery.podstatus.summarize_pod`), then the wide columns."""
+    spec, status = _m(pod, "spec"), _m(pod, "status")
     conditions = _list(status, "conditions")
-    restarts = 0
-    sidecar_restarts = 0
-    total = len(_list(spec, "containers"))
-    ready = 0
-    last_restart: datetime | None = None
-    last_sidecar_restart: datetime | None = None
-
+    summary = summarize_pod(pod)
+    restarts, last_restart = summary.restarts, summary.last_restart
     phase = str(status.get("phase") or "")
-    reason = str(status.get("reason") or "") or phase
-    for cond in conditions:
-        if (
-            isinstance(cond, Mapping)
-            and cond.get("type") == "PodScheduled"
-            and cond.get("reason") == "SchedulingGated"
-        ):
-            reason = "SchedulingGated"
-
     row_conditions: list[dict[str, str]] = []
     if phase == "Succeeded":
         row_conditions = [dict(_POD_SUCCEEDED)]
     elif phase == "Failed":
         row_conditions = [dict(_POD_FAILED)]
-
-    init_specs: dict[str, Obj] = {}
-    init_list = [c for c in _list(spec, "initContainers") if isinstance(c, Mapping)]
-    for container in init_list:
-        init_specs[str(container.get("name"))] = container
-        if _is_restartable_init(container):
-            total += 1
-
-    initializing = False
-    for index, cs in enumerate(_list(status, "initContainerStatuses")):
-        if not isinstance(cs, Mapping):
-            continue
-        restarts += _int(cs.get("restartCount"))
-        last_restart = _later(last_restart, cs)
-        sidecar = _is_restartable_init(init_specs.get(str(cs.get("name"))))
-        if sidecar:
-            sidecar_restarts += _int(cs.get("restartCount"))
-            last_sidecar_restart = _later(last_sidecar_restart, cs)
-        state = _m(cs, "state")
-        terminated = state.get("terminated")
-        waiting = state.get("waiting")
-        if isinstance(terminated, Mapping) and _int(terminated.get("exitCode")) == 0:
-            continue
-        if sidecar and cs.get("started") is True:
-            if cs.get("ready"):
-                ready += 1
-            continue
-        if isinstance(terminated, Mapping):
-            if not terminated.get("reason"):
-                signal = _int(terminated.get("signal"))
-                if signal != 0:
-                    reason = f"Init:Signal:{signal}"
-                else:
-                    reason = f"Init:ExitCode:{_int(terminated.get('exitCode'))}"
-            else:
-                reason = f"Init:{terminated['reason']}"
-        elif (
-            isinstance(waiting, Mapping)
-            and waiting.get("reason")
-            and waiting.get("reason") != "PodInitializing"
-        ):
-            reason = f"Init:{waiting['reason']}"
-        else:
-            reason = f"Init:{index}/{len(init_list)}"
-        initializing = True
-        break
-
-    if not initializing or _condition_true(conditions, "Initialized"):
-        restarts = sidecar_restarts
-        last_restart = last_sidecar_restart
-        has_running = False
-        for cs in reversed(_list(status, "containerStatuses")):
-            if not isinstance(cs, Mapping):
-                continue
-            restarts += _int(cs.get("restartCount"))
-            last_restart = _later(last_restart, cs)
-            state = _m(cs, "state")
-            terminated = state.get("terminated")
-            waiting = state.get("waiting")
-            if isinstance(waiting, Mapping) and waiting.get("reason"):
-                reason = str(waiting["reason"])
-            elif isinstance(terminated, Mapping) and terminated.get("reason"):
-                reason = str(terminated["reason"])
-            elif isinstance(terminated, Mapping):
-                signal = _int(terminated.get("signal"))
-                if signal != 0:
-                    reason = f"Signal:{signal}"
-                else:
-                    reason = f"ExitCode:{_int(terminated.get('exitCode'))}"
-            elif cs.get("ready") and isinstance(state.get("running"), Mapping):
-                has_running = True
-                ready += 1
-        # A finished container next to a running one: the pod is still running.
-        if reason == "Completed" and has_running:
-            reason = "Running" if _condition_true(conditions, "Ready") else "NotReady"
-
-    if meta.get("deletionTimestamp") and status.get("reason") == "NodeLost":
-        reason = "Unknown"
-    elif meta.get("deletionTimestamp") and phase not in ("Succeeded", "Failed"):
-        reason = "Terminating"
 
     restarts_cell = str(restarts)
     if restarts != 0 and last_restart is not None:
@@ -512,8 +397,8 @@ def print_pod(pod: Obj, now: datetime) -> Row:
     return Row(
         [
             _name(pod),
-            f"{ready}/{total}",
-            reason,
+            f"{summary.ready}/{summary.total}",
+            summary.status,
             restarts_cell,
             _age(pod, now),
             pod_ip or "<none>",
