@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-Obj = dict[str, Any]
+from kubelab.apimachinery.types import Obj
 
 # kind (as learners type it) -> (API prefix, plural, namespaced)
 RESOURCES: dict[str, tuple[str, str, bool]] = {

@@ -19,8 +19,8 @@ from __future__ import annotations
 import copy
 import hashlib
 from collections.abc import Callable, Iterable
-from typing import Any
 
+from kubelab.apimachinery.types import Obj
 from kubelab.sandbox.api import kinds
 from kubelab.sandbox.clock import Clock, parse_time, rfc3339, rfc3339_micro
 from kubelab.sandbox.reconcile.types import (
@@ -33,7 +33,6 @@ from kubelab.sandbox.reconcile.types import (
     UpdateStatus,
 )
 
-Obj = dict[str, Any]
 PODS = kinds.core("pods")
 LEASES = kinds.resource("leases.coordination.k8s.io")
 

@@ -37,9 +37,9 @@ from typing import Any, Literal
 
 from kubelab.apimachinery import podstatus, resources, selectors
 from kubelab.apimachinery.duration import human_duration
+from kubelab.apimachinery.types import ObjView as Obj
 from kubelab.viz._clock import parse_time, rfc3339
 
-Obj = Mapping[str, Any]
 Health = Literal["ok", "degraded", "down", "unknown", "hidden"]
 
 # Pod colour classes, in the order the legend lists them.

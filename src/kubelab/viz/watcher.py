@@ -26,10 +26,9 @@ from typing import Any
 from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 
+from kubelab.apimachinery.types import ObjView as Obj
 from kubelab.viz._clock import Clock, SystemClock
 from kubelab.viz.model import ClusterSnapshot
-
-Obj = Mapping[str, Any]
 
 # snapshot field → (API class, list method for all namespaces / cluster scope)
 RESOURCES: dict[str, tuple[str, str]] = {

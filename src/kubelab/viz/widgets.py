@@ -27,6 +27,7 @@ from typing import Any, Protocol
 import ipywidgets
 from kubernetes import client, config
 
+from kubelab.apimachinery.types import ObjView as Obj
 from kubelab.viz._clock import Clock, parse_time
 from kubelab.viz.model import (
     DEFAULT_CHIP_LIMIT,
@@ -38,8 +39,6 @@ from kubelab.viz.model import (
 )
 from kubelab.viz.render import render
 from kubelab.viz.watcher import ClusterWatcher
-
-Obj = Mapping[str, Any]
 
 
 class SnapshotView(Protocol):

@@ -18,9 +18,9 @@ from fractions import Fraction
 from typing import Any
 
 from kubelab.apimachinery import quantity
+from kubelab.apimachinery.types import Obj
 from kubelab.sandbox.api.kinds import KindInfo
 
-Obj = dict[str, Any]
 Usage = dict[str, Fraction]
 
 _LEGACY_COUNTS = {"configmaps": "configmaps", "secrets": "secrets",

@@ -39,11 +39,11 @@ from typing import Any
 from kubelab.apimachinery.duration import human_duration, translate_timestamp_since
 from kubelab.apimachinery.podstatus import summarize_pod
 from kubelab.apimachinery.selectors import InvalidSelector, format_label_selector, selector_string
+from kubelab.apimachinery.types import ObjView as Obj
 from kubelab.sandbox.api.kinds import KindInfo
 from kubelab.sandbox.clock import parse_time
 
 Cell = str | int | bool
-Obj = Mapping[str, Any]
 
 TABLE_API_VERSION = "meta.k8s.io/v1"
 

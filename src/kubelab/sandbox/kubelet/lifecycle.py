@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from kubelab.apimachinery.types import Obj
 from kubelab.sandbox import images
 from kubelab.sandbox.clock import Clock, rfc3339
 from kubelab.sandbox.images import Image, ImageNotFound, InvalidImageName, ProgramRun, Shell
@@ -41,7 +42,6 @@ from kubelab.sandbox.kubelet.volumes import (
 )
 from kubelab.sandbox.reconcile.types import Snapshot
 
-Obj = dict[str, Any]
 #: Simulated seconds an app takes to exit after SIGTERM.
 APP_STOP_SECONDS = 0.5
 DEFAULT_GRACE = 30

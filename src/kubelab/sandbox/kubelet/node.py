@@ -17,12 +17,10 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import Any
 
+from kubelab.apimachinery.types import Obj
 from kubelab.sandbox.clock import Clock, rfc3339, rfc3339_micro
 from kubelab.sandbox.kubelet.runtime import NodeRuntime, machine_id, system_uuid
-
-Obj = dict[str, Any]
 
 LEASE_DURATION = 40
 LEASE_RENEW_SECONDS = 10.0

@@ -17,11 +17,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
+from kubelab.apimachinery.types import Obj
 from kubelab.sandbox.clock import Clock
 
-Obj = dict[str, Any]
 KINDS = ("startup", "liveness", "readiness")
 _FIELD = {"startup": "startupProbe", "liveness": "livenessProbe", "readiness": "readinessProbe"}
 

@@ -20,15 +20,13 @@ import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
+from kubelab.apimachinery.types import Obj
 from kubelab.sandbox.clock import Clock
 from kubelab.sandbox.images import Image, ProgramRun
 from kubelab.sandbox.images.shell import MAX_LOG_LINES
 from kubelab.sandbox.kubelet.backoff import Backoff
 from kubelab.sandbox.kubelet.probes import ProbeWorker
-
-Obj = dict[str, Any]
 
 
 @dataclass

@@ -20,12 +20,10 @@ from __future__ import annotations
 
 import copy
 from fractions import Fraction
-from typing import Any
 
+from kubelab.apimachinery.types import Obj
 from kubelab.sandbox.clock import Clock, rfc3339
 from kubelab.sandbox.kubelet.runtime import ContainerRecord, PodRecord
-
-Obj = dict[str, Any]
 
 _SUFFIX = {"m": Fraction(1, 1000), "k": Fraction(10**3), "M": Fraction(10**6),
            "G": Fraction(10**9), "T": Fraction(10**12), "Ki": Fraction(2**10),

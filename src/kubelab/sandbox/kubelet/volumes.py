@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any
 
+from kubelab.apimachinery.types import Obj
 from kubelab.sandbox.api import kinds
 from kubelab.sandbox.kubelet import expansion
 from kubelab.sandbox.reconcile.types import Snapshot
 
-Obj = dict[str, Any]
 SECRETS = kinds.core("secrets")
 CONFIGMAPS = kinds.core("configmaps")
 SERVICES = kinds.core("services")

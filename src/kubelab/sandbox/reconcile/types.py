@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
+from kubelab.apimachinery.types import Obj
 from kubelab.sandbox.api.kinds import KindInfo
 from kubelab.sandbox.clock import Clock
-
-Obj = dict[str, Any]
 
 
 @dataclass(frozen=True, order=True)

@@ -34,7 +34,6 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
 
 from kubelab.apimachinery.resources import FIT_RESOURCES, parse_quantity, pod_requests, to_milli
 from kubelab.apimachinery.selectors import (
@@ -43,8 +42,7 @@ from kubelab.apimachinery.selectors import (
     label_selector_from_spec,
     selector_from_match_labels,
 )
-
-Obj = dict[str, Any]
+from kubelab.apimachinery.types import Obj
 
 UNSCHEDULABLE = "node(s) were unschedulable"
 NODE_NAME = "node(s) didn't match the requested node name"

@@ -31,6 +31,7 @@ import yaml
 from aiohttp import ClientSession, ClientTimeout, web
 
 from kubelab.apimachinery.selectors import selector_string
+from kubelab.apimachinery.types import Obj
 from kubelab.sandbox.api import decode, errors, kinds, params
 from kubelab.sandbox.api.errors import ApiError
 from kubelab.sandbox.api.kinds import KindInfo
@@ -48,7 +49,6 @@ from kubelab.sandbox.store.registry import Registry
 
 log = logging.getLogger("kubelab.sandbox.server")
 
-Obj = dict[str, Any]
 TABLE_TYPE = "application/json;as=Table;v=v1;g=meta.k8s.io"
 PROTOBUF = "application/vnd.kubernetes.protobuf"
 MAX_BODY = 3 * 1024 * 1024

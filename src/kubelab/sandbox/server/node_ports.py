@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from kubelab.apimachinery.types import Obj
 from kubelab.sandbox.api import kinds
 from kubelab.sandbox.api.errors import ApiError
 from kubelab.sandbox.store.registry import WatchEvent
@@ -40,7 +41,6 @@ SERVICES = kinds.core("services")
 NODE_ADDRESS = "127.0.0.1"
 CHUNK = 64 * 1024
 
-Obj = dict[str, Any]
 #: ``(namespace, service, port name or number) -> (pod IP, target port)``; raises ApiError
 #: when the Service has no ready endpoint (the API server's endpoint picker).
 EndpointPicker = Callable[[str, str, str], tuple[str, int]]

@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Iterator
-from typing import Any
 
+from kubelab.apimachinery.types import Obj
 from kubelab.sandbox.store.registry import WatchEvent
 
-Obj = dict[str, Any]
 #: Most events taken from the queue for one write (a client still sees progress in a flood).
 MAX_BATCH_EVENTS = 1000
 #: Largest single write; a bigger batch is written in pieces of about this size.

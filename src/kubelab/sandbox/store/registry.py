@@ -35,6 +35,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from kubelab.apimachinery.types import Obj
 from kubelab.sandbox.api import errors, kinds, quota
 from kubelab.sandbox.api.errors import ApiError, Cause
 from kubelab.sandbox.api.kinds import KindInfo
@@ -51,7 +52,6 @@ from kubelab.sandbox.store import allocators
 from kubelab.sandbox.store.kine import KineLog
 from kubelab.sandbox.store.names import NameGenerator
 
-Obj = dict[str, Any]
 #: (kind, object) pairs, as the owner-reference index answers.
 Dependents = list[tuple[KindInfo, Obj]]
 

@@ -20,11 +20,10 @@ import importlib
 import pkgutil
 from typing import Any
 
+from kubelab.apimachinery.types import Obj
 from kubelab.sandbox.api.errors import Cause
 from kubelab.sandbox.api.kinds import KindInfo
 from kubelab.sandbox.api.validation import validate_object_meta
-
-Obj = dict[str, Any]
 
 
 class Strategy:
