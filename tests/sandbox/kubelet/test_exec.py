@@ -11,6 +11,7 @@ from sandbox.kubelet.kubelet_sim import Sim
 
 from kubelab.sandbox.api import kinds
 from kubelab.sandbox.fabric import ExecError, ExecProcess, Fabric
+from kubelab.sandbox.images.shell import Output, Program, WaitInput
 from kubelab.sandbox.kubelet.agent import KubeletAgent
 
 BUSYBOX = "busybox:1.36"
@@ -81,8 +82,42 @@ def test_a_shell_with_stdin_runs_the_piped_script_and_cat_echoes_it() -> None:
     assert drain(process.program("echo $GREETING\nhostname\n")) == (["hello", "toolbox"], [], 0)
     cat = start(agent, "cat", stdin=True)
     assert drain(cat.program("a\nb\n"))[0] == ["a", "b"]
-    # A command that does not read stdin starts at once.
-    assert not start(agent, "ls", stdin=True).reads_stdin
+    # A command that does not read stdin runs to its end without waiting for any.
+    assert drain(start(agent, "ls", "/etc/hostname", stdin=True).program()) == (
+        ["/etc/hostname"], [], 0)
+
+
+def until_waiting(program: Program) -> list[str]:
+    """Step ``program`` until it waits for stdin; what it wrote meanwhile."""
+    written: list[str] = []
+    for step in program:
+        if isinstance(step, WaitInput):
+            return written
+        if isinstance(step, Output):
+            written.append(step.data)
+    raise AssertionError("the program ended instead of waiting for stdin")
+
+
+def test_stdin_is_streamed_to_the_process_as_it_arrives() -> None:
+    _, agent = toolbox()
+    cat = start(agent, "cat", stdin=True)
+    program = cat.program()
+    assert until_waiting(program) == []
+    cat.send_stdin(b"first\n")
+    assert until_waiting(program) == ["first\n"]  # echoed before stdin ends
+    cat.send_stdin("sec\u00f6nd\n".encode()[:4])  # a frame may split a character
+    cat.send_stdin("sec\u00f6nd\n".encode()[4:])
+    assert "".join(until_waiting(program)) == "sec\u00f6nd\n"
+    cat.close_stdin()
+    assert drain(program) == ([], [], 0)
+    shell = start(agent, "sh", stdin=True)
+    program = shell.program()
+    shell.send_stdin(b"echo one\nfor i in 1 2\n")
+    assert until_waiting(program) == ["one\n"]  # the loop is not complete yet
+    shell.send_stdin(b"do echo $i; done\n")
+    assert until_waiting(program) == ["1\n", "2\n"]
+    shell.close_stdin()
+    assert drain(program)[2] == 0
 
 
 def test_an_interactive_shell_echoes_keys_runs_lines_and_exits() -> None:

@@ -559,13 +559,14 @@ class Shell:
             sessions only; see :mod:`.netutils`).
         processes: the container's processes for ``ps`` (PID 1 is its main command).
         repository: the image's normalised repository (``nginx -v`` exists in nginx only).
+        server: the image's HTTP server and version (``nginx/1.27.3``), for ``nginx -v``.
     """
 
     def __init__(self, env: dict[str, str], files: dict[str, str],
                  now: Callable[[], datetime] | None = None,
                  network: PodNetwork | None = None,
                  processes: list[tuple[int, str]] | None = None,
-                 repository: str = "") -> None:
+                 repository: str = "", server: str = "") -> None:
         self.env = dict(env)
         self.files = files
         self.fs = FileSystem(files, self.env)
@@ -576,7 +577,9 @@ class Shell:
         self._now = now or (lambda: datetime(2026, 1, 1, tzinfo=UTC))
         self.processes = list(processes or [])
         self.repository = repository
+        self.server = server
         self._depth = 0
+        self._last_substitution: int | None = None
 
     # --- program entry points
 
@@ -1029,7 +1032,7 @@ class Shell:
     def _run_simple(self, cmd: _Simple, stdin: Input) -> Iterator[Step]:
         assignments: dict[str, str] = {}
         argv: list[str] = []
-        self._last_substitution: int | None = None
+        self._last_substitution = None
         for raw in cmd.words:
             if not argv and re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", raw):
                 name, _, value = raw.partition("=")
@@ -1061,14 +1064,15 @@ class Shell:
                 yield from self._run_argv(argv, stdin)
         finally:
             if assignments:
-                for key, value in saved.items():
-                    if value is None:
+                for key, old in saved.items():
+                    if old is None:
                         self.env.pop(key, None)
                     else:
-                        self.env[key] = value
+                        self.env[key] = old
 
     def _ctx(self, stdin: Input) -> Ctx:
-        return Ctx(stdin, self.env, self.fs, self._now, self.processes, self.repository)
+        return Ctx(stdin, self.env, self.fs, self._now, self.processes, self.repository,
+                   self.server)
 
     def _run_argv(self, argv: list[str], stdin: Input) -> Iterator[Step]:
         name, args = argv[0].rsplit("/", 1)[-1], argv[1:]
@@ -1177,7 +1181,7 @@ class Shell:
 
     def _sub_shell(self, args: list[str], stdin: Input) -> Iterator[Step]:
         child = Shell(self.env, self.files, self._now, self.network, self.processes,
-                      self.repository)
+                      self.repository, self.server)
         child.fs = self.fs
         child._depth = self._depth + 1
         if child._depth > _MAX_DEPTH:

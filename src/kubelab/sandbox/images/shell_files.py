@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import fnmatch
 import posixpath
+
 from kubelab.sandbox.images.shell_io import (
     NO_SPACE,
     NO_SUCH_FILE,

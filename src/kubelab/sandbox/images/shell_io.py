@@ -278,6 +278,8 @@ class Ctx:
     processes: list[tuple[int, str]] = field(default_factory=list)
     #: The image's normalised repository (``docker.io/library/nginx``), or "".
     repository: str = ""
+    #: The image's HTTP server and version (``nginx/1.27.3``), or "".
+    server: str = ""
 
 
 Command = Callable[[Ctx, list[str]], Program]

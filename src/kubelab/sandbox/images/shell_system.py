@@ -14,7 +14,7 @@ import re
 
 from kubelab.sandbox.images.shell_io import Command, Ctx, Program, Sleep, err, out
 
-#: The nginx release the catalog's ``Server`` header names.
+#: The nginx release when the image names none (the catalog's ``Server`` header does).
 NGINX_VERSION = "nginx/1.27.3"
 
 
@@ -142,7 +142,7 @@ def kill(ctx: Ctx, args: list[str]) -> Program:
 def nginx(ctx: Ctx, args: list[str]) -> Program:
     """``nginx -v``/``-V``/``-t`` in the nginx image (its own binary, not a shell applet)."""
     if "-v" in args or "-V" in args:
-        yield err(f"nginx version: {NGINX_VERSION}")
+        yield err(f"nginx version: {ctx.server if ctx.server.startswith('nginx/') else NGINX_VERSION}")
         return 0
     if "-t" in args:
         yield err("nginx: the configuration file /etc/nginx/nginx.conf syntax is ok")

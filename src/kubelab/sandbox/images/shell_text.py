@@ -156,7 +156,7 @@ def grep(ctx: Ctx, args: list[str], *, extended: bool = False) -> Program:
         return 2
     limit = next((int(v) for n, v in options if n == "m" and v.isdigit()), -1)
     files = operands or ["-"]
-    named = len(files) > 1 and "h" not in flags or "H" in flags
+    named = (len(files) > 1 and "h" not in flags) or "H" in flags
     found = False
     status = 0
     for path in files:
@@ -228,16 +228,16 @@ def wc(ctx: Ctx, args: list[str]) -> Program:
         if failed:
             status = 1
             continue
-        counts = {"l": text.count("\n"), "w": len(text.split()), "c": len(as_bytes(text))}
-        rows.append(([counts[f] for f in order], "" if path == "-" else path))
+        found = {"l": text.count("\n"), "w": len(text.split()), "c": len(as_bytes(text))}
+        rows.append(([found[f] for f in order], "" if path == "-" else path))
     if len(rows) > 1:
         rows.append(([sum(r[0][k] for r in rows) for k in range(len(order))], "total"))
     for counts, name in rows:
         if len(order) == 1 and not name:
             yield out(str(counts[0]))
             continue
-        cells = " ".join(f"{c:>9}" for c in counts) if len(order) > 1 or name else str(counts[0])
-        yield out(f"{cells} {name}".rstrip() if name else cells)
+        cells = " ".join(f"{c:>9}" for c in counts)
+        yield out(f"{cells} {name}" if name else cells)
     return status
 
 
@@ -894,9 +894,7 @@ def awk(ctx: Ctx, args: list[str]) -> Program:
 
     def run(pattern_kind: str, line: str, number: int) -> Generator[Step, None, None]:
         nonlocal pending
-        if separator is None:
-            fields = [line, *line.split()]
-        elif separator == " ":
+        if separator is None or separator == " ":
             fields = [line, *line.split()]
         else:
             fields = [line, *re.split(re.escape(separator) if len(separator) == 1
@@ -981,7 +979,7 @@ def _expr(tokens: list[str]) -> str:
             if regex is None:
                 value = "0" if "\\(" not in tokens[position - 1] else ""
             else:
-                value = regex.group(1) if regex.groups else str(len(regex.group(0)))
+                value = (regex.group(1) or "") if regex.re.groups else str(len(regex.group(0)))
         return value
 
     def product() -> str:

@@ -5,10 +5,12 @@ kubelet (``pkg/kubelet/server/server.go`` ``getExec``), which asks the container
 start one more process in the container's namespaces (CRI ``Exec``, streamed by
 ``pkg/kubelet/cri/streaming``). Here the "process" is the sandbox shell
 (:mod:`kubelab.sandbox.images.shell`) started with the container's environment and *its*
-file system — the same mapping the container's own program writes to — so ``env``, ``cat`` of
-a mounted Secret, ``ls``, ``echo`` and ``sh -c`` scripts answer as the image would, and
-``wget``/``curl``/``nslookup`` reach Services through the pod network the API server lends
-the session. Programs the shell does not simulate (``grep``, ``ps``…) answer "not found"
+file system — the same mapping the container's own program writes to, with the image's own
+files (:mod:`kubelab.sandbox.images.filesystems`) beneath — so ``env``, ``cat`` of a mounted
+Secret, ``ls``, pipelines of BusyBox applets, ``tar`` (``kubectl cp``) and ``sh -c`` scripts
+answer as the image would, and ``wget``/``curl``/``nslookup`` reach Services through the pod
+network the API server lends the session. ``ps`` sees the container's PID namespace: PID 1 its
+main command. Programs the shell does not simulate answer ``sh: NAME: not found`` on stderr
 with status 127.
 
 This module is pure: :class:`ExecSession` turns the request and, for interactive sessions, the
@@ -18,14 +20,16 @@ keystrokes into shell programs and terminal output; the API server's stream hand
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from kubelab.sandbox import images
 from kubelab.sandbox.fabric import ExecError
-from kubelab.sandbox.images.netutils import PodNetwork, text_lines
-from kubelab.sandbox.images.shell import Output, Program, Shell
+from kubelab.sandbox.images import filesystems
+from kubelab.sandbox.images.netutils import PodNetwork
+from kubelab.sandbox.images.shell import Input, Program, Shell
 from kubelab.sandbox.kubelet.runtime import ContainerRecord
 
 SHELLS = ("sh", "ash", "bash")
@@ -44,9 +48,11 @@ class ExecSession:
     * ``interactive`` (a bare shell with stdin and a tty: ``kubectl exec -it pod -- sh``):
       :meth:`feed` echoes keystrokes like a terminal in cooked mode and returns each
       completed line as a program; the session ends on ``exit`` or Ctrl-D.
-    * ``reads_stdin`` (``kubectl exec -i pod -- sh`` with a script piped in, or ``cat``):
-      the program starts once stdin is closed, from what was sent (:meth:`program`).
-    * otherwise the program starts at once.
+    * ``reads_stdin`` (``kubectl exec -i pod -- …`` without a terminal): the program starts
+      at once and reads stdin as it arrives (:meth:`send_stdin`, :meth:`close_stdin`), so
+      ``cat`` echoes each line when it comes, ``sh`` runs each command line as soon as it is
+      complete, and ``tar -xmf -`` unpacks what ``kubectl cp`` streams in.
+    * otherwise the program starts at once with an empty stdin.
     """
 
     argv: list[str]
@@ -56,6 +62,9 @@ class ExecSession:
     tty: bool = False
     prompt: str = "# "
     _line: list[str] = field(default_factory=list)
+    input: Input = field(default_factory=lambda: Input(closed=False))
+    _decoder: codecs.IncrementalDecoder = field(
+        default_factory=lambda: codecs.getincrementaldecoder("utf-8")("surrogateescape"))
 
     @property
     def interactive(self) -> bool:
@@ -63,11 +72,7 @@ class ExecSession:
 
     @property
     def reads_stdin(self) -> bool:
-        if not self.stdin or self.interactive:
-            return False
-        name = self.argv[0].rsplit("/", 1)[-1]
-        return (name in SHELLS and "-c" not in self.argv[1:2]) or (name == "cat"
-                                                                    and len(self.argv) == 1)
+        return self.stdin and not self.interactive
 
     @property
     def finished(self) -> bool:
@@ -77,15 +82,29 @@ class ExecSession:
     def exit_code(self) -> int:
         return self.shell.status
 
+    def send_stdin(self, data: bytes) -> None:
+        """Bytes the client sent on the stdin channel (split anywhere, even inside a
+        character)."""
+        self.input.feed(self._decoder.decode(data))
+
+    def close_stdin(self) -> None:
+        self.input.feed(self._decoder.decode(b"", final=True))
+        self.input.close()
+
     def program(self, stdin_text: str = "") -> Program:
-        """The non-interactive program: ``argv`` (and, when it reads stdin, what was sent)."""
-        if self.reads_stdin:
-            if self.argv[0].rsplit("/", 1)[-1] == "cat":
-                return _echo(stdin_text)
-            return self.shell.run_script(stdin_text)
-        if self.image is not None:
-            return images.program(self.image, self.argv, [], self.shell)
-        return self.shell.run_argv(self.argv)
+        """The non-interactive program ``argv``, reading :attr:`input` (``stdin_text`` is
+        sent first and ends stdin, for callers that have it all)."""
+        if stdin_text:
+            self.input.feed(stdin_text)
+        if not self.reads_stdin or stdin_text:
+            self.input.close()
+        if _is_shell(self.argv):
+            rest = self.argv[1:]
+            if rest[:1] == ["-c"]:
+                return self.shell.run_script(rest[1] if len(rest) > 1 else "", self.input)
+            if not rest:
+                return self.shell.run_stdin(self.input)
+        return self.shell.run_argv(self.argv, self.input)
 
     def feed(self, keys: str) -> list[str | Program]:
         """Keystrokes in; terminal output (str) and programs for completed lines out, in
@@ -122,10 +141,16 @@ class ExecSession:
         return out
 
 
-def _echo(text: str) -> Program:
-    for line in text_lines(text):
-        yield Output(line)
-    return 0
+def main_command(container: ContainerRecord) -> str:
+    """PID 1's command line as ``ps`` shows it: ``command`` + ``args``, or the image's."""
+    spec = container.spec
+    argv = [str(a) for a in (spec.get("command") or [])] + [str(a) for a in
+                                                          (spec.get("args") or [])]
+    if not spec.get("command") and not spec.get("args") and container.image is not None:
+        argv = list(container.image.behaviour.default_command)
+    if not argv and container.image is not None and container.image.behaviour.http:
+        argv = [container.image.ref.name.rsplit("/", 1)[-1]]
+    return " ".join(argv) or "sh"
 
 
 def open_session(container: ContainerRecord, argv: list[str], *, stdin: bool, tty: bool,
@@ -136,8 +161,16 @@ def open_session(container: ContainerRecord, argv: list[str], *, stdin: bool, tt
         raise ExecError("you must specify at least 1 command")
     if not container.running:
         raise ExecError(f'unable to upgrade connection: container not found ("{container.name}")')
-    shell = Shell(dict(container.env), container.files, now=now, network=network)
     image = container.image
+    if image is not None:
+        filesystems.populate(image.ref.name, container.files, image.ref.tag)
+    processes = [(1, main_command(container))]
+    if _is_shell(list(argv)):
+        processes.append((7, " ".join(argv)))
+    app = image.app if image is not None else None
+    shell = Shell(dict(container.env), container.files, now=now, network=network,
+                  processes=processes, repository=image.ref.name if image is not None else "",
+                  server=app.server if app is not None else "")
     busybox_like = image is not None and image.behaviour.shell
     return ExecSession(list(argv), shell, image, stdin=stdin, tty=tty,
                        prompt="/ # " if busybox_like else "# ")

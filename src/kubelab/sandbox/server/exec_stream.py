@@ -9,6 +9,13 @@ subprotocol ``v5.channel.k8s.io`` (kubectl ≥ 1.30, the Python client's ``strea
 ``NonZeroExitCode`` with the exit code as a cause, which kubectl turns into its own exit
 code), 4 terminal resize, 255 close (v5 only: the client has no more stdin).
 
+Stdin is handed to the process as it arrives (``kubectl exec -i pod -- cat`` echoes each
+line; ``kubectl cp`` streams a tar archive). The process runs under the CPU budget a
+container's program gets from the kubelet (:data:`~kubelab.sandbox.images.shell.STEP_BUDGET`
+steps per slice, then a pause of :data:`BUSY_PAUSE` real seconds), so ``kubectl exec pod --
+sh -c 'while true; do :; done'`` cannot starve the API server; Ctrl-C on a terminal, or the
+client hanging up, stops it.
+
 SPDY, kubectl's fallback when the WebSocket upgrade fails, is not spoken: such a request gets
 a Status that says so. Validation errors (no such container, pod not scheduled…) are answered
 to both attempts alike, so kubectl prints them as a real cluster's.
@@ -19,16 +26,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
 from kubelab.sandbox.clock import Clock, hold
 from kubelab.sandbox.fabric import ExecProcess
-from kubelab.sandbox.images.shell import Output, Program, Sleep
+from kubelab.sandbox.images.shell import STEP_BUDGET, Output, Program, Sleep, WaitInput
 
 PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io")
 STDIN, STDOUT, STDERR, ERROR, RESIZE, CLOSE = 0, 1, 2, 3, 4, 255
+#: Real seconds a process that spent its whole step budget waits before its next slice.
+BUSY_PAUSE = 0.05
+#: Simulated seconds of loop-iteration costs a slice gathers before it sleeps them.
+_SLICE_SLEEP = 0.05
+#: Bytes of output a slice gathers before it hands them to the client.
+_SLICE_BYTES = 64 * 1024
+#: What Ctrl-C on a terminal leaves the process with (128 + SIGINT).
+INTERRUPTED = 130
 
 
 def exit_status(code: int, argv: list[str]) -> dict[str, Any]:
@@ -43,13 +59,44 @@ def exit_status(code: int, argv: list[str]) -> dict[str, Any]:
             "details": {"causes": [{"reason": "ExitCode", "message": str(code)}]}}
 
 
-def _step(program: Program) -> Output | Sleep | int:
-    """The program's next step, or its exit status once it has ended (a StopIteration
-    cannot cross from a worker thread into an asyncio future)."""
-    try:
-        return next(program)
-    except StopIteration as stop:
-        return int(stop.value or 0)
+@dataclass
+class _Slice:
+    """What one slice of a process's steps did: writes, then why it stopped."""
+
+    writes: list[Output] = field(default_factory=list)
+    sleep: float = 0.0
+    busy: bool = False
+    wait_input: bool = False
+    status: int | None = None
+
+
+def _run_slice(program: Program, budget: int) -> _Slice:
+    """Run at most ``budget`` steps: until the program ends, sleeps for real, waits for
+    stdin, has written :data:`_SLICE_BYTES`, or spent its budget (``busy``). Loop costs
+    (sleeps under :data:`_SLICE_SLEEP`) are summed, not slept one by one. Runs on a worker
+    thread (a StopIteration cannot cross into an asyncio future, hence the status field)."""
+    done = _Slice()
+    size = 0
+    for _ in range(budget):
+        try:
+            step = next(program)
+        except StopIteration as stop:
+            done.status = int(stop.value or 0)
+            return done
+        if isinstance(step, Output):
+            done.writes.append(step)
+            size += len(step.text)
+            if size >= _SLICE_BYTES:
+                return done
+        elif isinstance(step, WaitInput):
+            done.wait_input = True
+            return done
+        elif isinstance(step, Sleep):
+            done.sleep += max(0.0, step.seconds)
+            if done.sleep >= _SLICE_SLEEP:
+                return done
+    done.busy = True
+    return done
 
 
 class ExecStream:
@@ -63,11 +110,15 @@ class ExecStream:
         self.clock = clock
         self.tty = tty
         self.keys: asyncio.Queue[str | None] = asyncio.Queue()
-        self.stdin: list[bytes] = []
         self.stdin_closed = asyncio.Event()
+        #: Set when stdin data (or its end) arrives for a process waiting on it.
+        self.stdin_ready = asyncio.Event()
+        #: Set by Ctrl-C on a terminal while a program runs.
+        self.interrupt = asyncio.Event()
+        self.running = False
 
     async def send(self, channel: int, text: str) -> None:
-        await self.ws.send_bytes(bytes([channel]) + text.encode())
+        await self.ws.send_bytes(bytes([channel]) + text.encode("utf-8", "surrogateescape"))
 
     async def read_client(self) -> None:
         """Until the client hangs up: stdin (keystrokes or piped data), resize, close."""
@@ -76,35 +127,76 @@ class ExecStream:
                 continue
             channel, payload = msg.data[0], msg.data[1:]
             if channel == STDIN:
-                if self.process.interactive:
+                if self.tty and self.running and b"\x03" in payload:
+                    self.interrupt.set()  # the terminal's line discipline sends SIGINT
+                elif self.process.interactive:
                     self.keys.put_nowait(payload.decode(errors="replace"))
                 else:
-                    self.stdin.append(payload)
+                    self.process.send_stdin(payload)
+                self.stdin_ready.set()
             elif channel == CLOSE and payload[:1] == bytes([STDIN]):
-                self.stdin_closed.set()
-                self.keys.put_nowait(None)
-        self.stdin_closed.set()
+                self._close_stdin()
+        self._close_stdin()
+
+    def _close_stdin(self) -> None:
+        if not self.stdin_closed.is_set():
+            self.stdin_closed.set()
+            self.process.close_stdin()
+            self.keys.put_nowait(None)
+        self.stdin_ready.set()
 
     async def run(self, program: Program) -> int:
-        """Drive a shell program: output to stdout/stderr, sleeps on the simulated clock."""
-        end = "\r\n" if self.tty else "\n"
+        """Drive a shell program slice by slice under the step budget: writes to
+        stdout/stderr, sleeps on the simulated clock, waits for stdin."""
         loop = asyncio.get_running_loop()
+        self.running = True
+        self.interrupt.clear()
         try:
             while True:
                 # Stepped off the loop: `wget` and `nslookup` block on the pod network, whose
                 # answers (the registry, the app servers) come from this loop.
+                self.stdin_ready.clear()
                 with hold(self.clock):  # a program step is running: no time is skipped
-                    step = await loop.run_in_executor(None, _step, program)
-                if isinstance(step, int):
-                    return step
-                if isinstance(step, Output):
-                    channel = STDERR if step.stderr and not self.tty else STDOUT
-                    await self.send(channel, step.text + end)
-                elif isinstance(step, Sleep):
-                    await self.clock.sleep(step.seconds)
+                    done = await loop.run_in_executor(None, _run_slice, program, STEP_BUDGET)
+                for write in done.writes:
+                    await self._write(write)
+                if done.status is not None:
+                    return done.status
+                if self.interrupt.is_set():
+                    if self.tty:
+                        await self.send(STDOUT, "^C\r\n")
+                    return INTERRUPTED
+                if done.wait_input:
+                    await self.stdin_ready.wait()
+                elif done.busy:
+                    # Out of budget, like a throttled cgroup: the loop gets its turn first.
+                    await self._sleep(max(done.sleep, BUSY_PAUSE * self.clock.speed))
+                elif done.sleep > 0:
+                    await self._sleep(done.sleep)
         finally:
+            self.running = False
             with contextlib.suppress(ValueError):  # still running in its thread: let it be
                 program.close()
+
+    async def _sleep(self, seconds: float) -> None:
+        """Sleep on the simulated clock; Ctrl-C cuts it short."""
+        sleeper = asyncio.ensure_future(self.clock.sleep(seconds))
+        interrupted = asyncio.ensure_future(self.interrupt.wait())
+        try:
+            await asyncio.wait({sleeper, interrupted}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (sleeper, interrupted):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    async def _write(self, write: Output) -> None:
+        data = write.data
+        if self.tty:
+            data = data.replace("\r\n", "\n").replace("\n", "\r\n")  # the tty's ONLCR
+        channel = STDERR if write.stderr and not self.tty else STDOUT
+        for start in range(0, len(data), _SLICE_BYTES):
+            await self.send(channel, data[start:start + _SLICE_BYTES])
 
     async def session(self) -> int:
         process = self.process
@@ -122,9 +214,6 @@ class ExecStream:
                     if not process.finished:
                         await self.send(STDOUT, process.prompt)
             return process.exit_code
-        if process.reads_stdin:
-            await self.stdin_closed.wait()
-            return await self.run(process.program(b"".join(self.stdin).decode(errors="replace")))
         return await self.run(process.program())
 
     async def serve(self) -> None:
