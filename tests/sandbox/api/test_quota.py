@@ -88,3 +88,56 @@ def test_other_namespaces_are_not_limited() -> None:
     for i in range(6):
         reg.create(PODS, _pod(f"p{i}", "300m"), namespace="free")
     assert len(list(reg.iter_objects(PODS, "free"))) == 6
+
+
+def _bare_pod(name: str, *containers: dict) -> dict:
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+            "spec": {"containers": list(containers)}}
+
+
+def test_a_compute_only_quota_makes_unstated_resources_forbidden() -> None:
+    """A quota on compute resources alone (no ``pods``) still obliges every container,
+    init containers too, to state them; names and containers come sorted."""
+    reg = Registry(ManualClock(), None, seed=1)
+    reg.create(kinds.core("namespaces"), {"metadata": {"name": "default"}})
+    reg.create(QUOTAS, {"metadata": {"name": "q"},
+                        "spec": {"hard": {"limits.memory": "1Gi", "limits.cpu": "2",
+                                          "requests.cpu": "1", "requests.storage": "5Gi"}}},
+               namespace="default")
+    pod = _bare_pod("p", {"name": "web", "image": "nginx"},
+                    {"name": "app", "image": "busybox",
+                     "resources": {"limits": {"cpu": "100m"}}})
+    pod["spec"]["initContainers"] = [{"name": "init", "image": "busybox",
+                                      "resources": {"requests": {"cpu": "10m"}}}]
+    with pytest.raises(ApiError) as err:
+        reg.create(PODS, pod, namespace="default")
+    assert (err.value.code, err.value.reason) == (403, "Forbidden")
+    assert err.value.message == (
+        'pods "p" is forbidden: failed quota: q: must specify limits.cpu for: init,web; '
+        "limits.memory for: app,init,web; requests.cpu for: web")
+    stated = {"limits": {"cpu": "100m", "memory": "64Mi"}}
+    reg.create(PODS, _bare_pod("ok", {"name": "app", "image": "nginx", "resources": stated}),
+               namespace="default")
+
+
+def test_must_specify_covers_cpu_and_memory_only() -> None:
+    hard = {"requests.ephemeral-storage": "1Gi", "limits.nvidia.com/gpu": "1", "pods": "3"}
+    assert quota.missing_resources(PODS, _bare_pod("p", {"name": "c"}), hard) == []
+    assert quota.missing_resources(PODS, _bare_pod("p", {"name": "c"}), {"memory": "1Gi"}) == [
+        "memory for: c"]
+    assert quota.missing_resources(SVC, {"spec": {}}, {"cpu": "1"}) == []
+
+
+def test_constraints_of_every_quota_come_before_usage() -> None:
+    """Upstream checks every quota's constraints before comparing any usage: a full quota
+    named first does not hide another quota's "must specify"."""
+    reg = Registry(ManualClock(), None, seed=1)
+    reg.create(kinds.core("namespaces"), {"metadata": {"name": "default"}})
+    reg.create(QUOTAS, {"metadata": {"name": "a-pods"}, "spec": {"hard": {"pods": "0"}}},
+               namespace="default")
+    reg.create(QUOTAS, {"metadata": {"name": "b-memory"},
+                        "spec": {"hard": {"limits.memory": "1Gi"}}}, namespace="default")
+    with pytest.raises(ApiError) as err:
+        reg.create(PODS, _bare_pod("p", {"name": "c", "image": "nginx"}), namespace="default")
+    assert err.value.message == ('pods "p" is forbidden: failed quota: b-memory: '
+                                 "must specify limits.memory for: c")

@@ -109,26 +109,53 @@ def _pretty(usage: Mapping[str, Fraction], names: Iterable[str]) -> str:
     return ",".join(f"{n}={format_value(n, usage.get(n, Fraction(0)))}" for n in sorted(names))
 
 
-def missing_resources(info: KindInfo, obj: Obj, hard: Mapping[str, Any]) -> list[str]:
-    """Compute resources a quota tracks but the pod does not state (``must specify``)."""
+#: The resources whose quota obliges every container to state them (``validationSet`` in
+#: ``pkg/quota/v1/evaluator/core/pods.go``: a backward-compatibility rule for cpu and memory
+#: only, not ephemeral-storage or extended resources).
+MUST_SPECIFY = frozenset({"cpu", "memory", "requests.cpu", "requests.memory",
+                          "limits.cpu", "limits.memory"})
+
+
+def _stated(container: Obj) -> set[str]:
+    """The compute names a container's own resources count for (``podComputeUsageHelper``).
+    A limit without a request counts as the request too: API defaulting has copied it."""
+    resources = container.get("resources") or {}
+    requests = resources.get("requests") or {}
+    limits = resources.get("limits") or {}
+    stated: set[str] = set()
+    for name in ("cpu", "memory"):
+        if name in requests or name in limits:
+            stated |= {name, f"requests.{name}"}
+        if name in limits:
+            stated.add(f"limits.{name}")
+    return stated
+
+
+def missing_resources(info: KindInfo, obj: Obj, hard: Iterable[str]) -> list[str]:
+    """``<resource> for: <containers>`` for each cpu/memory name a quota tracks that some
+    container (init containers too) does not state, sorted as upstream's string sets are
+    (the pod evaluator's ``Constraints``)."""
     if info.kind != "Pod" or info.group:
         return []
-    missing = []
-    containers = (obj.get("spec") or {}).get("containers") or []
-    for name in sorted(hard):
-        kind, _, resource = name.partition(".")
-        if kind not in ("requests", "limits") or resource not in _COMPUTE:
-            if name in _COMPUTE:
-                kind, resource = "requests", name
-            else:
-                continue
-        lacking = [c.get("name", "") for c in containers
-                   if resource not in ((c.get("resources") or {}).get(kind) or {})
-                   and not (kind == "requests" and resource in
-                            ((c.get("resources") or {}).get("limits") or {}))]
-        if lacking:
-            missing.append(f"{name} for: {','.join(lacking)}")
-    return missing
+    required = MUST_SPECIFY.intersection(hard)
+    spec = obj.get("spec") or {}
+    lacking: dict[str, set[str]] = {}
+    for container in [*(spec.get("containers") or []), *(spec.get("initContainers") or [])]:
+        for name in required - _stated(container):
+            lacking.setdefault(name, set()).add(str(container.get("name", "")))
+    return [f"{name} for: {','.join(sorted(lacking[name]))}" for name in sorted(lacking)]
+
+
+def constraints(quota: Obj, info: KindInfo, obj: Obj) -> str | None:
+    """``failed quota: <name>: must specify …`` when ``obj`` leaves out what ``quota``
+    obliges it to state; checked for every quota before any usage is compared, as the
+    admission plugin's ``CheckRequest`` does."""
+    hard = (quota.get("spec") or {}).get("hard") or {}
+    missing = missing_resources(info, obj, hard)
+    if not missing:
+        return None
+    name = (quota.get("metadata") or {}).get("name", "")
+    return f"failed quota: {name}: must specify {'; '.join(missing)}"
 
 
 def check(quota: Obj, info: KindInfo, obj: Obj, used: Usage) -> str | None:
@@ -140,12 +167,12 @@ def check(quota: Obj, info: KindInfo, obj: Obj, used: Usage) -> str | None:
     name = (quota.get("metadata") or {}).get("name", "")
     hard_spec = (quota.get("spec") or {}).get("hard") or {}
     hard = {k: _parse(v) for k, v in hard_spec.items()}
+    failed = constraints(quota, info, obj)
+    if failed is not None:
+        return failed
     delta = usage_of(info, obj)
     if not any(k in hard for k in delta):
         return None
-    missing = missing_resources(info, obj, hard_spec)
-    if missing:
-        return f"failed quota: {name}: must specify {'; '.join(missing)}"
     exceeded = [k for k, v in delta.items()
                 if k in hard and used.get(k, Fraction(0)) + v > hard[k]]
     if not exceeded:
