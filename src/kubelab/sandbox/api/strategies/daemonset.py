@@ -3,7 +3,9 @@
 Mirrors ``SetDefaults_DaemonSet`` in ``pkg/apis/apps/v1/defaults.go`` (``RollingUpdate`` with
 ``maxUnavailable`` 1 and ``maxSurge`` 0, ``revisionHistoryLimit`` 10),
 ``ValidateDaemonSet`` in ``pkg/apis/apps/validation/validation.go`` and
-``pkg/registry/apps/daemonset/strategy.go``. The initial status carries the four counters
+``pkg/registry/apps/daemonset/strategy.go`` (including the template generation kept in the
+``deprecated.daemonset.template.generation`` annotation). The initial status carries the four
+counters
 the official client requires (all zero, as the real server writes them).
 """
 
@@ -29,6 +31,9 @@ from kubelab.sandbox.api.validation import (
 )
 
 UPDATE_STRATEGY_TYPES = ("OnDelete", "RollingUpdate")
+# The internal ``spec.templateGeneration`` (1 on create, +1 on every template change) that
+# apps/v1 carries as this annotation (``pkg/apis/apps/v1/conversion.go``).
+TEMPLATE_GENERATION = "deprecated.daemonset.template.generation"
 
 
 def _validate_update_strategy(strategy: Any, path: str) -> list[Cause]:
@@ -49,6 +54,22 @@ def _validate_update_strategy(strategy: Any, path: str) -> list[Cause]:
         causes.append(invalid(f"{rpath}.maxUnavailable", unavailable if unavailable is not None
                               else 0, "may not be 0 when `maxSurge` is 0"))
     return causes
+
+
+def _template_generation(obj: Obj) -> int:
+    value = ((obj.get("metadata") or {}).get("annotations") or {}).get(TEMPLATE_GENERATION)
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _set_template_generation(obj: Obj, value: int) -> None:
+    meta = obj.setdefault("metadata", {})
+    annotations = meta.get("annotations")
+    if not isinstance(annotations, dict):
+        annotations = meta["annotations"] = {}
+    annotations[TEMPLATE_GENERATION] = str(value)
 
 
 class DaemonSetStrategy(Strategy):
@@ -109,6 +130,18 @@ class DaemonSetStrategy(Strategy):
 
     def validate_update(self, obj: Obj, old: Obj, info: KindInfo) -> list[Cause]:
         return self.validate(obj, info) + validate_selector_update(obj, old)
+
+    def prepare_for_create(self, obj: Obj) -> None:
+        super().prepare_for_create(obj)
+        _set_template_generation(obj, max(_template_generation(obj), 1))
+
+    def prepare_for_update(self, obj: Obj, old: Obj) -> None:
+        super().prepare_for_update(obj, old)
+        previous = _template_generation(old)
+        if (obj.get("spec") or {}).get("template") != (old.get("spec") or {}).get("template"):
+            _set_template_generation(obj, previous + 1)
+        elif _template_generation(obj) < 1:
+            _set_template_generation(obj, previous)
 
     def initial_status(self, obj: Obj) -> Obj | None:
         return {"currentNumberScheduled": 0, "desiredNumberScheduled": 0,

@@ -1,6 +1,7 @@
 """EndpointSlices (discovery.k8s.io/v1): what ``kubectl describe svc`` reads for Endpoints.
 
-Mirrors ``pkg/apis/discovery/v1/defaults.go`` (port ``name ""`` and ``protocol TCP``),
+Mirrors ``pkg/apis/discovery/v1/defaults.go`` (port ``name ""`` and ``protocol TCP``), the
+protobuf storage round trip (empty ``endpoints``/``ports`` read back as ``null``),
 ``ValidateEndpointSlice`` in ``pkg/apis/discovery/validation`` (address type, 1 to 100
 addresses per endpoint, valid IPs for IPv4/IPv6 slices) and
 ``pkg/registry/discovery/endpointslice/strategy.go`` (a generation bumped on change).
@@ -32,6 +33,12 @@ class EndpointSliceStrategy(Strategy):
     has_spec = True
 
     def default(self, obj: Obj) -> None:
+        # ``endpoints`` and ``ports`` have no ``omitempty`` and kube-apiserver stores
+        # EndpointSlices as protobuf, where an empty list and no list are the same: read
+        # back, an empty one is ``null`` (the controller's placeholder slice shows both so).
+        for key in ("endpoints", "ports"):
+            if not obj.get(key):
+                obj[key] = None
         for port in obj.get("ports") or []:
             if isinstance(port, dict):
                 port.setdefault("name", "")

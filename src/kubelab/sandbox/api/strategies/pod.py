@@ -116,6 +116,11 @@ def default_probe(probe: Any) -> None:
         if not probe.get(key):
             probe[key] = value
     _default_handler(probe)
+    grpc = probe.get("grpc")
+    if isinstance(grpc, dict) and grpc.get("service") is None:
+        # ``GRPCAction.Service`` is ``+default=""``: stored as "", never absent (kubectl
+        # describe dereferences it).
+        grpc["service"] = ""
 
 
 def default_container(container: Any, kind: str) -> None:
