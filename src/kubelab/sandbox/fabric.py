@@ -34,14 +34,18 @@ class LogError(Exception):
 
 class ExecError(Exception):
     """An exec or port-forward the API server or kubelet refuses; ``code``/``reason``/
-    ``message`` make the Status answered instead of the upgrade (kubectl prints
-    ``Error from server …``)."""
+    ``message`` make the Status answered instead of the upgrade. ``plain`` marks the kubelet's
+    own refusal (``container not found ("x")``, ``pod does not exist``): the kubelet writes it
+    as plain text and the API server's upgrade proxy passes it through; client-go prefixes
+    either kind with ``unable to upgrade connection: ``."""
 
-    def __init__(self, message: str, code: int = 400, reason: str = "BadRequest") -> None:
+    def __init__(self, message: str, code: int = 400, reason: str = "BadRequest", *,
+                 plain: bool = False) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
         self.reason = reason
+        self.plain = plain
 
 
 class ExecProcess(Protocol):

@@ -379,9 +379,11 @@ class KubeletAgent:
             raise ExecError(f"error dialing backend: dial tcp {self.runtime.node_ip}:10250: "
                             "connect: connection refused", 500, "InternalError")
         record = self.runtime.find(namespace, pod)
-        c = record.containers.get(container) if record else None
+        if record is None:  # the kubelet's getExec: GetPodByName, then findContainer
+            raise ExecError("pod does not exist", 404, "NotFound", plain=True)
+        c = record.containers.get(container)
         if c is None:
-            raise ExecError(f'unable to upgrade connection: container not found ("{container}")')
+            raise ExecError(f'container not found ("{container}")', 500, plain=True)
         if c.step == "running" and c.run is not None and c.started_at is not None:
             c.run.advance(self.clock.sim_elapsed(c.started_at))
         return open_session(c, command, stdin=stdin, tty=tty, now=self.clock.now,
@@ -397,7 +399,7 @@ class KubeletAgent:
                             "connect: connection refused", 500, "InternalError")
         record = self.runtime.find(namespace, pod)
         if record is None:
-            raise ExecError("pod does not exist", 404, "NotFound")
+            raise ExecError("pod does not exist", 404, "NotFound", plain=True)
         return PodPortForwarder(self.fabric, self.runtime, record)
 
     # ------------------------------------------------------------------ logs (NodeAgent)

@@ -160,7 +160,7 @@ def open_session(container: ContainerRecord, argv: list[str], *, stdin: bool, tt
     if not argv:
         raise ExecError("you must specify at least 1 command")
     if not container.running:
-        raise ExecError(f'unable to upgrade connection: container not found ("{container.name}")')
+        raise ExecError(f'container not found ("{container.name}")', 500, plain=True)
     image = container.image
     if image is not None:
         filesystems.populate(image.ref.name, container.files, image.ref.tag)

@@ -138,6 +138,14 @@ def _json(obj: Any, status: int = 200, content_type: str = "application/json",
                         headers={"Content-Type": content_type, **(headers or {})})
 
 
+def _upgrade_refused(exc: ExecError) -> web.Response:
+    """The answer instead of an exec/attach/port-forward upgrade: the kubelet's plain-text
+    refusal as its upgrade proxy passes it on, or the API server's own Status."""
+    if exc.plain:
+        return web.Response(status=exc.code, text=exc.message)
+    return error_response(ApiError(exc.code, exc.reason, exc.message, {}))
+
+
 def error_response(err: ApiError) -> web.Response:
     return _json(err.status(), err.code, headers=err.headers)
 
@@ -1017,7 +1025,7 @@ class KubeApi:
         tty = q.get("tty") in ("true", "1")
         try:
             if agent is None:
-                raise ExecError(f'unable to upgrade connection: container not found ("{container}")')
+                raise ExecError(f'container not found ("{container}")', 500, plain=True)
             network = pod_network.ClusterNetwork(
                 self.registry, self.fabric, namespace, pod.get("status", {}).get("podIP", ""),
                 asyncio.get_running_loop(), self._service_endpoint, self._http_session)
@@ -1025,7 +1033,7 @@ class KubeApi:
                                  stdin=q.get("stdin") in ("true", "1"), tty=tty,
                                  network=network)
         except ExecError as exc:
-            raise ApiError(exc.code, exc.reason, exc.message, {}) from exc
+            return _upgrade_refused(exc)
         ws = web.WebSocketResponse(protocols=exec_stream.PROTOCOLS, autoping=True)
         ready = ws.can_prepare(request)
         if not ready.ok or ready.protocol is None:
@@ -1053,7 +1061,7 @@ class KubeApi:
                 raise ExecError("pod does not exist", 404, "NotFound")
             forwarder = agent.port_forward(self._ns(t), t.name)
         except ExecError as exc:
-            raise ApiError(exc.code, exc.reason, exc.message, {}) from exc
+            return _upgrade_refused(exc)
         ports: list[int] | None = None
         if "ports" in request.query:  # the WebSocket channel protocol (the Python client)
             try:
