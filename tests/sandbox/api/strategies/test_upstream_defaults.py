@@ -74,3 +74,27 @@ def test_endpointslice_empty_lists_are_stored_as_null() -> None:
     strategy.default(full)
     assert full["endpoints"] == [{"addresses": ["10.244.1.5"]}]
     assert full["ports"] == [{"port": 80, "name": "", "protocol": "TCP"}]
+
+
+def test_volume_sources_get_upstream_defaults() -> None:
+    pod: dict[str, Any] = {"metadata": {"name": "p", "namespace": "default"}, "spec": {
+        "containers": [{"name": "c", "image": "busybox"}],
+        "volumes": [
+            {"name": "scratch"},
+            {"name": "info", "downwardAPI": {"items": [
+                {"path": "labels", "fieldRef": {"fieldPath": "metadata.labels"}}]}},
+            {"name": "token", "projected": {"sources": [
+                {"serviceAccountToken": {"path": "token"}},
+                {"downwardAPI": {"items": [
+                    {"path": "ns", "fieldRef": {"fieldPath": "metadata.namespace"}}]}}]}},
+            {"name": "host", "hostPath": {"path": "/var/log"}}]}}
+    strategy_for(_info("v1", "Pod")).default(pod)
+    scratch, info, token, host = pod["spec"]["volumes"]
+    assert scratch == {"name": "scratch", "emptyDir": {}}
+    assert info["downwardAPI"] == {"defaultMode": 420, "items": [
+        {"path": "labels", "fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.labels"}}]}
+    sources = token["projected"]["sources"]
+    assert token["projected"]["defaultMode"] == 420
+    assert sources[0]["serviceAccountToken"] == {"path": "token", "expirationSeconds": 3600}
+    assert sources[1]["downwardAPI"]["items"][0]["fieldRef"]["apiVersion"] == "v1"
+    assert host["hostPath"] == {"path": "/var/log", "type": ""}

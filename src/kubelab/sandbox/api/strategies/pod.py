@@ -165,6 +165,25 @@ def default_volume(volume: Any) -> None:
     host_path = volume.get("hostPath")
     if isinstance(host_path, dict):
         host_path.setdefault("type", "")
+    _default_downward_items(volume.get("downwardAPI"))
+    projected = volume.get("projected")
+    for source in (projected.get("sources") or []) if isinstance(projected, dict) else []:
+        if not isinstance(source, dict):
+            continue
+        token = source.get("serviceAccountToken")
+        if isinstance(token, dict) and token.get("expirationSeconds") is None:
+            token["expirationSeconds"] = 3600  # SetDefaults_ServiceAccountTokenProjection
+        _default_downward_items(source.get("downwardAPI"))
+
+
+def _default_downward_items(downward: Any) -> None:
+    """``SetDefaults_ObjectFieldSelector``: a downward API ``fieldRef`` names ``apiVersion: v1``."""
+    if not isinstance(downward, dict):
+        return
+    for item in downward.get("items") or []:
+        field_ref = (item or {}).get("fieldRef")
+        if isinstance(field_ref, dict) and not field_ref.get("apiVersion"):
+            field_ref["apiVersion"] = "v1"
 
 
 def default_pod_spec(spec: Any, kind: str) -> None:
