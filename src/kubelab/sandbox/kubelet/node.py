@@ -15,7 +15,6 @@ out of allocatable (940m CPU, about 2.7Gi memory).
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 
 from kubelab.apimachinery.types import Obj
@@ -153,20 +152,27 @@ def status_needs_update(current: Obj, desired: Obj, runtime: NodeRuntime,
     if clock.sim_elapsed(runtime.last_status_report) >= STATUS_REPORT_SECONDS:
         return True
 
-    def comparable(status: Obj) -> Obj:
-        copy_ = copy.deepcopy(status)
-        for cond in copy_.get("conditions") or []:
-            cond.pop("lastHeartbeatTime", None)
-            cond.pop("lastTransitionTime", None)
-        return copy_
+    for key in ("capacity", "allocatable", "addresses", "nodeInfo", "images"):
+        if current.get(key) != desired.get(key):
+            return True
+    return _without_times(current.get("conditions")) != _without_times(
+        desired.get("conditions"))
 
-    keys = ("capacity", "allocatable", "conditions", "addresses", "nodeInfo", "images")
-    return any(comparable(current).get(k) != comparable(desired).get(k) for k in keys)
+
+_TIMES = ("lastHeartbeatTime", "lastTransitionTime")
+
+
+def _without_times(conditions: list[Obj] | None) -> list[Obj]:
+    """Conditions as compared for a change: heartbeat and transition times left out (a
+    shallow view of each condition, no copy of the status)."""
+    return [{k: v for k, v in cond.items() if k not in _TIMES} for cond in conditions or []]
 
 
 def lease(config: NodeConfig, node_uid: str, clock: Clock, old: Obj | None = None) -> Obj:
     """The node's Lease in ``kube-node-lease``, renewed now."""
-    obj: Obj = copy.deepcopy(old) if old else {
+    # A renewal changes only the spec: copy the levels it writes, not the whole object.
+    obj: Obj = {**old, "metadata": dict(old.get("metadata") or {}),
+                "spec": dict(old.get("spec") or {})} if old else {
         "apiVersion": "coordination.k8s.io/v1",
         "kind": "Lease",
         "metadata": {

@@ -101,6 +101,25 @@ class KineLog:
             "FROM kine WHERE id > ? ORDER BY id LIMIT ?", (revision, limit))
         return [self._row(r) for r in cursor]
 
+    def keys_changed_after(self, revision: int, low: str, high: str) -> list[str]:
+        """Keys in ``[low, high)`` written after ``revision`` (what a read at that revision
+        must take from history instead of the latest values)."""
+        cursor = self._db.execute(
+            "SELECT DISTINCT name FROM kine WHERE id > ? AND name >= ? AND name < ?",
+            (revision, low, high))
+        return [r[0] for r in cursor]
+
+    def value_at(self, key: str, revision: int) -> dict[str, Any] | None:
+        """The key's value as of ``revision`` (None when absent then): etcd's range read at
+        a revision, valid for revisions not older than the last compaction."""
+        row = self._db.execute(
+            "SELECT deleted, value FROM kine WHERE name = ? AND id <= ? ORDER BY id DESC "
+            "LIMIT 1", (key, revision)).fetchone()
+        if row is None or row[0] or row[1] is None:
+            return None
+        value: dict[str, Any] = json.loads(row[1])
+        return value
+
     def compact(self, keep_after: int) -> int:
         """Delete rows superseded at or before ``keep_after``; return rows removed."""
         if keep_after <= self.compact_revision:

@@ -26,6 +26,7 @@ events through ``asyncio.Queue``s and in-process subscribers through callbacks.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import copy
 import heapq
 import random
@@ -47,6 +48,7 @@ from kubelab.sandbox.api.selectors import (
     selector_from_match_labels,
 )
 from kubelab.sandbox.api.strategies import Strategy, strategy_for
+from kubelab.sandbox.api.strategies import pod as pod_strategy
 from kubelab.sandbox.clock import Clock, rfc3339
 from kubelab.sandbox.store import allocators
 from kubelab.sandbox.store.kine import KineLog
@@ -74,10 +76,31 @@ class WatchEvent:
 
 
 def storage_key(info: KindInfo, namespace: str, name: str) -> str:
+    return resource_prefix(info) + relative_key(info, namespace, name)
+
+
+def resource_prefix(info: KindInfo) -> str:
+    """The etcd key prefix of a resource (``/registry/pods/``)."""
     resource = info.plural if info.group in ("", "apps") else f"{info.group}/{info.plural}"
-    if info.namespaced:
-        return f"/registry/{resource}/{namespace}/{name}"
-    return f"/registry/{resource}/{name}"
+    return f"/registry/{resource}/"
+
+
+def relative_key(info: KindInfo, namespace: str, name: str) -> str:
+    """An object's key under its resource prefix (``default/web-1``), the order a LIST
+    returns objects in and what a continue token's ``start`` names."""
+    return f"{namespace}/{name}" if info.namespaced else name
+
+
+@dataclass(frozen=True)
+class ListPage:
+    """One LIST chunk (``limit``/``continue``): the items, the revision they were read at,
+    the key the next chunk starts at (None when this is the last one), and how many objects
+    follow (``remainingItemCount``, None when unknown)."""
+
+    items: list[Obj]
+    revision: int
+    next_start: str | None
+    remaining: int | None
 
 
 def _resource_of_key(key: str) -> tuple[KindInfo, str, str] | None:
@@ -93,6 +116,16 @@ def _resource_of_key(key: str) -> tuple[KindInfo, str, str] | None:
         if not info.namespaced and len(rest) == 1:
             return info, "", rest[0]
     return None
+
+
+class Expired(Exception):
+    """A read at a revision the log no longer holds (etcd's ``ErrCompacted``)."""
+
+    def __init__(self, revision: int, compacted: int) -> None:
+        super().__init__(f"revision {revision} is older than the last compaction "
+                         f"({compacted})")
+        self.revision = revision
+        self.compacted = compacted
 
 
 def _owner_uids(obj: Obj | None) -> frozenset[str]:
@@ -152,6 +185,9 @@ class Registry:
         # finding an owner's dependents costs O(dependents), not a scan of every object.
         self._dependents: dict[str, set[tuple[str, str, str]]] = {}
         self._indexed_kinds: dict[str, KindInfo] = {}
+        # group_resource -> sorted relative keys: the key order of etcd's range reads, so a
+        # LIST chunk is a bisect and a slice, not a sort of every object.
+        self._order: dict[str, list[str]] = {}
         self._subscribers: list[Callable[[WatchEvent], None]] = []
         self._watchers: list[Watcher] = []
         for row in self.log.current():
@@ -160,9 +196,13 @@ class Registry:
                 info, ns, name = found
                 self._bucket(info, ns)[name] = row.value
                 self._index_owners(info, ns, name, None, row.value)
+                self._order.setdefault(info.group_resource, []).append(
+                    relative_key(info, ns, name))
                 if info.kind == "Event":
                     # A lease outlives a restart: count the TTL from now (never shorter).
                     self._lease_event(row.key, info, ns, name)
+        for keys in self._order.values():
+            keys.sort()
 
     # ------------------------------------------------------------------ reading
 
@@ -197,26 +237,94 @@ class Registry:
                      label_selector: str | LabelSelector = "",
                      field_selector: str | FieldSelector = "",
                      copies: bool = True) -> tuple[list[Obj], int]:
-        """Matching objects, sorted by namespace and name, and the current revision.
+        """Matching objects in key order (namespace, then name) and the current revision.
 
         ``copies=False`` returns the stored objects themselves, for read-only callers that
         only serialise them (the HTTP layer): deep copies were 90% of a LIST's cost.
+        """
+        page = self.list_page(info, namespace, label_selector=label_selector,
+                              field_selector=field_selector)
+        items = [copy.deepcopy(o) for o in page.items] if copies else page.items
+        return items, page.revision
+
+    def list_page(self, info: KindInfo, namespace: str | None = None, *,
+                  label_selector: str | LabelSelector = "",
+                  field_selector: str | FieldSelector = "", limit: int = 0,
+                  start: str = "", revision: int | None = None) -> ListPage:
+        """One LIST chunk of at most ``limit`` matches (0: all) from relative key ``start``,
+        as of ``revision`` (None: now). The stored objects themselves: do not mutate.
+
+        Like kube-apiserver reading etcd at the continue token's revision, a later chunk
+        shows the objects as they were when the first chunk was read: keys written since
+        are read back from the log at that revision. The cost is the chunk plus the writes
+        since, never a sort or a copy of every object. A revision older than the last
+        compaction raises :class:`Expired` (``410 Gone`` for the client).
         """
         labels = (label_selector if isinstance(label_selector, LabelSelector)
                   else parse_label_selector(label_selector))
         fields = (field_selector if isinstance(field_selector, FieldSelector)
                   else parse_field_selector(field_selector))
         strategy = strategy_for(info)
-        items = []
-        for obj in self.iter_objects(info, namespace):
-            meta = obj.get("metadata", {})
+        filtered = not labels.empty or bool(fields.requirements)
+        prefix = f"{namespace}/" if namespace is not None and info.namespaced else ""
+        low = max(start, prefix)
+        high = prefix[:-1] + chr(ord("/") + 1) if prefix else "\U0010ffff"
+        keys = self._order.get(info.group_resource, [])
+        first, last = bisect.bisect_left(keys, low), bisect.bisect_left(keys, high)
+        current = self.revision
+        if revision is None or revision >= current:
+            revision = current
+            changed: dict[str, Obj | None] = {}
+        else:
+            if revision < self.log.compact_revision:
+                raise Expired(revision, self.log.compact_revision)
+            base = resource_prefix(info)
+            changed = {}
+            for key in sorted(self.log.keys_changed_after(revision, base + low, base + high)):
+                changed[key[len(base):]] = self.log.value_at(key, revision)
+
+        def stored(key: str) -> Obj | None:
+            ns, _, name = key.rpartition("/")
+            return self.peek(info, ns, name)
+
+        then = sorted(k for k, v in changed.items() if v is not None)
+        items: list[Obj] = []
+        i, j = first, 0
+        last_key = ""
+        while i < last or j < len(then):
+            if i < last and keys[i] in changed:
+                i += 1
+                continue
+            if j >= len(then) or (i < last and keys[i] < then[j]):
+                key, obj = keys[i], stored(keys[i])
+                i += 1
+            else:
+                key, obj = then[j], changed[then[j]]
+                j += 1
+            if obj is None:
+                continue
+            if limit and len(items) == limit:
+                # More keys follow: the next chunk starts right after the last one returned.
+                remaining = None
+                if not filtered:
+                    remaining = (last - bisect.bisect_right(keys, last_key)
+                                 - sum(1 for k in changed if k > last_key and stored(k))
+                                 + sum(1 for k in then if k > last_key))
+                return ListPage(items, revision, last_key + "\x00", remaining)
+            meta = obj.get("metadata") or {}
             if not labels.matches(meta.get("labels")):
                 continue
             if fields.requirements and not fields.matches(strategy.selectable_fields(obj)):
                 continue
-            items.append(copy.deepcopy(obj) if copies else obj)
-        items.sort(key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
-        return items, self.revision
+            items.append(obj)
+            last_key = key
+        return ListPage(items, revision, None, None)
+
+    def _unorder(self, info: KindInfo, key: str) -> None:
+        keys = self._order.get(info.group_resource, [])
+        at = bisect.bisect_left(keys, key)
+        if at < len(keys) and keys[at] == key:
+            del keys[at]
 
     def dependents(self, owner_uid: str) -> list[tuple[KindInfo, Obj]]:
         """The stored objects (do not mutate) whose ``ownerReferences`` name ``owner_uid``,
@@ -275,8 +383,12 @@ class Registry:
         self._index_owners(info, namespace, name, bucket.get(name),
                            None if obj is None else value)
         if obj is None:
-            bucket.pop(name, None)
+            if bucket.pop(name, None) is not None:
+                self._unorder(info, relative_key(info, namespace, name))
         else:
+            if name not in bucket:
+                bisect.insort(self._order.setdefault(info.group_resource, []),
+                              relative_key(info, namespace, name))
             bucket[name] = value
         self._notify(WatchEvent(event_type, info, value, revision))
         if info.kind == "Event":
@@ -435,6 +547,8 @@ class Registry:
         obj["apiVersion"], obj["kind"] = info.api_version, info.kind
         if subresource == "status":
             strategy.prepare_for_status_update(obj, old)
+        elif subresource == "ephemeralcontainers":
+            obj = pod_strategy.prepare_ephemeral_update(obj, old)
         elif subresource == "finalize":
             finalizers = obj.get("spec", {}).get("finalizers")
             obj = copy.deepcopy(old)
@@ -460,6 +574,8 @@ class Registry:
             # Finalizers may only be removed once deletion started (no new ones added).
             pass
         causes = strategy.validate_update(obj, old, info) if subresource is None else []
+        if subresource == "ephemeralcontainers":
+            causes = pod_strategy.validate_ephemeral_update(obj, old)
         if info.kind == "Service" and subresource is None and not causes:
             # A type change to NodePort/LoadBalancer allocates nodePorts, as on create.
             others = [s for s in self.iter_objects(info)
@@ -694,4 +810,5 @@ class RegistrySnapshot:
         return self._registry.dependents(owner_uid)
 
 
-__all__ = ["ApiError", "Cause", "Registry", "RegistrySnapshot", "WatchEvent", "storage_key"]
+__all__ = ["ApiError", "Cause", "Expired", "ListPage", "Registry", "RegistrySnapshot", "WatchEvent",
+           "storage_key"]
