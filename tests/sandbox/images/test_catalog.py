@@ -38,7 +38,11 @@ def test_unknown_image_fails_like_containerd(text: str) -> None:
     ("gcr.io/google-samples/kubernetes-bootcampp:v1",
      "did you mean gcr.io/google-samples/kubernetes-bootcamp:v1"),
     # a known repository without that tag: its closest tags (same variant, else plain)
-    ("nginx:1.99-typo", 'nginx has no tag "1.99-typo" here; nearest: nginx:1.29, '),
+    ("nginx:1.99-typo", 'nginx has no tag "1.99-typo" here; nearest: nginx:1.29, nginx:1.28, '
+                        "nginx:1.27"),
+    ("nginx:1.16.2", "nearest: nginx:1.16.1, nginx:1.16.0, nginx:1.16"),
+    ("nginx:1.161", "nearest: nginx:1.16, nginx:1.16.1"),  # the Deployment docs' typo
+    ("python:3.15", "nearest: python:3.14, python:3.13"),
     ("nginx:1.29.9-alpine", "nearest: nginx:1.29.2-alpine, nginx:1.29.1-alpine"),
     ("apprenda/kdemo:v3", "nearest: apprenda/kdemo:v2, apprenda/kdemo:v1"),
     ("gcr.io/google-samples/kubernetes-bootcamp:v10",
@@ -60,7 +64,8 @@ def test_not_found_hint_names_the_nearest_image_and_tags(text: str, hint: str) -
     "perl:5.34.0", "perl:5.40-slim", "python:3.12", "python:3.13-alpine", "redis:7.4",
     "redis:8-alpine", "httpd:2.4-alpine", "registry.k8s.io/pause:3.10",
     "registry.k8s.io/e2e-test-images/agnhost:2.40", "registry.k8s.io/busybox:1.27.2",
-    "jocatalin/kubernetes-bootcamp:v2", "registry.k8s.io/nginx-slim:0.21",
+    "jocatalin/kubernetes-bootcamp:v2", "nginx:1.14.2", "nginx:1.15.4", "nginx:1.16.0",
+    "nginx:1.7.9", "busybox:1.28", "busybox:1.28.4-glibc", "registry.k8s.io/nginx-slim:0.21",
     "us-docker.pkg.dev/google-samples/containers/gke/hello-app:2.0",
 ])
 def test_real_tags_resolve(text: str) -> None:
@@ -68,7 +73,7 @@ def test_real_tags_resolve(text: str) -> None:
 
 
 @pytest.mark.parametrize("text", [
-    "nginx:1.24", "nginx:1.30", "busybox:1.35", "alpine:3.18", "alpine:3.23", "perl:5.32",
+    "nginx:1.13", "nginx:1.161", "nginx:1.30", "nginx:1.24-otel", "busybox:1.26", "alpine:3.18", "alpine:3.23", "perl:5.32",
     "python:2.7", "redis:6", "registry.k8s.io/pause:3.1", "nginx:latest-alpine",
 ])
 def test_tags_outside_the_snapshot_do_not_exist(text: str) -> None:

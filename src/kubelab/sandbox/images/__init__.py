@@ -13,6 +13,7 @@ tests), and :func:`program` starts the process of a shell or program image. See
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -126,16 +127,15 @@ def canonical(ref: ImageRef) -> str:
 
 
 def _nearest_tags(tag: str, tags: Sequence[str]) -> list[str]:
-    """The known tags nearest ``tag``, among those of the same variant (``-alpine``) when
-    there are any, else among plain version tags."""
+    """The known tags nearest ``tag``: among those of the same variant (``-alpine``) when
+    there are any, else among plain version tags; ranked by the longest common prefix
+    (``1.16.2`` → ``1.16.1``), then as many version parts (``1.99-typo`` → ``1.29``), then
+    the newest, then :mod:`difflib`'s similarity."""
     variant = tag.partition("-")[2]
     same = [t for t in tags if t.partition("-")[2] == variant]
     plain = [t for t in tags if "-" not in t]
-    tags = same or plain or list(tags)
-    close = difflib.get_close_matches(tag, tags, n=3, cutoff=0.4)
-    if close:
-        return close
-    # Nothing alike: the tags that share the most leading characters.
+    candidates = same or plain or list(tags)
+
     def common(candidate: str) -> int:
         n = 0
         for a, b in zip(tag, candidate, strict=False):
@@ -144,8 +144,18 @@ def _nearest_tags(tag: str, tags: Sequence[str]) -> list[str]:
             n += 1
         return n
 
-    newest_first = sorted(tags, reverse=True)
-    return sorted(newest_first, key=lambda t: (-common(t), len(t)))[:3]
+    def version(candidate: str) -> tuple[int, ...]:
+        parts = candidate.partition("-")[0].lstrip("v").split(".")
+        return tuple(int(p) for p in parts) if all(p.isdigit() for p in parts) else ()
+
+    depth = len(re.match(r"v?[\d.]*", tag)[0].strip(".").split("."))  # type: ignore[index]
+
+    def rank(candidate: str) -> tuple[int, bool, tuple[int, ...], float]:
+        similarity = difflib.SequenceMatcher(None, tag, candidate).ratio()
+        same_depth = len(version(candidate)) == depth
+        return common(candidate), same_depth, version(candidate), similarity
+
+    return sorted(candidates, key=rank, reverse=True)[:3]
 
 
 def _hint(ref: ImageRef) -> str:

@@ -135,12 +135,21 @@ def tag_family(releases: dict[str, tuple[int, ...]], aliases: dict[str, str],
     return tags
 
 
-# nginx: mainline 1.29, stable 1.28 (tags as of TAGS_AS_OF).
-NGINX_TAGS = tag_family(
-    {"1.25": (0, 1, 2, 3, 4, 5), "1.26": (0, 1, 2, 3), "1.27": (0, 1, 2, 3, 4, 5),
-     "1.28": (0,), "1.29": (0, 1, 2)},
-    {"latest": "1.29.2", "mainline": "1.29.2", "1": "1.29.2", "stable": "1.28.0"},
-    ("", "-alpine", "-alpine-slim", "-perl", "-alpine-perl", "-otel", "-alpine-otel"))
+# nginx: mainline 1.29, stable 1.28 (tags as of TAGS_AS_OF), and the older releases that
+# kubernetes.io pages and the official Python client's examples still name (1.7.9, 1.14.2,
+# 1.15.4 → 1.16.0, 1.16.1), which Docker Hub still serves.
+NGINX_TAGS = {
+    **tag_family(
+        {"1.7": (9,), "1.14": (0, 1, 2), "1.15": tuple(range(13)), "1.16": (0, 1),
+         "1.17": tuple(range(11)), "1.18": (0,), "1.19": tuple(range(11)), "1.20": (0, 1, 2),
+         "1.21": tuple(range(7)), "1.22": (0, 1), "1.23": (0, 1, 2, 3, 4), "1.24": (0,)},
+        {}, ("", "-alpine", "-perl", "-alpine-perl")),
+    **tag_family(
+        {"1.25": (0, 1, 2, 3, 4, 5), "1.26": (0, 1, 2, 3), "1.27": (0, 1, 2, 3, 4, 5),
+         "1.28": (0,), "1.29": (0, 1, 2)},
+        {"latest": "1.29.2", "mainline": "1.29.2", "1": "1.29.2", "stable": "1.28.0"},
+        ("", "-alpine", "-alpine-slim", "-perl", "-alpine-perl", "-otel", "-alpine-otel")),
+}
 
 
 def _nginx(version: str) -> HttpApp:
@@ -152,8 +161,11 @@ def _nginx(version: str) -> HttpApp:
                    server=f"nginx/{version}")
 
 
+# BusyBox: 1.36/1.37 and the older tags kubernetes.io pages use (busybox:1.28 throughout).
 BUSYBOX_TAGS = tag_family(
-    {"1.36": (0, 1), "1.37": (0,)},
+    {"1.27": (2,), "1.28": (0, 1, 2, 3, 4), "1.29": (0, 1, 2, 3), "1.30": (0, 1),
+     "1.31": (0, 1), "1.32": (0, 1), "1.33": (0, 1), "1.34": (0, 1), "1.35": (0,),
+     "1.36": (0, 1), "1.37": (0,)},
     {"latest": "1.37.0", "1": "1.37.0", "stable": "1.36.1"},
     ("", "-uclibc", "-musl", "-glibc"))
 ALPINE_TAGS = tag_family(
