@@ -59,7 +59,7 @@ def _validate_update_strategy(strategy: Any, path: str) -> list[Cause]:
 def _template_generation(obj: Obj) -> int:
     value = ((obj.get("metadata") or {}).get("annotations") or {}).get(TEMPLATE_GENERATION)
     try:
-        return int(value)
+        return int(str(value))
     except (TypeError, ValueError):
         return 0
 
