@@ -104,7 +104,7 @@ COMMANDS: dict[str, Command] = {**shell_text.COMMANDS, **shell_files.COMMANDS,
                                 **shell_system.COMMANDS, "tar": tar.tar}
 _BUILTINS = frozenset({"echo", "printf", "exit", "export", "unset", "cd", "pwd", "read", "test",
                        "[", "true", "false", ":", "set", "sh", "ash", "bash", "wget", "curl",
-                       "nslookup", "which", "command", "type", "exec"})
+                       "nslookup", "which", "command", "type", "exec", ".", "source"})
 
 
 def available(name: str) -> bool:
@@ -1124,6 +1124,14 @@ class Shell:
             self.status = 1
         elif name in ("sh", "ash", "bash"):
             yield from self._sub_shell(args, stdin)
+        elif name in (".", "source"):
+            script = self.fs.read(self.fs.abspath(args[0])) if args else None
+            if script is None:
+                yield err(f"sh: .: can't open '{args[0] if args else ''}': "
+                          f"No such file or directory")
+                self.status = 2
+                return
+            yield from self._run_list(parse(script), stdin)
         elif name == "exec":
             if args:
                 yield from self._run_argv(args, stdin)

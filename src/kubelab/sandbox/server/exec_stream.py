@@ -37,7 +37,7 @@ from kubelab.sandbox.images.shell import STEP_BUDGET, Output, Program, Sleep, Wa
 
 PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io")
 STDIN, STDOUT, STDERR, ERROR, RESIZE, CLOSE = 0, 1, 2, 3, 4, 255
-#: Real seconds a process that spent its whole step budget waits before its next slice.
+#: Real seconds between two slices of a process that did not sleep or wait for stdin.
 BUSY_PAUSE = 0.05
 #: Simulated seconds of loop-iteration costs a slice gathers before it sleeps them.
 _SLICE_SLEEP = 0.05
@@ -65,16 +65,17 @@ class _Slice:
 
     writes: list[Output] = field(default_factory=list)
     sleep: float = 0.0
-    busy: bool = False
+    #: The slice ended on one real sleep (``sleep 5``), not on loop costs or its budget.
+    slept: bool = False
     wait_input: bool = False
     status: int | None = None
 
 
 def _run_slice(program: Program, budget: int) -> _Slice:
     """Run at most ``budget`` steps: until the program ends, sleeps for real, waits for
-    stdin, has written :data:`_SLICE_BYTES`, or spent its budget (``busy``). Loop costs
-    (sleeps under :data:`_SLICE_SLEEP`) are summed, not slept one by one. Runs on a worker
-    thread (a StopIteration cannot cross into an asyncio future, hence the status field)."""
+    stdin, has written :data:`_SLICE_BYTES`, or spent its budget. Loop costs (sleeps under
+    :data:`_SLICE_SLEEP`) are summed, not slept one by one. Runs on a worker thread (a
+    StopIteration cannot cross into an asyncio future, hence the status field)."""
     done = _Slice()
     size = 0
     for _ in range(budget):
@@ -94,8 +95,8 @@ def _run_slice(program: Program, budget: int) -> _Slice:
         elif isinstance(step, Sleep):
             done.sleep += max(0.0, step.seconds)
             if done.sleep >= _SLICE_SLEEP:
+                done.slept = step.seconds >= _SLICE_SLEEP
                 return done
-    done.busy = True
     return done
 
 
@@ -168,11 +169,12 @@ class ExecStream:
                     return INTERRUPTED
                 if done.wait_input:
                     await self.stdin_ready.wait()
-                elif done.busy:
-                    # Out of budget, like a throttled cgroup: the loop gets its turn first.
-                    await self._sleep(max(done.sleep, BUSY_PAUSE * self.clock.speed))
-                elif done.sleep > 0:
+                elif done.slept:
                     await self._sleep(done.sleep)
+                else:
+                    # At most one budget of steps per tick, like a container's program: a
+                    # busy loop is throttled as by its cgroup's CPU quota.
+                    await self._sleep(max(done.sleep, BUSY_PAUSE * self.clock.speed))
         finally:
             self.running = False
             with contextlib.suppress(ValueError):  # still running in its thread: let it be
