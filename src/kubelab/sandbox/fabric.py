@@ -111,6 +111,17 @@ class NodeAgent(Protocol):
         ``network`` is how the process reaches Services (``wget``, ``curl``, ``nslookup``)."""
         ...
 
+    def attach(self, namespace: str, pod: str, container: str, *, stdin: bool, tty: bool,
+               network: PodNetwork | None = None) -> ExecProcess:
+        """Attach to the container's process (the kubelet's ``/attach``); raise
+        :class:`ExecError`."""
+        ...
+
+    def attach_ended(self, namespace: str, pod: str, container: str,
+                     process: ExecProcess) -> None:
+        """The attached session ``process`` is over (the client hung up or it exited)."""
+        ...
+
     def port_forward(self, namespace: str, pod: str) -> PortForwarder:
         """The kubelet's ``/portForward``: the pod's forwarder; raise :class:`ExecError`."""
         ...

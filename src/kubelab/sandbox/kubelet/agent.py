@@ -45,6 +45,7 @@ from kubelab.sandbox.fabric import ExecError, ExecProcess, Fabric, LogError, Por
 from kubelab.sandbox.images.netutils import PodNetwork
 from kubelab.sandbox.images.server import AppServer
 from kubelab.sandbox.images.shell import ProgramRun, Shell
+from kubelab.sandbox.kubelet.attach import open_attach
 from kubelab.sandbox.kubelet.exec import open_session
 from kubelab.sandbox.kubelet.node import LEASE_RENEW_SECONDS
 from kubelab.sandbox.kubelet.portforward import PodPortForwarder
@@ -388,6 +389,34 @@ class KubeletAgent:
             c.run.advance(self.clock.sim_elapsed(c.started_at))
         return open_session(c, command, stdin=stdin, tty=tty, now=self.clock.now,
                             network=network)
+
+    # ------------------------------------------------------------------ attach (NodeAgent)
+
+    def attach(self, namespace: str, pod: str, container: str, *, stdin: bool, tty: bool,
+               network: PodNetwork | None = None) -> ExecProcess:
+        """The kubelet's ``/attach`` (``getAttach``): as ``/exec``, but the session is the
+        container's own process (:mod:`.attach`)."""
+        if not self.runtime.running:
+            raise ExecError(f"error dialing backend: dial tcp {self.runtime.node_ip}:10250: "
+                            "connect: connection refused", 500, "InternalError")
+        record = self.runtime.find(namespace, pod)
+        if record is None:
+            raise ExecError("pod does not exist", 404, "NotFound", plain=True)
+        c = record.containers.get(container)
+        if c is None:
+            raise ExecError(f'container not found ("{container}")', 500, plain=True)
+        return open_attach(c, stdin=stdin, tty=tty, clock=self.clock, now=self.clock.now,
+                           network=network)
+
+    def attach_ended(self, namespace: str, pod: str, container: str,
+                     process: ExecProcess) -> None:
+        """An attached session is over: if it ended the container's interactive shell, the
+        container terminates with the shell's status (a detach leaves it running)."""
+        record = self.runtime.find(namespace, pod)
+        c = record.containers.get(container) if record is not None else None
+        if c is not None and c.interactive and c.running and process.finished:
+            c.attach_exit = process.exit_code
+            self._requeue_key(Key("pods", namespace, pod))
 
     # ------------------------------------------------------------------ port-forward (NodeAgent)
 

@@ -143,6 +143,7 @@ class Kubelet:
             if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
                 return Result()
             record = self._admit(pod, clock)
+        self._admit_ephemeral(pod, record, clock)
         if record.step == "deleted":
             return Result()
         outcome = PodSync(self.runtime, record, pod, snapshot, clock).run()
@@ -181,6 +182,16 @@ class Kubelet:
                     container.get("name", ""), container, init, index, now)
         self.runtime.pods[record.uid] = record
         return record
+
+    def _admit_ephemeral(self, pod: Obj, record: PodRecord, clock: Clock) -> None:
+        """Ephemeral containers appear in the spec of a pod that already runs (``kubectl
+        debug`` patches ``pods/<name>/ephemeralcontainers``); each is started once."""
+        spec = pod.get("spec") or {}
+        for index, container in enumerate(spec.get("ephemeralContainers") or []):
+            name = container.get("name", "")
+            if name not in record.containers:
+                record.containers[name] = ContainerRecord(name, container, False, index,
+                                                          clock.now(), ephemeral=True)
 
     def _has_probes(self, record: PodRecord) -> bool:
         return any(c.probes for c in record.containers.values())

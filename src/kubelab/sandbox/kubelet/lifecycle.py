@@ -217,6 +217,8 @@ class PodSync:
         if c.step == "running" and c.run is not None and c.started_at is not None:
             c.run.advance(self.clock.sim_elapsed(c.started_at))
             facts["exited"] = c.run.exit_code is not None
+        elif c.step == "running" and c.interactive:
+            facts["exited"] = c.attach_exit is not None
         liveness = c.probes.get("liveness")
         startup = c.probes.get("startup")
         facts["liveness"] = "ok"
@@ -283,6 +285,8 @@ class PodSync:
         return result
 
     def _should_restart(self, c: ContainerRecord) -> bool:
+        if c.ephemeral:
+            return False  # ephemeral containers are never restarted
         policy = self.spec.get("restartPolicy") or "Always"
         if c.init and c.spec.get("restartPolicy") == "Always":
             return True
@@ -382,6 +386,7 @@ class PodSync:
         c.env = dict(env)
         c.logs = []
         c.run = None
+        c.attach_exit = None
         behaviour = c.image.behaviour if c.image is not None else None
         declared = self._declared_env.get(c.name, {})
         command = expansion.expand_all(c.spec.get("command") or [], declared)
@@ -389,7 +394,10 @@ class PodSync:
         if c.image is not None:
             # The argv decides what a runner image (agnhost, perl, python) runs and serves.
             c.image = images.with_argv(c.image, command, args)
-        if c.image is not None and images.runs_program(c.image, command, args):
+        c.interactive = self._interactive_shell(c, command, args)
+        if c.interactive:
+            pass  # the shell waits on stdin for an attached session (agent.attach)
+        elif c.image is not None and images.runs_program(c.image, command, args):
             c.run = ProgramRun(images.program(c.image, command, args,
                                               Shell(env, c.files, now=self._program_clock(c))))
         elif behaviour is not None and c.image is not None:
@@ -397,6 +405,18 @@ class PodSync:
                 c.logs.append(LogLine(now, line))
         c.probes = {kind: ProbeWorker(spec, now) for kind, spec in container_probes(c.spec).items()}
         self.runtime.notify_started(self.record, c)
+
+    @staticmethod
+    def _interactive_shell(c: ContainerRecord, command: list[str], args: list[str]) -> bool:
+        """A shell with ``stdin: true`` and no script (``kubectl debug -it``, ``kubectl run
+        -it -- sh``, busybox's default ``sh``) reads its stdin instead of exiting at once."""
+        if not c.spec.get("stdin") or c.image is None or not c.image.behaviour.shell:
+            return False
+        behaviour = c.image.behaviour
+        argv = ([*command, *args] if command
+                else [*behaviour.entrypoint, *(args or behaviour.default_command)])
+        return (bool(argv) and argv[0].rsplit("/", 1)[-1] in ("sh", "ash", "bash")
+                and "-c" not in argv[1:])
 
     def _program_clock(self, c: ContainerRecord) -> Callable[[], datetime]:
         clock = self.clock
@@ -411,6 +431,8 @@ class PodSync:
     def effect_exited(self, c: ContainerRecord) -> None:
         run = c.run
         code = run.exit_code if run is not None and run.exit_code is not None else 0
+        if run is None and c.attach_exit is not None:
+            code = c.attach_exit
         finished = self.clock.now()
         if run is not None and run.exit_at is not None and c.started_at is not None:
             finished = c.started_at + timedelta(seconds=run.exit_at / self.clock.speed)

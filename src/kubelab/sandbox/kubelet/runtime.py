@@ -74,6 +74,13 @@ class ContainerRecord:
     ever_started: bool = False
     #: Fault injection: the process is killed on the next reconcile.
     kill_requested: bool = False
+    #: An ephemeral container (``kubectl debug``): started once the pod runs, never restarted.
+    ephemeral: bool = False
+    #: The process is a shell reading the container's stdin (``stdin: true``, no ``-c``):
+    #: it runs until someone attaches and exits it (``kubectl debug -it``, ``run -it``).
+    interactive: bool = False
+    #: The exit status of an :attr:`interactive` shell, once an attached session ended it.
+    attach_exit: int | None = None
 
     @property
     def running(self) -> bool:
@@ -86,7 +93,8 @@ class ContainerRecord:
 
     @property
     def field_path(self) -> str:
-        kind = "initContainers" if self.init else "containers"
+        kind = ("ephemeralContainers" if self.ephemeral
+                else "initContainers" if self.init else "containers")
         return f"spec.{kind}{{{self.name}}}"
 
     def all_logs(self, clock: Clock) -> list[LogLine]:
@@ -129,9 +137,11 @@ class PodRecord:
 
     def ordered(self) -> list[ContainerRecord]:
         inits = sorted((c for c in self.containers.values() if c.init), key=lambda c: c.index)
-        mains = sorted((c for c in self.containers.values() if not c.init),
+        mains = sorted((c for c in self.containers.values() if not c.init and not c.ephemeral),
                        key=lambda c: c.index)
-        return inits + mains
+        ephemeral = sorted((c for c in self.containers.values() if c.ephemeral),
+                           key=lambda c: c.index)
+        return inits + mains + ephemeral
 
 
 Listener = Callable[[PodRecord, ContainerRecord], None]

@@ -95,6 +95,8 @@ def container_status(c: ContainerRecord) -> Obj:
         w.result for kind, w in c.probes.items() if kind in ("readiness", "startup"))
     if c.init:
         ready = c.done and c.exit_code == 0
+    if c.ephemeral:
+        ready = False  # converted as init containers are, and never probed
     status: Obj = {
         "name": c.name,
         "state": state,
@@ -105,6 +107,8 @@ def container_status(c: ContainerRecord) -> Obj:
         "imageID": c.image.ref.image_id() if c.image is not None and c.ever_started else "",
         "started": running and ("startup" not in c.probes or c.probes["startup"].result),
     }
+    if c.ephemeral:
+        del status["started"]  # the prober manager sets it for pod containers only
     if c.container_id and c.ever_started:
         status["containerID"] = c.container_id
     return status
@@ -123,7 +127,7 @@ def phase(pod: Obj, rec: PodRecord) -> str:
             return "Pending"
     running = waiting = stopped = succeeded = 0
     for c in rec.ordered():
-        if c.init:
+        if c.init or c.ephemeral:  # getPhase looks at the pod's own containers only
             continue
         if c.step in ("running", "killing", "stopping"):
             running += 1
@@ -173,7 +177,8 @@ def pod_status(pod: Obj, rec: PodRecord, *, node_ip: str, clock: Clock) -> Obj:
             "deletionTimestamp"):
         rec.terminal_phase = pod_phase
     init_statuses = [container_status(c) for c in rec.ordered() if c.init]
-    statuses = [container_status(c) for c in rec.ordered() if not c.init]
+    statuses = [container_status(c) for c in rec.ordered() if not c.init and not c.ephemeral]
+    ephemeral_statuses = [container_status(c) for c in rec.ordered() if c.ephemeral]
     pending_inits = [s["name"] for s in init_statuses if not s["ready"]
                      and not any(c.name == s["name"] and c.spec.get("restartPolicy") == "Always"
                                  for c in rec.containers.values())]
@@ -210,6 +215,8 @@ def pod_status(pod: Obj, rec: PodRecord, *, node_ip: str, clock: Clock) -> Obj:
     }
     if init_statuses:
         status["initContainerStatuses"] = init_statuses
+    if ephemeral_statuses:
+        status["ephemeralContainerStatuses"] = ephemeral_statuses
     if rec.ip:
         status["podIP"] = rec.ip
         status["podIPs"] = [{"ip": rec.ip}]

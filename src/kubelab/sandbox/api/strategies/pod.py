@@ -202,7 +202,7 @@ def default_pod_spec(spec: Any, kind: str) -> None:
         spec["schedulerName"] = "default-scheduler"
     for volume in spec.get("volumes") or []:
         default_volume(volume)
-    for group in ("initContainers", "containers"):
+    for group in ("initContainers", "containers", "ephemeralContainers"):
         for container in spec.get(group) or []:
             default_container(container, kind)
 
@@ -517,6 +517,8 @@ def validate_pod_spec(spec: Any, path: str) -> list[Cause]:
         if name in names:
             causes.append(duplicate(f"{cp}.name", name))
         names.add(name)
+    causes += validate_ephemeral_containers(spec.get("ephemeralContainers"),
+                                            f"{path}.ephemeralContainers", names, volumes)
     restart = spec.get("restartPolicy", "")
     if not restart:
         causes.append(required(f"{path}.restartPolicy"))
@@ -633,6 +635,94 @@ def validate_pod_update(new: Obj, old: Obj) -> list[Cause]:
             "spec",
             "pod updates may not change fields other than "
             + ",".join(UPDATABLE_POD_SPEC_FIELDS) + "\n" + spec_diff(old_spec, munged)))
+    return causes
+
+
+# --- ephemeral containers (``kubectl debug``) -----------------------------------------------
+
+#: The fields of a Container an EphemeralContainer may not set (``validateFieldAllowList``
+#: over ``allowedEphemeralContainerFields``): what the pod's own workload relies on.
+EPHEMERAL_FORBIDDEN = ("ports", "resources", "resizePolicy", "lifecycle", "livenessProbe",
+                       "readinessProbe", "startupProbe", "restartPolicy")
+EPHEMERAL_NOT_ALLOWED = "cannot be set for an Ephemeral Container"
+
+
+def validate_ephemeral_containers(containers: Any, path: str, others: set[str],
+                                  volumes: set[str]) -> list[Cause]:
+    """``validateEphemeralContainers``: each is a valid container whose name no other container
+    of the pod has, whose target is one of the pod's (non-ephemeral) containers, and that sets
+    none of :data:`EPHEMERAL_FORBIDDEN` nor a volume ``subPath``."""
+    causes: list[Cause] = []
+    names: set[str] = set()
+    for i, ctr in enumerate(containers or []):
+        cp = f"{path}[{i}]"
+        ctr = ctr if isinstance(ctr, dict) else {}
+        causes += _validate_container(ctr, cp, volumes)
+        name = ctr.get("name", "")
+        if name in others:
+            causes.append(invalid(f"{cp}.name", name, "must be unique among all containers, "
+                                  "init containers and ephemeral containers"))
+        elif name in names:
+            causes.append(duplicate(f"{cp}.name", name))
+        else:
+            names.add(name)
+        target = ctr.get("targetContainerName")
+        if target and target not in others:
+            causes.append(Cause("FieldValueNotFound", f"Not found: {json.dumps(target)}",
+                                f"{cp}.targetContainerName"))
+        for key in EPHEMERAL_FORBIDDEN:
+            if ctr.get(key):
+                causes.append(forbidden(f"{cp}.{key}", EPHEMERAL_NOT_ALLOWED))
+        for j, mount in enumerate(ctr.get("volumeMounts") or []):
+            if (mount or {}).get("subPath"):
+                causes.append(forbidden(f"{cp}.volumeMounts[{j}].subPath",
+                                        EPHEMERAL_NOT_ALLOWED))
+    return causes
+
+
+def prepare_ephemeral_update(obj: Obj, old: Obj) -> Obj:
+    """``podEphemeralContainersStrategy.PrepareForUpdate``: of a write to
+    ``pods/<name>/ephemeralcontainers`` only ``spec.ephemeralContainers`` counts; the rest of
+    the pod (metadata, spec, status) stays as stored. Generation counts the change."""
+    updated = copy.deepcopy(old)
+    wanted = (obj.get("spec") or {}).get("ephemeralContainers")
+    spec = updated.setdefault("spec", {})
+    if wanted:
+        spec["ephemeralContainers"] = copy.deepcopy(wanted)
+        for container in spec["ephemeralContainers"]:
+            default_container(container, "Pod")
+    else:
+        spec.pop("ephemeralContainers", None)
+    if spec.get("ephemeralContainers") != (old.get("spec") or {}).get("ephemeralContainers"):
+        meta = updated.setdefault("metadata", {})
+        meta["generation"] = int(meta.get("generation") or 1) + 1
+    return updated
+
+
+def validate_ephemeral_update(new: Obj, old: Obj) -> list[Cause]:
+    """``ValidatePodEphemeralContainersUpdate``: the new list is valid, and every existing
+    ephemeral container is still there, unchanged (upstream appends a ``cmp.Diff`` of the
+    change to its message; here the message ends with the name)."""
+    spec = new.get("spec") or {}
+    others = {str((c or {}).get("name", "")) for group in ("containers", "initContainers")
+              for c in spec.get(group) or []}
+    volumes = {str((v or {}).get("name", "")) for v in spec.get("volumes") or []}
+    causes = validate_ephemeral_containers(spec.get("ephemeralContainers"),
+                                           "spec.ephemeralContainers", others, volumes)
+    if ((old.get("metadata") or {}).get("annotations") or {}).get(
+            "kubernetes.io/config.mirror"):
+        return [forbidden("", "static pods do not support ephemeral containers")]
+    by_name = {str((c or {}).get("name", "")): c for c in spec.get("ephemeralContainers") or []}
+    for existing in (old.get("spec") or {}).get("ephemeralContainers") or []:
+        name = existing.get("name", "")
+        if name not in by_name:
+            causes.append(forbidden("spec.ephemeralContainers",
+                                    f'existing ephemeral containers "{name}" may not be '
+                                    "removed\n"))
+        elif by_name[name] != existing:
+            causes.append(forbidden("spec.ephemeralContainers",
+                                    f'existing ephemeral containers "{name}" may not be '
+                                    "changed\n"))
     return causes
 
 

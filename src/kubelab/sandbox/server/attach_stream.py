@@ -1,0 +1,22 @@
+"""The streaming half of ``pods/<name>/attach``: the same WebSocket channel protocol as exec.
+
+kubectl attaches (``kubectl attach``, and ``kubectl debug -it`` / ``kubectl run -it`` after
+creating their container) with ``GET …/attach?container=…&stdin=true&stdout=true&tty=true``
+over ``v5.channel.k8s.io``, exactly as it execs. What differs is the end: the kubelet's
+remote-command server reports ``Success`` on the error channel once the container runtime's
+``Attach`` returns, whatever the container's exit status (``ServeAttach`` in
+``k8s.io/kubelet/pkg/cri/streaming/remotecommand``) — the exit status is the container's,
+read from the pod's status, not the session's.
+"""
+
+from __future__ import annotations
+
+from kubelab.sandbox.server.exec_stream import ExecStream
+
+
+class AttachStream(ExecStream):
+    """An exec stream whose closing Status is always ``Success``."""
+
+    async def session(self) -> int:
+        await super().session()
+        return 0
