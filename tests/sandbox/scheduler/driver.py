@@ -1,8 +1,9 @@
 """A synchronous driver: the real registry, a manual clock and one component's runner.
 
-Events reach the component's handlers as they do in the sandbox (the registry notifies its
-subscribers inside each commit); :meth:`Driver.drain` then processes the queued keys one by
-one on the test's own stack, so a test decides when reconciles happen.
+Events reach the component as they do in the sandbox (the registry notifies its subscribers
+inside each commit, and the runner notes them); :meth:`Driver.drain` then runs the handlers
+and processes the queued keys one by one on the test's own stack, so a test decides when
+handlers and reconciles happen.
 """
 
 from __future__ import annotations

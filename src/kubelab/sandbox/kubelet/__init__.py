@@ -1,7 +1,9 @@
 """Simulated kubelets: one per node, its pod lifecycle written as data.
 
-:func:`build_components` makes one :class:`~.kubelet.Kubelet` reconciler per node (the pure
-part: stage tables → status, events, deletion; node registration and heartbeats) and one
+:func:`build_components` makes one :class:`~.kubelet.Kubelet` reconciler per node (the
+decisions: stage tables → status, events, deletion; node registration and heartbeats; its
+reconcile also starts and stops records in the node's simulated runtime, so it is not pure)
+and one
 :class:`~.agent.KubeletAgent` per node (the I/O part: app servers, probes, logs, fault
 injection), registered in the :class:`~kubelab.sandbox.fabric.Fabric` so the API server can
 ask a node for logs. Nodes whose name ends in ``control-plane`` get kubeadm's control-plane

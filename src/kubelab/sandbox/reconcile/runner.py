@@ -10,6 +10,14 @@ Every component gets its own queue and worker task, so a slow or stalled compone
 lessons stop a kubelet on purpose) never blocks the others: the same isolation real
 components get by being separate processes.
 
+Event handlers run off the commit path, as client-go's informers run them off the watch:
+inside a commit a runner only notes the event (O(1): one dictionary entry per changed object,
+a newer event replacing an older one for the same object unless the object's routing —
+labels, owners, node — changed in between) and queues :data:`EVENTS`; its worker then maps
+the noted events to keys with the component's ``keys_for`` (the handler) and reconciles
+those. A handler that raises is logged with its traceback (once per object, then at debug
+level) and never reaches the writer whose commit announced the event.
+
 Unlike real components, these share one event loop with the API server. Clients come
 first: all runners together draw on one :class:`TurnBudget` of reconcile time per slice
 of real time, and wait for the next slice when it is spent, so a flood of reconcile work
@@ -45,6 +53,20 @@ from kubelab.sandbox.reconcile.types import (
 from kubelab.sandbox.store.registry import Registry, RegistrySnapshot, WatchEvent
 
 log = logging.getLogger("kubelab.sandbox.reconcile")
+
+#: The queue entry meaning "events arrived": processing it runs the handlers (``keys_for``).
+EVENTS = Key("", "", "")
+
+
+def _routing(obj: Any) -> tuple[Any, Any, Any, Any]:
+    """What handlers route an object by: its namespace, labels, owners and node."""
+    if not isinstance(obj, dict):
+        return (None, None, None, None)
+    meta = obj.get("metadata")
+    meta = meta if isinstance(meta, dict) else {}
+    spec = obj.get("spec")
+    node = spec.get("nodeName") if isinstance(spec, dict) else None
+    return (meta.get("namespace"), meta.get("labels"), meta.get("ownerReferences"), node)
 
 
 class WorkQueue:
@@ -147,6 +169,10 @@ class ComponentRunner:
         self.queue = WorkQueue()
         self._watched = {id(info) for info in component.watches}
         self._failures: dict[Key, int] = {}
+        #: Events noted in commits and not yet handled, per object (see the module docstring).
+        self._pending: dict[tuple[int, str, str], list[WatchEvent]] = {}
+        #: Handler calls so far (``keys_for``), for tests and benchmarks.
+        self.handled = 0
         self._bad_objects: set[Any] = set()
         self._timers: dict[Key, Any] = {}
         self._task: asyncio.Task[None] | None = None
@@ -179,6 +205,7 @@ class ComponentRunner:
         for timer in self._timers.values():
             timer.cancel()
         self._timers.clear()
+        self._pending.clear()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -186,10 +213,33 @@ class ComponentRunner:
             self._task = None
 
     def _on_event(self, event: WatchEvent) -> None:
-        if id(event.info) in self._watched:
-            self._enqueue_for(event.info, event.obj)
+        """Inside the writer's commit: note the event, queue :data:`EVENTS`; nothing else."""
+        if id(event.info) not in self._watched:
+            return
+        meta = event.obj.get("metadata") if isinstance(event.obj, dict) else None
+        meta = meta if isinstance(meta, dict) else {}
+        slot = (id(event.info), str(meta.get("namespace") or ""), str(meta.get("name") or ""))
+        noted = self._pending.get(slot)
+        if noted is None:
+            self._pending[slot] = [event]
+        elif _routing(noted[-1].obj) == _routing(event.obj):
+            noted[-1] = event  # the handler would see the same routing: only the newest counts
+        else:
+            noted.append(event)
+        self.queue.add(EVENTS)
+
+    def handle_events(self) -> int:
+        """Run the handlers for the events noted so far; return how many ran."""
+        pending, self._pending = self._pending, {}
+        ran = 0
+        for events in pending.values():
+            for event in events:
+                self._enqueue_for(event.info, event.obj)
+                ran += 1
+        return ran
 
     def _enqueue_for(self, info: kinds.KindInfo, obj: dict[str, Any]) -> None:
+        self.handled += 1
         try:
             for key in self.component.keys_for(info, obj, self.snapshot):
                 self.queue.add(key)
@@ -235,7 +285,7 @@ class ComponentRunner:
         while True:
             key = await self.queue.get()
             try:
-                if self.paused:
+                if self.paused and key != EVENTS:
                     continue
                 await self.budget.turn()
                 started = self.clock.monotonic()
@@ -246,7 +296,15 @@ class ComponentRunner:
             await asyncio.sleep(0)
 
     def process(self, key: Key) -> None:
-        """Reconcile one key and apply its actions; requeue on conflict or request."""
+        """Reconcile one key and apply its actions; requeue on conflict or request.
+
+        The handlers of every event noted so far run first (:data:`EVENTS` only runs them).
+        """
+        # Handlers first: a component's own caches (the scheduler's requested resources per
+        # node) then agree with the snapshot its reconcile reads, its own last writes included.
+        self.handle_events()
+        if key == EVENTS:
+            return
         self.reconciles += 1
         try:
             result: Result = self.component.reconcile(self.snapshot, key, self.clock)

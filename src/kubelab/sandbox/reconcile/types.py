@@ -131,7 +131,11 @@ class Reconciler(Protocol):
         ...
 
     def reconcile(self, snapshot: Snapshot, key: Key, clock: Clock) -> Result:
-        """Pure: compute what to write to move ``key`` toward its desired state.
+        """Compute what to write to move ``key`` toward its desired state.
+
+        A controller's reconcile is pure: a function of the snapshot, the key and the clock.
+        Components with local state say so (a kubelet starts and stops its simulated
+        containers here; the scheduler decides from the cache its handlers keep).
 
         Read time only from ``clock``: ``clock.now()`` for timestamps to write and
         ``clock.sim_elapsed(ts)`` for "has minReadySeconds passed since ts" questions.
