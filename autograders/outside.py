@@ -29,8 +29,9 @@ three things:
   and the score become the cell's outputs, so nbgrader's ``SaveAutoGrades`` records them in
   the gradebook, and nothing the kernel does can change them.
 * **Whose sandbox.** This process starts the submission's private sandbox
-  (:func:`kubelab.connect.connect` with ``fresh=True``, at grading speed) and stops it after
-  the notebook; the kernel only gets a kubeconfig for it.
+  (:func:`kubelab.connect.connect` with ``fresh=True``, at grading speed) while the kernel
+  starts, and stops it after the notebook; the kernel only gets a kubeconfig for it, before
+  its first cell runs.
 
 Checks run at their cell's position, not after the last cell: lessons change the cluster as
 they go (lesson 2 scales five replicas down to two), so "after the notebook" would grade
@@ -41,6 +42,7 @@ advisory.
 from __future__ import annotations
 
 import ast
+import asyncio
 import builtins
 import contextlib
 import dataclasses
@@ -54,6 +56,7 @@ import sys
 import tempfile
 import traceback
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -553,15 +556,33 @@ class _KernelManager(AsyncKernelManager):
             os.chown(self.connection_file, self.owner.uid, self.owner.gid)
 
 
-@contextlib.contextmanager
-def _submission_cluster() -> Iterator[Any]:
+def _start_submission_cluster() -> Future[Any]:
+    """Start the submission's private sandbox in a thread; its future yields the cluster.
+
+    The sandbox (about a second: a new interpreter importing the API server) and the kernel
+    (about as long: a new interpreter importing IPython) start side by side; the first cell
+    runs once both are ready (:meth:`GradeOutsideKernel.async_start_new_kernel`).
+    """
     from kubelab.connect import connect
 
-    cluster = connect(fresh=True)
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kubelab-sandbox-start")
     try:
-        yield cluster
+        return pool.submit(connect, fresh=True, preload_client=False)
     finally:
-        cluster.close()
+        pool.shutdown(wait=False)
+
+
+def _close_cluster(starting: Future[Any]) -> None:
+    """Stop the submission's sandbox, waiting for it if it is still starting."""
+    with contextlib.suppress(Exception):  # a sandbox that never started has nothing to stop
+        starting.result().close()
+
+
+def _kernel_context() -> str | None:
+    """The kubeconfig context the submission's cluster will have, known before it starts:
+    :func:`kubelab.connect.connect` takes it from ``KUBELAB_CONTEXT`` (a private sandbox's
+    kubeconfig has only its current context, so there it is None)."""
+    return os.environ.get("KUBELAB_CONTEXT") or None
 
 
 class GradeOutsideKernel(Execute):  # type: ignore[misc]
@@ -582,12 +603,12 @@ class GradeOutsideKernel(Execute):  # type: ignore[misc]
             drop, _ = privilege_drop()
         account = allocate_account() if drop else None
         scratch = Path(tempfile.mkdtemp(prefix="kubelab-submission-"))
+        self._starting = _start_submission_cluster()
         try:
-            with _submission_cluster() as cluster:
-                self._prepare(nb, resources, scratch, cluster, account)
-                self._reader = Reader(cluster.api_client)
-                return super().preprocess(nb, resources)  # type: ignore[no-any-return]
+            self._prepare(nb, resources, scratch, account)
+            return super().preprocess(nb, resources)  # type: ignore[no-any-return]
         finally:
+            _close_cluster(self._starting)
             if account is not None:
                 release_account(account)
             shutil.rmtree(scratch, ignore_errors=True)
@@ -602,7 +623,7 @@ class GradeOutsideKernel(Execute):  # type: ignore[misc]
             graded = {c.name for c in notebook.grade_cells}
             return {c.name: c.source for c in notebook.source_cells if c.name in graded}
 
-    def _prepare(self, nb: NotebookNode, resources: Any, scratch: Path, cluster: Any,
+    def _prepare(self, nb: NotebookNode, resources: Any, scratch: Path,
                  account: Account | None) -> None:
         for sub in ("tmp", ".runtime"):
             (scratch / sub).mkdir(mode=0o700)
@@ -612,17 +633,24 @@ class GradeOutsideKernel(Execute):  # type: ignore[misc]
                 cell["source"] = BLANKED
         name = f"{resources['nbgrader']['notebook']}.ipynb"
         (scratch / name).write_text(json.dumps(copy))
-        kubeconfig = scratch / "kubeconfig"
-        shutil.copyfile(cluster.kubeconfig, kubeconfig)
-        os.chmod(kubeconfig, 0o600)
         if account is not None:
             for path in [scratch, *scratch.rglob("*")]:
                 os.chown(path, account.uid, account.gid, follow_symlinks=False)
             os.chmod(scratch, 0o700)
         self._scratch = scratch
         self._account = account
-        self._env = kernel_env(scratch, kubeconfig, cluster.context)
+        # The kubeconfig is written once the sandbox is up (_cluster_ready), before any cell.
+        self._env = kernel_env(scratch, scratch / "kubeconfig", _kernel_context())
         self._kernel_dead = False
+
+    def _cluster_ready(self, cluster: Any) -> None:
+        """Hand the kernel the started sandbox's kubeconfig; read the cluster from here."""
+        kubeconfig = self._scratch / "kubeconfig"
+        shutil.copyfile(cluster.kubeconfig, kubeconfig)
+        os.chmod(kubeconfig, 0o600)
+        if self._account is not None:
+            os.chown(kubeconfig, self._account.uid, self._account.gid, follow_symlinks=False)
+        self._reader = Reader(cluster.api_client)
 
     def create_kernel_manager(self) -> Any:
         km = _KernelManager(kernel_name=self.kernel_name or "python3", config=self.config)
@@ -636,6 +664,8 @@ class GradeOutsideKernel(Execute):  # type: ignore[misc]
         if self._account is not None:
             kwargs.update(drop_kwargs(self._account))
         await super().async_start_new_kernel(**kwargs)
+        # Started beside the kernel; no cell runs before the submission's cluster is up.
+        self._cluster_ready(await asyncio.wrap_future(self._starting))
 
     start_new_kernel = run_sync(async_start_new_kernel)
 

@@ -38,6 +38,14 @@ def test_gives_up_at_the_deadline() -> None:
     assert sum(clock.pauses) == 5.0
 
 
+def test_polls_back_off_from_a_short_first_pause() -> None:
+    clock = SteppingClock()
+    evaluate([(flipping_check(clock, 1.0), False)], lambda: context({}), timeout=10,
+             clock=clock, interval=0.25, first_interval=0.02)
+    assert clock.pauses[:5] == pytest.approx([0.02, 0.04, 0.08, 0.16, 0.25])
+    assert max(clock.pauses) == 0.25
+
+
 def test_settled_failures_end_the_wait_at_once() -> None:
     clock = SteppingClock()
     settled = Check("wrong image", lambda ctx: wrong("image is x", settled=True))

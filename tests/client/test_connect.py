@@ -159,3 +159,38 @@ def test_a_sandbox_reached_by_kubeconfig_is_still_the_sandbox(
     other.write_text(yaml.safe_dump(config))
     assert not Cluster(other).is_sandbox
     assert Cluster(other, "kubelab").is_sandbox
+
+
+
+PRELOAD_PROBE = """
+import sys, threading
+from kubelab.connect import connect
+cluster = connect(kubeconfig=sys.argv[1], preload_client=sys.argv[2] == "1")
+threads = [t for t in threading.enumerate() if t.name == "kubelab-preload-client"]
+if sys.argv[3] == "race":
+    # The notebook's next cells import the same modules at once: they must just work.
+    from kubernetes.client import AppsV1Api, CoreV1Api, V1Pod
+    assert V1Pod(metadata={"name": "p"}).metadata.name == "p"
+for t in threads:
+    t.join(120)
+print(bool(threads), "kubernetes.client.api.apps_v1_api" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize(("preload", "mode", "expected"), [
+    ("1", "wait", "True True"), ("0", "wait", "False False"), ("1", "race", "True True")])
+def test_connect_preloads_the_client_api_classes_in_the_background(
+        tmp_path: Path, preload: str, mode: str, expected: str) -> None:
+    import subprocess
+    import sys
+
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "c",
+        "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:1"}}],
+        "users": [{"name": "u", "user": {"token": "t"}}],
+        "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}]}))
+    proc = subprocess.run([sys.executable, "-c", PRELOAD_PROBE, str(kubeconfig), preload, mode],
+                          capture_output=True, text=True, timeout=180, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split()[-2:] == expected.split()

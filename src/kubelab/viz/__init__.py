@@ -6,18 +6,35 @@ threads over the official ``kubernetes`` client) and :mod:`~kubelab.viz.widgets`
 (ipywidgets). Only standard Kubernetes API calls are made, so the diagram draws the
 embedded sandbox, kind, kubeadm and managed clusters alike; ``kubelab.sandbox`` is never
 imported here.
+
+The names below are imported on first use (PEP 562 ``__getattr__``): ``import kubelab.viz``
+costs nothing, and ``from kubelab.viz import render`` does not pull in ipywidgets and the
+``kubernetes`` client's API classes, which only the widgets need.
 """
 
-from kubelab.viz.model import ClusterSnapshot, DiagramState, diff, project
-from kubelab.viz.render import render, render_page
-from kubelab.viz.widgets import (
-    ClusterDiagram,
-    EventFeed,
-    NodeCapacityBars,
-    RolloutTimeline,
-    TrafficPerPod,
-    show_cluster,
-)
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from kubelab.viz.model import ClusterSnapshot, DiagramState, diff, project
+    from kubelab.viz.render import render, render_page
+    from kubelab.viz.widgets import (
+        ClusterDiagram,
+        EventFeed,
+        NodeCapacityBars,
+        RolloutTimeline,
+        TrafficPerPod,
+        show_cluster,
+    )
+
+_WHERE = {
+    "ClusterSnapshot": "model", "DiagramState": "model", "diff": "model", "project": "model",
+    "render": "render", "render_page": "render",
+    "ClusterDiagram": "widgets", "EventFeed": "widgets", "NodeCapacityBars": "widgets",
+    "RolloutTimeline": "widgets", "TrafficPerPod": "widgets", "show_cluster": "widgets",
+}
 
 __all__ = [
     "ClusterDiagram",
@@ -33,3 +50,16 @@ __all__ = [
     "render_page",
     "show_cluster",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
