@@ -305,11 +305,13 @@ def write_text(text: str) -> Iterator[Output]:
         yield out(tail, newline=False)
 
 
-def read_inputs(ctx: Ctx, name: str, paths: list[str], *,
-                plain: bool = False) -> Generator[Step, None, tuple[str, int]]:
+def read_inputs(ctx: Ctx, name: str, paths: list[str], *, plain: bool = False,
+                join_lines: bool = False) -> Generator[Step, None, tuple[str, int]]:
     """The concatenated text of ``paths`` (stdin when none or ``-``), and 1 when a file was
     missing. The error is busybox's ``fopen_or_warn`` wording (``wc: can't open 'x': No such
-    file or directory``), or with ``plain`` its ``perror`` one (``grep: x: No such file…``)."""
+    file or directory``), or with ``plain`` its ``perror`` one (``grep: x: No such file…``).
+    With ``join_lines`` a file's unterminated last line is ended before the next file (as
+    line-oriented tools read them)."""
     if not paths:
         return (yield from ctx.stdin.read_all()), 0
     chunks: list[str] = []
@@ -327,4 +329,7 @@ def read_inputs(ctx: Ctx, name: str, paths: list[str], *,
             status = 1
             continue
         chunks.append(content)
+    if join_lines:
+        chunks = [c + "\n" if c and not c.endswith("\n") and any(chunks[k + 1:]) else c
+                  for k, c in enumerate(chunks)]
     return "".join(chunks), status

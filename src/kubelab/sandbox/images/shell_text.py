@@ -14,9 +14,11 @@ subset learners type — ``awk -F: '/re/ {print $1, $NF}'`` with ``NR``/``NF``, 
 from __future__ import annotations
 
 import base64 as b64
+import functools
 import hashlib
 import re
 from collections.abc import Callable, Generator
+from dataclasses import dataclass
 
 from kubelab.sandbox.images.shell_io import (
     Command,
@@ -75,6 +77,8 @@ def posix_regex(pattern: str, *, extended: bool) -> str:
             nxt = pattern[i + 1]
             if not extended and nxt in "(){}|+?":
                 result.append(nxt)
+            elif nxt in "tn":
+                result.append("\\" + nxt)  # GNU's and BusyBox's \t and \n
             elif nxt.isdigit() or nxt in "wWsSbB<>.[]*^$\\/(){}|+?":
                 result.append({"<": r"\b", ">": r"\b"}.get(nxt, "\\" + nxt))
             else:
@@ -338,49 +342,80 @@ def seq(ctx: Ctx, args: list[str]) -> Program:
     return 0
 
 
-def _sort_key(line: str, keys: list[tuple[int, int]], separator: str | None,
-              numeric: bool, fold: bool) -> tuple[object, ...]:
-    def conv(text: str) -> object:
-        if numeric:
-            match = re.match(r"\s*-?\d+(\.\d+)?", text)
-            return float(match.group(0)) if match else 0.0
-        return text.lower() if fold else text
+@dataclass(frozen=True)
+class _SortKey:
+    start: int
+    end: int  # 0: to the end of the line
+    numeric: bool
+    reverse: bool
+    fold: bool
 
-    if not keys:
-        return (conv(line),)
-    fields = line.split(separator) if separator else line.split()
-    parts = []
-    for start, end in keys:
-        chosen = fields[start - 1:end if end else None]
-        parts.append(conv((separator or " ").join(chosen)))
-    return (*parts, line)
+
+def _key_text(line: str, key: _SortKey, separator: str | None) -> str:
+    """Fields ``start``..``end`` of ``line``. Without ``-t`` a field is a run of non-blanks
+    with the blanks before it (POSIX: leading blanks belong to the field)."""
+    if separator is not None:
+        fields = line.split(separator)
+        return separator.join(fields[key.start - 1:key.end or None])
+    fields = re.findall(r"\s*\S+", line) or [line]
+    return "".join(fields[key.start - 1:key.end or None])
+
+
+def _compare_text(a: str, b: str, numeric: bool, fold: bool) -> int:
+    if numeric:
+        x, y = _num(a), _num(b)
+        return (x > y) - (x < y)
+    if fold:
+        a, b = a.lower(), b.lower()
+    return (a > b) - (a < b)
 
 
 def sort(ctx: Ctx, args: list[str]) -> Program:
+    """POSIX ``sort``: ``-k`` keys with their own ``n``/``r``/``f`` (a key without any takes
+    the global ones), then the whole line byte by byte as the last resort (not with ``-s``
+    or ``-u``); ``-t``, ``-u``, ``-o FILE``."""
     options, paths = _options(args, "kto")
     flags = {n for n, _ in options}
     separator = next((v for n, v in options if n == "t"), None)
-    keys: list[tuple[int, int]] = []
+    keys: list[_SortKey] = []
     for name, value in options:
-        if name == "k":
-            spec = re.sub(r"[a-zA-Z]", "", value)
-            if "n" in value:
-                flags.add("n")
-            start, _, end = spec.partition(",")
-            keys.append((int(start.split(".")[0] or 1), int(end.split(".")[0]) if end else 0))
-    text, status = yield from read_inputs(ctx, "sort", paths)
-    lines = _lines(text)
-    lines.sort(key=lambda line: _sort_key(line, keys, separator, "n" in flags, "f" in flags),
-               reverse="r" in flags)
+        if name != "k":
+            continue
+        own = set(re.sub(r"[^a-zA-Z]", "", value))
+        start, _, end = re.sub(r"[a-zA-Z]", "", value).partition(",")
+        chosen = own or flags
+        keys.append(_SortKey(int(start.split(".")[0] or 1), int(end.split(".")[0] or 0),
+                             "n" in chosen, "r" in chosen, "f" in chosen))
+    if not keys:
+        keys.append(_SortKey(1, 0, "n" in flags, "r" in flags, "f" in flags))
+        separator = ""  # the whole line, blanks and all
+    text, status = yield from read_inputs(ctx, "sort", paths, join_lines=True)
+
+    def compare(a: str, b: str) -> int:
+        for key in keys:
+            ka = a if separator == "" else _key_text(a, key, separator)
+            kb = b if separator == "" else _key_text(b, key, separator)
+            result = _compare_text(ka, kb, key.numeric, key.fold)
+            if result:
+                return -result if key.reverse else result
+        if "s" in flags or "u" in flags:
+            return 0
+        result = (a > b) - (a < b)
+        return -result if "r" in flags else result
+
+    lines = sorted(_lines(text), key=functools.cmp_to_key(compare))
     if "u" in flags:
-        seen: set[object] = set()
-        unique = []
+        unique: list[str] = []
         for line in lines:
-            key = _sort_key(line, keys, separator, "n" in flags, "f" in flags)[:len(keys) or 1]
-            if key not in seen:
-                seen.add(key)
+            if not unique or compare(unique[-1], line) != 0:
                 unique.append(line)
         lines = unique
+    target = next((v for n, v in options if n == "o"), "")
+    if target:
+        if not ctx.fs.write(ctx.fs.abspath(target), "".join(line + "\n" for line in lines)):
+            yield err(f"sort: {target}: No space left on device")
+            return 2
+        return status
     for line in lines:
         yield out(line)
     return status
@@ -413,6 +448,8 @@ def _ranges(spec: str) -> list[tuple[int, int]] | None:
             return None
         start = int(match.group(1) or 1)
         end = int(match.group(3)) if match.group(3) else (start if not match.group(2) else 0)
+        if end and end < start:
+            return None
         ranges.append((start, end))
     return ranges
 
@@ -628,6 +665,7 @@ def _sed_run(commands: list[tuple[object, object, str, tuple]], lines: list[str]
              quiet: bool) -> list[str]:
     output: list[str] = []
     active = [False] * len(commands)
+    ended = [False] * len(commands)
     for number, line in enumerate(lines, 1):
         last = number == len(lines)
         deleted = False
@@ -642,10 +680,15 @@ def _sed_run(commands: list[tuple[object, object, str, tuple]], lines: list[str]
                 selected = True
                 if _matches(second, number, line, last) or (
                         isinstance(second, int) and number >= second):
-                    active[k] = False
+                    active[k], ended[k] = False, True
             else:
-                selected = _matches(first, number, line, last)
-                active[k] = selected and not (isinstance(second, int) and second <= number)
+                # A numeric start is "at or past line N" (GNU, BusyBox): a range whose first
+                # line was deleted by an earlier command still starts.
+                selected = (number >= first and not ended[k]) if isinstance(first, int) \
+                    else _matches(first, number, line, last)
+                if selected:
+                    active[k] = not (isinstance(second, int) and second <= number)
+                    ended[k] = not active[k] and isinstance(first, int)
             if not selected:
                 continue
             if command == "s":
@@ -718,9 +761,11 @@ def sed(ctx: Ctx, args: list[str]) -> Program:
             result = _sed_run(commands, _lines(content), "n" in flags)
             ctx.fs.write(absolute, "".join(line + "\n" for line in result))
         return status
-    text, status = yield from read_inputs(ctx, "sed", operands)
-    for line in _sed_run(commands, _lines(text), "n" in flags):
-        yield out(line)
+    text, status = yield from read_inputs(ctx, "sed", operands, join_lines=True)
+    result = _sed_run(commands, _lines(text), "n" in flags)
+    for n, line in enumerate(result):
+        # As BusyBox, the last line keeps the input's missing newline.
+        yield out(line, newline=n < len(result) - 1 or text.endswith("\n"))
     return status
 
 
