@@ -38,15 +38,15 @@ from kubelab.sandbox.api.kinds import KindInfo
 from kubelab.sandbox.clock import Clock, client_waiting, hold, touch
 from kubelab.sandbox.fabric import ExecError
 from kubelab.sandbox.server import (
-    attach_stream,
     discovery,
+    encoded,
     exec_stream,
     pod_network,
     portforward,
     portforward_stream,
     watchstream,
 )
-from kubelab.sandbox.store.registry import Registry
+from kubelab.sandbox.store.registry import Expired, Registry
 
 log = logging.getLogger("kubelab.sandbox.server")
 
@@ -78,19 +78,16 @@ class Target:
 
 
 def _pod_container(pod: dict[str, Any], requested: str | None) -> str:
-    """The container a ``log``/``exec``/``attach`` request means (``validateContainer`` in
-    ``pkg/registry/core/pod/strategy.go``): the one named — init and ephemeral containers
-    too — or the only one."""
+    """The container a ``log``/``exec`` request means (``ValidateContainer`` in
+    ``pkg/registry/core/pod/strategy.go``): the one named, or the only one."""
     name = pod["metadata"]["name"]
     containers = [c["name"] for c in pod["spec"].get("containers", [])]
-    every = [c["name"] for group in ("initContainers", "containers", "ephemeralContainers")
-             for c in pod["spec"].get(group) or []]
     container = requested or (containers[0] if len(containers) == 1 else "")
     if not container:
         raise errors.bad_request(
             f"a container name must be specified for pod {name}, choose one of: "
-            f"[{' '.join(every)}]")
-    if container not in every:
+            f"[{' '.join(containers)}]")
+    if container not in containers:
         raise errors.bad_request(f"container {container} is not valid for pod {name}")
     return container
 
@@ -132,6 +129,45 @@ def status_success(info: KindInfo, name: str, uid: str) -> Obj:
             "details": details}
 
 
+#: The etcd3 storage's message for a compacted continue token (``inconsistentContinue``,
+#: sent with a token that goes on at the latest revision by ``handleCompactedErrorForPaging``).
+CONTINUE_EXPIRED = (
+    "The provided continue parameter is too old to display a consistent list result. You "
+    "can start a new list without the continue parameter, or use the continue token in this "
+    "response to retrieve the remainder of the results. Continuing with the provided token "
+    "results in an inconsistent list - objects that were created, modified, or deleted "
+    "between the time the first chunk was returned and now may show up in the list.")
+
+
+def _encode_continue(start: str, revision: int) -> str:
+    """``storage.EncodeContinue``: raw URL-safe base64 of ``{"v","rv","start"}``."""
+    token = json.dumps({"v": "meta.k8s.io/v1", "rv": revision, "start": start},
+                       separators=(",", ":"))
+    return base64.urlsafe_b64encode(token.encode()).decode().rstrip("=")
+
+
+def _decode_continue(token: str) -> tuple[str, int | None]:
+    """``storage.DecodeContinue``: (start key, revision; None for "the latest")."""
+    if not token:
+        return "", None
+    try:
+        state = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    except (ValueError, TypeError) as exc:
+        raise errors.bad_request(f"continue key is not valid: {exc}") from exc
+    if not isinstance(state, dict) or state.get("v") != "meta.k8s.io/v1":
+        raise errors.bad_request("continue key is not valid: incorrect encoded start "
+                                 "resourceVersion (version meta.k8s.io/v1)")
+    start, revision = state.get("start"), state.get("rv")
+    if not isinstance(start, str) or not start:
+        raise errors.bad_request("continue key is not valid: encoded start key empty")
+    if not isinstance(revision, int) or revision == 0 or revision < -1:
+        raise errors.bad_request("continue key is not valid: incorrect encoded start "
+                                 "resourceVersion (version meta.k8s.io/v1)")
+    if start.startswith("/") or "/../" in f"/{start}":
+        raise errors.bad_request("continue key is not valid: invalid start key")
+    return start, None if revision == -1 else revision
+
+
 def _json(obj: Any, status: int = 200, content_type: str = "application/json",
           headers: dict[str, str] | None = None, *, encoder: bool = True) -> web.Response:
     """A JSON body as kube-apiserver's serializer writes it (newline-terminated); the OpenAPI
@@ -169,6 +205,7 @@ class KubeApi:
                  fabric: Any = None) -> None:
         self.registry = registry
         self.clock = clock
+        self.encoded = encoded.EncodedObjects(registry)
         self.config = config
         self.fabric = fabric
         self._round_robin: dict[str, itertools.count[int]] = {}
@@ -340,7 +377,10 @@ class KubeApi:
         if t.subresource == "portforward":
             return await self.portforward(request, t)
         if t.subresource == "attach":
-            return await self.attach(request, t)
+            raise errors.bad_request(
+                f"{t.subresource} is not supported by the kubelab sandbox: its containers are "
+                "simulated. Use `kubectl logs` to see output and `kubectl exec` to run a "
+                "command, or run the course on kind or minikube.")
         if t.subresource == "proxy":
             return await self.proxy(request, t)
         if t.info.kind == "Binding" and method == "POST":
@@ -387,7 +427,10 @@ class KubeApi:
             stored = self.registry.peek(t.info, self._ns(t), t.name)
             if stored is None:
                 raise errors.not_found(t.info, t.name)
-            return self.respond_object(request, t.info, stored)
+            if "as=Table" in request.headers.get("Accept", ""):
+                return self.respond_object(request, t.info, stored)
+            return web.Response(body=self.encoded.full(t.info, stored) + b"\n", status=200,
+                                content_type=None, headers={"Content-Type": "application/json"})
         if method == "PUT":
             return await self.replace(request, t)
         if method == "PATCH":
@@ -421,54 +464,37 @@ class KubeApi:
                             resource_version=resource_version)
 
     def list_response(self, request: web.Request, t: Target) -> web.Response:
-        limit = params.int_param(request.query, "limit")
+        limit = params.int_param(request.query, "limit") or 0
         params.int_param(request.query, "timeoutSeconds")
-        items, revision = self.registry.list_objects(
-            t.info, t.namespace if t.info.namespaced else None,
-            label_selector=request.query.get("labelSelector", ""),
-            field_selector=self._field_selector(request, t), copies=False)
-        metadata: Obj = {"resourceVersion": str(revision)}
-        items = self._paginate(request, items, metadata, limit or 0)
+        start, revision = _decode_continue(request.query.get("continue", ""))
+        namespace = t.namespace if t.info.namespaced else None
+        try:
+            page = self.registry.list_page(
+                t.info, namespace, label_selector=request.query.get("labelSelector", ""),
+                field_selector=self._field_selector(request, t), limit=max(limit, 0),
+                start=start, revision=revision)
+        except Expired:
+            # handleCompactedErrorForPaging: the Status carries a token that goes on at the
+            # latest revision.
+            status = errors.gone(CONTINUE_EXPIRED).status()
+            status["metadata"] = {"continue": _encode_continue(start, -1)}
+            return _json(status, 410)
+        metadata: Obj = {"resourceVersion": str(page.revision)}
+        if page.next_start is not None:
+            metadata["continue"] = _encode_continue(page.next_start, page.revision)
+            if page.remaining is not None:
+                metadata["remainingItemCount"] = page.remaining
+        items = page.items
         if "as=Table" in request.headers.get("Accept", ""):
             table = self.table(request, t.info, items, metadata["resourceVersion"])
             table["metadata"].update(metadata)
             return _json(table, content_type=TABLE_TYPE)
-        # List items carry no apiVersion/kind, as the real server sends them; shallow copies
-        # leave the stored objects untouched.
-        items = [{k: v for k, v in item.items() if k not in ("apiVersion", "kind")}
-                 for item in items]
-        body = {"kind": t.info.list_kind, "apiVersion": t.info.api_version,
-                "metadata": metadata, "items": items}
-        return _json(body)
-
-    @staticmethod
-    def _paginate(request: web.Request, items: list[Obj], metadata: Obj,
-                  limit: int) -> list[Obj]:
-        """``limit`` and ``continue`` chunking, as the API server's storage layer does it.
-
-        The token is opaque to clients (base64 JSON naming the revision and the next key);
-        ``remainingItemCount`` is only reported for lists without selectors, like upstream.
-        """
-        token = request.query.get("continue", "")
-        if token:
-            try:
-                state = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-                start = (str(state["start"][0]), str(state["start"][1]))
-                metadata["resourceVersion"] = str(int(state["rv"]))
-            except (ValueError, KeyError, TypeError, IndexError) as exc:
-                raise errors.bad_request(f"continue key is not valid: {exc}") from exc
-            items = [i for i in items
-                     if (i["metadata"].get("namespace", ""), i["metadata"]["name"]) >= start]
-        if 0 < limit < len(items):
-            following = items[limit]["metadata"]
-            state = {"v": "meta.k8s.io/v1", "rv": int(metadata["resourceVersion"]),
-                     "start": [following.get("namespace", ""), following["name"]]}
-            metadata["continue"] = base64.urlsafe_b64encode(
-                json.dumps(state).encode()).decode().rstrip("=")
-            if not request.query.get("labelSelector") and not request.query.get("fieldSelector"):
-                metadata["remainingItemCount"] = len(items) - limit
-            items = items[:limit]
-        return items
+        # List items carry no apiVersion/kind, as the real server sends them; each item's
+        # bytes come from the per-version cache.
+        body = encoded.list_body(t.info.list_kind, t.info.api_version, metadata,
+                                 [self.encoded.item(t.info, item) for item in items])
+        return web.Response(body=body, status=200, content_type=None,
+                            headers={"Content-Type": "application/json"})
 
     def _field_selector(self, request: web.Request, t: Target) -> str:
         selector = request.query.get("fieldSelector", "")
@@ -911,9 +937,10 @@ class KubeApi:
                 if not first_table[0]:
                     table["columnDefinitions"] = []
                 first_table[0] = False
-                obj = table
-            # One event per line, as the JSON encoder under the watch framer writes it.
-            return errors.wire_json({"type": event_type, "object": obj})
+                return errors.wire_json({"type": event_type, "object": table})
+            # One event per line, as the JSON encoder under the watch framer writes it; the
+            # object's bytes are encoded once per version for every watcher.
+            return encoded.watch_event(event_type, self.encoded.full(t.info, obj))
 
         def bookmark(initial_end: bool = False) -> Obj:
             meta: Obj = {"resourceVersion": str(self.registry.revision)}
@@ -1043,50 +1070,6 @@ class KubeApi:
                 f"{' or '.join(exec_stream.PROTOCOLS)}), not SPDY: use kubectl 1.30 or newer")
         await ws.prepare(request)
         await exec_stream.ExecStream(ws, process, list(command), self.clock, tty=tty).serve()
-        return ws
-
-    # ---------------------------------------------------------------- attach
-
-    async def attach(self, request: web.Request, t: Target) -> web.StreamResponse:
-        """``pods/<name>/attach``: the API server's checks (``AttachLocation``: the container
-        is one of the pod's, ephemeral ones included; the pod has a node), the kubelet's,
-        then the same channel protocol as exec (:mod:`.attach_stream`)."""
-        assert t.name is not None
-        namespace = self._ns(t)
-        pod = self.registry.get(t.info, namespace, t.name)
-        q = request.query
-        container = _pod_container(pod, q.get("container"))
-        phase = pod.get("status", {}).get("phase")
-        if phase in ("Succeeded", "Failed"):
-            raise errors.bad_request(
-                f"cannot attach to a container in a completed pod; current phase is {phase}")
-        node = pod["spec"].get("nodeName")
-        if not node:
-            raise errors.bad_request(f"pod {t.name} does not have a host assigned")
-        agent = self.fabric.node_agent(node) if self.fabric else None
-        tty = q.get("tty") in ("true", "1")
-        try:
-            if agent is None:
-                raise ExecError(f'container not found ("{container}")', 500, plain=True)
-            network = pod_network.ClusterNetwork(
-                self.registry, self.fabric, namespace, pod.get("status", {}).get("podIP", ""),
-                asyncio.get_running_loop(), self._service_endpoint, self._http_session)
-            process = agent.attach(namespace, t.name, container,
-                                   stdin=q.get("stdin") in ("true", "1"), tty=tty,
-                                   network=network)
-        except ExecError as exc:
-            return _upgrade_refused(exc)
-        ws = web.WebSocketResponse(protocols=exec_stream.PROTOCOLS, autoping=True)
-        ready = ws.can_prepare(request)
-        if not ready.ok or ready.protocol is None:
-            raise errors.bad_request(
-                "the kubelab sandbox streams attach over WebSocket only (subprotocol "
-                f"{' or '.join(exec_stream.PROTOCOLS)}), not SPDY: use kubectl 1.30 or newer")
-        await ws.prepare(request)
-        try:
-            await attach_stream.AttachStream(ws, process, [], self.clock, tty=tty).serve()
-        finally:
-            agent.attach_ended(namespace, t.name, container, process)
         return ws
 
     # ---------------------------------------------------------------- port-forward
