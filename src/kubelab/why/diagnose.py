@@ -451,16 +451,15 @@ class _PodDoctor:
                 reasons.append((int(m.group(1)), m.group(2)))
             else:
                 reasons.append((total, part))
-        phrases, fixes, tags = [], [], []
-        for count, reason in reasons:
-            phrase, fix, tag = self._reason_words(count, reason)
-            phrases.append(phrase)
-            if fix not in fixes:
+        words = [self._reason_words(count, reason) for count, reason in reasons]
+        # The control plane's own taint is expected: another reason is the one to fix.
+        words.sort(key=lambda w: w[2] == "ControlPlane")
+        phrases = [w[0] for w in words]
+        tags = [w[2] for w in words]
+        fixes: list[str] = []
+        for _phrase, fix, tag in words:
+            if fix not in fixes and (tag != "ControlPlane" or len(set(tags)) == 1):
                 fixes.append(fix)
-            tags.append(tag)
-        # The control plane's own taint is expected; another reason is the one to fix.
-        order = sorted(range(len(tags)), key=lambda i: tags[i] == "ControlPlane")
-        phrases = [phrases[i] for i in order]
         main = next((t for t in ("InsufficientResources", "UnboundClaim", "NodeSelector",
                                  "Taint", "Unschedulable", "NodeName", "HostPort",
                                  "VolumeZone") if t in tags), "Taint" if tags == ["ControlPlane"]
@@ -733,8 +732,8 @@ class _PodDoctor:
         log = self.objects.previous_logs.get(f"{self.name}/{cname}", "")
         tail = [ln for ln in log.rstrip().splitlines() if ln.strip()][-3:]
         evidence = [f"Last State: Terminated ({why or 'Error'}), Exit Code: {code}"
-                    + (f", Message: {text.strip()}" if text.strip() else ""),
-                    f"Restart Count: {restarts}"]
+                    + (f", Message: {text.strip()}" if text.strip() else "")
+                    if last else "", f"Restart Count: {restarts}"]
         backoff = _last(self.events, "BackOff", "restarting failed container")
         if backoff is not None:
             evidence.append(_quote_event(backoff))
@@ -775,6 +774,13 @@ class _PodDoctor:
                 fix="Point the livenessProbe at a path and port the app answers, or give it "
                     "more time (initialDelaySeconds, failureThreshold).")
         said = f"; its last log line: {tail[-1]!r}" if tail else "; it wrote no log"
+        if code is None:
+            return self.result(
+                f"Container {cname} of pod {self.name} keeps crashing: it has restarted "
+                f"{restarts} times and the kubelet now waits longer before each restart.",
+                "CrashLoopBackOff", evidence=evidence, commands=(self.describe, logs_cmd),
+                fix="Read the log of the crashed run (the command above) and fix the program, "
+                    "its command or its configuration.")
         if code == 0:
             return self.result(
                 f"Container {cname} of pod {self.name} keeps restarting because its program "
