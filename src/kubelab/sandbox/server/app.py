@@ -38,6 +38,7 @@ from kubelab.sandbox.api.kinds import KindInfo
 from kubelab.sandbox.clock import Clock, client_waiting, hold, touch
 from kubelab.sandbox.fabric import ExecError
 from kubelab.sandbox.server import (
+    attach_stream,
     discovery,
     encoded,
     exec_stream,
@@ -78,16 +79,19 @@ class Target:
 
 
 def _pod_container(pod: dict[str, Any], requested: str | None) -> str:
-    """The container a ``log``/``exec`` request means (``ValidateContainer`` in
-    ``pkg/registry/core/pod/strategy.go``): the one named, or the only one."""
+    """The container a ``log``/``exec``/``attach`` request means (``validateContainer`` in
+    ``pkg/registry/core/pod/strategy.go``): the one named — init and ephemeral containers
+    too — or the only one."""
     name = pod["metadata"]["name"]
     containers = [c["name"] for c in pod["spec"].get("containers", [])]
+    every = [c["name"] for group in ("initContainers", "containers", "ephemeralContainers")
+             for c in pod["spec"].get(group) or []]
     container = requested or (containers[0] if len(containers) == 1 else "")
     if not container:
         raise errors.bad_request(
             f"a container name must be specified for pod {name}, choose one of: "
-            f"[{' '.join(containers)}]")
-    if container not in containers:
+            f"[{' '.join(every)}]")
+    if container not in every:
         raise errors.bad_request(f"container {container} is not valid for pod {name}")
     return container
 
@@ -377,10 +381,7 @@ class KubeApi:
         if t.subresource == "portforward":
             return await self.portforward(request, t)
         if t.subresource == "attach":
-            raise errors.bad_request(
-                f"{t.subresource} is not supported by the kubelab sandbox: its containers are "
-                "simulated. Use `kubectl logs` to see output and `kubectl exec` to run a "
-                "command, or run the course on kind or minikube.")
+            return await self.attach(request, t)
         if t.subresource == "proxy":
             return await self.proxy(request, t)
         if t.info.kind == "Binding" and method == "POST":
@@ -1070,6 +1071,50 @@ class KubeApi:
                 f"{' or '.join(exec_stream.PROTOCOLS)}), not SPDY: use kubectl 1.30 or newer")
         await ws.prepare(request)
         await exec_stream.ExecStream(ws, process, list(command), self.clock, tty=tty).serve()
+        return ws
+
+    # ---------------------------------------------------------------- attach
+
+    async def attach(self, request: web.Request, t: Target) -> web.StreamResponse:
+        """``pods/<name>/attach``: the API server's checks (``AttachLocation``: the container
+        is one of the pod's, ephemeral ones included; the pod has a node), the kubelet's,
+        then the same channel protocol as exec (:mod:`.attach_stream`)."""
+        assert t.name is not None
+        namespace = self._ns(t)
+        pod = self.registry.get(t.info, namespace, t.name)
+        q = request.query
+        container = _pod_container(pod, q.get("container"))
+        phase = pod.get("status", {}).get("phase")
+        if phase in ("Succeeded", "Failed"):
+            raise errors.bad_request(
+                f"cannot attach to a container in a completed pod; current phase is {phase}")
+        node = pod["spec"].get("nodeName")
+        if not node:
+            raise errors.bad_request(f"pod {t.name} does not have a host assigned")
+        agent = self.fabric.node_agent(node) if self.fabric else None
+        tty = q.get("tty") in ("true", "1")
+        try:
+            if agent is None:
+                raise ExecError(f'container not found ("{container}")', 500, plain=True)
+            network = pod_network.ClusterNetwork(
+                self.registry, self.fabric, namespace, pod.get("status", {}).get("podIP", ""),
+                asyncio.get_running_loop(), self._service_endpoint, self._http_session)
+            process = agent.attach(namespace, t.name, container,
+                                   stdin=q.get("stdin") in ("true", "1"), tty=tty,
+                                   network=network)
+        except ExecError as exc:
+            return _upgrade_refused(exc)
+        ws = web.WebSocketResponse(protocols=exec_stream.PROTOCOLS, autoping=True)
+        ready = ws.can_prepare(request)
+        if not ready.ok or ready.protocol is None:
+            raise errors.bad_request(
+                "the kubelab sandbox streams attach over WebSocket only (subprotocol "
+                f"{' or '.join(exec_stream.PROTOCOLS)}), not SPDY: use kubectl 1.30 or newer")
+        await ws.prepare(request)
+        try:
+            await attach_stream.AttachStream(ws, process, [], self.clock, tty=tty).serve()
+        finally:
+            agent.attach_ended(namespace, t.name, container, process)
         return ws
 
     # ---------------------------------------------------------------- port-forward
