@@ -89,11 +89,12 @@ class OutputFollower:
     def program(self, stdin_text: str = "") -> Program:
         sent = 0
         while True:
+            running = self.container.running  # before reading: its last lines are read too
             lines = self._lines()
-            for text in lines[sent:]:
+            new, sent = lines[sent:], len(lines)
+            for text in new:
                 yield Output(text)
-            sent = len(lines)
-            if not self.container.running:
+            if not running:
                 self._finished = True
                 self._exit = self.container.exit_code or 0
                 return self._exit
