@@ -156,37 +156,12 @@ def test_goldens_state_their_source() -> None:
 
 # --- kubectl explain -----------------------------------------------------------------------
 
-def _without_enums(text: str) -> str:
-    """The golden minus the ``enum:`` lines and "Possible enum values" paragraphs.
-
-    A real kube-apiserver adds both from Go ``+enum`` types at run time (the OpenAPIEnums
-    feature); the published spec the sandbox's descriptions come from has neither, so the
-    sandbox prints every other line of upstream's output and these not (yet).
-    """
-    out: list[str] = []
-    skipping = False
-    for line in text.split("\n"):
-        if re.match(r"^\s+enum: ", line):
-            continue
-        if line.strip() == "Possible enum values:":
-            skipping = True
-            while out and not out[-1].strip():
-                out.pop()
-            continue
-        if skipping:
-            if line.strip() and (line.startswith("     - ") or line.startswith("    ")):
-                continue
-            skipping = False
-        out.append(line)
-    return "\n".join(out)
-
-
 def test_explain_strategy_prints_the_field_and_type_descriptions(
         sandbox: SandboxHandle) -> None:
     golden = (GOLDEN / "explain" / "deployment-spec-strategy.txt").read_text()
     expected = "\n".join(line for line in golden.split("\n") if not line.startswith("#"))
     actual = sandbox.kubectl("explain", "deployment.spec.strategy").stdout
-    assert folded(actual) == folded(_without_enums(expected))
+    assert folded(actual) == folded(expected)
     assert "<no description>" not in sandbox.kubectl("explain", "deployment.spec").stdout
 
 

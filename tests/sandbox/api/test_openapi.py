@@ -419,3 +419,53 @@ async def test_kubectl_explain_prints_descriptions_of_object_fields(kubeconfig: 
     assert "<no description>" not in out
     assert re.search(r"^  grpc\s+<GRPCAction>\n    GRPC specifies a GRPC HealthCheckRequest\.",
                      out, re.M)
+
+
+def test_enum_fields_carry_values_and_the_possible_values_paragraph() -> None:
+    strategy = schema("apis/apps/v1", "io.k8s.api.apps.v1.DeploymentStrategy")["properties"]
+    assert strategy["type"]["enum"] == ["Recreate", "RollingUpdate"]
+    assert strategy["type"]["description"].endswith(
+        "Default is RollingUpdate.\n\nPossible enum values:\n"
+        " - `\"Recreate\"` Kill all existing pods before creating new ones.\n"
+        " - `\"RollingUpdate\"` Replace the old ReplicaSets by new one using rolling update i.e "
+        "gradually scale down the old ReplicaSets and scale up the new one.")
+    service = schema("api/v1", "io.k8s.api.core.v1.ServiceSpec")["properties"]
+    assert service["ipFamilies"]["items"]["enum"] == ["", "IPv4", "IPv6"]
+    assert "enum" not in service["ipFamilies"]
+    assert service["type"]["enum"] == ["ClusterIP", "ExternalName", "LoadBalancer", "NodePort"]
+    pod = schema("api/v1", "io.k8s.api.core.v1.PodSpec")["properties"]
+    assert " - `\"ClusterFirst\"` indicates that the pod should use cluster DNS first" in \
+        pod["dnsPolicy"]["description"]
+    assert "enum" not in pod["nodeName"]
+
+
+def test_enum_table_reads_go_enum_types_as_kube_openapi_does(tmp_path: Path) -> None:
+    from kubelab.sandbox.api import openapi_descriptions_gen as gen
+
+    package = tmp_path / "apps" / "v1"
+    package.mkdir(parents=True)
+    (package / "types.go").write_text(
+        "package v1\n\n"
+        "// +enum\n"
+        "type FlipPolicy string\n\n"
+        "const (\n"
+        "\t// Zero flips nothing,\n"
+        "\t// ever.\n"
+        "\tFlipNone FlipPolicy = \"Zero\"\n"
+        "\t// FlipAll flips every coin.\n"
+        "\tFlipAll FlipPolicy = \"All\"\n"
+        ")\n\n"
+        "type Plain string\n\n"
+        "const Other Plain = \"Other\"\n\n"
+        "type Coin struct {\n"
+        "\tPolicy *FlipPolicy `json:\"policy,omitempty\"`\n"
+        "\tPolicies []FlipPolicy `json:\"policies\"`\n"
+        "\tName Plain `json:\"name\"`\n"
+        "}\n")
+    assert gen.enum_types(tmp_path, "apps/v1") == {
+        "FlipPolicy": [("All", "flips every coin."), ("Zero", "Zero flips nothing, ever.")]}
+    fields = gen.enum_fields(tmp_path)
+    values = [("All", "flips every coin."), ("Zero", "Zero flips nothing, ever.")]
+    assert fields[("io.k8s.api.apps.v1.Coin", "policy")] == (False, values)
+    assert fields[("io.k8s.api.apps.v1.Coin", "policies")] == (True, values)
+    assert ("io.k8s.api.apps.v1.Coin", "name") not in fields

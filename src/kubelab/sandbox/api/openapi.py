@@ -23,7 +23,9 @@ facts the models lose are kept in small tables here: which package a model belon
 schema names are upstream's ``io.k8s.api.apps.v1.Deployment``), which ``str`` fields are
 ``Quantity`` and which timestamps are ``MicroTime``. The descriptions of model-typed fields,
 which the client drops, come from a table generated from upstream's published spec
-(:mod:`kubelab.sandbox.api.openapi_descriptions`).
+(:mod:`kubelab.sandbox.api.openapi_descriptions`); the enums kube-apiserver serves for Go
+``+enum`` types (values and a "Possible enum values" paragraph) from a table generated from
+``k8s.io/api``'s sources (:mod:`kubelab.sandbox.api.openapi_enums`).
 
 Building everything takes a few hundred milliseconds once the client is imported, so it happens
 lazily, on the first request for a document, and is cached per group-version; nothing here
@@ -48,6 +50,7 @@ from typing import Any
 
 from kubelab.sandbox.api.kinds import KINDS, KindInfo, Subresource
 from kubelab.sandbox.api.openapi_descriptions import DESCRIPTIONS
+from kubelab.sandbox.api.openapi_enums import ENUMS
 
 # --------------------------------------------------------------------------------------------
 # Schema names: client model name -> upstream definition name.
@@ -421,6 +424,17 @@ def model_schema(model: str) -> dict[str, Any]:
         if not description and field.wire == "metadata" and _gvk_of(model) is not None \
                 and field.type.model == "V1ObjectMeta":
             description = OBJECT_METADATA_DESCRIPTION
+        enum = ENUMS.get((definition_name(model), field.wire))
+        if enum is not None:
+            # What kube-openapi adds for a Go ``+enum`` type: the values (on the items of a
+            # list) and a paragraph naming each, which ``kubectl explain`` prints.
+            is_list, values = enum
+            (prop["items"] if is_list and "items" in prop else prop)["enum"] = [
+                v for v, _ in values]
+            lines = [f" - `{json.dumps(v)}` {text}" if text else f" - `{json.dumps(v)}`"
+                     for v, text in values]
+            description = "\n\n".join(p for p in (description, "Possible enum values:\n"
+                                                    + "\n".join(lines)) if p)
         if description:
             prop["description"] = description
         prop.update(patch_extensions().get((model, field.wire), {}))

@@ -6,18 +6,26 @@ scalar field but none of a field whose type is another model (``DeploymentSpec.s
 that kube-apiserver's spec puts beside the ``$ref``. ``kubectl explain`` prints exactly those
 descriptions, so the sandbox keeps them in a generated table.
 
-Usage (offline; the spec is a file you downloaded, e.g. ``api/openapi-spec/swagger.json`` of a
-Kubernetes release)::
+The same holds for enums: kube-apiserver serves ``enum`` values and a "Possible enum values"
+paragraph for every field whose Go type is marked ``+enum`` (kube-openapi's enum support, on
+by default since Kubernetes 1.24), and the published spec leaves both out. Those come from the
+Go sources of ``k8s.io/api`` (the ``+enum`` types, their constants and the comments above
+them, worded as kube-openapi's ``enum.go`` does: sorted by value, the constant's name dropped
+from the start of its comment).
 
-    python -m kubelab.sandbox.api.openapi_descriptions_gen swagger.json "Kubernetes v1.35.0 ..."
+Usage (offline: the inputs are files you downloaded)::
 
-It writes the table for every (schema, field) the sandbox serves whose client model has no
-description, and nothing else, so the client's (newer) wording wins wherever it exists.
+    python -m kubelab.sandbox.api.openapi_descriptions_gen descriptions swagger.json "<source>"
+    python -m kubelab.sandbox.api.openapi_descriptions_gen enums <k8s.io/api checkout> "<source>"
+
+The description table covers every (schema, field) the sandbox serves whose client model has
+no description, and nothing else, so the client's (newer) wording wins wherever it exists.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -25,6 +33,7 @@ from kubelab.sandbox.api import openapi
 from kubelab.sandbox.api.kinds import KINDS
 
 TARGET = Path(__file__).with_name("openapi_descriptions.py")
+ENUM_TARGET = Path(__file__).with_name("openapi_enums.py")
 
 
 def served_models() -> list[str]:
@@ -87,14 +96,140 @@ def render(table: dict[tuple[str, str], str], source: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+# --- enums ---------------------------------------------------------------------------------
+
+# k8s.io/api packages whose schemas the sandbox serves, and their definition prefixes.
+GO_PACKAGES = {
+    "core/v1": "io.k8s.api.core.v1", "apps/v1": "io.k8s.api.apps.v1",
+    "discovery/v1": "io.k8s.api.discovery.v1", "autoscaling/v1": "io.k8s.api.autoscaling.v1",
+    "policy/v1": "io.k8s.api.policy.v1", "coordination/v1": "io.k8s.api.coordination.v1",
+    "events/v1": "io.k8s.api.events.v1",
+}
+_TYPE = re.compile(r"^type (\w+) string\b")
+_CONST = re.compile(r'^\s*(?:const\s+)?(\w+)\s+(\w+)\s*=\s*"([^"]*)"')
+_STRUCT = re.compile(r"^type (\w+) struct \{")
+_FIELD = re.compile(r'^\t(\w+)\s+([\w.*\[\]]+)\s+`json:"([\w-]+)')
+_IMPORT = re.compile(r'^\s*(\w+)?\s*"k8s\.io/api/([\w/]+)"')
+
+
+def _go_files(root: Path, package: str) -> list[Path]:
+    return sorted(p for p in (root / package).glob("*.go")
+                  if not p.name.endswith("_test.go") and not p.name.startswith("zz_"))
+
+
+def enum_types(root: Path, package: str) -> dict[str, list[tuple[str, str]]]:
+    """Enum type name -> [(value, description)], sorted by value, as kube-openapi words them."""
+    types: set[str] = set()
+    consts: list[tuple[str, str, str, str]] = []  # (type, name, value, comment)
+    for path in _go_files(root, package):
+        comment: list[str] = []
+        for line in path.read_text().splitlines():
+            stripped = line.strip()
+            if stripped.startswith("//"):
+                comment.append(stripped[2:].strip())
+                continue
+            match = _TYPE.match(line)
+            if match and any(c == "+enum" for c in comment):
+                types.add(match.group(1))
+            match = _CONST.match(line)
+            if match:
+                words = [c for c in comment if c and not c.startswith("+")]
+                consts.append((match.group(2), match.group(1), match.group(3), " ".join(words)))
+            comment = []
+    out: dict[str, list[tuple[str, str]]] = {}
+    for type_name in types:
+        seen: dict[str, str] = {}
+        for ctype, name, value, comment_text in consts:
+            if ctype != type_name or value in seen:
+                continue
+            if comment_text.startswith(name + " "):
+                comment_text = comment_text.removeprefix(name).strip()
+            seen[value] = comment_text
+        if seen:
+            out[type_name] = sorted(seen.items())
+    return out
+
+
+def enum_fields(root: Path) -> dict[tuple[str, str], tuple[bool, list[tuple[str, str]]]]:
+    """(definition, json field) -> (is a list, enum values) for fields of ``+enum`` types."""
+    enums = {pkg: enum_types(root, pkg) for pkg in GO_PACKAGES}
+    out: dict[tuple[str, str], tuple[bool, list[tuple[str, str]]]] = {}
+    for pkg, prefix in GO_PACKAGES.items():
+        for path in _go_files(root, pkg):
+            aliases: dict[str, str] = {}
+            struct = ""
+            for line in path.read_text().splitlines():
+                match = _IMPORT.match(line)
+                if match and match.group(2) in GO_PACKAGES:
+                    aliases[match.group(1) or match.group(2).split("/")[0]] = match.group(2)
+                match = _STRUCT.match(line)
+                if match:
+                    struct = match.group(1)
+                    continue
+                if line.startswith("}"):
+                    struct = ""
+                    continue
+                match = _FIELD.match(line) if struct else None
+                if not match:
+                    continue
+                go_type, wire = match.group(2), match.group(3)
+                is_list = go_type.startswith("[]")
+                go_type = go_type.lstrip("*[]")
+                owner = pkg
+                if "." in go_type:
+                    alias, go_type = go_type.split(".", 1)
+                    owner = aliases.get(alias, "")
+                values = enums.get(owner, {}).get(go_type)
+                if values:
+                    out[(f"{prefix}.{struct}", wire)] = (is_list, values)
+    return out
+
+
+def served_fields() -> set[tuple[str, str]]:
+    return {(openapi.definition_name(m), f.wire) for m in served_models()
+            for f in openapi.model_fields(m)}
+
+
+def render_enums(table: dict[tuple[str, str], tuple[bool, list[tuple[str, str]]]],
+                 source: str) -> str:
+    lines = [
+        '"""Upstream enums: the values and the "Possible enum values" text kube-apiserver serves.',
+        "",
+        "Generated by :mod:`kubelab.sandbox.api.openapi_descriptions_gen`; do not edit by hand.",
+        f"Source: {source}.",
+        '"""',
+        "",
+        "from __future__ import annotations",
+        "",
+        f"SOURCE = {source!r}",
+        "",
+        "# (upstream schema name, JSON field name) -> (the field is a list, [(value, comment)]).",
+        "ENUMS: dict[tuple[str, str], tuple[bool, list[tuple[str, str]]]] = {",
+    ]
+    for (name, wire), (is_list, values) in sorted(table.items()):
+        lines.append(f"    ({name!r}, {wire!r}): ({is_list!r}, [")
+        for value, text in values:
+            lines.append(f"        ({value!r}, {text!r}),")
+        lines.append("    ]),")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str]) -> int:
-    if len(argv) != 2:
+    if len(argv) != 3 or argv[0] not in ("descriptions", "enums"):
         print(__doc__, file=sys.stderr)
         return 2
-    spec = json.loads(Path(argv[0]).read_text())
+    what, given, source = argv
+    if what == "enums":
+        served = served_fields()
+        enums = {k: v for k, v in enum_fields(Path(given)).items() if k in served}
+        ENUM_TARGET.write_text(render_enums(enums, source))
+        print(f"{len(enums)} enum fields -> {ENUM_TARGET.name}")
+        return 0
+    spec = json.loads(Path(given).read_text())
     definitions = spec.get("definitions") or spec.get("components", {}).get("schemas", {})
     table = missing_descriptions(definitions)
-    TARGET.write_text(render(table, argv[1]))
+    TARGET.write_text(render(table, source))
     print(f"{len(table)} descriptions -> {TARGET.name}")
     return 0
 
