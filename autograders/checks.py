@@ -137,6 +137,27 @@ def _stuck(pods: Iterable[Obj]) -> str:
     return ""
 
 
+def _why(ctx: Context, target: str, namespace: str) -> str:
+    """The plain-words cause of a stuck object and its fix (:mod:`kubelab.why`), or "".
+
+    Read only when a check fails, from the same API snapshot, so the feedback names the
+    cause ("… the image nginx:1.99-typo does not exist …") instead of "not ready yet".
+    """
+    from kubelab.why import Objects, diagnose
+
+    snap = ctx.snapshot
+    try:
+        objects = Objects(
+            pods=snap.list("pod", namespace), events=snap.list("event", namespace),
+            nodes=snap.list("node", None), replicasets=snap.list("replicaset", namespace),
+            deployments=snap.list("deployment", namespace),
+            services=snap.list("service", namespace) if target.startswith("svc/") else [])
+        found = diagnose(target, objects, namespace)
+    except Exception:  # feedback is best effort: the check's own verdict stands
+        return ""
+    return "" if found.ok or found.reason == "NotFound" else found.sentence()
+
+
 def ready_replicas(name: str, count: int, *, namespace: str = "default", points: float = 1,
                    hint: str | tuple[str, ...] = "") -> Check:
     """The Deployment is fully rolled out: ``count`` replicas, all updated and ready."""
@@ -158,8 +179,11 @@ def ready_replicas(name: str, count: int, *, namespace: str = "default", points:
             selector = ",".join(f"{a}={b}" for a, b in sorted(match.items()))
             stuck = _stuck(_live(ctx.snapshot.list("pod", namespace, selector)))
             if stuck:
-                return wrong(f"{found}; pods are stuck: {stuck}", settled=True)
-        return wrong(found, settled=dig(obj, "spec.replicas") != count)
+                cause = _why(ctx, f"deploy/{name}", namespace)
+                return wrong(f"{found}; pods are stuck: {cause or stuck}", settled=True)
+        cause = _why(ctx, f"deploy/{name}", namespace)
+        return wrong(f"{found}; {cause}" if cause else found,
+                     settled=dig(obj, "spec.replicas") != count)
 
     return Check(f"deployment {name} has {count} ready replicas", probe, points, hint)
 
@@ -195,7 +219,10 @@ def pods(selector: str, *, count: int | None = None, at_least: int | None = None
             return ok(f"{n} pods")
         if count is None and at_least is None and live and n == len(live):
             return ok(f"{n} pods")
-        return wrong(f"{len(live)} pods match {selector}, {n} of them as expected")
+        found = f"{len(live)} pods match {selector}, {n} of them as expected"
+        odd = next((p for p in live if not qualifies(p)), None)
+        cause = _why(ctx, f"pod/{dig(odd, 'metadata.name')}", namespace) if odd else ""
+        return wrong(f"{found}; {cause}" if cause else found)
 
     if not description:
         what = []
@@ -240,7 +267,8 @@ def endpoints(service: str, count: int, *, namespace: str = "default", points: f
         addresses = [a for s in (dig(ep, "subsets") or []) for a in (s.get("addresses") or [])]
         if len(addresses) == count:
             return ok(f"{count} endpoints")
-        return wrong(f"{len(addresses)} ready endpoints")
+        cause = _why(ctx, f"svc/{service}", namespace) if len(addresses) < count else ""
+        return wrong(f"{len(addresses)} ready endpoints" + (f"; {cause}" if cause else ""))
 
     return Check(f"service {service} sends traffic to {count} ready pods", probe, points, hint)
 
@@ -268,8 +296,11 @@ def log_contains(pod: str, text: str, *, namespace: str = "default", points: flo
         log = ctx.snapshot.log(pod, namespace) or ""
         if text in log:
             return ok()
+        cause = _why(ctx, f"pod/{pod}", namespace)
+        if cause and not log.strip():
+            return wrong(f"the pod has no log: {cause}")
         last = log.strip().splitlines()[-1][:120] if log.strip() else "an empty log"
-        return wrong(f"the log shows {last!r}")
+        return wrong(f"the log shows {last!r}" + (f"; {cause}" if cause else ""))
 
     return Check(f"pod {pod} logs {text!r}", probe, points, hint)
 

@@ -1,5 +1,6 @@
 """``kubelab`` command: ``kubelab sandbox …`` (the cluster) and ``kubelab grade …`` (a class),
-``kubelab binder-link`` (the Binder link of this checkout), ``kubelab lab`` (what ``make lab``
+``kubelab why pod/x`` (why an object is not working), ``kubelab binder-link`` (the Binder
+link of this checkout), ``kubelab lab`` (what ``make lab``
 runs) and ``kubelab lab-setup`` (the course's JupyterLab settings, also run by Binder)."""
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args or args[0] in ("-h", "--help"):
         print("usage: kubelab sandbox {start,stop,status,reset,logs,serve,kubeconfig} …\n"
               "       kubelab grade <class-dir-or-zip> [--assignment NAME]\n"
+              "       kubelab why pod/NAME|deploy/NAME|svc/NAME|node/NAME [-n NAMESPACE] "
+              "[--json]\n"
               "       kubelab binder-link [--remote origin | --published OWNER/REPO] "
               "[--ref HEAD] [--markdown]\n"
               "       kubelab publish DEST [--repo OWNER/REPO] [--ref main]\n"
@@ -26,6 +29,10 @@ def main(argv: list[str] | None = None) -> int:
         from autograders.classroom import main as grade_main
 
         return grade_main(args[1:])
+    if args[0] == "why":
+        from kubelab.why.cli import main as why_main
+
+        return why_main(args[1:])
     if args[0] == "publish":
         from autograders.publish import main as publish_main
 

@@ -224,7 +224,16 @@ def kubectl_cell(line: str, cell: str) -> None:
     show(result, hint=hint)
 
 
+def why_line(line: str) -> None:
+    """``%why pod/x [-n ns]`` (also ``deploy/x``, ``svc/x``, ``node/x``): why it is not
+    working, in plain words (:mod:`kubelab.why`)."""
+    from kubelab.why.cli import magic
+
+    magic(line)
+
+
 def load_ipython_extension(ipython: Any) -> None:
-    """``%load_ext kubelab.magics`` registers ``%kubectl`` and ``%%kubectl``."""
+    """``%load_ext kubelab.magics`` registers ``%kubectl``, ``%%kubectl`` and ``%why``."""
     ipython.register_magic_function(kubectl_line, magic_kind="line", magic_name="kubectl")
     ipython.register_magic_function(kubectl_cell, magic_kind="cell", magic_name="kubectl")
+    ipython.register_magic_function(why_line, magic_kind="line", magic_name="why")
