@@ -229,14 +229,6 @@ class Cluster:
 
         return why(target, namespace, cluster=self)
 
-    def why(self, target: str, namespace: str | None = None) -> Any:
-        """Why ``target`` (``pod/x``, ``deploy/x``, ``svc/x``, ``node/x``) is not working, in
-        plain words, with the evidence, the command to see it and the fix
-        (:func:`kubelab.why.why`; shows as rich output in a notebook)."""
-        from kubelab.why import why
-
-        return why(target, namespace, cluster=self)
-
     def close(self) -> None:
         if self.private and self.sandbox_dir is not None:
             from kubelab.sandbox import daemon
