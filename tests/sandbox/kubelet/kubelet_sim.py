@@ -1,18 +1,19 @@
-"""An in-memory cluster and a discrete-event driver for the simulated kubelet."""
+"""The real registry on a manual clock and a discrete-event driver for the simulated kubelet."""
 
 from __future__ import annotations
 
 import copy
-import itertools
 from collections.abc import Callable
 from typing import Any
 
 from kubelab.sandbox import images
+from kubelab.sandbox.api import kinds
 from kubelab.sandbox.api.kinds import KindInfo
 from kubelab.sandbox.clock import ManualClock, rfc3339
 from kubelab.sandbox.kubelet.kubelet import PODS, Kubelet
 from kubelab.sandbox.kubelet.node import NodeConfig
 from kubelab.sandbox.kubelet.runtime import ProbeTask
+from kubelab.sandbox.reconcile.events import EventRecorder
 from kubelab.sandbox.reconcile.types import (
     Action,
     Bind,
@@ -23,81 +24,90 @@ from kubelab.sandbox.reconcile.types import (
     Update,
     UpdateStatus,
 )
+from kubelab.sandbox.store.registry import Registry, RegistrySnapshot
 
 Obj = dict[str, Any]
+NAMESPACES = kinds.core("namespaces")
 
 
-class FakeCluster:
-    """A dict of objects behaving enough like the registry for reconcile tests."""
+class Cluster:
+    """The real registry on the simulation's manual clock, seen as the kubelet sees it.
+
+    Reads go through :class:`RegistrySnapshot` (the lister a runner hands a component) and
+    the kubelet's actions are applied through the registry as the runner applies them, so
+    the API server's defaulting, validation, resourceVersion checks and graceful deletion
+    are the real ones. The RecordEvents are also kept in order, with their simulated time,
+    for the tests' timing assertions.
+    """
 
     def __init__(self, clock: ManualClock) -> None:
         self.clock = clock
-        self.objects: dict[tuple[str, str, str], Obj] = {}
+        self.registry = Registry(clock)
+        for namespace in ("default", "kube-system", "kube-node-lease"):
+            self.ensure_namespace(namespace)
+        self.snapshot = RegistrySnapshot(self.registry)
+        self.recorder = EventRecorder(self.registry, clock)
         self.events: list[RecordEvent] = []
         #: (simulated second, event) for timing assertions.
         self.timeline: list[tuple[float, RecordEvent]] = []
         self.deleted: list[Delete] = []
-        self._rv = itertools.count(1)
+
+    def ensure_namespace(self, name: str) -> None:
+        if self.registry.peek(NAMESPACES, "", name) is None:
+            self.registry.create(NAMESPACES, {"metadata": {"name": name}})
 
     def get(self, info: KindInfo, namespace: str, name: str) -> Obj | None:
-        return self.objects.get((info.group_resource, namespace, name))
+        return self.snapshot.get(info, namespace, name)
 
     def list(self, info: KindInfo, namespace: str | None = None,
              labels: dict[str, str] | None = None) -> list[Obj]:
-        out = []
-        for (res, ns, _), obj in sorted(self.objects.items()):
-            if res != info.group_resource or (namespace is not None and ns != namespace):
-                continue
-            have = obj.get("metadata", {}).get("labels") or {}
-            if labels and any(have.get(k) != v for k, v in labels.items()):
-                continue
-            out.append(obj)
-        return out
+        return self.snapshot.list(info, namespace, labels)
 
     def add(self, info: KindInfo, obj: Obj) -> Obj:
-        obj = copy.deepcopy(obj)
-        meta = obj.setdefault("metadata", {})
-        if info.namespaced:
-            meta.setdefault("namespace", "default")
-        meta.setdefault("uid", f"uid-{meta['name']}-{next(self._rv)}")
-        meta["resourceVersion"] = str(next(self._rv))
-        meta.setdefault("creationTimestamp", rfc3339(self.clock.now()))
-        self.objects[(info.group_resource, meta.get("namespace", ""), meta["name"])] = obj
-        return obj
+        """Create ``obj`` as a client would, then write its status as its owner would."""
+        body = copy.deepcopy(obj)
+        status = body.pop("status", None)
+        namespace = body.setdefault("metadata", {}).setdefault("namespace", "default") \
+            if info.namespaced else ""
+        if namespace:
+            self.ensure_namespace(namespace)
+        stored = self.registry.create(info, body, namespace=namespace)
+        if status is not None:
+            stored = copy.deepcopy(stored)
+            stored["status"] = status
+            stored = self.registry.update(info, stored, namespace=namespace,
+                                          subresource="status")
+        return stored
 
     def apply(self, actions: list[Action]) -> None:
         for action in actions:
-            if isinstance(action, Create):
-                self.add(action.info, action.obj)
-            elif isinstance(action, Update | UpdateStatus):
-                meta = action.obj["metadata"]
-                key = (action.info.group_resource, meta.get("namespace", ""), meta["name"])
-                current = self.objects[key]
-                assert current["metadata"]["resourceVersion"] == meta["resourceVersion"]
-                new = copy.deepcopy(current if isinstance(action, UpdateStatus) else action.obj)
-                if isinstance(action, UpdateStatus):
-                    new["status"] = copy.deepcopy(action.obj["status"])
-                new["metadata"]["resourceVersion"] = str(next(self._rv))
-                self.objects[key] = new
-            elif isinstance(action, Delete):
-                self.deleted.append(action)
-                key = (action.info.group_resource, action.namespace, action.name)
-                if action.grace_period_seconds == 0:
-                    self.objects.pop(key, None)
-            elif isinstance(action, Bind):
-                pod = self.objects[("pods", action.namespace, action.name)]
-                pod["spec"]["nodeName"] = action.node
-            elif isinstance(action, RecordEvent):
+            if isinstance(action, RecordEvent):
                 self.events.append(action)
                 self.timeline.append((self.clock.monotonic(), action))
+                self.recorder.record(action)
+                continue
+            if isinstance(action, Delete):
+                self.deleted.append(action)
+            namespace = action.obj.get("metadata", {}).get("namespace", "") \
+                if isinstance(action, Create | Update | UpdateStatus) else ""
+            if isinstance(action, Create):
+                self.registry.create(action.info, action.obj, namespace=namespace)
+            elif isinstance(action, UpdateStatus):
+                self.registry.update(action.info, action.obj, namespace=namespace,
+                                     subresource="status")
+            elif isinstance(action, Update):
+                self.registry.update(action.info, action.obj, namespace=namespace)
+            elif isinstance(action, Delete):
+                self.registry.delete(action.info, action.namespace, action.name,
+                                     propagation=action.propagation,
+                                     grace_period_seconds=action.grace_period_seconds,
+                                     uid=action.uid)
+            elif isinstance(action, Bind):
+                self.registry.bind(action.namespace, action.name, action.node, action.uid)
 
     def delete_pod(self, name: str, grace: int | None = None, namespace: str = "default") -> None:
-        pod = self.objects[("pods", namespace, name)]
-        if grace is None:
-            grace = pod["spec"].get("terminationGracePeriodSeconds", 30)
-        pod["metadata"]["deletionTimestamp"] = rfc3339(self.clock.now())
-        pod["metadata"]["deletionGracePeriodSeconds"] = grace
-        pod["metadata"]["resourceVersion"] = str(next(self._rv))
+        """``kubectl delete pod [--grace-period]``: the API server's graceful deletion."""
+        self.registry.delete(PODS, namespace, name, grace_period_seconds=grace)
 
     def times(self, reason: str) -> list[float]:
         return [t for t, e in self.timeline if e.reason == reason]
@@ -125,11 +135,11 @@ def simulated_probe(task: ProbeTask) -> tuple[bool, str]:
 
 
 class Sim:
-    """Drive one kubelet over a fake cluster, timer by timer, on a ManualClock."""
+    """Drive one kubelet over the real registry, timer by timer, on a ManualClock."""
 
     def __init__(self, node: str = "node-1", index: int = 1) -> None:
         self.clock = ManualClock()
-        self.cluster = FakeCluster(self.clock)
+        self.cluster = Cluster(self.clock)
         self.kubelet = Kubelet(NodeConfig(node, index))
         self.node = node
         self.wakes: dict[Key, float] = {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sandbox.kubelet.kubelet_sim import FakeCluster
+from sandbox.kubelet.kubelet_sim import Cluster
 
 from kubelab.sandbox.api import kinds
 from kubelab.sandbox.clock import ManualClock
@@ -14,14 +14,14 @@ from kubelab.sandbox.kubelet.volumes import container_env, kubelet_managed_files
 SERVICES = kinds.core("services")
 
 
-def _service(cluster: FakeCluster, name: str, namespace: str, ip: str,
+def _service(cluster: Cluster, name: str, namespace: str, ip: str,
              ports: list[dict[str, Any]]) -> None:
     cluster.add(SERVICES, {"metadata": {"name": name, "namespace": namespace},
                            "spec": {"clusterIP": ip, "ports": ports}})
 
 
-def _cluster() -> FakeCluster:
-    cluster = FakeCluster(ManualClock())
+def _cluster() -> Cluster:
+    cluster = Cluster(ManualClock())
     _service(cluster, "kubernetes", "default", "10.96.0.1",
              [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}])
     _service(cluster, "hello-world", "default", "10.96.12.7",
@@ -33,7 +33,7 @@ def _cluster() -> FakeCluster:
     return cluster
 
 
-def _env(cluster: FakeCluster, namespace: str, **spec: Any) -> dict[str, str]:
+def _env(cluster: Cluster, namespace: str, **spec: Any) -> dict[str, str]:
     container = {"name": "c", "image": "busybox", **spec.pop("container", {})}
     pod = {"metadata": {"name": "p", "namespace": namespace},
            "spec": {"containers": [container], **spec}}

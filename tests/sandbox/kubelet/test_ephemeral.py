@@ -36,7 +36,8 @@ def add_ephemeral(sim: Sim, **container: Any) -> None:
     assert pod is not None
     pod["spec"].setdefault("ephemeralContainers", []).append(
         {"image": "busybox:1.36", "terminationMessagePolicy": "File", **container})
-    sim.cluster.add(PODS, pod)
+    sim.cluster.registry.update(PODS, pod, namespace="default",
+                                subresource="ephemeralcontainers")
     sim.wakes[WEB] = sim.clock.monotonic()  # the watch event requeues the pod
 
 

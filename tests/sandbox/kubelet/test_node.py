@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kubernetes import client
-from sandbox.kubelet.kubelet_sim import FakeCluster
+from sandbox.kubelet.kubelet_sim import Cluster
 
 from kubelab.sandbox.clock import ManualClock
 from kubelab.sandbox.fabric import Fabric
@@ -14,15 +14,15 @@ from kubelab.sandbox.reconcile.types import Create, Key, RecordEvent, Update, Up
 NODE_KEY = Key("nodes", "", "kubelab-worker")
 
 
-def setup() -> tuple[ManualClock, FakeCluster, Kubelet]:
+def setup() -> tuple[ManualClock, Cluster, Kubelet]:
     clock = ManualClock()
     components = build_components(Fabric(), clock, ["kubelab-control-plane", "kubelab-worker"])
     kubelet = components[1]
     assert isinstance(kubelet, Kubelet)
-    return clock, FakeCluster(clock), kubelet
+    return clock, Cluster(clock), kubelet
 
 
-def sync(kubelet: Kubelet, cluster: FakeCluster, clock: ManualClock, key: Key = NODE_KEY):  # type: ignore[no-untyped-def]
+def sync(kubelet: Kubelet, cluster: Cluster, clock: ManualClock, key: Key = NODE_KEY):  # type: ignore[no-untyped-def]
     result = kubelet.reconcile(cluster, key, clock)
     cluster.apply(result.actions)
     return result
@@ -56,7 +56,7 @@ def test_registers_a_workshop_node() -> None:
 def test_control_plane_is_labelled_and_tainted() -> None:
     clock = ManualClock()
     cp = build_components(Fabric(), clock, ["kubelab-control-plane", "kubelab-worker"])[0]
-    cluster = FakeCluster(clock)
+    cluster = Cluster(clock)
     cluster.apply(cp.reconcile(cluster, Key("nodes", "", "kubelab-control-plane"),
                                clock).actions)
     node = cluster.get(NODES, "", "kubelab-control-plane")
