@@ -236,9 +236,12 @@ async def test_failure_sets_condition_event_and_backs_off(drv: Driver) -> None:
     assert early.actions == [] and early.requeue_after == 0.5
     drv.clock.advance(0.5)
     again = s.reconcile(drv.runner.snapshot, key("big"), drv.clock)
-    # Same message: no status write, but the event is recorded again; back-off doubles.
+    # Same message: no status write, but the event is recorded again. Without a cluster
+    # event the pod waits for the 5-minute flush; the back-off doubles.
     assert [type(a) for a in again.actions] == [RecordEvent]
-    assert again.requeue_after == 2.0
+    assert again.requeue_after == 300.0
+    drv.clock.advance(1.0)
+    assert s.reconcile(drv.runner.snapshot, key("big"), drv.clock).requeue_after == 1.0
     assert not any(isinstance(a, UpdateStatus) for a in again.actions)
 
 
@@ -261,9 +264,22 @@ async def test_cluster_changes_requeue_unschedulable_pods(drv: Driver) -> None:
     drv.registry.delete(PODS, "default", "running", grace_period_seconds=0)
     await drv.drain()
     assert drv.runner.reconciles > before  # "big" was looked at again
+    # A heartbeat of node-1 (new condition times only) moves nothing.
+    s = sched(drv)
+    before = drv.runner.reconciles
+    beat = drv.registry.get(NODES, "", "node-1")
+    beat["status"]["conditions"] = [{"type": "Ready", "status": "True",
+                                     "lastHeartbeatTime": "2026-01-01T00:00:10Z"}]
+    drv.registry.update(NODES, beat, subresource="status")
+    await drv.drain()
+    beat = drv.registry.get(NODES, "", "node-1")
+    beat["status"]["conditions"][0]["lastHeartbeatTime"] = "2026-01-01T00:00:20Z"
+    drv.registry.update(NODES, beat, subresource="status")
+    await drv.drain()
+    assert drv.runner.reconciles == before + 1  # only the first (conditions changed)
     # A node with room appears: after the back-off the pod binds there.
-    drv.add_node(node("node-2", cpu="1"))
     drv.clock.advance(2)
+    drv.add_node(node("node-2", cpu="1"))
     await drv.drain()
     assert drv.node_of("big") == "node-2"
 

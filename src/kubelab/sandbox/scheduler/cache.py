@@ -116,6 +116,11 @@ class SchedulerCache:
                             if self._nodes[name].node is not None]
         return self._sorted
 
+    def node(self, name: str) -> Obj | None:
+        """The cached Node object (None when unknown)."""
+        info = self._nodes.get(name)
+        return info.node if info is not None else None
+
     def node_of(self, uid: str) -> str | None:
         return self._pod_node.get(uid)
 

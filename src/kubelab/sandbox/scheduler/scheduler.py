@@ -14,9 +14,11 @@ Two pieces of in-memory state make it behave like the real one:
   decision costs O(nodes), not O(pods). A pod is *assumed* on its node only once its
   binding was written (the ``Bind`` action's own step), never before, so a failed bind
   leaves nothing behind; the bound pod's event then confirms it;
-* the **back-off** of the scheduling queue (``internal/queue``: 1s initial, 10s max, doubling
-  per failed attempt): a failed pod is retried when its back-off expires, and any node change
-  or pod removal requeues all unschedulable pods (the queue's "move on cluster event").
+* the **queue** (``internal/queue``): a pod that failed waits among the unschedulable pods
+  until a cluster event could help it (a node added, or changed in what scheduling reads —
+  not a heartbeat; a pod removed or finished), and is then retried once its back-off (1s
+  initial, 10s max, doubling per failed attempt) has passed; without such an event it is
+  retried after 5 minutes (``podMaxInUnschedulablePodsDuration``).
 """
 
 from __future__ import annotations
@@ -54,6 +56,9 @@ from kubelab.sandbox.scheduler.plugins import (
 SCHEDULER_NAME = "default-scheduler"
 INITIAL_BACKOFF = 1.0
 MAX_BACKOFF = 10.0
+#: ``podMaxInUnschedulablePodsDuration``: an unschedulable pod no cluster event moved is
+#: retried after 5 minutes.
+UNSCHEDULABLE_FLUSH = 300.0
 
 PODS = kinds.core("pods")
 NODES = kinds.core("nodes")
@@ -153,11 +158,16 @@ class Scheduler:
         if info.plural == "nodes":
             name = str((obj.get("metadata") or {}).get("name", ""))
             node = snapshot.get(NODES, "", name)
+            before = self.cache.node(name)
             if node is None:
                 self.cache.remove_node(name)
-            else:
-                self.cache.update_node(node)
-            return self._pending_keys()
+                return []
+            self.cache.update_node(node)
+            # The queue's hint for a node update (nodeSchedulingPropertiesChange): only a
+            # change that could make a pod fit moves the unschedulable pods, not a heartbeat.
+            if before is None or _scheduling_view(before) != _scheduling_view(node):
+                return self._pending_keys()
+            return []
         return []
 
     def _forget(self, uid: str) -> None:
@@ -201,7 +211,20 @@ class Scheduler:
         if status is not None:
             actions.append(UpdateStatus(PODS, status))
         actions.append(RecordEvent(pod, "Warning", "FailedScheduling", message, SCHEDULER_NAME))
-        return Result(actions, requeue_after=backoff_seconds(count))
+        # Unschedulable: retried when a cluster event could help (a node added or changed, a
+        # pod gone), once its back-off has passed, or after UNSCHEDULABLE_FLUSH regardless.
+        return Result(actions, requeue_after=UNSCHEDULABLE_FLUSH)
+
+
+def _scheduling_view(node: Obj) -> tuple[object, ...]:
+    """What scheduling depends on in a Node: labels, unschedulable, taints, allocatable and
+    the conditions (their heartbeat times left out)."""
+    spec, status = node.get("spec") or {}, node.get("status") or {}
+    conditions = [{k: v for k, v in c.items() if k not in ("lastHeartbeatTime",
+                                                           "lastTransitionTime")}
+                  for c in status.get("conditions") or []]
+    return ((node.get("metadata") or {}).get("labels"), spec.get("unschedulable"),
+            spec.get("taints"), status.get("allocatable"), conditions)
 
 
 def _unschedulable_status(pod: Obj, message: str, clock: Clock) -> Obj | None:
