@@ -63,3 +63,20 @@ def test_raw_bodies_end_with_a_newline(ready: SandboxHandle) -> None:
     body = ready.kubectl("get", "--raw", "/api/v1/namespaces/default/configmaps/raw-body").stdout
     assert body.endswith("}\n") and body.count("\n") == 1
     assert '"page":"\\u003cb\\u003e\\u0026\\u003c/b\\u003e"' in body
+
+
+def test_kubectl_debug_with_an_ephemeral_container(ready: SandboxHandle, golden: Golden) -> None:
+    """``kubectl debug`` patches ``pods/<name>/ephemeralcontainers``, waits for the container
+    and attaches to it (or reads its log once it has ended); describe lists it."""
+    ready.kubectl("apply", "-f", manifest("debug-target-pod.yaml"))
+    ready.kubectl("wait", "--for=condition=Ready", "pod/debug-target", "--timeout=60s",
+                  timeout=90)
+    golden.kubectl(ready, "offscript-debug-script", "debug", "pod/debug-target", "-i",
+                   "--image=busybox:1.37", "--container=dbg", "--", "sh", "-c",
+                   "echo hi from $HOSTNAME", timeout=90)
+    wait_for(lambda: "terminated" in ready.kubectl(
+        "get", "pod", "debug-target", "-o",
+        "jsonpath={.status.ephemeralContainerStatuses[0].state}").stdout, 30, "dbg ended")
+    golden.kubectl(ready, "offscript-debug-describe", "describe", "pod", "debug-target")
+    golden.kubectl(ready, "offscript-debug-same-name", "debug", "pod/debug-target", "-i",
+                   "--image=busybox:1.37", "--container=app", "--", "true")
