@@ -1,7 +1,7 @@
 """The sandbox's applets against BusyBox's own test suite.
 
 Each case is a ``testing "name" "command" "expected" "input file" "stdin"`` line of BusyBox's
-``testsuite/*.tests`` (grep.tests, sed.tests, cut.tests, sort.tests), run the way its
+``testsuite/*.tests`` (grep, sed, cut, sort, uniq, seq and tr), run the way its
 ``testing.sh`` runs them: the file input is a file called ``input`` in the working directory,
 the stdin is the command's standard input, and the expected result is the exact stdout.
 Only cases for options the sandbox implements are taken (no ``sed`` branches or hold space,
@@ -183,6 +183,38 @@ CASES = [
     ("sort file in place", "sort -o input input && cat input", "111\n222\n", "222\n111\n", ""),
     ("sort -sr (stable and reverse) does NOT reverse 'stable' ordering", "sort -k2 -r -s input",
      "b 2\nd 2\na 1\nc 1\n", "a 1\nb 2\nc 1\nd 2\n", ""),
+    # testsuite/uniq.tests
+    ("uniq (default to stdin)", "uniq", "one\ntwo\nthree\n", "",
+     "one\ntwo\ntwo\nthree\nthree\nthree\n"),
+    ("uniq - (specify stdin)", "uniq -", "one\ntwo\nthree\n", "",
+     "one\ntwo\ntwo\nthree\nthree\nthree\n"),
+    ("uniq input (specify file)", "uniq input", "one\ntwo\nthree\n",
+     "one\ntwo\ntwo\nthree\nthree\nthree\n", ""),
+    ("uniq -d", "uniq -d", "two\nthree\n", "", "one\ntwo\ntwo\nthree\nthree\nthree\n"),
+    ("uniq -c", "uniq -c", "      1 one\n      2 two\n      3 three\n", "",
+     "one\ntwo\ntwo\nthree\nthree\nthree\n"),
+    # testsuite/seq.tests
+    ("seq (exit with error)", "seq 2> /dev/null || echo yes", "yes\n", "", ""),
+    ("seq (exit with error) #2", "seq 1 2 3 4 2> /dev/null || echo yes", "yes\n", "", ""),
+    ("seq one argument", "seq 3", "1\n2\n3\n", "", ""),
+    ("seq two arguments", "seq 5 7", "5\n6\n7\n", "", ""),
+    ("seq two arguments reversed", "seq 7 5", "", "", ""),
+    ("seq two arguments equal", "seq 3 3", "3\n", "", ""),
+    ("seq count up by 2", "seq 4 2 8", "4\n6\n8\n", "", ""),
+    ("seq count down by 2", "seq 8 -2 4", "8\n6\n4\n", "", ""),
+    ("seq count wrong way #1", "seq 4 -2 8", "", "", ""),
+    ("seq count wrong way #2", "seq 8 2 4", "", "", ""),
+    ("seq count by .3", "seq 3 .3 4", "3\n3.3\n3.6\n3.9\n", "", ""),
+    ("seq count by -.9", "seq .7 -.9 -2.2", "0.7\n-0.2\n-1.1\n-2\n", "", ""),
+    ("seq count by zero", "seq 4 0 8 | head -n 10", "", "", ""),
+    # testsuite/tr.tests
+    ("tr does not treat [] in [a-z] as special", "tr '[q-z]' '_Q-Z+'", "_QWe+", "", "[qwe]"),
+    ("tr understands 0-9A-F", "tr -cd '[0-9A-F]'", "19AF", "", "19AFH\n"),
+    ("tr understands [:xdigit:]", "tr -cd '[:xdigit:]'", "19AF", "", "19AFH\n"),
+    ("tr does not stop after [:digit:]", "tr '[:digit:]y-z' 111111111123", "111abcx23\n", "",
+     "789abcxyz\n"),
+    ("tr has correct xdigit sequence", "tr '[:xdigit:]Gg' 1111111151242222333330xX",
+     "#1111111151242222x333330X\n", "", "#0123456789ABCDEFGabcdefg\n"),
 ]
 
 

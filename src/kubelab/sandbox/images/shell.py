@@ -681,11 +681,11 @@ class Shell:
                                             lambda inner: self._run_command(cmd.command, inner))
         elif isinstance(cmd, _While):
             while True:
-                yield from self._run_list(cmd.cond, stdin)
+                waited = yield from self._timed(self._run_list(cmd.cond, stdin))
                 if (self.status == 0) == cmd.until:
                     break
                 slept = yield from self._timed(self._run_list(cmd.body, stdin))
-                if not slept:
+                if not (waited or slept):
                     yield Sleep(_BUSY_LOOP_COST)
             self.status = 0
         elif isinstance(cmd, _For):

@@ -324,7 +324,9 @@ def seq(ctx: Ctx, args: list[str]) -> Program:
     value = first
     count = 0
     while step and ((step > 0 and value <= last + 1e-9) or (step < 0 and value >= last - 1e-9)):
-        items.append(f"{value:.{decimals}f}")
+        # BusyBox prints each value with %g: no trailing zeros ("3", "3.3").
+        text = f"{value:.{decimals}f}"
+        items.append(text.rstrip("0").rstrip(".") if "." in text else text)
         count += 1
         value = first + count * step
         if separator == "\n" and len(items) >= 256:
@@ -490,7 +492,8 @@ def _tr_set(spec: str) -> list[str]:
             name = spec[i + 2:end]
             members = {"upper": "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
                        "lower": "abcdefghijklmnopqrstuvwxyz", "digit": "0123456789",
-                       "space": " \t\n\r\f\v", "blank": " \t"}
+                       "space": " \t\n\r\f\v", "blank": " \t",
+                       "xdigit": "0123456789ABCDEFabcdef"}
             alpha = members["lower"] + members["upper"]
             chars.extend(members.get(name, alpha if name == "alpha" else alpha + "0123456789"
                                      if name == "alnum" else ""))
@@ -520,7 +523,7 @@ def tr(ctx: Ctx, args: list[str]) -> Program:
     second = _tr_set(sets[1]) if len(sets) > 1 else []
     while (chunk := (yield from ctx.stdin.read_some())) is not None:
         if "d" in flags:
-            chunk = "".join(c for c in chunk if (c in first) != ("c" in flags))
+            chunk = "".join(c for c in chunk if (c in first) == ("c" in flags))
         elif second:
             table = {c: second[min(k, len(second) - 1)] for k, c in enumerate(first)}
             chunk = "".join(table.get(c, c) for c in chunk)
