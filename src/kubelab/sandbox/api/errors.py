@@ -14,7 +14,6 @@ from typing import Any
 
 from kubelab.sandbox.api.kinds import KindInfo
 
-
 #: What Go's ``encoding/json`` escapes in strings besides quotes, backslashes and controls:
 #: ``<``, ``>``, ``&`` (its default HTML escaping) and the JavaScript line separators.
 _GO_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026",
