@@ -102,7 +102,9 @@ def why(target: str, namespace: str | None = None, *, cluster: Any = None) -> Di
     """Diagnose ``target`` (``pod/x``, ``deploy/x``, ``svc/x``, ``node/x``) on a cluster.
 
     ``cluster`` is a :class:`kubelab.connect.Cluster` (default: the notebook's current one).
+    A target that cannot be diagnosed raises ``ValueError`` before any cluster is touched.
     """
+    parse_target(target)
     if cluster is None:
         from kubelab.connect import current
 
