@@ -55,6 +55,10 @@ def test_python_c_prints_literals_only() -> None:
     assert done.exit_code == 1
     assert [t for _, t in run("python:3.11-slim", ["python", "--version"], []).lines] == [
         "Python 3.11.13"]
+    # the Python client's port-forward e2e test runs a script: refused, saying so
+    done = run("python", ["python", "-u", "/opt/port-server.py", "1234"], [])
+    assert done.exit_code == 1 and "does not run script files" in done.lines[0][1]
+    assert [t for _, t in run("python", ["python", "-u", "-c", "print(1)"], []).lines] == ["1"]
 
 
 def test_shell_in_a_runner_image_uses_the_shell() -> None:

@@ -326,6 +326,8 @@ def _python(name: str, words: list[str], tag: str) -> Launch | None:
     if not name.startswith("python"):
         return None
     version = _python_version(tag)
+    while words and words[0] in ("-u", "-B", "-E", "-I", "-O", "-OO", "-s", "-S", "-q"):
+        words = words[1:]  # interpreter options that change nothing here
     if not words:
         return Launch(program=_prints([]))  # the REPL reads a closed stdin and exits
     if words[0] in ("-V", "--version"):
@@ -345,10 +347,10 @@ def _python(name: str, words: list[str], tag: str) -> Launch | None:
             return Launch(program=_fails(
                 f"kubelab sandbox: python -c runs print(), time.sleep() and sys.exit() with "
                 f"literal arguments; not simulated: {err}"))
-    if words[0].endswith(".py"):
+    if words[0].endswith(".py") or words[0] == "-":
         return Launch(program=_fails(
-            f"python3: can't open file '{words[0]}': [Errno 2] No such file or directory",
-            code=2))
+            f"kubelab sandbox: python does not run script files here ({words[0]}); it runs "
+            "python -m http.server [port] and python -c with print(), time.sleep(), sys.exit()"))
     return Launch(program=_fails(
         "kubelab sandbox: this python command is not simulated (the sandbox runs "
         "python -m http.server [port] and python -c with print())", code=2))
