@@ -237,10 +237,8 @@ def wc(ctx: Ctx, args: list[str]) -> Program:
     if len(rows) > 1:
         rows.append(([sum(r[0][k] for r in rows) for k in range(len(order))], "total"))
     for counts, name in rows:
-        if len(order) == 1 and not name:
-            yield out(str(counts[0]))
-            continue
-        cells = " ".join(f"{c:>9}" for c in counts)
+        # BusyBox pads columns to 9 only when it prints more than one count.
+        cells = str(counts[0]) if len(order) == 1 else " ".join(f"{c:>9}" for c in counts)
         yield out(f"{cells} {name}" if name else cells)
     return status
 
