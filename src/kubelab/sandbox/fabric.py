@@ -118,8 +118,9 @@ class NodeAgent(Protocol):
         ...
 
     def attach_ended(self, namespace: str, pod: str, container: str,
-                     process: ExecProcess) -> None:
-        """The attached session ``process`` is over (the client hung up or it exited)."""
+                     exit_code: int | None) -> None:
+        """An attached session is over: the shell exited with ``exit_code``, or (None) the
+        client detached."""
         ...
 
     def port_forward(self, namespace: str, pod: str) -> PortForwarder:

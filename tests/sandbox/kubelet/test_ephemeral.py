@@ -75,7 +75,7 @@ def test_an_interactive_shell_waits_for_its_attached_session() -> None:
     session.send_stdin(b"echo $HOSTNAME\nexit 7\n")
     out, _, code = drain(session.program())
     assert (out, code, session.finished) == (["web"], 7, True)
-    agent.attach_ended("default", "web", "dbg", session)
+    agent.attach_ended("default", "web", "dbg", session.exit_code)
     sim.wakes[WEB] = sim.clock.monotonic()
     sim.run_for(5)
     terminated = ephemeral_status(sim, "dbg")["state"]["terminated"]
@@ -89,8 +89,8 @@ def test_a_detached_session_leaves_the_shell_running() -> None:
     sim, agent = running_pod()
     add_ephemeral(sim, name="dbg", stdin=True, tty=True)
     sim.run_for(20)
-    session = agent.attach("default", "web", "dbg", stdin=True, tty=True)
-    agent.attach_ended("default", "web", "dbg", session)  # the client hung up
+    agent.attach("default", "web", "dbg", stdin=True, tty=True)
+    agent.attach_ended("default", "web", "dbg", None)  # the client hung up
     sim.wakes[WEB] = sim.clock.monotonic()
     sim.run_for(5)
     assert "running" in ephemeral_status(sim, "dbg")["state"]

@@ -80,3 +80,14 @@ def test_kubectl_attach_follows_a_running_containers_output(sandbox: SandboxHand
     except subprocess.TimeoutExpired:  # pragma: no cover - reported as a failure below
         pytest.fail("kubectl attach did not end when the container exited")
     assert proc.stdout.splitlines()[-2:] == ["one", "two"]
+
+
+def test_kubectl_run_i_rm_ends_when_stdin_does(sandbox: SandboxHandle) -> None:
+    """``kubectl run -i --rm`` attaches to busybox's ``sh`` (its CMD); the end of stdin ends
+    the shell, so the container completes and kubectl deletes the pod."""
+    proc = sandbox.kubectl("run", "-i", "--rm", "oneshot", "--image=busybox:1.36",
+                           "--restart=Never", input="echo again from $(hostname)\n",
+                           timeout=60)
+    assert proc.stdout.splitlines()[0] == "again from oneshot"
+    assert 'pod "oneshot" deleted' in proc.stdout
+    assert sandbox.kubectl("get", "pod", "oneshot", check=False).returncode == 1

@@ -236,7 +236,8 @@ class KubeletAgent:
                 container.logs.append(LogLine(now, images.request_log_line(
                     app, pod.name, method, path, status, server.requests, uptime(), now)))
 
-        server = AppServer(app, pod.name, log_request, uptime=uptime, now=self.clock.now)
+        server = AppServer(app, pod.name, log_request, uptime=uptime, now=self.clock.now,
+                           files=lambda: container.files)
         port = await server.start()
         if not container.running or self.runtime.pods.get(pod.uid) is not pod:
             await server.close()
@@ -409,13 +410,13 @@ class KubeletAgent:
                            network=network)
 
     def attach_ended(self, namespace: str, pod: str, container: str,
-                     process: ExecProcess) -> None:
+                     exit_code: int | None) -> None:
         """An attached session is over: if it ended the container's interactive shell, the
-        container terminates with the shell's status (a detach leaves it running)."""
+        container terminates with the shell's status (a detach, None, leaves it running)."""
         record = self.runtime.find(namespace, pod)
         c = record.containers.get(container) if record is not None else None
-        if c is not None and c.interactive and c.running and process.finished:
-            c.attach_exit = process.exit_code
+        if c is not None and c.interactive and c.running and exit_code is not None:
+            c.attach_exit = exit_code
             self._requeue_key(Key("pods", namespace, pod))
 
     # ------------------------------------------------------------------ port-forward (NodeAgent)

@@ -1111,10 +1111,11 @@ class KubeApi:
                 "the kubelab sandbox streams attach over WebSocket only (subprotocol "
                 f"{' or '.join(exec_stream.PROTOCOLS)}), not SPDY: use kubectl 1.30 or newer")
         await ws.prepare(request)
+        stream = attach_stream.AttachStream(ws, process, [], self.clock, tty=tty)
         try:
-            await attach_stream.AttachStream(ws, process, [], self.clock, tty=tty).serve()
+            await stream.serve()
         finally:
-            agent.attach_ended(namespace, t.name, container, process)
+            agent.attach_ended(namespace, t.name, container, stream.exit_code)
         return ws
 
     # ---------------------------------------------------------------- port-forward

@@ -15,8 +15,17 @@ from kubelab.sandbox.server.exec_stream import ExecStream
 
 
 class AttachStream(ExecStream):
-    """An exec stream whose closing Status is always ``Success``."""
+    """An exec stream whose closing Status is always ``Success``.
+
+    :attr:`exit_code` is the attached shell's status when the session ended it: ``exit`` (or
+    Ctrl-D) on a terminal, or the end of stdin without one (``sh`` reads EOF and exits). A
+    client that hangs up a terminal session detaches: the shell keeps running.
+    """
+
+    exit_code: int | None = None
 
     async def session(self) -> int:
-        await super().session()
+        code = await super().session()
+        if self.process.finished or not self.process.interactive:
+            self.exit_code = code
         return 0
