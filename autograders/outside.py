@@ -63,7 +63,7 @@ from typing import Any
 
 from jupyter_client.manager import AsyncKernelManager
 from nbclient.exceptions import DeadKernelError
-from nbclient.util import run_sync
+from nbclient.util import ensure_async, run_sync
 from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell, new_output
 from nbgrader.preprocessors import Execute
@@ -83,6 +83,13 @@ MARK = "\x1ekubelab-answers:"
 MAX_ANSWER_BYTES = 8_000_000
 KERNEL_USER = "kubelab-grading"
 BLANKED = "# Graded by `kubelab grade` outside the notebook's kernel.\n"
+# Run in the kernel before it is stopped (see GradeOutsideKernel._async_cleanup_kernel).
+EXIT_HOOK = """
+import sys as _s
+if "kubelab.browse" in _s.modules:
+    _s.modules["kubelab.browse"].stop_port_forwards()
+"""
+EXIT_HOOK_SECONDS = 5.0
 KEEP_ENV = ("LANG", "LC_ALL", "LC_CTYPE", "TZ", "PYTHONPATH")
 
 
@@ -668,6 +675,35 @@ class GradeOutsideKernel(Execute):  # type: ignore[misc]
         self._cluster_ready(await asyncio.wrap_future(self._starting))
 
     start_new_kernel = run_sync(async_start_new_kernel)
+
+    async def _async_cleanup_kernel(self) -> None:
+        """Stop the kernel at once once kubelab's own exit hook has run in it.
+
+        A graceful shutdown waits while the kernel's interpreter tears down every module it
+        imported (the client's API classes are hundreds of pydantic models: a second or more,
+        up to jupyter_client's 2.5 s before SIGTERM), which no grade depends on. The one exit
+        hook that matters to the grading machine is kubelab's: stopping the ``kubectl
+        port-forward`` processes ``open_app`` started in their own sessions. That runs first,
+        bounded; then the kernel's process group is killed, as ``shutdown_kernel =
+        "immediate"`` does (run as its own uid, whatever remains is killed afterwards too).
+        """
+        if self.km is not None and self.kc is not None \
+                and not getattr(self, "_kernel_dead", False):
+            with contextlib.suppress(Exception):
+                if await ensure_async(self.km.is_alive()):
+                    msg_id = self.kc.execute(EXIT_HOOK, silent=True, store_history=False)
+                    await asyncio.wait_for(self._exit_hook_reply(msg_id), EXIT_HOOK_SECONDS)
+        self.shutdown_kernel = "immediate"
+        await super()._async_cleanup_kernel()
+
+    _cleanup_kernel = run_sync(_async_cleanup_kernel)
+
+    async def _exit_hook_reply(self, msg_id: str) -> None:
+        assert self.kc is not None
+        while True:
+            msg = await ensure_async(self.kc.shell_channel.get_msg(timeout=EXIT_HOOK_SECONDS))
+            if msg.get("parent_header", {}).get("msg_id") == msg_id:
+                return
 
     def preprocess_cell(self, cell: NotebookNode, resources: Any,
                         index: int) -> tuple[NotebookNode, Any]:
