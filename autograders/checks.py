@@ -137,6 +137,24 @@ def _stuck(pods: Iterable[Obj]) -> str:
     return ""
 
 
+def _troubled(pods: Iterable[Obj]) -> bool:
+    """Whether any pod shows more than ordinary start-up (unschedulable, a waiting reason
+    other than creating, a restart, unready while running): only then is a diagnosis worth
+    its extra API reads, so a rollout that is merely converging costs nothing more."""
+    for pod in pods:
+        for cond in dig(pod, "status.conditions") or []:
+            if cond.get("type") == "PodScheduled" and cond.get("status") == "False":
+                return True
+        if dig(pod, "status.phase") == "Running" and not _ready(pod):
+            return True
+        for status in dig(pod, "status.containerStatuses") or []:
+            waiting = dig(status, "state.waiting.reason")
+            if waiting not in (None, "ContainerCreating", "PodInitializing") \
+                    or int(status.get("restartCount") or 0) > 0:
+                return True
+    return False
+
+
 def _why(ctx: Context, target: str, namespace: str) -> str:
     """The plain-words cause of a stuck object and its fix (:mod:`kubelab.why`), or "".
 
@@ -177,11 +195,17 @@ def ready_replicas(name: str, count: int, *, namespace: str = "default", points:
         match = dig(obj, "spec.selector.matchLabels") or {}
         if match:
             selector = ",".join(f"{a}={b}" for a, b in sorted(match.items()))
-            stuck = _stuck(_live(ctx.snapshot.list("pod", namespace, selector)))
+            live = _live(ctx.snapshot.list("pod", namespace, selector))
+            stuck = _stuck(live)
             if stuck:
                 cause = _why(ctx, f"deploy/{name}", namespace)
                 return wrong(f"{found}; pods are stuck: {cause or stuck}", settled=True)
-        cause = _why(ctx, f"deploy/{name}", namespace)
+        # Fewer pods than asked for: the ReplicaSet may be refused (a quota's FailedCreate).
+        troubled = not match or _troubled(live) or len(live) < count \
+            or bool(dig(obj, "spec.paused")) \
+            or dig(obj, "status.conditions[ReplicaFailure].status") == "True" \
+            or dig(obj, "status.conditions[Progressing].reason") == "ProgressDeadlineExceeded"
+        cause = _why(ctx, f"deploy/{name}", namespace) if troubled else ""
         return wrong(f"{found}; {cause}" if cause else found,
                      settled=dig(obj, "spec.replicas") != count)
 
@@ -221,7 +245,8 @@ def pods(selector: str, *, count: int | None = None, at_least: int | None = None
             return ok(f"{n} pods")
         found = f"{len(live)} pods match {selector}, {n} of them as expected"
         odd = next((p for p in live if not qualifies(p)), None)
-        cause = _why(ctx, f"pod/{dig(odd, 'metadata.name')}", namespace) if odd else ""
+        cause = _why(ctx, f"pod/{dig(odd, 'metadata.name')}", namespace) \
+            if odd is not None and _troubled([odd]) else ""
         return wrong(f"{found}; {cause}" if cause else found)
 
     if not description:

@@ -50,7 +50,7 @@ def test_missing_key_names_the_key_instead_of_an_empty_log() -> None:
     assert not out.passed
     assert "empty log" not in out.found
     assert "reads the key greting from ConfigMap app-config" in out.found
-    assert "Fix: Fix the key name" in out.found
+    assert "Fix: Correct the key name" in out.found
 
 
 def test_bad_tag_names_the_missing_tag() -> None:
@@ -85,3 +85,21 @@ def test_pods_check_names_the_unschedulable_pod() -> None:
 def test_a_passing_check_is_unchanged() -> None:
     out = probe("healthy", checks.ready_replicas("web", 2, namespace="why-healthy"))
     assert out.passed and out.found == "2 ready"
+
+
+def test_quota_and_pause_are_named_although_no_pod_is_troubled() -> None:
+    quota = probe("deploy-quota", checks.ready_replicas("crowd", 3, namespace="why-deploy-quota"))
+    assert "ResourceQuota compute forbids it" in quota.found
+    paused = probe("deploy-paused", checks.ready_replicas("frozen", 1,
+                                                          namespace="why-deploy-paused"))
+    assert "is paused" in paused.found and "kubectl rollout resume" in paused.found
+
+
+def test_troubled_lets_ordinary_start_up_pass_without_a_diagnosis() -> None:
+    creating = {"status": {"phase": "Pending", "conditions": [
+        {"type": "PodScheduled", "status": "True"}], "containerStatuses": [
+        {"restartCount": 0, "state": {"waiting": {"reason": "ContainerCreating"}}}]}}
+    assert not checks._troubled([creating])
+    backoff = {"status": {"phase": "Pending", "containerStatuses": [
+        {"restartCount": 0, "state": {"waiting": {"reason": "ImagePullBackOff"}}}]}}
+    assert checks._troubled([creating, backoff])

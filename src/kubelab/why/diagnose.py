@@ -519,7 +519,7 @@ class _PodDoctor:
             what = (f"the pod's nodeSelector {_selector_text(wanted)}" if wanted
                     else "the pod's node affinity")
             return (f"{nodes} {'do' if count != 1 else 'does'} not match {what}",
-                    "Fix the nodeSelector/affinity to match a node's labels (kubectl get "
+                    "Change the nodeSelector/affinity to match a node's labels (kubectl get "
                     "nodes --show-labels), or label a node to match.", "NodeSelector")
         if "unbound immediate PersistentVolumeClaims" in reason \
                 or "unbound PersistentVolumeClaims" in reason:
@@ -532,7 +532,7 @@ class _PodDoctor:
                     "Uncordon a node (kubectl uncordon <node>) or add nodes.", "Unschedulable")
         if "didn't match the requested node name" in reason:
             return (f"{nodes} {'are' if count != 1 else 'is'} not the node named in "
-                    f"spec.nodeName", "Fix spec.nodeName.", "NodeName")
+                    f"spec.nodeName", "Correct spec.nodeName.", "NodeName")
         if "didn't have free ports" in reason:
             return (f"{nodes} already use the hostPort the pod asks for",
                     "Drop the hostPort (a Service is the usual way in).", "HostPort")
@@ -698,7 +698,7 @@ class _PodDoctor:
                 f"from {kind} {obj}, which has no such key.", "MissingKey",
                 evidence=evidence,
                 commands=(self.describe, f"kubectl describe {lower} {obj}{flag}"),
-                fix=(f"Fix the key name in the pod's env (…KeyRef.key) or add the key {k} to "
+                fix=(f"Correct the key name in the pod's env (…KeyRef.key) or add the key {k} to "
                      f"{kind} {obj}; the kubelet retries by itself."))
         missing = re.search(r'(configmap|secret) "([^"]+)" not found', message)
         if missing:
@@ -717,7 +717,7 @@ class _PodDoctor:
         return self.result(
             f"Container {cname} of pod {self.name} cannot start: {message}",
             "CreateContainerConfigError", evidence=evidence,
-            fix="Fix the configuration the message names; the kubelet retries by itself.")
+            fix="Correct the configuration the message names; the kubelet retries by itself.")
 
     def crash(self, status: Obj, last: Obj) -> Diagnosis:
         cname = status.get("name", "")
@@ -758,7 +758,7 @@ class _PodDoctor:
                 "does not exist in the image (exit code "
                 f"{code}: command not found).", "CommandNotFound", evidence=evidence,
                 commands=(self.describe, logs_cmd),
-                fix="Fix the container's command/args (a typo, or a program the image "
+                fix="Correct the container's command or args (a typo, or a program the image "
                     "does not have).")
         if killed is not None:
             unhealthy = _last(self.events, "Unhealthy", "Liveness probe failed") \
@@ -779,8 +779,8 @@ class _PodDoctor:
                 f"Container {cname} of pod {self.name} keeps crashing: it has restarted "
                 f"{restarts} times and the kubelet now waits longer before each restart.",
                 "CrashLoopBackOff", evidence=evidence, commands=(self.describe, logs_cmd),
-                fix="Read the log of the crashed run (the command above) and fix the program, "
-                    "its command or its configuration.")
+                fix="Read the log of the crashed run (the command above) and correct the "
+                    "program, its command or its configuration.")
         if code == 0:
             return self.result(
                 f"Container {cname} of pod {self.name} keeps restarting because its program "
@@ -858,7 +858,7 @@ class _PodDoctor:
             missing = re.search(r'(configmap|secret) "([^"]+)" not found', said)
             fix = (f"Create the {missing.group(1)} {missing.group(2)} (or fix the volume's "
                    "name); the kubelet retries by itself." if missing
-                   else "Fix the volume the message names.")
+                   else "Correct the volume the message names.")
             return self.result(
                 f"Pod {self.name} is stuck creating its containers: a volume cannot be "
                 f"mounted ({said}).", "FailedMount", evidence=(_quote_event(mount),),
@@ -1164,7 +1164,7 @@ def diagnose_node(name: str, objects: Objects) -> Diagnosis:
         else:
             problem = (f"Node {name} is NotReady: its kubelet reports a problem "
                        f"({(cond or {}).get('message', 'no message')}).")
-            fix = "Fix what the message names (often the network plugin or the runtime)."
+            fix = "Repair what the message names (often the network plugin or the runtime)."
         return Diagnosis(subject, "", problem, "NodeNotReady", False, tuple(evidence),
                          (describe, "kubectl get nodes"), fix)
     pressure = [c for c in (node.get("status") or {}).get("conditions") or []
