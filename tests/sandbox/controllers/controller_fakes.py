@@ -1,22 +1,24 @@
-"""An in-memory cluster for controller tests: a Snapshot that can apply actions.
+"""The real registry on a manual clock, driven one reconcile at a time: controller tests.
 
-It fills server fields the way the API server does (uid, resourceVersion,
-creationTimestamp, generateName suffixes, generation on spec change), keeps status on main
-writes, honours deletion finalizers, and stores RecordEvents as core/v1 Events so that
-``describe``-style assertions can read them back.
+:class:`Cluster` is the API server's store (:class:`~kubelab.sandbox.store.registry.Registry`)
+with a test's conveniences: :meth:`Cluster.add` creates an object as a client would (then
+writes the status its owner would write), :meth:`Cluster.run` reconciles one key and applies
+the actions as the runner does (a 409 from a stale read is counted, not raised), and
+:attr:`Cluster.objects` is the datastore itself, for tests that must put an object into a
+state no client can write (a pod that is Running on a node no kubelet serves).
 """
 
 from __future__ import annotations
 
 import copy
-import itertools
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, MutableMapping
 from typing import Any
 
 from kubelab.sandbox.api import kinds
+from kubelab.sandbox.api.errors import ApiError
 from kubelab.sandbox.api.kinds import KindInfo
 from kubelab.sandbox.clock import ManualClock, rfc3339
-from kubelab.sandbox.controllers.namespace import Finalize
+from kubelab.sandbox.reconcile.events import EventRecorder
 from kubelab.sandbox.reconcile.types import (
     Action,
     Create,
@@ -29,182 +31,174 @@ from kubelab.sandbox.reconcile.types import (
     Update,
     UpdateStatus,
 )
+from kubelab.sandbox.store.registry import Registry, RegistrySnapshot
 
 EVENTS = kinds.core("events")
-SPEC_KINDS = {"Deployment", "ReplicaSet", "DaemonSet"}
+PODS = kinds.core("pods")
+NAMESPACES = kinds.core("namespaces")
+_BY_RESOURCE = {info.group_resource: info for info in kinds.KINDS}
+
+StoreKey = tuple[str, str, str]
 
 
-class Conflict(Exception):
-    pass
+class Datastore(MutableMapping[StoreKey, Obj]):
+    """The registry's stored objects by (resource, namespace, name), as etcd holds them.
+
+    Reading gives the stored object itself; assigning or deleting writes the datastore
+    directly (a new resourceVersion and a watch event, but no API rules), the way a test
+    would poke etcd.
+    """
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+
+    def _split(self, key: StoreKey) -> tuple[KindInfo, str, str]:
+        resource, namespace, name = key
+        info = _BY_RESOURCE[resource]
+        return info, namespace if info.namespaced else "", name
+
+    def __getitem__(self, key: StoreKey) -> Obj:
+        info, namespace, name = self._split(key)
+        obj = self.registry.peek(info, namespace, name)
+        if obj is None:
+            raise KeyError(key)
+        return obj
+
+    def __setitem__(self, key: StoreKey, obj: Obj) -> None:
+        info, namespace, name = self._split(key)
+        old = self.registry.peek(info, namespace, name)
+        self.registry._commit(info, copy.deepcopy(obj), old=copy.deepcopy(old) if old else None,
+                              event_type="MODIFIED" if old else "ADDED",
+                              namespace=namespace, name=name)
+
+    def __delitem__(self, key: StoreKey) -> None:
+        info, namespace, name = self._split(key)
+        old = self.registry.peek(info, namespace, name)
+        if old is None:
+            raise KeyError(key)
+        self.registry._commit(info, None, old=old, event_type="DELETED",
+                              namespace=namespace, name=name)
+
+    def __iter__(self) -> Iterator[StoreKey]:
+        keys = []
+        for info in kinds.KINDS:
+            for obj in self.registry.iter_objects(info):
+                meta = obj.get("metadata") or {}
+                keys.append((info.group_resource, str(meta.get("namespace") or ""),
+                             str(meta.get("name") or "")))
+        return iter(sorted(keys))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
-class FakeCluster:
+class Cluster:
+    """The registry and a synchronous driver for one controller (see the module docstring)."""
+
     def __init__(self, clock: ManualClock) -> None:
         self.clock = clock
-        self.objects: dict[tuple[str, str, str], Obj] = {}
-        self._rv = itertools.count(100)
-        self._uid = itertools.count(1)
-        self._suffix = itertools.count(0)
+        self.registry = Registry(clock)
+        self.snapshot = RegistrySnapshot(self.registry)
+        self.recorder = EventRecorder(self.registry, clock)
+        self.objects = Datastore(self.registry)
         self.conflicts = 0
+
+    def ensure_namespace(self, name: str) -> None:
+        if self.registry.peek(NAMESPACES, "", name) is None:
+            self.registry.create(NAMESPACES, {"metadata": {"name": name}})
 
     # ------------------------------------------------------------------ Snapshot
 
     def get(self, info: KindInfo, namespace: str, name: str) -> Obj | None:
-        obj = self.objects.get((info.group_resource, namespace if info.namespaced else "",
-                                name))
+        obj = self.snapshot.get(info, namespace if info.namespaced else "", name)
         return copy.deepcopy(obj) if obj is not None else None
 
     def list(self, info: KindInfo, namespace: str | None = None,
              labels: dict[str, str] | None = None) -> list[Obj]:
-        out = []
-        for (res, ns, _), obj in sorted(self.objects.items()):
-            if res != info.group_resource or (namespace is not None and ns != namespace):
-                continue
-            have = obj.get("metadata", {}).get("labels") or {}
-            if labels and any(have.get(k) != v for k, v in labels.items()):
-                continue
-            out.append(copy.deepcopy(obj))
-        return out
+        return copy.deepcopy(self.snapshot.list(info, namespace, labels))
+
+    def dependents(self, owner_uid: str) -> Any:
+        return self.snapshot.dependents(owner_uid)
 
     # ------------------------------------------------------------------ writes
 
     def add(self, info: KindInfo, obj: Obj) -> Obj:
-        obj = copy.deepcopy(obj)
-        meta = obj.setdefault("metadata", {})
-        if info.namespaced:
-            meta.setdefault("namespace", "default")
-        else:
+        """Create ``obj`` through the API rules, then write its status as its owner would."""
+        body = copy.deepcopy(obj)
+        status = body.pop("status", None)
+        meta = body.setdefault("metadata", {})
+        namespace = meta.setdefault("namespace", "default") if info.namespaced else ""
+        if not info.namespaced:
             meta.pop("namespace", None)
-        if not meta.get("name"):
-            meta["name"] = meta["generateName"] + f"x{next(self._suffix):04d}"
-        key = (info.group_resource, meta.get("namespace", ""), meta["name"])
-        assert key not in self.objects, f"exists: {key}"
-        meta["uid"] = f"uid-{next(self._uid)}"
-        meta.setdefault("creationTimestamp", rfc3339(self.clock.now()))
-        meta["resourceVersion"] = str(next(self._rv))
-        obj["apiVersion"], obj["kind"] = info.api_version, info.kind
-        if obj["kind"] in SPEC_KINDS:
-            meta["generation"] = 1
-        self.objects[key] = obj
-        return copy.deepcopy(obj)
+        if namespace:
+            self.ensure_namespace(namespace)
+        existing = self.registry.peek(info, "", meta.get("name", "")) \
+            if info.kind == "Namespace" else None
+        if existing is not None:  # created on demand by an earlier add: take this one's labels
+            body["metadata"] = {**copy.deepcopy(existing["metadata"]), **meta}
+            stored = self.registry.update(info, body)
+        else:
+            stored = self.registry.create(info, body, namespace=namespace)
+        if status:
+            stored = copy.deepcopy(stored)
+            stored["status"] = status
+            stored = self.registry.update(info, stored, namespace=namespace,
+                                          subresource="status")
+        return copy.deepcopy(stored)
 
-    def _key(self, info: KindInfo, obj: Obj) -> tuple[str, str, str]:
-        meta = obj["metadata"]
-        return (info.group_resource, meta.get("namespace", "") if info.namespaced else "",
-                meta["name"])
-
-    def _check_rv(self, old: Obj, new: Obj) -> None:
-        rv = new.get("metadata", {}).get("resourceVersion")
-        if rv and rv != old["metadata"]["resourceVersion"]:
-            self.conflicts += 1
-            raise Conflict(new["metadata"]["name"])
-
-    def _store(self, key: tuple[str, str, str], obj: Obj) -> None:
-        meta = obj["metadata"]
-        if meta.get("deletionTimestamp") and not meta.get("finalizers") and not (
-                obj.get("kind") == "Namespace" and obj.get("spec", {}).get("finalizers")):
-            self.objects.pop(key, None)
-            return
-        meta["resourceVersion"] = str(next(self._rv))
-        self.objects[key] = obj
+    def _namespace(self, info: KindInfo, obj: Obj) -> str:
+        return str(obj.get("metadata", {}).get("namespace") or "") if info.namespaced else ""
 
     def update(self, info: KindInfo, obj: Obj) -> None:
-        key = self._key(info, obj)
-        old = self.objects[key]
-        self._check_rv(old, obj)
-        new = copy.deepcopy(obj)
-        for field in ("uid", "creationTimestamp", "deletionTimestamp", "generation"):
-            if field in old["metadata"]:
-                new["metadata"][field] = old["metadata"][field]
-        if "status" in old:
-            new["status"] = copy.deepcopy(old["status"])
-        if old.get("kind") in SPEC_KINDS and new.get("spec") != old.get("spec"):
-            new["metadata"]["generation"] = old["metadata"]["generation"] + 1
-        if old.get("kind") == "Namespace":
-            new["spec"] = copy.deepcopy(old.get("spec", {}))
-        self._store(key, new)
+        self.registry.update(info, obj, namespace=self._namespace(info, obj))
 
     def update_status(self, info: KindInfo, obj: Obj) -> None:
-        key = self._key(info, obj)
-        old = self.objects[key]
-        self._check_rv(old, obj)
-        new = copy.deepcopy(old)
-        new["status"] = copy.deepcopy(obj.get("status", {}))
-        if old.get("kind") == "Deployment":
-            # deploymentStatusStrategy resets spec and labels only: annotations go through.
-            new["metadata"]["annotations"] = copy.deepcopy(
-                obj.get("metadata", {}).get("annotations"))
-        self._store(key, new)
-
-    def finalize(self, obj: Obj) -> None:
-        info = kinds.core("namespaces")
-        key = self._key(info, obj)
-        old = self.objects[key]
-        self._check_rv(old, obj)
-        new = copy.deepcopy(old)
-        new.setdefault("spec", {})["finalizers"] = obj.get("spec", {}).get("finalizers", [])
-        self._store(key, new)
+        self.registry.update(info, obj, namespace=self._namespace(info, obj),
+                             subresource="status")
 
     def delete(self, info: KindInfo, namespace: str, name: str,
-               propagation: str = "Background", uid: str | None = None) -> None:
-        key = (info.group_resource, namespace if info.namespaced else "", name)
-        old = self.objects.get(key)
-        if old is None or (uid and old["metadata"]["uid"] != uid):
-            return
-        new = copy.deepcopy(old)
-        finalizers = list(new["metadata"].get("finalizers") or [])
-        if propagation == "Foreground" and "foregroundDeletion" not in finalizers:
-            finalizers.append("foregroundDeletion")
-        if propagation == "Orphan" and "orphan" not in finalizers:
-            finalizers.append("orphan")
-        ns_waits = info.kind == "Namespace" and new.get("spec", {}).get("finalizers")
-        if not finalizers and not ns_waits:
-            del self.objects[key]
-            return
-        new["metadata"]["finalizers"] = finalizers
-        new["metadata"].setdefault("deletionTimestamp", rfc3339(self.clock.now()))
-        if info.kind == "Namespace":
-            new.setdefault("status", {})["phase"] = "Terminating"
-        self._store(key, new)
+               propagation: str = "Background", uid: str | None = None,
+               grace_period_seconds: int | None = None) -> None:
+        try:
+            self.registry.delete(info, namespace if info.namespaced else "", name,
+                                 propagation=propagation, uid=uid,
+                                 grace_period_seconds=grace_period_seconds)
+        except ApiError as err:
+            if err.code != 404:
+                raise
+
+    def finish_terminating_pods(self) -> None:
+        """What the pods' kubelets do once the containers stopped: delete with grace 0."""
+        for pod in self.list(PODS):
+            meta = pod["metadata"]
+            if meta.get("deletionTimestamp"):
+                self.delete(PODS, meta["namespace"], meta["name"], grace_period_seconds=0)
 
     def record(self, action: RecordEvent) -> None:
-        involved = action.involved["metadata"]
-        for (res, _, _), ev in self.objects.items():
-            if res == "events" and ev["involvedObject"]["uid"] == involved["uid"] \
-                    and ev["reason"] == action.reason and ev["message"] == action.message:
-                ev["count"] += 1
-                ev["lastTimestamp"] = rfc3339(self.clock.now())
-                return
-        now = rfc3339(self.clock.now())
-        self.add(EVENTS, {
-            "metadata": {"name": f"{involved['name']}.{next(self._suffix):x}",
-                         "namespace": involved.get("namespace", "default")},
-            "involvedObject": {"kind": action.involved.get("kind"), "name": involved["name"],
-                               "namespace": involved.get("namespace", ""),
-                               "uid": involved["uid"]},
-            "reason": action.reason, "message": action.message, "type": action.type,
-            "source": {"component": action.component}, "count": 1,
-            "firstTimestamp": now, "lastTimestamp": now,
-        })
+        self.recorder.record(action)
 
     def apply(self, actions: Iterable[Action]) -> None:
+        """Apply as :meth:`ComponentRunner.apply` does; a 409 is counted and skipped."""
         for action in actions:
             try:
-                if isinstance(action, Create):
+                finalize = getattr(action, "finalize", None)
+                if callable(finalize):
+                    finalize(self.registry)
+                elif isinstance(action, Create):
                     self.add(action.info, action.obj)
-                elif isinstance(action, Finalize):
-                    self.finalize(action.obj)
                 elif isinstance(action, UpdateStatus):
                     self.update_status(action.info, action.obj)
                 elif isinstance(action, Update):
                     self.update(action.info, action.obj)
                 elif isinstance(action, Delete):
                     self.delete(action.info, action.namespace, action.name, action.propagation,
-                                action.uid)
+                                action.uid, action.grace_period_seconds)
                 elif isinstance(action, RecordEvent):
                     self.record(action)
-            except Conflict:
-                pass
+            except ApiError as err:
+                if err.code != 409:
+                    raise
+                self.conflicts += 1
 
     def events(self, reason: str | None = None) -> list[str]:
         return [e["message"] for e in self.list(EVENTS)
@@ -213,7 +207,7 @@ class FakeCluster:
     # ------------------------------------------------------------------ driving
 
     def run(self, controller: Reconciler, key: Key) -> Result:
-        result = controller.reconcile(self, key, self.clock)
+        result = controller.reconcile(self.snapshot, key, self.clock)
         self.apply(result.actions)
         return result
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sandbox.controllers.controller_fakes import FakeCluster, events_of, make_ready
+from sandbox.controllers.controller_fakes import Cluster, events_of, make_ready
 
 from kubelab.sandbox.api import kinds
 from kubelab.sandbox.clock import ManualClock
@@ -16,8 +16,8 @@ PODS = kinds.core("pods")
 KEY = Key("daemonsets.apps", "kube-system", "kube-proxy")
 
 
-def setup() -> FakeCluster:
-    cluster = FakeCluster(ManualClock())
+def setup() -> Cluster:
+    cluster = Cluster(ManualClock())
     cluster.add(NODES, {"metadata": {"name": "control-plane"}, "spec": {"taints": [
         {"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}]}})
     for i in (1, 2):

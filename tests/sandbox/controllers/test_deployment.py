@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 
 import pytest
-from sandbox.controllers.controller_fakes import FakeCluster, deployment, events_of, make_ready
+from sandbox.controllers.controller_fakes import Cluster, deployment, events_of, make_ready
 
 from kubelab.sandbox.api import kinds
 from kubelab.sandbox.clock import ManualClock
@@ -23,11 +23,11 @@ KEY = Key("deployments.apps", "default", "web")
 
 
 @pytest.fixture
-def cluster(clock: ManualClock) -> FakeCluster:
-    return FakeCluster(clock)
+def cluster(clock: ManualClock) -> Cluster:
+    return Cluster(clock)
 
 
-def settle(cluster: FakeCluster, check: object = None, rounds: int = 50) -> None:
+def settle(cluster: Cluster, check: object = None, rounds: int = 50) -> None:
     """Run both controllers until neither writes anything; ``check`` after every batch."""
     dc, rsc = DeploymentController(), ReplicaSetController()
     for _ in range(rounds):
@@ -47,24 +47,24 @@ def settle(cluster: FakeCluster, check: object = None, rounds: int = 50) -> None
     raise AssertionError("controllers did not settle")
 
 
-def kubelet(cluster: FakeCluster, clock: ManualClock) -> None:
+def kubelet(cluster: Cluster, clock: ManualClock) -> None:
     """Every pending pod starts and turns Ready now."""
     for key, pod in list(cluster.objects.items()):
         if key[0] == "pods" and not pod.get("status", {}).get("conditions"):
             cluster.objects[key] = make_ready(pod, clock)
 
 
-def rs_by_image(cluster: FakeCluster) -> dict[str, Obj]:
+def rs_by_image(cluster: Cluster) -> dict[str, Obj]:
     return {rs["spec"]["template"]["spec"]["containers"][0]["image"]: rs
             for rs in cluster.list(RS)}
 
 
-def available_pods(cluster: FakeCluster, min_ready: int, clock: ManualClock) -> int:
+def available_pods(cluster: Cluster, min_ready: int, clock: ManualClock) -> int:
     return sum(1 for p in cluster.list(PODS)
                if common.is_pod_active(p) and du.is_pod_available(p, min_ready, clock))
 
 
-def rollout_complete(cluster: FakeCluster) -> bool:
+def rollout_complete(cluster: Cluster) -> bool:
     d = cluster.get(DEPLOY, "default", "web")
     assert d is not None
     s, want = d.get("status", {}), d["spec"]["replicas"]
@@ -73,7 +73,7 @@ def rollout_complete(cluster: FakeCluster) -> bool:
             and s.get("availableReplicas", 0) == want)
 
 
-def roll(cluster: FakeCluster, clock: ManualClock, check: object = None,
+def roll(cluster: Cluster, clock: ManualClock, check: object = None,
          max_steps: int = 100) -> int:
     steps = 0
     settle(cluster, check)
@@ -87,14 +87,14 @@ def roll(cluster: FakeCluster, clock: ManualClock, check: object = None,
     return steps
 
 
-def set_image(cluster: FakeCluster, image: str) -> None:
+def set_image(cluster: Cluster, image: str) -> None:
     d = cluster.get(DEPLOY, "default", "web")
     assert d is not None
     d["spec"]["template"]["spec"]["containers"][0]["image"] = image
     cluster.update(DEPLOY, d)
 
 
-def test_first_sync_creates_the_new_replica_set(cluster: FakeCluster,
+def test_first_sync_creates_the_new_replica_set(cluster: Cluster,
                                                 clock: ManualClock) -> None:
     d = cluster.add(DEPLOY, deployment(replicas=3))
     result = DeploymentController().reconcile(cluster, KEY, clock)
@@ -128,7 +128,7 @@ def test_first_sync_creates_the_new_replica_set(cluster: FakeCluster,
     assert stored["metadata"]["annotations"][du.REVISION_ANNOTATION] == "1"  # type: ignore[index]
 
 
-def _invariant(cluster: FakeCluster, clock: ManualClock, replicas: int, surge: int,
+def _invariant(cluster: Cluster, clock: ManualClock, replicas: int, surge: int,
                unavailable: int, min_ready: int) -> object:
     def check() -> None:
         active = [p for p in cluster.list(PODS) if common.is_pod_active(p)]
@@ -146,7 +146,7 @@ def _invariant(cluster: FakeCluster, clock: ManualClock, replicas: int, surge: i
     (4, 0, 1, 0, (0, 1)),
 ], ids=["kdemo", "10-25pct", "10-25pct-minready", "no-surge"])
 def test_rolling_update_respects_surge_and_unavailable(
-        cluster: FakeCluster, clock: ManualClock, replicas: int, surge: object,
+        cluster: Cluster, clock: ManualClock, replicas: int, surge: object,
         unavailable: object, min_ready: int, resolved: tuple[int, int]) -> None:
     """At every write: pods <= replicas + maxSurge, available >= replicas - maxUnavailable."""
     cluster.add(DEPLOY, deployment(replicas=replicas, surge=surge, unavailable=unavailable,
@@ -176,7 +176,7 @@ def test_rolling_update_respects_surge_and_unavailable(
     assert any(m.startswith(f"Scaled down replica set {old_name} from ") for m in scaled)
 
 
-def test_kdemo_first_step_is_one_up_one_down(cluster: FakeCluster, clock: ManualClock) -> None:
+def test_kdemo_first_step_is_one_up_one_down(cluster: Cluster, clock: ManualClock) -> None:
     """3 replicas, surge 1, unavailable 1: the new RS gets 1, the old goes to 2."""
     cluster.add(DEPLOY, deployment(replicas=3, surge=1, unavailable=1, image="kdemo:v1"))
     roll(cluster, clock)
@@ -193,7 +193,7 @@ def test_kdemo_first_step_is_one_up_one_down(cluster: FakeCluster, clock: Manual
     assert f"Scaled up replica set {v2} from 1 to 2" in messages
 
 
-def test_rollback_bumps_revision_and_records_history(cluster: FakeCluster,
+def test_rollback_bumps_revision_and_records_history(cluster: Cluster,
                                                      clock: ManualClock) -> None:
     cluster.add(DEPLOY, deployment(replicas=2, image="app:v1"))
     roll(cluster, clock)
@@ -217,7 +217,7 @@ def test_rollback_bumps_revision_and_records_history(cluster: FakeCluster,
     assert du.revision(rs_by_image(cluster)["app:v2"]) == 4
 
 
-def test_recreate_scales_old_to_zero_before_new(cluster: FakeCluster,
+def test_recreate_scales_old_to_zero_before_new(cluster: Cluster,
                                                 clock: ManualClock) -> None:
     cluster.add(DEPLOY, deployment(replicas=3, strategy="Recreate", image="app:v1"))
     roll(cluster, clock)
@@ -234,12 +234,16 @@ def test_recreate_scales_old_to_zero_before_new(cluster: FakeCluster,
     assert not [p for p in cluster.list(PODS) if common.is_pod_active(p)]
     cluster.run(ReplicaSetController(), Key.of(RS, rs_by_image(cluster)["app:v1"]))
     result = cluster.run(dc, KEY)
+    # Terminating pods still count as running old pods (oldPodsRunning): nothing new yet.
+    assert not [a for a in result.actions if isinstance(a, Create)]
+    cluster.finish_terminating_pods()
+    result = cluster.run(dc, KEY)
     creates = [a for a in result.actions if isinstance(a, Create)]
     assert len(creates) == 1 and creates[0].obj["spec"]["replicas"] == 3
     roll(cluster, clock)
 
 
-def test_progress_deadline_exceeded(cluster: FakeCluster, clock: ManualClock) -> None:
+def test_progress_deadline_exceeded(cluster: Cluster, clock: ManualClock) -> None:
     """Pods that never become ready: after progressDeadlineSeconds (simulated) → False."""
     cluster.add(DEPLOY, deployment(replicas=2, progressDeadlineSeconds=60))
     settle(cluster)
@@ -260,7 +264,7 @@ def test_progress_deadline_exceeded(cluster: FakeCluster, clock: ManualClock) ->
     assert result.requeue_after is None
 
 
-def test_progress_resets_the_deadline(cluster: FakeCluster, clock: ManualClock) -> None:
+def test_progress_resets_the_deadline(cluster: Cluster, clock: ManualClock) -> None:
     cluster.add(DEPLOY, deployment(replicas=2, progressDeadlineSeconds=60))
     settle(cluster)
     clock.advance(50)
@@ -276,7 +280,7 @@ def test_progress_resets_the_deadline(cluster: FakeCluster, clock: ManualClock) 
     assert du.get_condition(d["status"], "Progressing")["status"] == "True"  # type: ignore[index]
 
 
-def test_proportional_scaling_mid_rollout(cluster: FakeCluster, clock: ManualClock) -> None:
+def test_proportional_scaling_mid_rollout(cluster: Cluster, clock: ManualClock) -> None:
     cluster.add(DEPLOY, deployment(replicas=10, image="app:v1"))
     roll(cluster, clock)
     set_image(cluster, "app:v2")
@@ -297,7 +301,7 @@ def test_proportional_scaling_mid_rollout(cluster: FakeCluster, clock: ManualClo
         assert common.annotations_of(rs)[du.DESIRED_REPLICAS_ANNOTATION] == "20"
 
 
-def test_paused_deployment_does_not_roll_but_scales(cluster: FakeCluster,
+def test_paused_deployment_does_not_roll_but_scales(cluster: Cluster,
                                                     clock: ManualClock) -> None:
     cluster.add(DEPLOY, deployment(replicas=2, image="app:v1"))
     roll(cluster, clock)
@@ -324,7 +328,7 @@ def test_paused_deployment_does_not_roll_but_scales(cluster: FakeCluster,
     roll(cluster, clock)
 
 
-def test_revision_history_limit_cleans_oldest(cluster: FakeCluster, clock: ManualClock) -> None:
+def test_revision_history_limit_cleans_oldest(cluster: Cluster, clock: ManualClock) -> None:
     cluster.add(DEPLOY, deployment(replicas=1, image="app:v0", revisionHistoryLimit=2))
     roll(cluster, clock)
     for version in range(1, 5):
@@ -335,7 +339,7 @@ def test_revision_history_limit_cleans_oldest(cluster: FakeCluster, clock: Manua
     assert sorted(rs_by_image(cluster)) == ["app:v2", "app:v3", "app:v4"]
 
 
-def test_adopts_orphan_replica_set(cluster: FakeCluster, clock: ManualClock) -> None:
+def test_adopts_orphan_replica_set(cluster: Cluster, clock: ManualClock) -> None:
     d = deployment(replicas=1)
     template = copy.deepcopy(d["spec"]["template"])
     pod_hash = du.compute_hash(template)
@@ -355,7 +359,7 @@ def test_adopts_orphan_replica_set(cluster: FakeCluster, clock: ManualClock) -> 
         "FoundNewReplicaSet", "ReplicaSetUpdated")
 
 
-def test_keys_for_maps_replica_sets_to_their_deployment(cluster: FakeCluster,
+def test_keys_for_maps_replica_sets_to_their_deployment(cluster: Cluster,
                                                         clock: ManualClock) -> None:
     cluster.add(DEPLOY, deployment())
     settle(cluster)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sandbox.controllers.controller_fakes import FakeCluster, make_ready
+from sandbox.controllers.controller_fakes import Cluster, make_ready
 
 from kubelab.sandbox.api import kinds
 from kubelab.sandbox.clock import ManualClock, rfc3339
@@ -18,8 +18,8 @@ KEY = Key("services", "default", "web")
 
 
 @pytest.fixture
-def cluster(clock: ManualClock) -> FakeCluster:
-    c = FakeCluster(clock)
+def cluster(clock: ManualClock) -> Cluster:
+    c = Cluster(clock)
     c.add(SVC, {"metadata": {"name": "web", "labels": {"team": "a"}},
                 "spec": {"selector": {"app": "web"}, "clusterIP": "10.96.0.10",
                          "ports": [{"name": "http", "port": 80, "targetPort": "web",
@@ -27,10 +27,10 @@ def cluster(clock: ManualClock) -> FakeCluster:
     return c
 
 
-def add_pod(cluster: FakeCluster, name: str, ip: str, ready: bool) -> Obj:
+def add_pod(cluster: Cluster, name: str, ip: str, ready: bool) -> Obj:
     pod = cluster.add(PODS, {
         "metadata": {"name": name, "labels": {"app": "web"}},
-        "spec": {"containers": [{"name": "c", "ports": [
+        "spec": {"containers": [{"name": "c", "image": "nginx", "ports": [
             {"name": "web", "containerPort": 8080, "protocol": "TCP"}]}]}})
     pod = make_ready(pod, cluster.clock, node="worker-1", ip=ip)  # type: ignore[arg-type]
     if not ready:
@@ -39,10 +39,11 @@ def add_pod(cluster: FakeCluster, name: str, ip: str, ready: bool) -> Obj:
     return pod
 
 
-def test_slices_and_endpoints_follow_readiness(cluster: FakeCluster) -> None:
+def test_slices_and_endpoints_follow_readiness(cluster: Cluster) -> None:
     ready = add_pod(cluster, "web-a", "10.244.1.7", True)
     add_pod(cluster, "web-b", "10.244.1.5", False)
-    cluster.add(PODS, {"metadata": {"name": "no-ip", "labels": {"app": "web"}}, "spec": {}})
+    cluster.add(PODS, {"metadata": {"name": "no-ip", "labels": {"app": "web"}},
+                       "spec": {"containers": [{"name": "c", "image": "nginx"}]}})
     cluster.run(EndpointsController(), KEY)
     (slice_obj,) = cluster.list(SLICES)
     assert slice_obj["metadata"]["name"].startswith("web-")
@@ -68,10 +69,11 @@ def test_slices_and_endpoints_follow_readiness(cluster: FakeCluster) -> None:
     assert subset["ports"] == [{"name": "http", "port": 8080, "protocol": "TCP"}]
 
 
-def test_terminating_pod_is_not_ready_and_leaves_endpoints(cluster: FakeCluster,
+def test_terminating_pod_is_not_ready_and_leaves_endpoints(cluster: Cluster,
                                                            clock: ManualClock) -> None:
     pod = add_pod(cluster, "web-a", "10.244.1.7", True)
     pod["metadata"]["deletionTimestamp"] = rfc3339(clock.now())
+    cluster.objects[("pods", "default", "web-a")] = pod
     cluster.run(EndpointsController(), KEY)
     (slice_obj,) = cluster.list(SLICES)
     assert slice_obj["endpoints"][0]["conditions"] == {"ready": False, "serving": True,
@@ -79,7 +81,7 @@ def test_terminating_pod_is_not_ready_and_leaves_endpoints(cluster: FakeCluster,
     assert "subsets" not in cluster.get(EP, "default", "web")  # type: ignore[operator]
 
 
-def test_readiness_change_updates_in_place(cluster: FakeCluster) -> None:
+def test_readiness_change_updates_in_place(cluster: Cluster) -> None:
     add_pod(cluster, "web-a", "10.244.1.7", False)
     controller = EndpointsController()
     cluster.run(controller, KEY)
@@ -95,13 +97,13 @@ def test_readiness_change_updates_in_place(cluster: FakeCluster) -> None:
 
 
 def test_kubernetes_service_points_at_the_api_server(clock: ManualClock) -> None:
-    cluster = FakeCluster(clock)
+    cluster = Cluster(clock)
     cluster.add(SVC, {"metadata": {"name": "kubernetes"},
                       "spec": {"ports": [{"name": "https", "port": 443,
                                           "targetPort": 6443}]}})
     cluster.add(PODS, {"metadata": {"name": "kube-apiserver-control-plane",
                                     "namespace": "kube-system"},
-                       "spec": {}, "status": {"podIP": "172.18.0.2"}})
+                       "spec": {"containers": [{"name": "c", "image": "nginx"}]}, "status": {"podIP": "172.18.0.2"}})
     cluster.run(EndpointsController(), Key("services", "default", "kubernetes"))
     ep = cluster.get(EP, "default", "kubernetes")
     assert ep["subsets"] == [{"addresses": [{"ip": "172.18.0.2"}],  # type: ignore[index]
@@ -112,7 +114,7 @@ def test_kubernetes_service_points_at_the_api_server(clock: ManualClock) -> None
 
 
 def test_service_without_selector_is_left_alone(clock: ManualClock) -> None:
-    cluster = FakeCluster(clock)
+    cluster = Cluster(clock)
     cluster.add(SVC, {"metadata": {"name": "ext"}, "spec": {"ports": [{"port": 80}]}})
     assert EndpointsController().reconcile(cluster, Key("services", "default", "ext"),
                                            clock).actions == []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sandbox.controllers.controller_fakes import FakeCluster
+from sandbox.controllers.controller_fakes import Cluster
 
 from kubelab.sandbox.api import kinds
 from kubelab.sandbox.clock import ManualClock
@@ -17,8 +17,14 @@ PODS = kinds.core("pods")
 
 
 @pytest.fixture
-def cluster() -> FakeCluster:
-    return FakeCluster(ManualClock())
+def cluster() -> Cluster:
+    return Cluster(ManualClock())
+
+
+def workload_spec() -> Obj:
+    return {"selector": {"matchLabels": {"app": "web"}},
+            "template": {"metadata": {"labels": {"app": "web"}},
+                         "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}
 
 
 def owned_by(owner: Obj, info_kind: str, block: bool = True) -> list[Obj]:
@@ -27,18 +33,19 @@ def owned_by(owner: Obj, info_kind: str, block: bool = True) -> list[Obj]:
              "blockOwnerDeletion": block}]
 
 
-def family(cluster: FakeCluster) -> tuple[Obj, Obj, list[Obj]]:
-    d = cluster.add(DEPLOY, {"metadata": {"name": "web"}, "spec": {}})
+def family(cluster: Cluster) -> tuple[Obj, Obj, list[Obj]]:
+    d = cluster.add(DEPLOY, {"metadata": {"name": "web"}, "spec": workload_spec()})
     rs = cluster.add(RS, {"metadata": {"name": "web-1",
                                        "ownerReferences": owned_by(d, "Deployment")},
-                          "spec": {}})
+                          "spec": workload_spec()})
     pods = [cluster.add(PODS, {"metadata": {"name": f"web-1-{i}", "ownerReferences": [
-        {**owned_by(rs, "ReplicaSet")[0], "apiVersion": "apps/v1"}]}, "spec": {}})
+        {**owned_by(rs, "ReplicaSet")[0], "apiVersion": "apps/v1"}]},
+        "spec": {"containers": [{"name": "c", "image": "nginx"}]}})
         for i in range(2)]
     return d, rs, pods
 
 
-def gc_until_quiet(cluster: FakeCluster, rounds: int = 10) -> None:
+def gc_until_quiet(cluster: Cluster, rounds: int = 10) -> None:
     gc = GarbageCollector()
     for _ in range(rounds):
         wrote = False
@@ -50,7 +57,7 @@ def gc_until_quiet(cluster: FakeCluster, rounds: int = 10) -> None:
     raise AssertionError("gc did not settle")
 
 
-def test_background_deletes_dependents_of_a_vanished_owner(cluster: FakeCluster) -> None:
+def test_background_deletes_dependents_of_a_vanished_owner(cluster: Cluster) -> None:
     _, _, _pods = family(cluster)
     cluster.delete(DEPLOY, "default", "web")
     assert cluster.get(DEPLOY, "default", "web") is None
@@ -62,7 +69,7 @@ def test_background_deletes_dependents_of_a_vanished_owner(cluster: FakeCluster)
     assert cluster.list(RS) == [] and cluster.list(PODS) == []
 
 
-def test_foreground_waits_for_blocking_dependents(cluster: FakeCluster) -> None:
+def test_foreground_waits_for_blocking_dependents(cluster: Cluster) -> None:
     family(cluster)
     cluster.delete(DEPLOY, "default", "web", propagation="Foreground")
     d = cluster.get(DEPLOY, "default", "web")
@@ -79,7 +86,7 @@ def test_foreground_waits_for_blocking_dependents(cluster: FakeCluster) -> None:
     assert cluster.list(RS) == [] and cluster.list(PODS) == []
 
 
-def test_orphan_strips_owner_references(cluster: FakeCluster) -> None:
+def test_orphan_strips_owner_references(cluster: Cluster) -> None:
     family(cluster)
     cluster.delete(DEPLOY, "default", "web", propagation="Orphan")
     gc_until_quiet(cluster)
@@ -90,9 +97,9 @@ def test_orphan_strips_owner_references(cluster: FakeCluster) -> None:
 
 
 def test_dependent_with_another_live_owner_only_drops_the_dead_ref(
-        cluster: FakeCluster) -> None:
+        cluster: Cluster) -> None:
     _d, rs, _ = family(cluster)
-    other = cluster.add(DEPLOY, {"metadata": {"name": "other"}, "spec": {}})
+    other = cluster.add(DEPLOY, {"metadata": {"name": "other"}, "spec": workload_spec()})
     stored = cluster.objects[("replicasets.apps", "default", "web-1")]
     stored["metadata"]["ownerReferences"].append(
         {**owned_by(other, "Deployment")[0], "controller": False})
@@ -103,10 +110,10 @@ def test_dependent_with_another_live_owner_only_drops_the_dead_ref(
     assert [r["name"] for r in rs["metadata"]["ownerReferences"]] == ["other"]
 
 
-def test_uid_mismatch_counts_as_gone(cluster: FakeCluster) -> None:
+def test_uid_mismatch_counts_as_gone(cluster: Cluster) -> None:
     family(cluster)
     cluster.delete(DEPLOY, "default", "web")
-    cluster.add(DEPLOY, {"metadata": {"name": "web"}, "spec": {}})  # same name, new uid
+    cluster.add(DEPLOY, {"metadata": {"name": "web"}, "spec": workload_spec()})  # new uid
     result = GarbageCollector().reconcile(cluster, Key("replicasets.apps", "default", "web-1"),
                                           cluster.clock)
     assert any(isinstance(a, Delete) for a in result.actions)

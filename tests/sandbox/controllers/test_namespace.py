@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sandbox.controllers.controller_fakes import FakeCluster
+from sandbox.controllers.controller_fakes import Cluster
 
 from kubelab.sandbox.api import kinds
 from kubelab.sandbox.clock import ManualClock
@@ -16,11 +16,12 @@ KEY = Key("namespaces", "", "shop")
 
 
 def test_terminating_namespace_empties_then_finalizes() -> None:
-    cluster = FakeCluster(ManualClock())
+    cluster = Cluster(ManualClock())
     cluster.add(NS, {"metadata": {"name": "shop"}, "spec": {"finalizers": ["kubernetes"]},
                      "status": {"phase": "Active"}})
     cluster.add(PODS, {"metadata": {"name": "a", "namespace": "shop",
-                                    "finalizers": ["example.com/hold"]}, "spec": {}})
+                                    "finalizers": ["example.com/hold"]},
+                       "spec": {"containers": [{"name": "c", "image": "nginx"}]}})
     cluster.add(CM, {"metadata": {"name": "cfg", "namespace": "shop"}})
     cluster.delete(NS, "", "shop")
     controller = NamespaceController()
@@ -50,6 +51,6 @@ def test_terminating_namespace_empties_then_finalizes() -> None:
 
 
 def test_live_namespace_is_ignored() -> None:
-    cluster = FakeCluster(ManualClock())
+    cluster = Cluster(ManualClock())
     cluster.add(NS, {"metadata": {"name": "shop"}, "spec": {"finalizers": ["kubernetes"]}})
     assert NamespaceController().reconcile(cluster, KEY, cluster.clock).actions == []

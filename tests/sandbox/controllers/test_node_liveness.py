@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from sandbox.controllers.controller_fakes import FakeCluster
+from sandbox.controllers.controller_fakes import Cluster
 from sandbox.controllers.test_node_lifecycle import KEY, NODES, renew
 from sandbox.controllers.test_node_lifecycle import cluster as cluster
 
@@ -13,13 +13,13 @@ from kubelab.sandbox.clock import ManualClock
 from kubelab.sandbox.controllers.node_lifecycle import NodeLifecycleController
 
 
-def ready_status(cluster: FakeCluster) -> str:
+def ready_status(cluster: Cluster) -> str:
     node = cluster.get(NODES, "", KEY.name)
     assert node is not None
     return next(c["status"] for c in node["status"]["conditions"] if c["type"] == "Ready")
 
 
-def test_a_starved_kubelet_is_not_declared_dead(cluster: FakeCluster,
+def test_a_starved_kubelet_is_not_declared_dead(cluster: Cluster,
                                                 clock: ManualClock) -> None:
     """The lease is 70 s old, but the kubelet's last chance to renew it was 30 s ago."""
     controller = NodeLifecycleController(grace_period=50)
@@ -33,7 +33,7 @@ def test_a_starved_kubelet_is_not_declared_dead(cluster: FakeCluster,
     assert result.requeue_after == pytest.approx(20.001)
 
 
-def test_without_the_liveness_reading_the_same_lease_is_stale(cluster: FakeCluster,
+def test_without_the_liveness_reading_the_same_lease_is_stale(cluster: Cluster,
                                                               clock: ManualClock) -> None:
     controller = NodeLifecycleController(grace_period=50)
     clock.advance(70)
@@ -43,7 +43,7 @@ def test_without_the_liveness_reading_the_same_lease_is_stale(cluster: FakeClust
 
 
 def test_a_stopped_kubelet_that_could_run_goes_not_ready_after_the_grace_period(
-        cluster: FakeCluster, clock: ManualClock) -> None:
+        cluster: Cluster, clock: ManualClock) -> None:
     """stop-kubelet: the heartbeat task keeps its schedule (could run = now) but renews
     nothing, so the grace period runs out exactly as upstream."""
     controller = NodeLifecycleController(grace_period=50)
@@ -56,7 +56,7 @@ def test_a_stopped_kubelet_that_could_run_goes_not_ready_after_the_grace_period(
     assert ready_status(cluster) == "Unknown"
 
 
-def test_a_renewing_kubelet_stays_ready_through_any_stall(cluster: FakeCluster,
+def test_a_renewing_kubelet_stays_ready_through_any_stall(cluster: Cluster,
                                                          clock: ManualClock) -> None:
     controller = NodeLifecycleController(grace_period=50)
     chance: list[datetime] = [clock.now()]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sandbox.controllers.controller_fakes import FakeCluster, events_of, make_ready
+from sandbox.controllers.controller_fakes import Cluster, events_of, make_ready
 
 from kubelab.sandbox.api import kinds
 from kubelab.sandbox.clock import ManualClock, rfc3339
@@ -19,8 +19,8 @@ KEY = Key("replicasets.apps", "default", "web-abc")
 
 
 @pytest.fixture
-def cluster(clock: ManualClock) -> FakeCluster:
-    return FakeCluster(clock)
+def cluster(clock: ManualClock) -> Cluster:
+    return Cluster(clock)
 
 
 def replica_set(replicas: int, min_ready: int = 0) -> Obj:
@@ -32,7 +32,7 @@ def replica_set(replicas: int, min_ready: int = 0) -> Obj:
                                   "spec": {"containers": [{"name": "c", "image": "x"}]}}}}
 
 
-def test_creates_missing_pods_with_owner_and_events(cluster: FakeCluster,
+def test_creates_missing_pods_with_owner_and_events(cluster: Cluster,
                                                      clock: ManualClock) -> None:
     rs = cluster.add(RS, replica_set(3))
     result = ReplicaSetController().reconcile(cluster, KEY, clock)
@@ -56,7 +56,7 @@ def test_creates_missing_pods_with_owner_and_events(cluster: FakeCluster,
         "replicas": 3, "fullyLabeledReplicas": 3, "observedGeneration": 1}
 
 
-def test_terminating_pods_are_replaced(cluster: FakeCluster, clock: ManualClock) -> None:
+def test_terminating_pods_are_replaced(cluster: Cluster, clock: ManualClock) -> None:
     cluster.add(RS, replica_set(2))
     cluster.run(ReplicaSetController(), KEY)
     key = next(k for k in cluster.objects if k[0] == "pods")
@@ -65,7 +65,7 @@ def test_terminating_pods_are_replaced(cluster: FakeCluster, clock: ManualClock)
     assert len([a for a in result.actions if isinstance(a, Create)]) == 1
 
 
-def test_scale_down_deletes_least_valuable_first(cluster: FakeCluster,
+def test_scale_down_deletes_least_valuable_first(cluster: Cluster,
                                                  clock: ManualClock) -> None:
     cluster.add(RS, replica_set(4))
     cluster.run(ReplicaSetController(), KEY)
@@ -120,7 +120,7 @@ def test_crowded_nodes_lose_pods_first() -> None:
     assert rank_pods_for_deletion([b, a], related, clock)[0] is a
 
 
-def test_available_after_min_ready_seconds_with_requeue(cluster: FakeCluster,
+def test_available_after_min_ready_seconds_with_requeue(cluster: Cluster,
                                                         clock: ManualClock) -> None:
     cluster.add(RS, replica_set(2, min_ready=30))
     cluster.run(ReplicaSetController(), KEY)
@@ -136,12 +136,12 @@ def test_available_after_min_ready_seconds_with_requeue(cluster: FakeCluster,
     assert result.requeue_after is None
 
 
-def test_adopts_orphans_and_releases_mismatched(cluster: FakeCluster,
+def test_adopts_orphans_and_releases_mismatched(cluster: Cluster,
                                                 clock: ManualClock) -> None:
     cluster.add(RS, replica_set(1))
     cluster.add(PODS, {"metadata": {"name": "stray", "namespace": "default",
                                     "labels": {"app": "web", "pod-template-hash": "abc"}},
-                       "spec": {"containers": []}, "status": {"phase": "Pending"}})
+                       "spec": {"containers": [{"name": "c", "image": "nginx"}]}, "status": {"phase": "Pending"}})
     result = cluster.run(ReplicaSetController(), KEY)
     assert not [a for a in result.actions if isinstance(a, Create)]
     pod = cluster.get(PODS, "default", "stray")

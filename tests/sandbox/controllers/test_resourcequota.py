@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sandbox.controllers.controller_fakes import FakeCluster
+from sandbox.controllers.controller_fakes import Cluster
 
 from kubelab.sandbox.api import kinds
 from kubelab.sandbox.clock import ManualClock
@@ -14,15 +14,15 @@ PODS = kinds.core("pods")
 
 
 def test_used_follows_the_pods_of_the_namespace(clock: ManualClock) -> None:
-    cluster = FakeCluster(clock)
+    cluster = Cluster(clock)
     cluster.add(QUOTAS, {"metadata": {"name": "q", "namespace": "team-a"},
                          "spec": {"hard": {"pods": "4", "requests.cpu": "500m"}}})
     for i in range(2):
         cluster.add(PODS, {"metadata": {"name": f"p{i}", "namespace": "team-a"},
-                           "spec": {"containers": [{"name": "c", "resources": {
+                           "spec": {"containers": [{"name": "c", "image": "nginx", "resources": {
                                "requests": {"cpu": "200m"}}}]}})
     cluster.add(PODS, {"metadata": {"name": "elsewhere", "namespace": "other"},
-                       "spec": {"containers": [{"name": "c"}]}})
+                       "spec": {"containers": [{"name": "c", "image": "nginx"}]}})
     result = ResourceQuotaController().reconcile(cluster, Key("resourcequotas", "team-a", "q"),
                                                  clock)
     [action] = result.actions

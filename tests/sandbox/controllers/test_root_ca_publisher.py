@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sandbox.controllers.controller_fakes import FakeCluster
+from sandbox.controllers.controller_fakes import Cluster
 
 from kubelab.sandbox.api import kinds
 from kubelab.sandbox.clock import ManualClock
@@ -15,15 +15,15 @@ CONFIGMAPS = kinds.core("configmaps")
 PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
 
 
-def _cluster(*names: str) -> FakeCluster:
-    cluster = FakeCluster(ManualClock())
+def _cluster(*names: str) -> Cluster:
+    cluster = Cluster(ManualClock())
     for name in names:
         cluster.add(NAMESPACES, {"metadata": {"name": name}, "spec": {"finalizers": ["kubernetes"]},
                                  "status": {"phase": "Active"}})
     return cluster
 
 
-def _sync_all(cluster: FakeCluster, controller: RootCAPublisher) -> None:
+def _sync_all(cluster: Cluster, controller: RootCAPublisher) -> None:
     for key in cluster.keys(NAMESPACES):
         cluster.run(controller, key)
 

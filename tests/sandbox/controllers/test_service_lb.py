@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from sandbox.controllers.controller_fakes import FakeCluster, events_of
+from sandbox.controllers.controller_fakes import Cluster, events_of
 
 from kubelab.sandbox.api import kinds
 from kubelab.sandbox.clock import ManualClock
@@ -14,14 +14,14 @@ from kubelab.sandbox.reconcile.types import Key
 SVC = kinds.core("services")
 
 
-def lb(cluster: FakeCluster, name: str) -> None:
+def lb(cluster: Cluster, name: str) -> None:
     cluster.add(SVC, {"metadata": {"name": name},
                       "spec": {"type": "LoadBalancer", "ports": [{"port": 80}]}})
 
 
 def test_pending_then_ingress_ip() -> None:
     clock = ManualClock()
-    cluster = FakeCluster(clock)
+    cluster = Cluster(clock)
     lb(cluster, "web")
     controller = ServiceLBController(provision_seconds=5)
     key = Key("services", "default", "web")
@@ -45,7 +45,7 @@ def test_pending_then_ingress_ip() -> None:
 
 def test_two_services_get_different_addresses_and_release_on_type_change() -> None:
     clock = ManualClock()
-    cluster = FakeCluster(clock)
+    cluster = Cluster(clock)
     controller = ServiceLBController(provision_seconds=1)
     for name in ("a", "b"):
         lb(cluster, name)
