@@ -19,6 +19,7 @@ from typing import Any
 
 from autograders.engine import Check, Context, Outcome, ok, unanswered, wrong
 from autograders.kube import Obj, dig
+from kubelab.apimachinery.selectors import selector_string
 
 # Kinds whose objects appear only when a learner's command creates them.
 LEARNER_KINDS = {"deployment", "service", "secret", "configmap", "namespace", "pod",
@@ -194,7 +195,8 @@ def ready_replicas(name: str, count: int, *, namespace: str = "default", points:
                  f"(spec asks for {dig(obj, 'spec.replicas')})")
         match = dig(obj, "spec.selector.matchLabels") or {}
         if match:
-            selector = ",".join(f"{a}={b}" for a, b in sorted(match.items()))
+            # All of the selector (matchExpressions too), as LabelSelectorAsSelector prints it.
+            selector = selector_string(dig(obj, "spec.selector"))
             live = _live(ctx.snapshot.list("pod", namespace, selector))
             stuck = _stuck(live)
             if stuck:
@@ -316,12 +318,13 @@ def event(reason: str, *, message_contains: str = "", name_prefix: str = "",
 def log_contains(pod: str, text: str, *, namespace: str = "default", points: float = 1,
                  hint: str | tuple[str, ...] = "") -> Check:
     def probe(ctx: Context) -> Outcome:
-        if ctx.snapshot.get("pod", pod, namespace) is None:
+        obj = ctx.snapshot.get("pod", pod, namespace)
+        if obj is None:
             return wrong(f"there is no pod {pod}", missing=True)
         log = ctx.snapshot.log(pod, namespace) or ""
         if text in log:
             return ok()
-        cause = _why(ctx, f"pod/{pod}", namespace)
+        cause = _why(ctx, f"pod/{pod}", namespace) if _troubled([obj]) else ""
         if cause and not log.strip():
             return wrong(f"the pod has no log: {cause}")
         last = log.strip().splitlines()[-1][:120] if log.strip() else "an empty log"

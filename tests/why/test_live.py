@@ -128,3 +128,33 @@ def test_healthy_and_usage(cluster: SandboxHandle) -> None:
     assert proc.stdout.startswith("✓ Deployment ok is fine: 1 of 1 pods ready")
     bad = kubelab_why(cluster, "configmap/x")
     assert bad.returncode == 2 and "pod/NAME" in bad.stderr
+
+
+def test_self_check_names_the_cause(cluster: SandboxHandle) -> None:
+    """Lesson 10's log check on a typo'd ConfigMap key: the feedback says which key."""
+    from autograders import checks
+    from autograders.engine import Context, Exercise
+    from autograders.kube import Reader, Snapshot
+
+    cluster.kubectl("create", "namespace", "lesson10")
+    cluster.kubectl("create", "configmap", "app-config", "-n", "lesson10",
+                    "--from-literal=greeting=hello")
+    reader = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "config-reader"},
+              "spec": {"containers": [{
+                  "name": "app", "image": "busybox:1.36",
+                  "command": ["sh", "-c", "echo greeting=$GREETING; sleep 3600"],
+                  "env": [{"name": "GREETING", "valueFrom": {"configMapKeyRef": {
+                      "name": "app-config", "key": "greting"}}}]}]}}
+    cluster.kubectl("apply", "-n", "lesson10", "-f", "-", input=json.dumps(reader))
+    until(cluster, ["pod/config-reader", "-n", "lesson10"], "key greting")
+    client = cluster.api_client()
+    exercise = Exercise("why", "ConfigMap", [checks.log_contains(
+        "config-reader", "greeting=hello", namespace="lesson10")],
+        context_factory=lambda: Context(Snapshot(Reader(client)), {}))
+    report = exercise.run(timeout=3)
+    found = report.results[0].outcome.found
+    assert not report.passed
+    assert "empty log" not in found
+    assert found.startswith("the pod has no log: Container app of pod config-reader cannot "
+                            "start: it reads the key greting from ConfigMap app-config")
+    assert "Fix: Correct the key name" in report.text()
