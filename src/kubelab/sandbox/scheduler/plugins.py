@@ -29,6 +29,7 @@ deterministic).
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import Counter
 from collections.abc import Iterable
@@ -76,6 +77,11 @@ class NodeVerdict:
         return not self.reasons
 
 
+#: Every change of any NodeInfo takes a new number: a verdict computed at a generation holds
+#: until the node or its pods change.
+_GENERATIONS = itertools.count(1)
+
+
 class NodeInfo:
     """A node with the pods counted against it (``framework.NodeInfo``).
 
@@ -87,6 +93,8 @@ class NodeInfo:
     """
 
     def __init__(self, node: Obj | None, pods: Iterable[Obj] = ()) -> None:
+        self._node: Obj | None = None
+        self._name = ""
         self.node = node
         self._pods: dict[str, Obj] = {}
         self._contrib: dict[str, tuple[dict[str, int], dict[str, int],
@@ -101,8 +109,18 @@ class NodeInfo:
             self.add_pod(str(meta.get("uid") or f"pod-{i}"), pod)
 
     @property
+    def node(self) -> Obj | None:
+        return self._node
+
+    @node.setter
+    def node(self, node: Obj | None) -> None:
+        self._node = node
+        self.generation = next(_GENERATIONS)
+        self._name = str(((node or {}).get("metadata") or {}).get("name", ""))
+
+    @property
     def name(self) -> str:
-        return str(((self.node or {}).get("metadata") or {}).get("name", ""))
+        return self._name
 
     @property
     def pods(self) -> list[Obj]:
@@ -122,6 +140,7 @@ class NodeInfo:
             str(meta.get("namespace", "")), frozenset((meta.get("labels") or {}).items()))
         _add(self._requested, requested, 1)
         _add(self._non_zero, non_zero, 1)
+        self.generation = next(_GENERATIONS)
         if group is not None:
             self._groups[group] = self._groups.get(group, 0) + 1
         self._pods[uid] = pod
@@ -133,6 +152,7 @@ class NodeInfo:
         requested, non_zero, group = self._contrib.pop(uid)
         _add(self._requested, requested, -1)
         _add(self._non_zero, non_zero, -1)
+        self.generation = next(_GENERATIONS)
         if group is not None:
             left = self._groups[group] - 1
             if left:
@@ -258,37 +278,71 @@ def matches_node_affinity(pod: Obj, node: Obj) -> bool:
 # ----------------------------------------------------------------------------- filters
 
 
-def filter_node(pod: Obj, info: NodeInfo) -> NodeVerdict:
-    """Run the filters in upstream order; the first failure is the node's verdict."""
-    node = info.node or {}
+@dataclass(frozen=True)
+class PodFacts:
+    """What the filters and scores read from the incoming pod, read once per decision (the
+    framework's PreFilter state) instead of once per node."""
+
+    requests: dict[str, int]
+    non_zero: dict[str, int]
+    tolerations: list[Obj]
+    node_name: str
+    tolerates_unschedulable: bool
+    constrained: bool  # a nodeSelector or required node affinity
+    #: Pods with equal signatures get equal verdicts on the same node state (a Deployment's
+    #: replicas): the key of the verdict memo.
+    signature: str
+
+
+def pod_facts(pod: Obj) -> PodFacts:
     spec = pod.get("spec") or {}
-    if (node.get("spec") or {}).get("unschedulable") and not any(
-            tolerates(t, {"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"})
-            for t in spec.get("tolerations") or []):
+    tolerations = list(spec.get("tolerations") or [])
+    affinity = (spec.get("affinity") or {}).get("nodeAffinity") or {}
+    requests, non_zero = pod_requests(pod), pod_requests(pod, non_zero=True)
+    signature = repr((sorted(requests.items()), sorted(non_zero.items()), tolerations,
+                      spec.get("nodeName"), spec.get("nodeSelector"), affinity))
+    return PodFacts(
+        requests, non_zero, tolerations, str(spec.get("nodeName") or ""),
+        any(tolerates(t, {"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"})
+            for t in tolerations),
+        bool(spec.get("nodeSelector"))
+        or affinity.get("requiredDuringSchedulingIgnoredDuringExecution") is not None,
+        signature)
+
+
+def filter_node(pod: Obj, info: NodeInfo, facts: PodFacts | None = None) -> NodeVerdict:
+    """Run the filters in upstream order; the first failure is the node's verdict."""
+    facts = facts or pod_facts(pod)
+    node = info.node or {}
+    node_spec = node.get("spec") or {}
+    if node_spec.get("unschedulable") and not facts.tolerates_unschedulable:
         return NodeVerdict(info.name, "NodeUnschedulable", (UNSCHEDULABLE,), True)
-    if spec.get("nodeName") and spec["nodeName"] != info.name:
+    if facts.node_name and facts.node_name != info.name:
         return NodeVerdict(info.name, "NodeName", (NODE_NAME,), True)
-    taint = untolerated_taint(pod, node, ("NoSchedule", "NoExecute"))
-    if taint is not None:
-        reason = (f"node(s) had untolerated taint {{{taint.get('key', '')}: "
-                  f"{taint.get('value', '') or ''}}}")
-        return NodeVerdict(info.name, "TaintToleration", (reason,), True)
-    if not matches_node_affinity(pod, node):
+    if node_spec.get("taints"):
+        taint = untolerated_taint(pod, node, ("NoSchedule", "NoExecute"))
+        if taint is not None:
+            reason = (f"node(s) had untolerated taint {{{taint.get('key', '')}: "
+                      f"{taint.get('value', '') or ''}}}")
+            return NodeVerdict(info.name, "TaintToleration", (reason,), True)
+    if facts.constrained and not matches_node_affinity(pod, node):
         return NodeVerdict(info.name, "NodeAffinity", (NODE_AFFINITY,), True)
-    reasons = insufficient_resources(pod, info)
+    reasons = insufficient_resources(pod, info, facts.requests)
     if reasons:
         return NodeVerdict(info.name, "NodeResourcesFit", tuple(reasons), False)
     return NodeVerdict(info.name)
 
 
-def insufficient_resources(pod: Obj, info: NodeInfo) -> list[str]:
+def insufficient_resources(pod: Obj, info: NodeInfo,
+                           requests: dict[str, int] | None = None) -> list[str]:
     """``fitsRequest``: pod count first, then each requested resource against what is left."""
     reasons: list[str] = []
     allocatable = info.allocatable()
     max_pods = allocatable.get("pods")
     if max_pods is not None and (info.pod_count + 1) * 1000 > max_pods:
         reasons.append(TOO_MANY_PODS)
-    requests = pod_requests(pod)
+    if requests is None:
+        requests = pod_requests(pod)
     used = info.requested()
     for name in FIT_RESOURCES:
         want = requests.get(name, 0)
@@ -303,26 +357,24 @@ def insufficient_resources(pod: Obj, info: NodeInfo) -> list[str]:
 # ----------------------------------------------------------------------------- scores
 
 
-def score_node(pod: Obj, info: NodeInfo) -> int:
+def score_node(pod: Obj, info: NodeInfo, incoming: dict[str, int] | None = None) -> int:
     """LeastAllocated + BalancedAllocation, each 0-100, over cpu and memory."""
     allocatable = info.allocatable()
     requested = info.requested(non_zero=True)
-    incoming = pod_requests(pod, non_zero=True)
-    fractions: list[float] = []
+    if incoming is None:
+        incoming = pod_requests(pod, non_zero=True)
+    fractions = [1.0, 1.0]
     least = 0
-    for name in ("cpu", "memory"):
+    for i, name in enumerate(("cpu", "memory")):
         capacity = allocatable.get(name, 0)
-        want = requested.get(name, 0) + incoming.get(name, 0)
         if capacity <= 0:
-            fractions.append(1.0)
             continue
+        want = requested.get(name, 0) + incoming.get(name, 0)
         least += max(0, (capacity - want) * 100 // capacity)
-        fractions.append(min(1.0, want / capacity))
-    least_score = least // 2
-    mean = sum(fractions) / len(fractions)
-    variance = sum((f - mean) ** 2 for f in fractions) / len(fractions)
-    balanced = int((1 - variance ** 0.5) * 100)
-    return least_score + balanced
+        fractions[i] = min(1.0, want / capacity)
+    mean = (fractions[0] + fractions[1]) / 2
+    variance = ((fractions[0] - mean) ** 2 + (fractions[1] - mean) ** 2) / 2
+    return least // 2 + int((1 - variance ** 0.5) * 100)
 
 
 # ----------------------------------------------------------------------------- spreading
@@ -488,20 +540,42 @@ def node_infos(nodes: list[Obj], pods: Iterable[Obj]) -> list[NodeInfo]:
     return [infos[name] for name in sorted(infos)]
 
 
-def evaluate(pod: Obj, infos: list[NodeInfo], spread: Spread | None = None
-             ) -> list[NodeVerdict]:
+#: (pod signature, node name) -> (node generation, verdict with the resource score).
+VerdictMemo = dict[tuple[str, str], tuple[int, NodeVerdict]]
+
+
+def evaluate(pod: Obj, infos: list[NodeInfo], spread: Spread | None = None,
+             memo: VerdictMemo | None = None) -> list[NodeVerdict]:
     """Filter every node and score the feasible ones (with topology spreading when
-    ``spread`` says which pods count as the incoming pod's siblings)."""
-    filtered = [(info, filter_node(pod, info)) for info in infos]
+    ``spread`` says which pods count as the incoming pod's siblings).
+
+    ``memo`` keeps each node's filter verdict and resource score per pod signature until
+    the node or its pods change, so a Deployment's next replica re-evaluates only the node
+    its previous one went to (the result is the same as without it).
+    """
+    facts = pod_facts(pod)
+    if memo is not None and len(memo) > 100_000:
+        memo.clear()
+    filtered: list[tuple[NodeInfo, NodeVerdict]] = []
+    for info in infos:
+        key = (facts.signature, info.name)
+        known = memo.get(key) if memo is not None else None
+        if known is not None and known[0] == info.generation:
+            verdict = known[1]
+        else:
+            verdict = filter_node(pod, info, facts)
+            if verdict.fits:
+                verdict = NodeVerdict(info.name, score=score_node(pod, info, facts.non_zero))
+            if memo is not None:
+                memo[key] = (info.generation, verdict)
+        filtered.append((info, verdict))
+    if spread is None or not spread.constraints:
+        return [verdict for _, verdict in filtered]
     feasible = [info for info, verdict in filtered if verdict.fits]
-    spread_scores = spread.scores(pod, feasible, infos) if spread is not None else {}
-    verdicts: list[NodeVerdict] = []
-    for info, verdict in filtered:
-        if verdict.fits:
-            score = score_node(pod, info) + SPREAD_WEIGHT * spread_scores.get(info.name, 0)
-            verdict = NodeVerdict(info.name, score=score)
-        verdicts.append(verdict)
-    return verdicts
+    spread_scores = spread.scores(pod, feasible, infos)
+    return [NodeVerdict(info.name, score=verdict.score
+                        + SPREAD_WEIGHT * spread_scores.get(info.name, 0))
+            if verdict.fits else verdict for info, verdict in filtered]
 
 
 def select_host(verdicts: list[NodeVerdict]) -> str | None:

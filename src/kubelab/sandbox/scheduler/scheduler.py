@@ -46,6 +46,7 @@ from kubelab.sandbox.scheduler.cache import SchedulerCache
 from kubelab.sandbox.scheduler.plugins import (
     NodeVerdict,
     Spread,
+    VerdictMemo,
     evaluate,
     fit_error,
     node_infos,
@@ -128,6 +129,7 @@ class Scheduler:
     def __init__(self) -> None:
         self._attempts: dict[str, _Attempts] = {}
         self.cache = SchedulerCache()
+        self._verdicts: VerdictMemo = {}
         # Pods waiting for a node, by uid (the scheduling queue's active and unschedulable
         # pods), so a cluster event requeues them without a scan of every pod.
         self._pending: dict[str, Key] = {}
@@ -192,7 +194,8 @@ class Scheduler:
             wait = backoff_seconds(attempt.count) - clock.sim_elapsed(attempt.last)
             if wait > 1e-6:
                 return Result(requeue_after=wait)
-        verdicts = evaluate(pod, self.cache.node_infos(), spread_of(snapshot, pod))
+        verdicts = evaluate(pod, self.cache.node_infos(), spread_of(snapshot, pod),
+                            self._verdicts)
         host = select_host(verdicts)
         if host is not None:
             self._attempts.pop(uid, None)

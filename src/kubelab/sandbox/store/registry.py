@@ -730,14 +730,16 @@ class Registry:
                             f'"{old["spec"]["nodeName"]}"')
         if old["metadata"].get("deletionTimestamp"):
             raise errors.conflict(info, name, "pod is being deleted")
-        pod = copy.deepcopy(old)
-        pod["spec"]["nodeName"] = node
-        conditions = [c for c in pod.setdefault("status", {}).get("conditions", [])
-                      if c.get("type") != "PodScheduled"]
+        # A new version that shares the unchanged parts with the stored one (stored objects
+        # are never mutated): copies of the levels the binding writes, not of the whole pod.
+        status = dict(old.get("status") or {})
+        conditions = [c for c in status.get("conditions", []) if c.get("type") != "PodScheduled"]
         conditions.append({"type": "PodScheduled", "status": "True",
                            "lastProbeTime": None,
                            "lastTransitionTime": rfc3339(self.clock.now())})
-        pod["status"]["conditions"] = conditions
+        status["conditions"] = conditions
+        pod = {**old, "metadata": dict(old["metadata"]), "spec": {**old["spec"], "nodeName": node},
+               "status": status}
         stored = self._commit(info, pod, old=old, event_type="MODIFIED",
                               namespace=namespace, name=name)
         return copy.deepcopy(stored)
