@@ -14,7 +14,7 @@ server looks it up. One :class:`Fabric` exists per sandbox.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -115,6 +115,10 @@ class NodeAgent(Protocol):
                network: PodNetwork | None = None) -> ExecProcess:
         """Attach to the container's process (the kubelet's ``/attach``); raise
         :class:`ExecError`."""
+        ...
+
+    def attach_log(self, namespace: str, pod: str, container: str) -> Callable[[str], None]:
+        """Where the attached session's output is logged too (the container's log)."""
         ...
 
     def attach_ended(self, namespace: str, pod: str, container: str,

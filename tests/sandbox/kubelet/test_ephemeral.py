@@ -85,6 +85,22 @@ def test_an_interactive_shell_waits_for_its_attached_session() -> None:
     assert (stopped.value.message, stopped.value.plain) == ('container not found ("dbg")', True)
 
 
+def test_an_interactive_sessions_output_is_the_containers_log() -> None:
+    sim, agent = running_pod()
+    add_ephemeral(sim, name="dbg", stdin=True, tty=True)
+    add_ephemeral(sim, name="script", command=["sh", "-c", "echo hi"])
+    sim.run_for(20)
+    log = agent.attach_log("default", "web", "dbg")
+    for chunk in ("/ # ", "ec", "ho hi\r\n", "hi\r\n/ # "):
+        log(chunk)
+    record = sim.kubelet.runtime.find("default", "web")
+    assert record is not None
+    assert [line.text for line in record.containers["dbg"].all_logs(sim.clock)] == [
+        "/ # echo hi", "hi"]
+    agent.attach_log("default", "web", "script")("not the process's own output\n")
+    assert [line.text for line in record.containers["script"].all_logs(sim.clock)] == ["hi"]
+
+
 def test_a_detached_session_leaves_the_shell_running() -> None:
     sim, agent = running_pod()
     add_ephemeral(sim, name="dbg", stdin=True, tty=True)

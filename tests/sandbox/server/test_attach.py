@@ -58,6 +58,9 @@ def test_kubectl_debug_it_gives_an_ephemeral_busybox_shell(target: SandboxHandle
     assert _jsonpath(target, "target", "{.status.phase}") == "Running"
     described = target.kubectl("describe", "pod", "target").stdout
     assert "Ephemeral Containers:\n  shell:\n" in described
+    # The session is the container's log, as kubectl's warning says.
+    logged = target.kubectl("logs", "target", "-c", "shell").stdout.splitlines()
+    assert "/ # echo $HOSTNAME; ls /bin/busybox" in logged and "target" in logged
 
 
 def test_kubectl_debug_runs_a_script_and_prints_its_output(target: SandboxHandle) -> None:

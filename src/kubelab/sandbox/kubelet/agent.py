@@ -409,6 +409,24 @@ class KubeletAgent:
         return open_attach(c, stdin=stdin, tty=tty, clock=self.clock, now=self.clock.now,
                            network=network)
 
+    def attach_log(self, namespace: str, pod: str, container: str) -> Callable[[str], None]:
+        """Where an attached session's output goes besides the client: an interactive shell's
+        terminal output is its container's log (``kubectl logs`` shows the session, as
+        kubectl's "will be recorded in container logs" warns); other containers log already."""
+        record = self.runtime.find(namespace, pod)
+        c = record.containers.get(container) if record is not None else None
+        pending = [""]
+
+        def write(text: str) -> None:
+            if c is None or not c.interactive:
+                return
+            pending[0] += text.replace("\r\n", "\n").replace("\r", "")
+            *lines, pending[0] = pending[0].split("\n")
+            now = self.clock.now()
+            c.logs.extend(LogLine(now, line) for line in lines)
+
+        return write
+
     def attach_ended(self, namespace: str, pod: str, container: str,
                      exit_code: int | None) -> None:
         """An attached session is over: if it ended the container's interactive shell, the

@@ -1111,7 +1111,8 @@ class KubeApi:
                 "the kubelab sandbox streams attach over WebSocket only (subprotocol "
                 f"{' or '.join(exec_stream.PROTOCOLS)}), not SPDY: use kubectl 1.30 or newer")
         await ws.prepare(request)
-        stream = attach_stream.AttachStream(ws, process, [], self.clock, tty=tty)
+        stream = attach_stream.AttachStream(ws, process, self.clock, tty=tty,
+                                            log=agent.attach_log(namespace, t.name, container))
         try:
             await stream.serve()
         finally:

@@ -11,7 +11,13 @@ read from the pod's status, not the session's.
 
 from __future__ import annotations
 
-from kubelab.sandbox.server.exec_stream import ExecStream
+from collections.abc import Callable
+
+from aiohttp import web
+
+from kubelab.sandbox.clock import Clock
+from kubelab.sandbox.fabric import ExecProcess
+from kubelab.sandbox.server.exec_stream import STDERR, STDOUT, ExecStream
 
 
 class AttachStream(ExecStream):
@@ -23,6 +29,16 @@ class AttachStream(ExecStream):
     """
 
     exit_code: int | None = None
+
+    def __init__(self, ws: web.WebSocketResponse, process: ExecProcess, clock: Clock, *,
+                 tty: bool, log: Callable[[str], None]) -> None:
+        super().__init__(ws, process, [], clock, tty=tty)
+        self.log = log
+
+    async def send(self, channel: int, text: str) -> None:
+        if channel in (STDOUT, STDERR):
+            self.log(text)  # the container's log records what its process writes
+        await super().send(channel, text)
 
     async def session(self) -> int:
         code = await super().session()
