@@ -230,6 +230,34 @@ async def test_python_http_server_lists_a_directory() -> None:
     assert (await _get_at("python:3.12", ["python", "-m", "http.server"], "/nope"))[0] == 404
 
 
+def test_web_servers_serve_what_is_mounted_on_their_document_root() -> None:
+    nginx = images.lookup("nginx:1.27").app
+    assert nginx is not None
+    own = images.respond(nginx, "web", "/")
+    assert "Welcome to nginx!" in own.body
+    # a ConfigMap mounted on /usr/share/nginx/html hides the image's pages
+    mounted = {"/usr/share/nginx/html/index.html": "<h1>from a ConfigMap</h1>\n",
+               "/usr/share/nginx/html/app.css": "body {}\n",
+               "/etc/hostname": "web\n"}
+    page = images.respond(nginx, "web", "/", files=mounted)
+    assert (page.status, page.body, page.server) == (200, "<h1>from a ConfigMap</h1>\n",
+                                                     "nginx/1.27.5")
+    css = images.respond(nginx, "web", "/app.css", files=mounted)
+    assert (css.status, css.content_type) == (200, "text/css")
+    assert images.respond(nginx, "web", "/50x.html", files=mounted).status == 404
+    assert images.respond(nginx, "web", "/../../etc/hostname", files=mounted).status == 404
+    # no index.html in a mounted directory: nginx's 403
+    listing_only = {"/usr/share/nginx/html/data.txt": "x"}
+    forbidden = images.respond(nginx, "web", "/", files=listing_only)
+    assert forbidden.status == 403 and "403 Forbidden" in forbidden.body
+    # files elsewhere change nothing
+    assert "Welcome" in images.respond(nginx, "web", "/", files={"/etc/hostname": "web"}).body
+    httpd = images.lookup("httpd:2.4").app
+    assert httpd is not None
+    assert images.respond(httpd, "h", "/", files={
+        "/usr/local/apache2/htdocs/index.html": "hi"}).body == "hi"
+
+
 def test_unknown_tag_is_a_pull_error_not_a_parse_error() -> None:
     with pytest.raises(images.ImageNotFound):
         images.lookup("nginx:1.99-typo")

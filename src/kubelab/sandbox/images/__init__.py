@@ -13,8 +13,10 @@ tests), and :func:`program` starts the process of a shell or program image. See
 from __future__ import annotations
 
 import difflib
+import mimetypes
+import posixpath
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from string import Template
@@ -256,9 +258,14 @@ class Response:
 
 
 def respond(app: HttpApp, pod: str, path: str, query: dict[str, str] | None = None,
-            uptime: float = 0.0, now: datetime | None = None) -> Response:
+            uptime: float = 0.0, now: datetime | None = None,
+            files: Mapping[str, str] | None = None) -> Response:
     """Pure: the answer of ``app`` running in pod ``pod``, up ``uptime`` seconds, to
-    ``GET path?query``."""
+    ``GET path?query``; ``files`` are the container's files (its mounted volumes and what
+    was written in it), which a web server with a ``document_root`` serves."""
+    served = _static(app, path, files or {})
+    if served is not None:
+        return served
     route: Route = app.routes.get(path, app.fallback)
     if route.after is not None and route.later is not None and uptime > route.after:
         route = route.later
@@ -279,6 +286,35 @@ def respond(app: HttpApp, pod: str, path: str, query: dict[str, str] | None = No
 SHELL_PROGRAMS = frozenset({"sh", "ash", "bash", "echo", "sleep", "cat", "printf", "date",
                             "env", "printenv", "true", "false", "exit", "touch", "ls", "pwd",
                             "whoami", "id", "uname", "hostname", "test", "mkdir", "rm"})
+
+
+def _static(app: HttpApp, path: str, files: Mapping[str, str]) -> Response | None:
+    """A web server's answer from the container's files under its document root, or None
+    when nothing is there (the image's own pages answer).
+
+    As on a node, a volume mounted on the document root hides the image's pages: once any
+    file lies there, only those files exist (a directory without ``index.html`` is 403 for
+    nginx, a missing file 404).
+    """
+    root = app.document_root
+    if not root or not any(name.startswith(root + "/") for name in files):
+        return None
+    target = posixpath.normpath(root + "/" + path.lstrip("/"))
+    if target != root and not target.startswith(root + "/"):
+        return None
+    if path.endswith("/") or target == root:
+        index = posixpath.join(target, "index.html")
+        if index in files:
+            return Response(200, HTML_TYPE, files[index], app.server)
+        route = app.forbidden or app.fallback
+        return Response(route.status, route.content_type, route.body, app.server)
+    if target in files:
+        kind = mimetypes.guess_type(target)[0] or "application/octet-stream"
+        return Response(200, kind, files[target], app.server)
+    return Response(app.fallback.status, app.fallback.content_type, app.fallback.body, app.server)
+
+
+HTML_TYPE = "text/html"
 
 
 def runs_program(image: Image, command: list[str], args: list[str]) -> bool:

@@ -64,6 +64,11 @@ class HttpApp:
     request_log: str = ""
     #: CPU seconds one request costs (hpa-example's square-root loop): for a metrics model.
     cpu_seconds_per_request: float = 0.0
+    #: Where the server reads files (``/usr/share/nginx/html``): a volume mounted there, or a
+    #: file written there with ``kubectl exec``, is what it serves (see ``respond``).
+    document_root: str = ""
+    #: The answer for a directory without an index file (nginx's 403 page).
+    forbidden: Route | None = None
 
 
 @dataclass(frozen=True)
@@ -157,8 +162,12 @@ def _nginx(version: str) -> HttpApp:
                       "<center><h1>404 Not Found</h1></center>\r\n"
                       f"<hr><center>nginx/{version}</center>\r\n</body>\r\n</html>\r\n", 404, HTML)
     welcome = Route(page("nginx-welcome.html"), content_type=HTML)
+    forbidden = Route("<html>\r\n<head><title>403 Forbidden</title></head>\r\n<body>\r\n"
+                      "<center><h1>403 Forbidden</h1></center>\r\n"
+                      f"<hr><center>nginx/{version}</center>\r\n</body>\r\n</html>\r\n", 403, HTML)
     return HttpApp(80, {"/": welcome, "/index.html": welcome}, not_found,
-                   server=f"nginx/{version}")
+                   server=f"nginx/{version}", document_root="/usr/share/nginx/html",
+                   forbidden=forbidden)
 
 
 # BusyBox: 1.36/1.37 and the older tags kubernetes.io pages use (busybox:1.28 throughout).
@@ -360,7 +369,8 @@ CATALOG: tuple[ImageBehaviour, ...] = (
                      Route("<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n<html><head>\n"
                            "<title>404 Not Found</title>\n</head><body>\n<h1>Not Found</h1>\n"
                            "<p>The requested URL was not found on this server.</p>\n"
-                           "</body></html>\n", 404, HTML), server="Apache/2.4.65 (Unix)"),
+                           "</body></html>\n", 404, HTML), server="Apache/2.4.65 (Unix)",
+                     document_root="/usr/local/apache2/htdocs"),
         start_logs=("AH00558: httpd: Could not reliably determine the server's fully qualified "
                     "domain name. Set the 'ServerName' directive globally to suppress this message",),
     ),

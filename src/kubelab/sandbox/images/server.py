@@ -7,7 +7,7 @@ the pod IP and the image's port. Answers come from the pure :func:`~kubelab.sand
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from aiohttp import web
@@ -22,7 +22,8 @@ class AppServer:
     """One listening app; ``port`` is valid after :meth:`start`."""
 
     def __init__(self, app: HttpApp, pod: str, on_request: RequestHook | None = None,
-                 uptime: Uptime | None = None, now: Callable[[], datetime] | None = None) -> None:
+                 uptime: Uptime | None = None, now: Callable[[], datetime] | None = None,
+                 files: Callable[[], Mapping[str, str]] | None = None) -> None:
         self.app = app
         self.pod = pod
         self.port = 0
@@ -32,12 +33,15 @@ class AppServer:
         self._on_request = on_request
         self._uptime = uptime
         self._now = now
+        self._files = files
         self._runner: web.AppRunner | None = None
 
     async def _handle(self, request: web.Request) -> web.Response:
         uptime = self._uptime() if self._uptime is not None else 0.0
         now = self._now() if self._now is not None else None
-        answer = respond(self.app, self.pod, request.path, dict(request.query), uptime, now)
+        files = self._files() if self._files is not None else None
+        answer = respond(self.app, self.pod, request.path, dict(request.query), uptime, now,
+                         files)
         self.requests += 1
         if self._on_request is not None:
             self._on_request(request.method, request.path_qs, answer.status)
