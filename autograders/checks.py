@@ -277,7 +277,9 @@ def serves(service: str, port: int | str, *, path: str = "/", contains: str,
         if resp.status == 200 and contains in resp.text:
             return ok()
         first = resp.text.strip().splitlines()[0][:120] if resp.text.strip() else "no body"
-        return wrong(f"HTTP {resp.status}: {first}")
+        # A 5xx from the service proxy: no endpoint answered; say why the Service has none.
+        cause = _why(ctx, f"svc/{service}", namespace) if resp.status >= 500 else ""
+        return wrong(f"HTTP {resp.status}: {first}" + (f"; {cause}" if cause else ""))
 
     return Check(description or f"service {service}:{port}{path} answers with {contains!r}",
                  probe, points, hint)

@@ -34,7 +34,7 @@ SANDBOX_CASES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...], str, str]]
     "bad-repo": ("UnknownImage", ("nginxx:1.27", "no repository called nginxx"),
                  ("nginx:1.27",), "not simulated", "kubectl describe pod nginxx"),
     "too-much-cpu": ("InsufficientResources", ("cannot be scheduled", "enough free CPU",
-                                               "64 CPUs", "940m CPU"),
+                                               "64 CPUs", "0.94 CPU (940m)"),
                      ("lower resources.requests.cpu",), "Insufficient cpu",
                      "kubectl describe pod big"),
     "too-much-memory": ("InsufficientResources", ("enough free memory", "64Gi"),

@@ -9,7 +9,7 @@ from typing import Any
 
 from autograders import checks
 from autograders.engine import Context, Outcome
-from autograders.kube import Snapshot
+from autograders.kube import Response, Snapshot
 
 SANDBOX = Path(__file__).parent / "fixtures" / "sandbox"
 KINDS = {"pods": "pod", "events": "event", "nodes": "node", "replicasets": "replicaset",
@@ -37,6 +37,11 @@ class FixtureSnapshot(Snapshot):
 
     def log(self, pod: str, namespace: str = "default", container: str | None = None) -> Any:
         return ""
+
+    def proxy(self, service: str, port: int | str, path: str = "/",
+              namespace: str = "default") -> Response:
+        # What the API server's service proxy answers for a Service without endpoints.
+        return Response(503, f'no endpoints available for service "{service}"')
 
 
 def probe(scenario: str, check: checks.Check) -> Outcome:
@@ -103,3 +108,11 @@ def test_troubled_lets_ordinary_start_up_pass_without_a_diagnosis() -> None:
     backoff = {"status": {"phase": "Pending", "containerStatuses": [
         {"restartCount": 0, "state": {"waiting": {"reason": "ImagePullBackOff"}}}]}}
     assert checks._troubled([creating, backoff])
+
+
+def test_serves_says_why_the_proxy_found_no_endpoint() -> None:
+    out = probe("svc-selects-nothing", checks.serves("web", 80, contains="Welcome",
+                                                     namespace="why-svc-selects-nothing"))
+    assert not out.passed
+    assert out.found.startswith("HTTP 503: no endpoints available for service")
+    assert "selector app=wbe matches no pod" in out.found

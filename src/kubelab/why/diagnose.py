@@ -204,7 +204,7 @@ def _quantity(text: Any) -> float | None:
 def _cpu_words(cores: float) -> str:
     if cores >= 1 and float(cores).is_integer():
         return f"{int(cores)} CPU{'s' if cores != 1 else ''}"
-    return f"{cores * 1000:g}m CPU ({cores:g} of a CPU)"
+    return f"{cores:g} CPU ({cores * 1000:g}m)"
 
 
 def _memory_words(size: float) -> str:
@@ -1077,7 +1077,9 @@ def diagnose_service(name: str, objects: Objects, namespace: str = "default") ->
     if port_problem is not None:
         evidence.append(port_problem[1])
         return Diagnosis(
-            subject, namespace, f"Service {name}: {port_problem[0]}", "TargetPortMismatch",
+            subject, namespace,
+            f"Service {name} reaches its pods on the wrong port: {port_problem[0]}",
+            "TargetPortMismatch",
             False, tuple(evidence), (describe, list_cmd),
             "Set the Service's targetPort to the port the container listens on "
             "(its containerPort).")
@@ -1122,14 +1124,14 @@ def _port_mismatch(spec: Obj, pods: list[Obj]) -> tuple[str, str] | None:
         target = port.get("targetPort", port.get("port"))
         listen = ", ".join(str(n) for n in sorted(declared["numbers"]))
         if isinstance(target, str) and not target.isdigit() and target not in declared["names"]:
-            return (f"its targetPort {target!r} is a port name that no selected container "
-                    f"declares, so no pod can receive its traffic (the containers have ports "
+            return (f"its targetPort {target!r} is a port name that none of its pods' "
+                    f"containers declares, so no pod can receive its traffic (their ports: "
                     f"{listen}).", f"TargetPort: {target}; container ports: {listen}")
         if (isinstance(target, int) or str(target).isdigit()) \
                 and int(target) not in declared["numbers"]:
-            return (f"it forwards port {port.get('port')} to targetPort {target}, but the "
-                    f"selected pods' containers listen on {listen}: the traffic goes to a "
-                    "port nothing answers on.",
+            return (f"it forwards port {port.get('port')} to targetPort {target}, but its "
+                    f"pods' containers listen on {listen}, so the traffic reaches a port "
+                    "nothing answers on.",
                     f"TargetPort: {target}/{port.get('protocol', 'TCP')}; "
                     f"containerPort: {listen}")
     return None
