@@ -183,3 +183,37 @@ spec:
     k8s.kubectl("delete", "pod", "secret-test-pod", "env-single-secret", "--grace-period=0",
                 "--force", check=False)
     k8s.kubectl("delete", "secret", "test-secret", "backend-user")
+
+
+def test_nginx_serves_a_mounted_configmap_and_what_exec_writes(k8s: SandboxHandle) -> None:
+    k8s.kubectl("create", "configmap", "site", "--from-literal=index.html=<h1>Hello from a ConfigMap</h1>")
+    k8s.kubectl("apply", "-f", "-", input="""\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: site
+spec:
+  containers:
+  - name: nginx
+    image: nginx:1.27
+    volumeMounts:
+    - name: html
+      mountPath: /usr/share/nginx/html
+  volumes:
+  - name: html
+    configMap:
+      name: site
+""")
+    out = k8s.kubectl("run", "web-0", "--image=registry.k8s.io/nginx-slim:0.21").stdout
+    assert out == "pod/web-0 created\n"
+    k8s.kubectl("wait", "--for=condition=Ready", "pod/site", "pod/web-0", "--timeout=60s",
+                timeout=90)
+    assert k8s.kubectl("get", "--raw", "/api/v1/namespaces/default/pods/site/proxy/").stdout == (
+        "<h1>Hello from a ConfigMap</h1>")
+    # The StatefulSet tutorial's step: write the hostname into the document root, then GET it.
+    k8s.kubectl("exec", "web-0", "--", "sh", "-c",
+                'echo "$(hostname)" > /usr/share/nginx/html/index.html')
+    assert k8s.kubectl("get", "--raw", "/api/v1/namespaces/default/pods/web-0/proxy/").stdout == (
+        "web-0\n")
+    k8s.kubectl("delete", "pod", "site", "web-0", "--grace-period=0", "--force", check=False)
+    k8s.kubectl("delete", "configmap", "site")
