@@ -63,3 +63,28 @@ def test_field_selectors() -> None:
     assert sel.fields() == {"spec.nodeName", "status.phase"}
     with pytest.raises(selectors.InvalidSelector, match="can't understand 'oops'"):
         selectors.parse_field_selector("oops")
+
+
+def _node(name: str, **labels: str) -> dict[str, object]:
+    return {"metadata": {"name": name, "labels": labels}}
+
+
+def test_required_node_affinity_as_the_scheduler_and_daemonset_controller_read_it() -> None:
+    def spec(*terms: dict[str, object], **node_selector: str) -> dict[str, object]:
+        out: dict[str, object] = {"nodeSelector": node_selector} if node_selector else {}
+        if terms:
+            out["affinity"] = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution":
+                                                {"nodeSelectorTerms": list(terms)}}}
+        return out
+
+    big = _node("w1", disk="ssd", cores="8")
+    small = _node("w2", disk="hdd", cores="2")
+    assert selectors.required_node_affinity_matches({}, small)
+    assert selectors.required_node_affinity_matches(spec(disk="ssd"), big)
+    assert not selectors.required_node_affinity_matches(spec(disk="ssd"), small)
+    gt4 = {"matchExpressions": [{"key": "cores", "operator": "Gt", "values": ["4"]}]}
+    assert selectors.required_node_affinity_matches(spec(gt4), big)
+    assert not selectors.required_node_affinity_matches(spec(gt4), small)
+    by_name = {"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["w2"]}]}
+    assert selectors.required_node_affinity_matches(spec(gt4, by_name), small)  # any term
+    assert not selectors.required_node_affinity_matches(spec({}), big)  # empty term: none

@@ -243,3 +243,61 @@ def parse_field_selector(text: str | None) -> FieldSelector:
         else:
             raise InvalidSelector(f"invalid selector: '{text}'; can't understand '{term}'")
     return FieldSelector(tuple(reqs))
+
+
+# ----------------------------------------------------------------------------- node selectors
+
+
+def node_selector_requirement_matches(expr: Mapping[str, Any],
+                                      values: Mapping[str, str]) -> bool:
+    """One ``NodeSelectorRequirement`` against a node's labels (or its fields):
+    ``In``, ``NotIn``, ``Exists``, ``DoesNotExist``, and ``Gt``/``Lt`` on integers."""
+    key = expr.get("key", "")
+    op = expr.get("operator", "")
+    wanted = expr.get("values") or []
+    if op == "In":
+        return key in values and values[key] in wanted
+    if op == "NotIn":
+        return key not in values or values[key] not in wanted
+    if op == "Exists":
+        return key in values
+    if op == "DoesNotExist":
+        return key not in values
+    if op in ("Gt", "Lt") and key in values and len(wanted) == 1:
+        try:
+            have, limit = int(values[key]), int(wanted[0])
+        except ValueError:
+            return False
+        return have > limit if op == "Gt" else have < limit
+    return False
+
+
+def node_selector_term_matches(term: Mapping[str, Any], node: Mapping[str, Any]) -> bool:
+    """A ``NodeSelectorTerm``: all its matchExpressions (labels) and matchFields
+    (``metadata.name``); an empty term matches no node."""
+    exprs = term.get("matchExpressions") or []
+    fields = term.get("matchFields") or []
+    if not exprs and not fields:
+        return False
+    meta = node.get("metadata") or {}
+    labels = meta.get("labels") or {}
+    name = {"metadata.name": meta.get("name", "")}
+    return (all(node_selector_requirement_matches(e, labels) for e in exprs)
+            and all(node_selector_requirement_matches(f, name) for f in fields))
+
+
+def required_node_affinity_matches(pod_spec: Mapping[str, Any],
+                                   node: Mapping[str, Any]) -> bool:
+    """``nodeaffinity.GetRequiredNodeAffinity(pod).Match(node)`` (component-helpers), what
+    kube-scheduler's NodeAffinity filter and the DaemonSet controller both ask: every
+    ``nodeSelector`` label, and any one term of the required node affinity."""
+    labels = (node.get("metadata") or {}).get("labels") or {}
+    for key, value in (pod_spec.get("nodeSelector") or {}).items():
+        if labels.get(key) != value:
+            return False
+    required = (((pod_spec.get("affinity") or {}).get("nodeAffinity") or {})
+                .get("requiredDuringSchedulingIgnoredDuringExecution"))
+    if required is not None:
+        terms = required.get("nodeSelectorTerms") or []
+        return any(node_selector_term_matches(term, node) for term in terms)
+    return True

@@ -19,6 +19,7 @@ import copy
 from collections.abc import Iterable
 from typing import Any
 
+from kubelab.apimachinery.selectors import required_node_affinity_matches
 from kubelab.sandbox.api import kinds
 from kubelab.sandbox.api.kinds import KindInfo
 from kubelab.sandbox.clock import Clock
@@ -67,35 +68,9 @@ def _tolerated(taint: dict[str, Any], tolerations: list[dict[str, Any]]) -> bool
     return False
 
 
-def _expr_matches(expr: dict[str, Any], values: dict[str, str]) -> bool:
-    op, key = expr.get("operator"), expr.get("key", "")
-    wanted = expr.get("values") or []
-    if op == "In":
-        return key in values and values[key] in wanted
-    if op == "NotIn":
-        return key not in values or values[key] not in wanted
-    if op == "Exists":
-        return key in values
-    if op == "DoesNotExist":
-        return key not in values
-    return False
-
-
 def node_matches_pod(node: Obj, spec: Obj) -> bool:
     """``nodeSelector`` and required node affinity (one term must match all its parts)."""
-    labels = common.labels_of(node)
-    for k, v in (spec.get("nodeSelector") or {}).items():
-        if labels.get(k) != v:
-            return False
-    required = (spec.get("affinity", {}).get("nodeAffinity", {})
-                .get("requiredDuringSchedulingIgnoredDuringExecution") or {})
-    terms = required.get("nodeSelectorTerms") or []
-    if not terms:
-        return True
-    fields = {"metadata.name": common.name_of(node)}
-    return any(all(_expr_matches(e, labels) for e in term.get("matchExpressions") or [])
-               and all(_expr_matches(e, fields) for e in term.get("matchFields") or [])
-               for term in terms)
+    return required_node_affinity_matches(spec, node)
 
 
 def should_run(ds: Obj, node: Obj) -> bool:

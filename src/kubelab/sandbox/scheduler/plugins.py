@@ -41,6 +41,7 @@ from kubelab.apimachinery.selectors import (
     LabelSelector,
     Requirement,
     label_selector_from_spec,
+    required_node_affinity_matches,
     selector_from_match_labels,
 )
 from kubelab.apimachinery.types import Obj
@@ -228,51 +229,9 @@ def untolerated_taint(pod: Obj, node: Obj, effects: Iterable[str]) -> Obj | None
 # ----------------------------------------------------------------------------- node affinity
 
 
-def _match_expression(expr: Obj, labels: dict[str, str]) -> bool:
-    key = expr.get("key", "")
-    op = expr.get("operator", "")
-    values = expr.get("values") or []
-    if op == "In":
-        return key in labels and labels[key] in values
-    if op == "NotIn":
-        return key not in labels or labels[key] not in values
-    if op == "Exists":
-        return key in labels
-    if op == "DoesNotExist":
-        return key not in labels
-    if op in ("Gt", "Lt") and key in labels and len(values) == 1:
-        try:
-            have, want = int(labels[key]), int(values[0])
-        except ValueError:
-            return False
-        return have > want if op == "Gt" else have < want
-    return False
-
-
-def _match_term(term: Obj, node: Obj) -> bool:
-    exprs = term.get("matchExpressions") or []
-    fields = term.get("matchFields") or []
-    if not exprs and not fields:
-        return False  # an empty term matches no objects
-    labels = (node.get("metadata") or {}).get("labels") or {}
-    name = {"metadata.name": (node.get("metadata") or {}).get("name", "")}
-    return (all(_match_expression(e, labels) for e in exprs)
-            and all(_match_expression(f, name) for f in fields))
-
-
 def matches_node_affinity(pod: Obj, node: Obj) -> bool:
     """nodeSelector (every label) and required node affinity (any term, all expressions)."""
-    spec = pod.get("spec") or {}
-    labels = (node.get("metadata") or {}).get("labels") or {}
-    for key, value in (spec.get("nodeSelector") or {}).items():
-        if labels.get(key) != value:
-            return False
-    required = (((spec.get("affinity") or {}).get("nodeAffinity") or {})
-                .get("requiredDuringSchedulingIgnoredDuringExecution"))
-    if required is not None:
-        terms = required.get("nodeSelectorTerms") or []
-        return any(_match_term(term, node) for term in terms)
-    return True
+    return required_node_affinity_matches(pod.get("spec") or {}, node)
 
 
 # ----------------------------------------------------------------------------- filters
