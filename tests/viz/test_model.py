@@ -305,6 +305,8 @@ def test_state_is_json_able_and_snapshot_round_trips() -> None:
 
 
 def test_human_duration_matches_kubectl_age() -> None:
+    # HumanDuration's two-unit forms, as the sandbox's AGE column prints them (was "3d").
+    assert model.human_duration(3 * 86400 + 5 * 3600) == "3d5h"
     assert [model.human_duration(s) for s in (5, 119, 130, 600, 7200, 3 * 86400)] == [
         "5s",
         "119s",
