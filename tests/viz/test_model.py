@@ -295,6 +295,13 @@ def test_pod_requests_use_max_of_init_and_add_overhead() -> None:
     assert req["memory"] == 64 * 1024 * 1024
 
 
+def test_pod_requests_count_a_sidecar_as_the_scheduler_does() -> None:
+    pod = {"spec": {"containers": [{"resources": {"requests": {"cpu": "200m"}}}],
+                    "initContainers": [{"restartPolicy": "Always",
+                                        "resources": {"requests": {"cpu": "100m"}}}]}}
+    assert model.pod_requests(pod)["cpu"] == Decimal("0.3")  # was 0.2: sidecars add up
+
+
 def test_state_is_json_able_and_snapshot_round_trips() -> None:
     snap = snapshot("kubeadm")
     state = project(snap)
