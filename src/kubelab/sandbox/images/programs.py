@@ -18,7 +18,7 @@ import ast
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from kubelab.sandbox.images.catalog import HTML, PYTHON_TAGS, REDIS_TAGS, HttpApp, Route
+from kubelab.sandbox.images.catalog import PYTHON_TAGS, REDIS_TAGS, HttpApp, Route
 from kubelab.sandbox.images.shell import Output, Program, Shell, Sleep
 
 #: Simulated CPU time perl's bignum needs for ``bpi(2000)`` before it prints.
@@ -108,8 +108,7 @@ def liveness_app(port: int = 8080) -> HttpApp:
     failing = Route("error: $uptime", 500)
     return HttpApp(port, {
         "/healthz": Route("ok", after=10.0, later=failing),
-        "/started": Route("$uptime"),
-        "/redirect": Route("<a href=\"/healthz\">Found</a>.\n\n", 302, HTML),
+        "/started": Route("${uptime}s"),  # Go's Duration.String()
     }, _GO_404)
 
 
