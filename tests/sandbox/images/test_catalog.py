@@ -218,6 +218,7 @@ async def test_agnhost_liveness_fails_after_ten_seconds() -> None:
     assert await _get_at(agnhost, ["liveness"], "/healthz", 3.0) == (200, "ok")
     assert await _get_at(agnhost, ["liveness"], "/healthz", 10.0) == (200, "ok")
     assert await _get_at(agnhost, ["liveness"], "/healthz", 10.5) == (500, "error: 10.5")
+    assert await _get_at(agnhost, ["liveness"], "/started", 4.5) == (200, "4.5s")
     assert (await _get_at("registry.k8s.io/liveness", ["/server"], "/healthz", 11))[0] == 500
 
 
