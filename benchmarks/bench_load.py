@@ -9,6 +9,17 @@
   the time from sending a create to its ADDED event on an open watch, for 300 pods
   (which the scheduler and kubelets then work on). Floor: the same for 300 ConfigMaps in
   the same sandbox (no component reacts to them), interleaved in rounds of 50.
+* **Scale rows** (speed 20, every component on): 100, 1,000 and 5,000 pods on 3 and on 50
+  nodes (and 500 on 50, the base of the linearity check). Per row: create throughput (POST
+  of each pod, 8 in flight; no floor), time until every pod that fits is Running and every
+  other one is refused with ``PodScheduled=False`` (floor: the 500-pod time scaled linearly
+  to the row's pod count, so the ratio is how far from linear bringing pods up is), GET p99
+  of one pod on a new TLS connection per request once settled (floor: the same GET on the
+  same sandbox before any pod was created), a chunked LIST of every pod as kubectl reads it
+  (``limit=500`` and continue tokens), and the daemon's RSS. Targets: at 5,000 pods on 50
+  nodes every pod that fits is Running within 10x the 500-pod time, GET p99 <= 100 ms.
+  ``python -m benchmarks.bench_load scale`` runs only these rows; ``--rows 500x50,5000x50``
+  picks some.
 """
 
 from __future__ import annotations
@@ -24,6 +35,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -169,8 +181,142 @@ def watch_lag(total: int = 300, rounds: int = 6) -> list[report.Figure]:
         daemon.stop(state)
 
 
-def main() -> None:
-    figures = get_with_busy_pods() + watch_lag()
+SCALE_ROWS: tuple[tuple[int, int], ...] = ((100, 3), (1000, 3), (5000, 3), (100, 50), (500, 50), (1000, 50), (5000, 50))
+SCALE_BUDGET = 1200.0
+
+
+def _scale_pod(name: str) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "labels": {"app": "scale"}},
+            "spec": {"containers": [{"name": "c", "image": "nginx:1.27", "resources": {
+                "requests": {"cpu": "5m", "memory": "16Mi"}}}]}}
+
+
+def _rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _list_all(api: Api, path: str) -> list[dict[str, Any]]:
+    """Every item, in chunks of 500 with continue tokens (kubectl's default chunk size)."""
+    items: list[dict[str, Any]] = []
+    token = ""
+    while True:
+        query = f"{path}{'&' if '?' in path else '?'}limit=500"
+        if token:
+            query += f"&continue={token}"
+        status, body = api.request("GET", query, timeout=120)
+        assert status == 200, body
+        items += body["items"]
+        token = body["metadata"].get("continue", "")
+        if not token:
+            return items
+
+
+def _settled(items: list[dict[str, Any]]) -> tuple[bool, int]:
+    """(every pod Running or refused by the scheduler, how many are Running)."""
+    running = refused = 0
+    for pod in items:
+        if (pod.get("status") or {}).get("phase") == "Running":
+            running += 1
+        elif any(c.get("type") == "PodScheduled" and c.get("status") == "False"
+                 for c in (pod.get("status") or {}).get("conditions") or []):
+            refused += 1
+    return running + refused == len(items), running
+
+
+def _create_all(api: Api, total: int) -> float:
+    """POST ``total`` pods with 8 in flight; return pods per second."""
+    import concurrent.futures
+
+    def one(i: int) -> None:
+        status, body = api.request("POST", "/api/v1/namespaces/default/pods",
+                                   _scale_pod(f"scale-{i:05d}"), timeout=120)
+        assert status == 201, body
+
+    start = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        list(pool.map(one, range(total)))
+    return total / (time.perf_counter() - start)
+
+
+@dataclass
+class ScaleRow:
+    pods: int
+    nodes: int
+    create_rate: float
+    to_running: float
+    running: int
+    get_p99: float
+    idle_get_p99: float
+    list_seconds: float
+    rss_mib: float
+
+
+def scale_row(pods: int, nodes: int) -> ScaleRow:
+    state = Path(tempfile.mkdtemp(prefix="kubelab-bench-scale-")) / "sandbox"
+    info = daemon.start(state, nodes=nodes, speed=SPEED, timeout=120)
+    try:
+        api = Api(state)
+        time.sleep(2)  # the nodes register and report Ready
+        idle = [api.timed_get("/api/v1/namespaces/default") for _ in range(100)]
+        start = time.perf_counter()
+        rate = _create_all(api, pods)
+        running = 0
+        while time.perf_counter() - start < SCALE_BUDGET:
+            done, running = _settled(_list_all(api, "/api/v1/namespaces/default/pods"
+                                                    "?labelSelector=app%3Dscale"))
+            if done:
+                break
+            time.sleep(1.0)
+        to_running = time.perf_counter() - start
+        name = "/api/v1/namespaces/default/pods/scale-00000"
+        gets = [api.timed_get(name) for _ in range(100)]
+        lists = []
+        for _ in range(3):
+            begin = time.perf_counter()
+            _list_all(api, "/api/v1/namespaces/default/pods")
+            lists.append(time.perf_counter() - begin)
+        row = ScaleRow(pods, nodes, rate, to_running, running, _p(gets, 0.99) * 1000,
+                       _p(idle, 0.99) * 1000, statistics.median(lists), _rss_mib(info.pid))
+        print(f"# {pods} pods on {nodes} nodes: {running} Running after {to_running:.1f}s",
+              flush=True)
+        return row
+    finally:
+        daemon.stop(state)
+
+
+def scale(rows: tuple[tuple[int, int], ...] = SCALE_ROWS) -> list[report.Figure]:
+    measured = {(r.pods, r.nodes): r for r in (scale_row(p, n) for p, n in rows)}
+    base = measured.get((500, 50))
+    figures = []
+    for (pods, nodes), row in measured.items():
+        tag = f"{pods} pods / {nodes} nodes"
+        linear = base.to_running * pods / 500 if base is not None and nodes == 50 else 0.0
+        figures += [
+            report.figure(f"create pods/s, {tag}", row.create_rate, "pods/s", 0.0),
+            report.figure(f"to all Running ({row.running}), {tag}", row.to_running, "s",
+                          linear),
+            report.figure(f"GET pod p99, {tag}", row.get_p99, "ms", row.idle_get_p99),
+            report.figure(f"LIST all pods (chunked), {tag}", row.list_seconds * 1000, "ms",
+                          0.0),
+            report.figure(f"RSS, {tag}", row.rss_mib, "MiB", 0.0),
+        ]
+    return figures
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    rows = SCALE_ROWS
+    if "--rows" in args:
+        wanted = args[args.index("--rows") + 1].split(",")
+        rows = tuple((int(p), int(n)) for p, n in (w.split("x") for w in wanted))
+    if "scale" in args:
+        report.write("bench_load_scale", scale(rows))
+        return
+    figures = get_with_busy_pods() + watch_lag() + scale(rows)
     report.write("bench_load", figures)
 
 
