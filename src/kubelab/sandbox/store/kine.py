@@ -124,10 +124,14 @@ class KineLog:
         """Delete rows superseded at or before ``keep_after``; return rows removed."""
         if keep_after <= self.compact_revision:
             return 0
+        # Only keys written since the last compaction can have rows to remove (older rows
+        # are already each key's latest as of that compaction), so the work is the window's
+        # writes, not the whole table.
         cur = self._db.execute(
-            "DELETE FROM kine WHERE id <= ? AND (deleted = 1 OR id < "
-            "(SELECT MAX(id) FROM kine k2 WHERE k2.name = kine.name AND k2.id <= ?))",
-            (keep_after, keep_after))
+            "DELETE FROM kine WHERE id <= :keep AND name IN "
+            "(SELECT name FROM kine WHERE id > :last AND id <= :keep) AND (deleted = 1 OR id < "
+            "(SELECT MAX(id) FROM kine k2 WHERE k2.name = kine.name AND k2.id <= :keep))",
+            {"keep": keep_after, "last": self.compact_revision})
         self.compact_revision = keep_after
         self._db.execute(
             "INSERT OR REPLACE INTO kine_meta (key, value) VALUES ('compact_revision', ?)",
