@@ -3,7 +3,8 @@
 What differs between two runs against two fresh clusters, and only that, is replaced by a
 placeholder: ages (``5s``, ``2m3s``), uids, container IDs, resourceVersions, timestamps, the
 pod-template-hash and the random five-character suffixes of generated names (the alphabet
-of apimachinery's ``util/rand.String``), randomly allocated ClusterIPs, pod IPs and
+of apimachinery's ``util/rand.String``; the ServiceAccount admission's ``kube-api-access-``
+volume too), randomly allocated ClusterIPs, pod IPs and
 NodePorts, the API server's port and the temporary directories of ``kubectl diff``.
 Everything else, including the fixed addresses a kubeadm cluster always has (``10.96.0.1``
 for ``kubernetes``, ``10.96.0.10`` for ``kube-dns``), stays as kubectl printed it.
@@ -34,7 +35,8 @@ _DIFF_DIR = re.compile(r"\S*/(LIVE|MERGED)-\d+/")
 _POD_NAME = re.compile(rf"\b([a-z0-9]+(?:-[a-z0-9]+)*?)-({_RAND}{{6,10}})-({_RAND}{{5}})\b")
 _RS_NAME = re.compile(rf"\b([a-z][a-z0-9]*(?:-[a-z0-9]+)*?)-({_RAND}{{8,10}})\b")
 _HASH_LABEL = re.compile(rf"(pod-template-hash[=:] ?)({_RAND}{{6,10}})\b")
-_SUFFIX = re.compile(rf"\b((?:kube-proxy|coredns|kindnet)-(?:{_RAND}{{6,10}}-)?){_RAND}{{5}}\b")
+_SUFFIX = re.compile(rf"\b((?:kube-proxy|coredns|kindnet)-(?:{_RAND}{{6,10}}-)?|kube-api-access-)"
+                     rf"{_RAND}{{5}}\b")
 _SERVER = re.compile(r"(https://127\.0\.0\.1:)\d+")
 _NODE_PORT = re.compile(r"\b(\d+):3\d{4}/(TCP|UDP|SCTP)")
 _NODE_PORT_DESCRIBE = re.compile(r"(NodePort:\s+\S+\s+)3\d{4}(/(?:TCP|UDP|SCTP))")

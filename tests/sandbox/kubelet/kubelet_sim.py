@@ -28,6 +28,8 @@ from kubelab.sandbox.store.registry import Registry, RegistrySnapshot
 
 Obj = dict[str, Any]
 NAMESPACES = kinds.core("namespaces")
+#: A stand-in cluster CA bundle for ``kube-root-ca.crt``.
+TEST_CA_PEM = "-----BEGIN CERTIFICATE-----\ntest\n-----END CERTIFICATE-----\n"
 
 
 class Cluster:
@@ -55,6 +57,11 @@ class Cluster:
     def ensure_namespace(self, name: str) -> None:
         if self.registry.peek(NAMESPACES, "", name) is None:
             self.registry.create(NAMESPACES, {"metadata": {"name": name}})
+            # What root-ca-cert-publisher keeps in every namespace: the pods' kube-api-access
+            # volume projects its ca.crt.
+            self.registry.create(kinds.core("configmaps"), {
+                "metadata": {"name": "kube-root-ca.crt"}, "data": {"ca.crt": TEST_CA_PEM}},
+                namespace=name)
 
     def get(self, info: KindInfo, namespace: str, name: str) -> Obj | None:
         return self.snapshot.get(info, namespace, name)

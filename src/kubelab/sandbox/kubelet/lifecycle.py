@@ -274,7 +274,7 @@ class PodSync:
             env = runtime_env(self.pod) | declared
             self._declared_env[c.name] = declared
             volumes = volume_files(self.snapshot, self.pod, node_ip=self.runtime.node_ip,
-                                   pod_ip=self.record.ip)
+                                   pod_ip=self.record.ip, now=self.clock.now())
             files = ({} if self.spec.get("hostNetwork")
                      else kubelet_managed_files(self.pod, self.record.ip))
             files.update(container_files(volumes, c.spec))

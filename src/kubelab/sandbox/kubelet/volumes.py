@@ -2,9 +2,11 @@
 
 Mirrors the kubelet's ``makeEnvironmentVariables`` (``pkg/kubelet/kubelet_pods.go``: ``env``
 with ``value``/``valueFrom`` secretKeyRef, configMapKeyRef, fieldRef; ``envFrom`` with
-``prefix``; the Service variables of ``enableServiceLinks``) and the secret/configMap/emptyDir/downwardAPI volume plugins
-(``pkg/volume/{secret,configmap,emptydir,downwardapi}``): a secret volume is a directory with
-one file per key (or per ``items[]`` entry) holding the decoded value. Errors carry the
+``prefix``; the Service variables of ``enableServiceLinks``) and the
+secret/configMap/emptyDir/downwardAPI/projected volume plugins
+(``pkg/volume/{secret,configmap,emptydir,downwardapi,projected}``): a secret volume is a
+directory with one file per key (or per ``items[]`` entry) holding the decoded value; a
+projected one gathers its sources' files, a ServiceAccount token among them. Errors carry the
 kubelet's wording: a missing secret in ``env`` is ``CreateContainerConfigError`` with
 ``secret "x" not found``; a missing one in a volume is a ``FailedMount`` event.
 """
@@ -13,15 +15,18 @@ from __future__ import annotations
 
 import base64
 import binascii
+from datetime import datetime
 
 from kubelab.apimachinery.types import Obj
-from kubelab.sandbox.api import kinds
+from kubelab.sandbox.api import kinds, serviceaccount_token
 from kubelab.sandbox.kubelet import expansion
 from kubelab.sandbox.reconcile.types import Snapshot
 
 SECRETS = kinds.core("secrets")
 CONFIGMAPS = kinds.core("configmaps")
 SERVICES = kinds.core("services")
+SERVICEACCOUNTS = kinds.core("serviceaccounts")
+NODES = kinds.core("nodes")
 #: Services of the ``default`` namespace whose variables every pod gets, links or not.
 MASTER_SERVICES = frozenset({"kubernetes"})
 
@@ -204,8 +209,11 @@ def service_env(snapshot: Snapshot, namespace: str, *, enable_links: bool) -> di
 
 
 def volume_files(snapshot: Snapshot, pod: Obj, *, node_ip: str = "",
-                 pod_ip: str = "") -> dict[str, dict[str, str]]:
-    """Each volume's files (relative path → content); raise :class:`MountError`."""
+                 pod_ip: str = "", now: datetime | None = None) -> dict[str, dict[str, str]]:
+    """Each volume's files (relative path → content); raise :class:`MountError`.
+
+    ``now`` is when the kubelet asks for the tokens of projected ``serviceAccountToken``
+    sources; without it (a mount check) no token is issued."""
     ns = (pod.get("metadata") or {}).get("namespace", "")
     volumes: dict[str, dict[str, str]] = {}
     for volume in (pod.get("spec") or {}).get("volumes") or []:
@@ -230,15 +238,74 @@ def volume_files(snapshot: Snapshot, pod: Obj, *, node_ip: str = "",
             data = _configmap_data(obj) if obj else {}
             volumes[name] = _project(data, source.get("items"))
         elif "downwardAPI" in volume:
-            files: dict[str, str] = {}
-            for item in volume["downwardAPI"].get("items") or []:
-                if "fieldRef" in item:
-                    files[item.get("path", "")] = field_ref(
-                        pod, item["fieldRef"].get("fieldPath", ""), node_ip, pod_ip)
-            volumes[name] = files
+            volumes[name] = _downward_files(volume["downwardAPI"], pod, node_ip, pod_ip)
+        elif "projected" in volume:
+            volumes[name] = _projected_files(snapshot, pod, name, volume["projected"],
+                                             node_ip=node_ip, pod_ip=pod_ip, now=now)
         else:
             volumes[name] = {}
     return volumes
+
+
+def _downward_files(source: Obj, pod: Obj, node_ip: str, pod_ip: str) -> dict[str, str]:
+    files: dict[str, str] = {}
+    for item in source.get("items") or []:
+        if "fieldRef" in item:
+            files[item.get("path", "")] = field_ref(
+                pod, item["fieldRef"].get("fieldPath", ""), node_ip, pod_ip)
+    return files
+
+
+def _projected_files(snapshot: Snapshot, pod: Obj, name: str, projected: Obj, *,
+                     node_ip: str, pod_ip: str, now: datetime | None) -> dict[str, str]:
+    """The projected volume plugin (``pkg/volume/projected``): each source's files in one
+    directory: secrets, ConfigMaps, downward API items and ServiceAccount tokens (the
+    ``kube-api-access-xxxxx`` volume of every pod is one)."""
+    meta = pod.get("metadata") or {}
+    ns = meta.get("namespace", "")
+    files: dict[str, str] = {}
+    for source in projected.get("sources") or []:
+        if not isinstance(source, dict):
+            continue
+        for field, info, read, what in (("secret", SECRETS, _secret_data, "secret"),
+                                        ("configMap", CONFIGMAPS, _configmap_data,
+                                         "configmap")):
+            if field not in source:
+                continue
+            ref = source[field].get("name", "")
+            obj = snapshot.get(info, ns, ref)
+            if obj is None and not source[field].get("optional"):
+                raise MountError(f'MountVolume.SetUp failed for volume "{name}" : '
+                                 f'{what} "{ref}" not found')
+            files.update(_project(read(obj) if obj else {}, source[field].get("items")))
+        if "downwardAPI" in source:
+            files.update(_downward_files(source["downwardAPI"], pod, node_ip, pod_ip))
+        token = source.get("serviceAccountToken")
+        if isinstance(token, dict) and now is not None:
+            files[token.get("path", "")] = _token(snapshot, pod, token, now)
+    return files
+
+
+def _token(snapshot: Snapshot, pod: Obj, source: Obj, now: datetime) -> str:
+    """What the kubelet's token manager gets from ``TokenRequest`` for the pod.
+
+    A ServiceAccount missing from the store still gets a token (with no uid): this sandbox
+    creates no ``default`` ServiceAccount in new namespaces yet, where upstream's kubelet
+    would report ``failed to fetch token``."""
+    meta = pod.get("metadata") or {}
+    spec = pod.get("spec") or {}
+    ns = meta.get("namespace", "")
+    sa_name = spec.get("serviceAccountName") or "default"
+    sa = snapshot.get(SERVICEACCOUNTS, ns, sa_name) or {}
+    node_name = spec.get("nodeName", "")
+    node = snapshot.get(NODES, "", node_name) if node_name else None
+    return serviceaccount_token.pod_token(
+        namespace=ns, service_account=sa_name,
+        service_account_uid=(sa.get("metadata") or {}).get("uid", ""),
+        pod=meta.get("name", ""), pod_uid=meta.get("uid", ""), node=node_name,
+        node_uid=((node or {}).get("metadata") or {}).get("uid", ""),
+        audience=source.get("audience", ""),
+        expiration_seconds=int(source.get("expirationSeconds") or 3600), now=now)
 
 
 def _project(data: dict[str, str], items: list[Obj] | None) -> dict[str, str]:

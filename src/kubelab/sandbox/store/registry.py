@@ -49,6 +49,7 @@ from kubelab.sandbox.api.selectors import (
 )
 from kubelab.sandbox.api.strategies import Strategy, strategy_for
 from kubelab.sandbox.api.strategies import pod as pod_strategy
+from kubelab.sandbox.api.strategies import serviceaccount_admission
 from kubelab.sandbox.clock import Clock, rfc3339
 from kubelab.sandbox.store import allocators
 from kubelab.sandbox.store.kine import KineLog
@@ -503,6 +504,11 @@ class Registry:
         name = meta.get("name", "")
         strategy.default(obj)
         strategy.prepare_for_create(obj)
+        if info.kind == "Pod":  # the ServiceAccount admission plugin's token volume
+            spec = obj.get("spec") or {}
+            account = self.peek(kinds.core("serviceaccounts"), namespace,
+                                spec.get("serviceAccountName") or "default")
+            serviceaccount_admission.admit(obj, account, self.names.suffix)
         causes = strategy.validate(obj, info)
         if info.kind == "Service" and not causes:
             causes = allocators.allocate(
