@@ -25,8 +25,9 @@ class EncodedObjects:
 
     def __init__(self, registry: Registry) -> None:
         self._registry = registry
-        self._full: dict[_Key, bytes] = {}
-        self._item: dict[_Key, bytes] = {}
+        # key -> (the stored object the bytes are of, the bytes)
+        self._full: dict[_Key, tuple[Obj, bytes]] = {}
+        self._item: dict[_Key, tuple[Obj, bytes]] = {}
         self.hits = 0
         self.misses = 0
         self._unsubscribe = registry.subscribe(self._invalidate)
@@ -52,21 +53,19 @@ class EncodedObjects:
         """``obj`` as a List item: without ``apiVersion`` and ``kind``."""
         return self._encode(self._item, info, obj, item=True)
 
-    def _encode(self, cache: dict[_Key, bytes], info: KindInfo, obj: Obj, *,
+    def _encode(self, cache: dict[_Key, tuple[Obj, bytes]], info: KindInfo, obj: Obj, *,
                 item: bool) -> bytes:
         key = _key_of(info, obj)
-        stored = self._registry.peek(info, key[1], key[2])
-        if stored is obj:
-            cached = cache.get(key)
-            if cached is not None:
-                self.hits += 1
-                return cached
+        cached = cache.get(key)
+        if cached is not None and cached[0] is obj:
+            self.hits += 1
+            return cached[1]
         self.misses += 1
         body = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind")} if item \
             else obj
         encoded = wire_json(body)[:-1]
-        if stored is obj:
-            cache[key] = encoded
+        if self._registry.peek(info, key[1], key[2]) is obj:
+            cache[key] = (obj, encoded)
         return encoded
 
 

@@ -284,9 +284,16 @@ class Registry:
             for key in sorted(self.log.keys_changed_after(revision, base + low, base + high)):
                 changed[key[len(base):]] = self.log.value_at(key, revision)
 
+        buckets = self._data.get(info.group_resource, {})
+        one_bucket = buckets.get(namespace or "", {}) if prefix or not info.namespaced \
+            else None
+        skip = len(prefix)
+
         def stored(key: str) -> Obj | None:
+            if one_bucket is not None:  # one namespace (or cluster-scoped): key = prefix+name
+                return one_bucket.get(key[skip:])
             ns, _, name = key.rpartition("/")
-            return self.peek(info, ns, name)
+            return buckets.get(ns, {}).get(name)
 
         then = sorted(k for k, v in changed.items() if v is not None)
         items: list[Obj] = []
