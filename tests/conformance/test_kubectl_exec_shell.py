@@ -149,8 +149,23 @@ def _beats(sandbox: SandboxHandle) -> int:
     return int(proc.stdout)
 
 
+def _api_p99(sandbox: SandboxHandle, requests: int = 60) -> tuple[float, float]:
+    """(median, p99) seconds of ``GET pod`` answers."""
+    latencies = []
+    for _ in range(requests):
+        start = time.perf_counter()
+        status, _ = sandbox.request("GET", "/api/v1/namespaces/default/pods/box")
+        latencies.append(time.perf_counter() - start)
+        assert status == 200
+    latencies.sort()
+    return statistics.median(latencies), latencies[int(len(latencies) * 0.99) - 1]
+
+
 def test_busy_loops_in_exec_neither_starve_the_api_nor_outlive_their_client(
         pods: SandboxHandle) -> None:
+    """Three ``while true`` loops in exec add under 100 ms to the API's p99 latency (measured
+    against the same API just before, so a loaded machine does not fail the test)."""
+    base_median, base_p99 = _api_p99(pods)
     cmd, env = kubectl_command(pods, "exec", "box", "--", "sh", "-c",
                                "rm -f /tmp/beat; while true; do echo . >> /tmp/beat; done")
     loops = [subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL,
@@ -158,17 +173,10 @@ def test_busy_loops_in_exec_neither_starve_the_api_nor_outlive_their_client(
     try:
         time.sleep(2)
         assert all(loop.poll() is None for loop in loops)
-        latencies = []
-        for _ in range(60):
-            start = time.perf_counter()
-            status, _ = pods.request("GET", "/api/v1/namespaces/default/pods/box")
-            latencies.append(time.perf_counter() - start)
-            assert status == 200
-        latencies.sort()
-        p99 = latencies[int(len(latencies) * 0.99) - 1]
-        print(f"API GET pod with 3 exec busy loops: median {statistics.median(latencies):.4f}s,"
-              f" p99 {p99:.4f}s")
-        assert p99 < 0.1, latencies
+        median, p99 = _api_p99(pods)
+        print(f"API GET pod: median {base_median:.4f}s, p99 {base_p99:.4f}s; with 3 exec busy "
+              f"loops: median {median:.4f}s, p99 {p99:.4f}s")
+        assert p99 < base_p99 + 0.1
         running = _beats(pods)
         time.sleep(0.5)
         assert _beats(pods) > running  # the loops were running all along
@@ -200,3 +208,24 @@ def test_ctrl_c_on_a_terminal_stops_the_loop(pods: SandboxHandle) -> None:
     finally:
         child.close()
     assert child.exitstatus == 130
+
+
+def test_ctrl_c_in_an_interactive_shell_stops_the_command_not_the_shell(
+        pods: SandboxHandle) -> None:
+    cmd, env = kubectl_command(pods, "exec", "-it", "box", "--", "sh")
+    env["TERM"] = "dumb"
+    child = pexpect.spawn(cmd[0], cmd[1:], env=env, encoding="utf-8", timeout=20)
+    try:
+        child.expect_exact("/ # ")
+        child.sendline("sleep 3600")
+        child.expect_exact("sleep 3600")
+        child.sendcontrol("c")
+        child.expect_exact("^C")
+        child.expect_exact("/ # ")
+        child.sendline("echo still here")
+        child.expect_exact("still here")
+        child.sendline("exit")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert child.exitstatus == 0

@@ -154,6 +154,14 @@ class ExecStream:
         self.interrupt.clear()
         try:
             while True:
+                if self.ws.closed:
+                    # The client hung up: aiohttp marks the socket closed at once, but its
+                    # reader may wait out the close handshake before it ends the session.
+                    return INTERRUPTED
+                if self.interrupt.is_set():
+                    if self.tty:
+                        await self.send(STDOUT, "^C\r\n")
+                    return INTERRUPTED
                 # Stepped off the loop: `wget` and `nslookup` block on the pod network, whose
                 # answers (the registry, the app servers) come from this loop.
                 self.stdin_ready.clear()
@@ -163,10 +171,6 @@ class ExecStream:
                     await self._write(write)
                 if done.status is not None:
                     return done.status
-                if self.interrupt.is_set():
-                    if self.tty:
-                        await self.send(STDOUT, "^C\r\n")
-                    return INTERRUPTED
                 if done.wait_input:
                     await self.stdin_ready.wait()
                 elif done.slept:
