@@ -49,7 +49,7 @@ from kubelab.sandbox.kubelet.runtime import NodeRuntime
 from kubelab.sandbox.reconcile.events import EventRecorder
 from kubelab.sandbox.reconcile.runner import ComponentRunner
 from kubelab.sandbox.scheduler import scheduler
-from kubelab.sandbox.store.registry import Registry
+from kubelab.sandbox.storage import Registry
 
 PODS = kinds.core("pods")
 NODES = kinds.core("nodes")

@@ -14,7 +14,7 @@ from kubelab.sandbox.clock import VirtualClock, add_busy_check, client_waiting, 
 from kubelab.sandbox.reconcile.events import EventRecorder
 from kubelab.sandbox.reconcile.runner import ComponentRunner, TurnBudget, WorkQueue
 from kubelab.sandbox.reconcile.types import Key, Obj, Result, Snapshot
-from kubelab.sandbox.store.registry import Registry
+from kubelab.sandbox.storage import Registry
 
 PODS = kinds.core("pods")
 KEY = Key(PODS.group_resource, "default", "p")

@@ -27,7 +27,7 @@ from kubelab.sandbox.reconcile.events import EventRecorder
 from kubelab.sandbox.reconcile.runner import ComponentRunner
 from kubelab.sandbox.reconcile.types import Reconciler
 from kubelab.sandbox.server.app import KubeApi, ServerConfig
-from kubelab.sandbox.store.registry import Registry
+from kubelab.sandbox.storage import Registry
 
 log = logging.getLogger("kubelab.sandbox")
 

@@ -9,7 +9,7 @@ import pytest
 from kubelab.sandbox.api import kinds, quota
 from kubelab.sandbox.api.errors import ApiError
 from kubelab.sandbox.clock import ManualClock
-from kubelab.sandbox.store.registry import Registry
+from kubelab.sandbox.storage import Registry
 
 PODS = kinds.core("pods")
 SVC = kinds.core("services")

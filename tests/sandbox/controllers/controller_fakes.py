@@ -31,7 +31,7 @@ from kubelab.sandbox.reconcile.types import (
     Update,
     UpdateStatus,
 )
-from kubelab.sandbox.store.registry import Registry, RegistrySnapshot
+from kubelab.sandbox.storage import Registry, RegistrySnapshot
 
 EVENTS = kinds.core("events")
 PODS = kinds.core("pods")

@@ -9,7 +9,7 @@ from kubelab.sandbox.api import kinds
 from kubelab.sandbox.api.kinds import KindInfo
 from kubelab.sandbox.clock import ManualClock
 from kubelab.sandbox.controllers.garbage_collector import dependents_of
-from kubelab.sandbox.store.registry import Registry, RegistrySnapshot
+from kubelab.sandbox.storage import Registry, RegistrySnapshot
 
 Obj = dict[str, Any]
 NS = kinds.core("namespaces")

@@ -24,7 +24,7 @@ from kubelab.sandbox.reconcile.types import (
     Update,
     UpdateStatus,
 )
-from kubelab.sandbox.store.registry import Registry, RegistrySnapshot
+from kubelab.sandbox.storage import Registry, RegistrySnapshot
 
 Obj = dict[str, Any]
 NAMESPACES = kinds.core("namespaces")

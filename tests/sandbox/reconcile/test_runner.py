@@ -17,7 +17,7 @@ from kubelab.sandbox.clock import Clock, ManualClock
 from kubelab.sandbox.reconcile.events import EventRecorder
 from kubelab.sandbox.reconcile.runner import EVENTS, ComponentRunner
 from kubelab.sandbox.reconcile.types import Key, Obj, Result, Snapshot, Update
-from kubelab.sandbox.store.registry import Registry
+from kubelab.sandbox.storage import Registry
 
 CONFIGMAPS = kinds.core("configmaps")
 

@@ -15,7 +15,7 @@ from kubelab.sandbox.clock import Clock, ManualClock
 from kubelab.sandbox.reconcile.events import EventRecorder
 from kubelab.sandbox.reconcile.runner import ComponentRunner
 from kubelab.sandbox.reconcile.types import Key, Result
-from kubelab.sandbox.store.registry import Registry
+from kubelab.sandbox.storage import Registry
 
 PODS = kinds.core("pods")
 

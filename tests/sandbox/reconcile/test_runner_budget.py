@@ -11,7 +11,7 @@ from kubelab.sandbox.clock import TimerHandle
 from kubelab.sandbox.reconcile.events import EventRecorder
 from kubelab.sandbox.reconcile.runner import ComponentRunner, TurnBudget
 from kubelab.sandbox.reconcile.types import Key, Obj, Result, Snapshot
-from kubelab.sandbox.store.registry import Registry
+from kubelab.sandbox.storage import Registry
 
 PODS = kinds.core("pods")
 

@@ -16,7 +16,7 @@ from kubelab.sandbox.clock import ManualClock
 from kubelab.sandbox.reconcile.events import EventRecorder
 from kubelab.sandbox.reconcile.runner import ComponentRunner
 from kubelab.sandbox.reconcile.types import Reconciler
-from kubelab.sandbox.store.registry import Registry
+from kubelab.sandbox.storage import Registry
 
 Obj = dict[str, Any]
 NODES = kinds.core("nodes")

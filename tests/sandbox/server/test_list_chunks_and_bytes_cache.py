@@ -16,7 +16,7 @@ from kubelab.sandbox.api import kinds
 from kubelab.sandbox.api.errors import wire_json
 from kubelab.sandbox.clock import ManualClock
 from kubelab.sandbox.server.app import CONTINUE_EXPIRED, KubeApi, ServerConfig
-from kubelab.sandbox.store.registry import Registry
+from kubelab.sandbox.storage import Registry
 
 AUTH = {"Authorization": "Bearer t"}
 CM = kinds.core("configmaps")

@@ -10,7 +10,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from kubelab.sandbox import bootstrap
 from kubelab.sandbox.clock import ManualClock
 from kubelab.sandbox.server.app import KubeApi, ServerConfig
-from kubelab.sandbox.store.registry import Registry
+from kubelab.sandbox.storage import Registry
 
 AUTH = {"Authorization": "Bearer t"}
 

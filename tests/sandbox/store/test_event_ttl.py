@@ -9,7 +9,8 @@ from typing import Any
 from kubelab.sandbox import bootstrap
 from kubelab.sandbox.api import kinds
 from kubelab.sandbox.clock import ManualClock
-from kubelab.sandbox.store.registry import EVENT_TTL_SECONDS, Registry
+from kubelab.sandbox.storage import Registry
+from kubelab.sandbox.store.registry import EVENT_TTL_SECONDS
 
 EVENTS = kinds.core("events")
 NEW_EVENTS = kinds.resource("events.events.k8s.io")

@@ -7,7 +7,8 @@ import pytest
 
 from kubelab.sandbox.api import kinds
 from kubelab.sandbox.clock import ManualClock
-from kubelab.sandbox.store.registry import Expired, Registry
+from kubelab.sandbox.storage import Registry
+from kubelab.sandbox.store.registry import Expired
 
 NS = kinds.core("namespaces")
 CM = kinds.core("configmaps")

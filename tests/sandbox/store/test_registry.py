@@ -10,7 +10,8 @@ import pytest
 from kubelab.sandbox.api import kinds
 from kubelab.sandbox.api.errors import ApiError
 from kubelab.sandbox.clock import ManualClock
-from kubelab.sandbox.store.registry import Registry, storage_key
+from kubelab.sandbox.storage import Registry
+from kubelab.sandbox.store.registry import storage_key
 
 PODS = kinds.core("pods")
 CM = kinds.core("configmaps")

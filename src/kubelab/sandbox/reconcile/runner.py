@@ -50,7 +50,8 @@ from kubelab.sandbox.reconcile.types import (
     Update,
     UpdateStatus,
 )
-from kubelab.sandbox.store.registry import Registry, RegistrySnapshot, WatchEvent
+from kubelab.sandbox.storage import Registry
+from kubelab.sandbox.store.registry import RegistrySnapshot, WatchEvent
 
 log = logging.getLogger("kubelab.sandbox.reconcile")
 

@@ -19,7 +19,6 @@ import asyncio
 import base64
 import contextlib
 import hmac
-import itertools
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -48,6 +47,12 @@ from kubelab.sandbox.server import (
     watchstream,
 )
 from kubelab.sandbox.store.registry import Expired, Registry
+from kubelab.sandbox.store.storage import (
+    ConnectSubresource,
+    CreateSubresource,
+    ProxySubresource,
+    ScaleSubresource,
+)
 
 log = logging.getLogger("kubelab.sandbox.server")
 
@@ -123,6 +128,11 @@ def parse_path(path: str) -> Target | None:
     if len(rest) > 3 and sub != "proxy":
         return None
     return Target(info, namespace, name, sub, extra)
+
+
+#: What a POST to a subresource (``binding``, ``eviction``) answers by default.
+SUBRESOURCE_CREATED: Obj = {"kind": "Status", "apiVersion": "v1", "metadata": {},
+                            "status": "Success", "code": 201}
 
 
 def status_success(info: KindInfo, name: str, uid: str) -> Obj:
@@ -212,9 +222,15 @@ class KubeApi:
         self.encoded = encoded.EncodedObjects(registry)
         self.config = config
         self.fabric = fabric
-        self._round_robin: dict[str, itertools.count[int]] = {}
         self._http: ClientSession | None = None
         self.requests = 0
+        #: The streams this server serves for connect subresources (upstream hands them to
+        #: the kubelet), by subresource name.
+        self._connectors: dict[str, Callable[[web.Request, Target],
+                                             Awaitable[web.StreamResponse]]] = {
+            "exec": self.exec, "attach": self.attach, "portforward": self.portforward,
+            "proxy": self.proxy, "log": self.logs,
+        }
 
     # ---------------------------------------------------------------- plumbing
 
@@ -303,9 +319,6 @@ class KubeApi:
         target = parse_path(path)
         if target is None:
             return self.not_found_path()
-        if target.namespace is None and target.info.kind == "Namespace" and target.name \
-                and target.subresource is None:
-            pass
         return await self.resource(request, target)
 
     async def fault(self, request: web.Request) -> web.Response:
@@ -375,26 +388,31 @@ class KubeApi:
     # ---------------------------------------------------------------- resources
 
     async def resource(self, request: web.Request, t: Target) -> web.StreamResponse:
+        """Dispatch by the kind's storage: its subresource table says what a subresource
+        is (a stream, a POST of another kind, the Scale view, or an update of the object);
+        no kind is named here."""
         method = request.method
-        if t.subresource == "exec":
-            return await self.exec(request, t)
-        if t.subresource == "portforward":
-            return await self.portforward(request, t)
-        if t.subresource == "attach":
-            return await self.attach(request, t)
-        if t.subresource == "proxy":
-            return await self.proxy(request, t)
-        if t.info.kind == "Binding" and method == "POST":
+        storage = self.registry.storage(t.info)
+        sub = storage.subresource(t.subresource) if t.subresource is not None else None
+        if isinstance(sub, ConnectSubresource):
+            if method not in sub.methods:
+                raise errors.method_not_allowed()
+            assert t.subresource is not None
+            return await self._connectors[t.subresource](request, t)
+        if storage.creates_through is not None and t.name is None and method == "POST":
+            # ``POST bindings``: the subresource of the object the body names.
             body = await self.read_body(request, t.info)
             self.check_kind(t.info, body)
             self.check_types(t.info, body)
+            kind, subresource = storage.creates_through
             name = (body.get("metadata") or {}).get("name", "")
-            self.registry.bind(t.namespace or "default", name, self._binding_target(body))
-            return _json({"kind": "Status", "apiVersion": "v1", "metadata": {},
-                          "status": "Success", "code": 201}, 201)
+            status = self.registry.create_subresource(
+                kind, t.namespace or "default", name, subresource, body,
+                dry_run=self.dry_run(request))
+            return _json(status or SUBRESOURCE_CREATED, 201)
         if t.namespace is not None and not t.info.namespaced:
             return self.not_found_path()
-        if t.subresource is not None and t.info.subresource(t.subresource) is None:
+        if t.subresource is not None and sub is None:
             return self.not_found_path()
         if t.name is None:
             if method == "GET":
@@ -406,20 +424,18 @@ class KubeApi:
             if method == "DELETE":
                 return await self.delete_collection(request, t)
             raise errors.method_not_allowed()
-        if t.subresource == "log":
-            return await self.logs(request, t)
-        if t.subresource == "binding" and method == "POST":
-            binding = kinds.KindInfo("", "v1", "Binding", "bindings", "binding", True,
-                                     model="V1Binding")
-            body = await self.read_body(request, binding)
-            self.check_kind(binding, body)
-            self.check_types(binding, body)
-            self.registry.bind(t.namespace or "default", t.name, self._binding_target(body))
-            return _json({"kind": "Status", "apiVersion": "v1", "metadata": {},
-                          "status": "Success", "code": 201}, 201)
-        if t.subresource == "eviction" and method == "POST":
-            return await self.evict(request, t)
-        if t.subresource == "scale":
+        if isinstance(sub, CreateSubresource):
+            if method != "POST":
+                raise errors.method_not_allowed()
+            body = await self.read_body(request, sub.body_kind)
+            self.check_kind(sub.body_kind, body)
+            self.check_types(sub.body_kind, body)
+            assert t.subresource is not None
+            status = self.registry.create_subresource(
+                t.info, self._ns(t), t.name, t.subresource, body,
+                dry_run=self.dry_run(request))
+            return _json(status or SUBRESOURCE_CREATED, 201)
+        if isinstance(sub, ScaleSubresource):
             return await self.scale(request, t)
         if method == "GET":
             if params.bool_param(request.query, "watch"):
@@ -616,25 +632,6 @@ class KubeApi:
         raise ApiError(422, "Invalid", f' "" is invalid: patch: {cause.message}',
                        {"name": "", "group": "", "kind": ""}, [cause])
 
-    @staticmethod
-    def _binding_target(body: Obj) -> str:
-        """``ValidatePodBinding``: the target is a Node and names one."""
-        target = body.get("target") or {}
-        causes = []
-        if target.get("kind") not in (None, "", "Node"):
-            from kubelab.sandbox.api.validation import not_supported
-
-            causes.append(not_supported("target.kind", target.get("kind"), ["Node"]))
-        if not target.get("name"):
-            from kubelab.sandbox.api.validation import required
-
-            causes.append(required("target.name"))
-        if causes:
-            name = (body.get("metadata") or {}).get("name", "")
-            raise errors.invalid(kinds.KindInfo("", "v1", "Binding", "bindings", "binding",
-                                                True), name, causes)
-        return str(target["name"])
-
     def check_write_options(self, request: web.Request) -> None:
         params.check_write_options(request.method, request.query.getall("dryRun", []),
                                    request.query.get("fieldValidation"))
@@ -759,9 +756,8 @@ class KubeApi:
             grace_period_seconds=options.get("gracePeriodSeconds"), uid=pre.get("uid"),
             resource_version=pre.get("resourceVersion"),
             dry_run=self.dry_run(request) or "All" in (options.get("dryRun") or []))
-        from kubelab.sandbox.api.strategies import strategy_for
+        if gone and not self.registry.storage(t.info).strategy.returns_deleted_object:
 
-        if gone and not strategy_for(t.info).returns_deleted_object:
             return _json(status_success(t.info, t.name, obj["metadata"].get("uid", "")))
         return self.respond_object(request, t.info, obj, 200)
 
@@ -827,23 +823,6 @@ class KubeApi:
         return _json({"kind": t.info.list_kind, "apiVersion": t.info.api_version,
                       "metadata": {"resourceVersion": str(self.registry.revision)},
                       "items": deleted})
-
-    async def evict(self, request: web.Request, t: Target) -> web.Response:
-        assert t.name is not None
-        eviction = kinds.KindInfo("policy", "v1", "Eviction", "evictions", "eviction", True,
-                                  model="V1Eviction")
-        body = await self.read_body(request, eviction)
-        self.check_kind(eviction, body)
-        self.check_types(eviction, body)
-        name = (body.get("metadata") or {}).get("name")
-        if name and name != t.name:
-            raise errors.bad_request("name in URL does not match name in Eviction object")
-        options = body.get("deleteOptions") or {}
-        params.check_propagation(options.get("propagationPolicy"))
-        self.registry.delete(t.info, self._ns(t), t.name,
-                             grace_period_seconds=options.get("gracePeriodSeconds"))
-        return _json({"kind": "Status", "apiVersion": "v1", "metadata": {},
-                      "status": "Success", "code": 201}, 201)
 
     # ---------------------------------------------------------------- scale
 
@@ -1167,20 +1146,9 @@ class KubeApi:
         """
         assert t.name is not None
         name, _, port_name = t.name.partition(":")
-        namespace = self._ns(t)
-        if t.info.kind == "Service":
-            target = self._service_endpoint(namespace, name, port_name)
-        else:
-            pod = self.registry.get(t.info, namespace, name)
-            ip = pod.get("status", {}).get("podIP")
-            ports = [p for c in pod["spec"]["containers"] for p in c.get("ports", [])]
-            port = int(port_name) if port_name.isdigit() else next(
-                (p["containerPort"] for p in ports if p.get("name") == port_name or not port_name),
-                80)
-            if not ip:
-                raise ApiError(503, "ServiceUnavailable",
-                               f'pod "{name}" has no IP address yet', {})
-            target = (str(ip), int(port))
+        proxy = self.registry.storage(t.info).subresource("proxy")
+        assert isinstance(proxy, ProxySubresource)
+        target = proxy.location(self.registry, self._ns(t), name, port_name)
         resolved = self.fabric.resolve(*target) if self.fabric else None
         if resolved is None:
             raise ApiError(503, "ServiceUnavailable",
@@ -1196,35 +1164,16 @@ class KubeApi:
                        if k.lower() in ("content-type", "x-served-by")}
             return web.Response(body=payload, status=upstream.status, headers=headers)
 
+    def _service_endpoint(self, namespace: str, name: str, port_name: str) -> tuple[str, int]:
+        """A ready endpoint of a Service, as its proxy subresource picks one (round robin);
+        how the pod network of exec sessions reaches a Service by name."""
+        proxy = self.registry.storage(kinds.core("services")).subresource("proxy")
+        assert isinstance(proxy, ProxySubresource)
+        return proxy.location(self.registry, namespace, name, port_name)
+
     def _http_session(self) -> ClientSession:
         """One client session for the service proxy and exec sessions' pod network."""
         if self._http is None:
             self._http = ClientSession(timeout=ClientTimeout(total=10))
         return self._http
 
-    def _service_endpoint(self, namespace: str, name: str, port_name: str) -> tuple[str, int]:
-        svc = self.registry.get(kinds.core("services"), namespace, name)
-        ports = svc["spec"].get("ports") or []
-        if not ports:
-            raise ApiError(503, "ServiceUnavailable", f'no endpoints available for service '
-                                                       f'"{name}"', {})
-        port = next((p for p in ports if port_name in (p.get("name"), str(p.get("port")))),
-                    ports[0])
-        slices = self.registry.snapshot_list(kinds.resource("endpointslices.discovery.k8s.io"),
-                                             namespace, {"kubernetes.io/service-name": name})
-        candidates: list[tuple[str, int]] = []
-        for eps in slices:
-            slice_port = next((p for p in eps.get("ports") or []
-                               if p.get("name", "") == port.get("name", "")), None)
-            if slice_port is None:
-                continue
-            for endpoint in eps.get("endpoints") or []:
-                if endpoint.get("conditions", {}).get("ready"):
-                    for address in endpoint.get("addresses") or []:
-                        candidates.append((address, int(slice_port["port"])))
-        if not candidates:
-            raise ApiError(503, "ServiceUnavailable",
-                           f'no endpoints available for service "{name}"', {})
-        candidates.sort()
-        counter = self._round_robin.setdefault(f"{namespace}/{name}", itertools.count())
-        return candidates[next(counter) % len(candidates)]

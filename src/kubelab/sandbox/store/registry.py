@@ -6,8 +6,11 @@ Mirrors ``k8s.io/apiserver/pkg/registry/generic/registry.Store`` and the etcd3 s
 * optimistic concurrency: an update carrying a stale ``resourceVersion`` gets ``409 Conflict``;
 * a no-op update is not written (the revision does not move), as upstream's storage skips
   unchanged objects;
-* per-kind strategies default, prepare and validate (``strategies``), ``generation`` tracks
-  spec changes;
+* each kind's storage (:mod:`kubelab.sandbox.store.storage`, given to the registry; the
+  kinds' own live in :mod:`kubelab.sandbox.storage`) defaults, prepares and validates
+  through its strategy, allocates before a create, decides graceful deletion and
+  finalisation and declares its subresources; this module names no kind, so HTTP clients
+  and in-process components follow the same rules; ``generation`` tracks spec changes;
 * deletion honours finalizers, ``deletionTimestamp``, graceful pod deletion and the
   ``foregroundDeletion``/``orphan`` finalizers that ``propagationPolicy`` adds; the garbage
   collector controller does the rest;
@@ -47,13 +50,16 @@ from kubelab.sandbox.api.selectors import (
     parse_label_selector,
     selector_from_match_labels,
 )
-from kubelab.sandbox.api.strategies import Strategy, strategy_for
-from kubelab.sandbox.api.strategies import pod as pod_strategy
-from kubelab.sandbox.api.strategies import serviceaccount_admission
 from kubelab.sandbox.clock import Clock, rfc3339
-from kubelab.sandbox.store import allocators
 from kubelab.sandbox.store.kine import KineLog
 from kubelab.sandbox.store.names import NameGenerator
+from kubelab.sandbox.store.storage import (
+    CreateSubresource,
+    Storage,
+    StorageTable,
+    Strategy,
+    UpdateSubresource,
+)
 
 #: (kind, object) pairs, as the owner-reference index answers.
 Dependents = list[tuple[KindInfo, Obj]]
@@ -166,10 +172,12 @@ class Watcher:
 class Registry:
     """All objects of the sandbox, with Kubernetes create/update/delete/watch semantics."""
 
-    def __init__(self, clock: Clock, path: Path | None = None, *, seed: int | None = None,
-                 max_object_bytes: int = 3 * 1024 * 1024,
+    def __init__(self, clock: Clock, path: Path | None = None, *, storages: StorageTable,
+                 seed: int | None = None, max_object_bytes: int = 3 * 1024 * 1024,
                  event_ttl: float = EVENT_TTL_SECONDS) -> None:
         self.clock = clock
+        #: Each kind's storage (strategy, hooks, subresources): the only place kind rules live.
+        self.storage: StorageTable = storages
         self.event_ttl = event_ttl
         # Event leases: key -> time of the last write; a heap of (written, key) to sweep.
         self._event_written: dict[str, tuple[datetime, KindInfo, str, str]] = {}
@@ -199,7 +207,7 @@ class Registry:
                 self._index_owners(info, ns, name, None, row.value)
                 self._order.setdefault(info.group_resource, []).append(
                     relative_key(info, ns, name))
-                if info.kind == "Event":
+                if self.storage(info).leased:
                     # A lease outlives a restart: count the TTL from now (never shorter).
                     self._lease_event(row.key, info, ns, name)
         for keys in self._order.values():
@@ -265,7 +273,7 @@ class Registry:
                   else parse_label_selector(label_selector))
         fields = (field_selector if isinstance(field_selector, FieldSelector)
                   else parse_field_selector(field_selector))
-        strategy = strategy_for(info)
+        strategy = self.storage(info).strategy
         filtered = not labels.empty or bool(fields.requirements)
         prefix = f"{namespace}/" if namespace is not None and info.namespaced else ""
         low = max(start, prefix)
@@ -284,16 +292,9 @@ class Registry:
             for key in sorted(self.log.keys_changed_after(revision, base + low, base + high)):
                 changed[key[len(base):]] = self.log.value_at(key, revision)
 
-        buckets = self._data.get(info.group_resource, {})
-        one_bucket = buckets.get(namespace or "", {}) if prefix or not info.namespaced \
-            else None
-        skip = len(prefix)
-
         def stored(key: str) -> Obj | None:
-            if one_bucket is not None:  # one namespace (or cluster-scoped): key = prefix+name
-                return one_bucket.get(key[skip:])
             ns, _, name = key.rpartition("/")
-            return buckets.get(ns, {}).get(name)
+            return self.peek(info, ns, name)
 
         then = sorted(k for k, v in changed.items() if v is not None)
         items: list[Obj] = []
@@ -399,7 +400,7 @@ class Registry:
                               relative_key(info, namespace, name))
             bucket[name] = value
         self._notify(WatchEvent(event_type, info, value, revision))
-        if info.kind == "Event":
+        if self.storage(info).leased:
             if obj is None:
                 self._event_written.pop(key, None)
             else:
@@ -485,7 +486,8 @@ class Registry:
                dry_run: bool = False) -> Obj:
         """POST: default, validate, fill server fields, store; 409 if the name exists."""
         obj = copy.deepcopy(obj)
-        strategy = strategy_for(info)
+        storage = self.storage(info)
+        strategy = storage.strategy
         meta = obj.setdefault("metadata", {})
         if info.namespaced:
             body_ns = meta.get("namespace")
@@ -511,21 +513,13 @@ class Registry:
         name = meta.get("name", "")
         strategy.default(obj)
         strategy.prepare_for_create(obj)
-        if info.kind == "Pod":  # the ServiceAccount admission plugin's token volume
-            spec = obj.get("spec") or {}
-            account = self.peek(kinds.core("serviceaccounts"), namespace,
-                                spec.get("serviceAccountName") or "default")
-            serviceaccount_admission.admit(obj, account, self.names.suffix)
-        causes = strategy.validate(obj, info)
-        if info.kind == "Service" and not causes:
-            causes = allocators.allocate(
-                obj, list(self.iter_objects(info)), self.rng)
+        causes = strategy.validate(obj, info) or storage.before_create(self, obj)
         if causes:
             raise errors.invalid(info, name, causes)
         self._check_namespace(info, namespace, name, creating=True)
         if self.peek(info, namespace, name) is not None:
             raise errors.already_exists(info, name)
-        if info.namespaced:
+        if info.namespaced and storage.quota_admitted:
             self._admit_quota(info, obj, namespace, name)
         meta["uid"] = self.names.uid()
         meta["creationTimestamp"] = rfc3339(self.clock.now())
@@ -556,18 +550,16 @@ class Registry:
             raise errors.conflict(
                 info, name, f"Precondition failed: UID in precondition: {meta['uid']}, "
                             f"UID in object meta: {old['metadata']['uid']}")
-        strategy = strategy_for(info)
+        storage = self.storage(info)
+        strategy = storage.strategy
         obj["apiVersion"], obj["kind"] = info.api_version, info.kind
-        if subresource == "status":
-            strategy.prepare_for_status_update(obj, old)
-        elif subresource == "ephemeralcontainers":
-            obj = pod_strategy.prepare_ephemeral_update(obj, old)
-        elif subresource == "finalize":
-            finalizers = obj.get("spec", {}).get("finalizers")
-            obj = copy.deepcopy(old)
-            obj.setdefault("spec", {})["finalizers"] = finalizers or []
-            if not obj["spec"]["finalizers"]:
-                obj["spec"].pop("finalizers")
+        sub: UpdateSubresource | None = None
+        if subresource is not None:
+            found = storage.subresource(subresource)
+            if not isinstance(found, UpdateSubresource):
+                raise errors.method_not_allowed()
+            sub = found
+            obj = sub.prepare(obj, old)
         else:
             strategy.default(obj)
             strategy.prepare_for_update(obj, old)
@@ -583,17 +575,11 @@ class Registry:
         if not info.namespaced:
             meta.pop("namespace", None)
         meta["resourceVersion"] = old["metadata"]["resourceVersion"]
-        if old["metadata"].get("deletionTimestamp"):
-            # Finalizers may only be removed once deletion started (no new ones added).
-            pass
-        causes = strategy.validate_update(obj, old, info) if subresource is None else []
-        if subresource == "ephemeralcontainers":
-            causes = pod_strategy.validate_ephemeral_update(obj, old)
-        if info.kind == "Service" and subresource is None and not causes:
-            # A type change to NodePort/LoadBalancer allocates nodePorts, as on create.
-            others = [s for s in self.iter_objects(info)
-                      if s["metadata"]["uid"] != old["metadata"]["uid"]]
-            causes = allocators.allocate(obj, others, self.rng)
+        if sub is not None:
+            causes = sub.validate(obj, old, info)
+        else:
+            causes = (strategy.validate_update(obj, old, info)
+                      or storage.before_update(self, obj, old))
         if causes:
             raise errors.invalid(info, name, causes)
         self._check_size(obj)
@@ -601,7 +587,7 @@ class Registry:
             return copy.deepcopy(old)
         if dry_run:
             return obj
-        if self._ready_to_vanish(obj):
+        if self._ready_to_vanish(storage, obj):
             self._commit(info, None, old=obj, event_type="DELETED",
                          namespace=namespace, name=name)
             return copy.deepcopy(obj)
@@ -617,7 +603,7 @@ class Registry:
         other, as upstream's admission does by updating ``status.used`` atomically.
         """
         quotas = list(self.iter_objects(kinds.core("resourcequotas"), namespace))
-        if not quotas or info.kind == "Event":
+        if not quotas:
             return
         tracked: set[str] = set()
         for q in quotas:
@@ -634,14 +620,14 @@ class Registry:
                                {"name": name, "kind": info.plural,
                                 **({"group": info.group} if info.group else {})})
 
-    def _ready_to_vanish(self, obj: Obj) -> bool:
-        """An object being deleted disappears once its finalizers are gone."""
+    @staticmethod
+    def _ready_to_vanish(storage: Storage, obj: Obj) -> bool:
+        """An object being deleted disappears once its finalizers are gone, its storage's
+        own finalisation is done and no graceful deletion is pending."""
         meta = obj.get("metadata", {})
         if not meta.get("deletionTimestamp") or meta.get("finalizers"):
             return False
-        if obj.get("kind") == "Namespace" and obj.get("spec", {}).get("finalizers"):
-            return False
-        return not (obj.get("kind") == "Pod" and meta.get("deletionGracePeriodSeconds", 0) > 0)
+        return not storage.finalizing(obj) and not meta.get("deletionGracePeriodSeconds", 0) > 0
 
     def delete(self, info: KindInfo, namespace: str, name: str, *,
                propagation: str | None = None, grace_period_seconds: int | None = None,
@@ -669,16 +655,14 @@ class Registry:
         elif propagation == "Orphan" and "orphan" not in finalizers:
             finalizers.append("orphan")
         now = self.clock.now()
-        grace = 0
-        if info.kind == "Pod":
-            grace = self._pod_grace(old, grace_period_seconds)
-        waits_for_namespace_controller = (info.kind == "Namespace"
-                                          and bool(obj.get("spec", {}).get("finalizers")))
-        if finalizers or grace > 0 or waits_for_namespace_controller:
+        storage = self.storage(info)
+        grace = storage.deletion_grace(old, grace_period_seconds)
+        finalizing = storage.finalizing(obj)
+        if finalizers or grace > 0 or finalizing:
             if meta.get("deletionTimestamp"):
                 # Already terminating: a shorter grace period may still shorten it.
                 current = meta.get("deletionGracePeriodSeconds", 0)
-                if info.kind == "Pod" and grace < current:
+                if grace < current:
                     meta["deletionGracePeriodSeconds"] = grace
                     meta["deletionTimestamp"] = rfc3339(now + timedelta(seconds=grace))
                     if grace == 0 and not finalizers:
@@ -697,9 +681,8 @@ class Registry:
             meta["deletionGracePeriodSeconds"] = grace
             if finalizers:
                 meta["finalizers"] = finalizers
-            if info.kind == "Namespace":
-                obj.setdefault("status", {})["phase"] = "Terminating"
-            if grace == 0 and not finalizers and not waits_for_namespace_controller:
+            storage.prepare_for_delete(obj)
+            if grace == 0 and not finalizers and not finalizing:
                 return self._vanish(info, obj, namespace, name, dry_run)
             if dry_run:
                 return obj, False
@@ -716,46 +699,33 @@ class Registry:
                               event_type="DELETED", namespace=namespace, name=name)
         return copy.deepcopy(stored), True
 
-    @staticmethod
-    def _pod_grace(pod: Obj, requested: int | None) -> int:
-        """Pods on a node terminate gracefully; unscheduled or finished pods go at once."""
-        if not pod.get("spec", {}).get("nodeName"):
-            return 0
-        if pod.get("status", {}).get("phase") in ("Succeeded", "Failed"):
-            return 0
-        if requested is not None:
-            return max(0, requested)
-        return int(pod.get("spec", {}).get("terminationGracePeriodSeconds", 30))
-
     # ------------------------------------------------------------------ subresources
 
-    def bind(self, namespace: str, name: str, node: str, uid: str | None = None) -> Obj:
-        """``pods/binding``: set ``spec.nodeName`` once, and PodScheduled=True."""
-        info = kinds.core("pods")
+    def guaranteed_update(self, info: KindInfo, namespace: str, name: str,
+                          try_update: Callable[[Obj], Obj]) -> Obj:
+        """``GuaranteedUpdate``: ``try_update`` gets the stored object (do not mutate it)
+        and returns the new version (or raises an ApiError to refuse); the new version is
+        written unless it is unchanged. How subresources like ``pods/binding`` write."""
+        namespace = namespace if info.namespaced else ""
         old = self.peek(info, namespace, name)
         if old is None:
             raise errors.not_found(info, name)
-        if uid and old["metadata"]["uid"] != uid:
-            raise errors.conflict(info, name, "the UID in the binding does not match the pod")
-        if old["spec"].get("nodeName"):
-            raise errors.conflict(
-                info, name, f"pod {name} is already assigned to node "
-                            f'"{old["spec"]["nodeName"]}"')
-        if old["metadata"].get("deletionTimestamp"):
-            raise errors.conflict(info, name, "pod is being deleted")
-        # A new version that shares the unchanged parts with the stored one (stored objects
-        # are never mutated): copies of the levels the binding writes, not of the whole pod.
-        status = dict(old.get("status") or {})
-        conditions = [c for c in status.get("conditions", []) if c.get("type") != "PodScheduled"]
-        conditions.append({"type": "PodScheduled", "status": "True",
-                           "lastProbeTime": None,
-                           "lastTransitionTime": rfc3339(self.clock.now())})
-        status["conditions"] = conditions
-        pod = {**old, "metadata": dict(old["metadata"]), "spec": {**old["spec"], "nodeName": node},
-               "status": status}
-        stored = self._commit(info, pod, old=old, event_type="MODIFIED",
+        new = try_update(old)
+        if new == old:
+            return copy.deepcopy(old)
+        stored = self._commit(info, new, old=old, event_type="MODIFIED",
                               namespace=namespace, name=name)
         return copy.deepcopy(stored)
+
+    def create_subresource(self, info: KindInfo, namespace: str, name: str,
+                           subresource: str, body: Obj, *, dry_run: bool = False) -> Obj | None:
+        """POST to a subresource (``pods/binding``, ``pods/eviction``): the kind's storage
+        applies it. Returns the Status body to answer with (None: ``Success``)."""
+        found = self.storage(info).subresource(subresource)
+        if not isinstance(found, CreateSubresource):
+            raise errors.method_not_allowed()
+        return found.create(self, namespace if info.namespaced else "", name, body,
+                            dry_run=dry_run)
 
     # ------------------------------------------------------------------ watching
 
@@ -769,7 +739,7 @@ class Registry:
         compacted away).
         """
         watcher = Watcher(info, namespace, parse_label_selector(label_selector),
-                          parse_field_selector(field_selector), strategy_for(info))
+                          parse_field_selector(field_selector), self.storage(info).strategy)
         backlog: list[WatchEvent] = []
         if since is None or send_initial:
             items, _ = self.list_objects(info, namespace, label_selector=watcher.labels,

@@ -11,7 +11,7 @@ import pytest
 from kubelab.sandbox.api import kinds
 from kubelab.sandbox.api.errors import ApiError
 from kubelab.sandbox.clock import ManualClock
-from kubelab.sandbox.store.registry import Registry
+from kubelab.sandbox.storage import Registry
 
 PODS = kinds.core("pods")
 DEBUGGER = {"name": "debugger", "image": "busybox", "stdin": True, "tty": True,
