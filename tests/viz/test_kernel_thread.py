@@ -1,7 +1,7 @@
 """Inside a real kernel, diagram updates made from the watcher's thread reach the front end.
 
 The browser-free form of the check: start an ipykernel, draw a diagram from a background
-thread, and count the ``comm_msg`` updates of its ``value`` on the iopub channel (what
+thread, and count the ``comm_msg`` frames (custom messages) on the iopub channel (what
 JupyterLab would receive). ipykernel 7.0.x drops such messages (ipykernel#1450).
 """
 
@@ -50,10 +50,10 @@ def test_thread_updates_reach_iopub() -> None:
             content = msg["content"]
             if msg["msg_type"] == "error":
                 pytest.fail("\n".join(content["traceback"]))
-            if msg["msg_type"] == "comm_msg" and content["data"].get("method") == "update":
-                value = content["data"].get("state", {}).get("value")
-                if value:
-                    updates.append(value)
+            if msg["msg_type"] == "comm_msg" and content["data"].get("method") == "custom":
+                message = content["data"]["content"]
+                if message.get("type") == "frame":
+                    updates.append(message["frame"]["fwd"]["set"])
             if (
                 msg["msg_type"] == "status"
                 and content["execution_state"] == "idle"
@@ -61,7 +61,8 @@ def test_thread_updates_reach_iopub() -> None:
             ):
                 done = True
         assert len(updates) == 5
-        assert all(f"thread-pod-{i}" in updates[i] for i in range(5))
+        assert all(f"pod/default/thread-pod-{i}" in updates[i] for i in range(5))
+        assert all(len(u) < 30 for u in updates[1:])  # only what changed, not the drawing
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)

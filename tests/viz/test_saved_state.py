@@ -21,7 +21,7 @@ def test_executed_notebook_keeps_the_drawing_for_html_export(sandbox: SandboxHan
         "from kubelab.viz import show_cluster\n"
         "diagram = show_cluster()\n"
         "deadline = time.time() + 20\n"
-        "while 'data-node=\"kubelab-worker\"' not in diagram.value and time.time() < deadline:\n"
+        "while 'data-node=\"kubelab-worker\"' not in diagram.html and time.time() < deadline:\n"
         "    time.sleep(0.1)\n"
         "diagram.stop()\n"
         "diagram")]
@@ -37,7 +37,7 @@ def test_executed_notebook_keeps_the_drawing_for_html_export(sandbox: SandboxHan
         os.environ.update(env_before)
     state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
     values = [m["state"].get("value", "") for m in state.values()
-              if m.get("model_name") == "HTMLModel"]
+              if m.get("model_name") == "AnyModel"]
     assert any('data-node="kubelab-worker"' in v and 'data-component' in v for v in values)
     path = tmp_path / "saved.ipynb"
     nbformat.write(nb, path)

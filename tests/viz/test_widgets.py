@@ -36,8 +36,10 @@ def _wait_for(pred: Any, timeout: float) -> bool:
     return bool(pred())
 
 
-def test_update_puts_the_new_html_in_the_widget_state() -> None:
+def test_update_sends_the_drawing_once_then_only_what_changed() -> None:
     diagram = ClusterDiagram(api_client=object())  # type: ignore[arg-type]  # never contacted
+    sent: list[dict[str, Any]] = []
+    diagram.send = sent.append  # type: ignore[method-assign,assignment]
     assert "Connecting" in diagram.get_state()["value"]
     diagram.update(snapshot("kubeadm"))
     first = diagram.get_state()["value"]
@@ -47,12 +49,39 @@ def test_update_puts_the_new_html_in_the_widget_state() -> None:
     pod["spec"]["nodeName"] = "worker-3"
     pod["status"] = {"phase": "Pending"}
     diagram.update(ClusterSnapshot.from_dict(data))
-    second = diagram.get_state()["value"]
-    assert second != first
-    assert 'data-pod="default/big-1" data-status="creating" data-changed="scheduled"' in second
+    # The static copy is not resent on every update; the frame carries the change.
+    assert diagram.get_state()["value"] == first
+    assert 'data-pod="default/big-1" data-status="creating" data-changed="scheduled"' in diagram.html
+    frame = sent[-1]["frame"]
+    chip = frame["fwd"]["set"]["pod/default/big-1"]
+    assert chip["a"]["data-status"] == "creating" and chip["p"] == "node/worker-3"
+    assert frame["undo"]["set"]["pod/default/big-1"]["a"]["data-status"] == "unscheduled"
+    assert len(frame["fwd"]["set"]) < 40
+    links = [(p["l"], p["d"]) for p in frame["pulses"]]
+    assert ("scheduler", "up") in links and ("kubelet/worker-3", "down") in links
     assert diagram.state is not None and diagram.state.changes[0].kind == "scheduled"
+    assert len(diagram.history) == 2
     diagram.set_filter(namespace="kube-system")
     assert "default/big-1" not in diagram.get_state()["value"]
+    diagram.close()
+
+
+def test_front_end_messages_get_the_scene_and_a_diagnosis() -> None:
+    diagram = ClusterDiagram(api_client=object())  # type: ignore[arg-type]
+    sent: list[dict[str, Any]] = []
+    diagram.send = sent.append  # type: ignore[method-assign,assignment]
+    diagram.update(snapshot("kubeadm"))
+    diagram._on_front_end(diagram, {"type": "hello"}, [])
+    reset = sent[-1]
+    assert reset["type"] == "reset" and reset["scene"] == diagram.scene
+    assert len(reset["frames"]) == 1 and 'data-legend="ready"' in reset["legend"]
+    diagram._on_front_end(diagram, {"type": "select", "kind": "pod", "key": "default/big-1"}, [])
+    details = sent[-1]
+    assert details["type"] == "details" and details["target"] == "pod/default/big-1"
+    assert "data-diagnosis='InsufficientResources'" in details["html"]
+    assert "do not have enough free CPU" in details["html"] and "(not scheduled)" in details["html"]
+    diagram._on_front_end(diagram, {"type": "select", "kind": "node", "key": "worker-1"}, [])
+    assert "worker-1" in sent[-1]["html"] and "data-diagnosis=" in sent[-1]["html"]
     diagram.close()
 
 
@@ -62,15 +91,16 @@ def test_live_diagram_follows_the_cluster(fake: tuple[FakeCluster, str]) -> None
     diagram.start()
     try:
         assert _wait_for(lambda: diagram.updates > 0, 10.0)
-        html = diagram.get_state()["value"]
+        html = diagram.html
         assert "fake-ctx" in html and "v1.37.0-fake" in html
         pod = find(raw_fixture("kubeadm"), "pods", "big-1")
         pod["metadata"]["name"] = "arrived-live"
         cluster.put("pods", pod)
-        assert _wait_for(lambda: "default/arrived-live" in diagram.get_state()["value"], 1.0)
+        assert _wait_for(lambda: "default/arrived-live" in diagram.html, 1.0)
     finally:
         diagram.stop()
     assert not diagram.watcher.running
+    assert "default/arrived-live" in diagram.get_state()["value"]  # stop() keeps the drawing
 
 
 def test_refresh_without_threads_lists_once(fake: tuple[FakeCluster, str]) -> None:
@@ -79,7 +109,7 @@ def test_refresh_without_threads_lists_once(fake: tuple[FakeCluster, str]) -> No
     diagram.refresh()
     assert not diagram.watcher.running
     assert 'data-pod="default/crashy-1"' in diagram.get_state()["value"]
-    assert "coredns" not in diagram.get_state()["value"]
+    assert "coredns" not in diagram.html
 
 
 def test_show_cluster_returns_a_started_diagram(fake: tuple[FakeCluster, str]) -> None:

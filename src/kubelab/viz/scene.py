@@ -229,7 +229,7 @@ def _waiting(scene: Scene, state: DiagramState, top: int, changed: Mapping[str, 
                                 f"Waiting for the scheduler ({len(state.waiting)} Pending)")
     for i, (reason, n) in enumerate(shown):
         scene[f"{wid}#reason{i}"] = _el("text", wid, {"data-reason": "", "x": 8, "y": 34 + 14 * i,
-                                                      "fill": _MUTED}, f"{n} × {reason}")
+                                                      "fill": _MUTED}, f"{n} \u00d7 {reason}")
     _chips(scene, wid, state.waiting, state.chip_limit, WIDTH - 2 * GUTTER,
            28 + 14 * len(shown), changed)
     return top + height + 10

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -28,6 +29,7 @@ from kubernetes.client.rest import ApiException
 
 from kubelab.apimachinery.types import ObjView as Obj
 from kubelab.viz._clock import Clock, SystemClock
+from kubelab.viz.activity import ACTIVITY_KINDS, WatchEvent
 from kubelab.viz.model import ClusterSnapshot
 
 # snapshot field → (API class, list method for all namespaces / cluster scope)
@@ -43,6 +45,7 @@ RESOURCES: dict[str, tuple[str, str]] = {
 }
 DEFAULT_KINDS: tuple[str, ...] = tuple(RESOURCES)
 HTTP_GONE = 410
+MAX_RECORDED_EVENTS = 20_000
 
 
 def _key(obj: Obj) -> tuple[str, str]:
@@ -72,6 +75,9 @@ class ClusterWatcher:
         context: kubeconfig context name to put in snapshots.
         initial_sync_seconds: longest wait for the first LIST of every kind before the
             first (then partial) snapshot is published.
+        record_events: keep the watch events of :data:`~kubelab.viz.activity.ACTIVITY_KINDS`
+            (in order, bounded) for :meth:`take_events`, so the diagram can tell who made
+            each change even when a burst is drawn as one snapshot.
     """
 
     def __init__(
@@ -88,6 +94,7 @@ class ClusterWatcher:
         backoff_seconds: tuple[float, float] = (0.5, 10.0),
         context: str = "",
         initial_sync_seconds: float = 10.0,
+        record_events: bool = False,
     ) -> None:
         unknown = set(kinds) - set(RESOURCES)
         if unknown:
@@ -120,6 +127,8 @@ class ClusterWatcher:
         self._readyz: str | None = None
         self._health_at: float | None = None
         self._force = threading.Event()
+        self.record_events = record_events
+        self._events: deque[WatchEvent] = deque(maxlen=MAX_RECORDED_EVENTS)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -191,6 +200,15 @@ class ClusterWatcher:
             **lists,
         )
 
+    def take_events(self) -> list[WatchEvent]:
+        """The recorded watch events since the last call, oldest first (then forgotten).
+
+        A relist records nothing: the objects it replaced are compared by the diagram."""
+        with self._lock:
+            out = list(self._events)
+            self._events.clear()
+        return out
+
     def list_once(self) -> ClusterSnapshot:
         """List every kind and poll health synchronously, without threads.
 
@@ -252,6 +270,8 @@ class ClusterWatcher:
                 self._cache[kind][_key(obj)] = obj
             else:
                 return None
+            if self.record_events and kind in ACTIVITY_KINDS:
+                self._events.append(WatchEvent(etype, kind, obj))
         self._dirty.set()
         return str(rv) if rv else None
 

@@ -1,12 +1,13 @@
 """Jupyter widgets for the live cluster diagram and its supporting views.
 
-:class:`ClusterDiagram` is an ``ipywidgets.HTML`` whose ``value`` is the rendered diagram.
-A core widget with a plain string trait is deliberately boring: it needs no front-end
-extension, works in JupyterLab, Notebook 7 and Voila, and a saved notebook or an
-``nbconvert --to html`` export keeps the last drawn state with no kernel. The watcher
-thread (:mod:`kubelab.viz.watcher`) feeds it snapshots; each update is one trait change
-inside ``hold_sync()``. Updating widgets from a thread needs ipykernel 7.1 or newer
-(7.0.x drops thread-originated comm messages, ipykernel#1450).
+:class:`ClusterDiagram` is an anywidget (a small ESM front-end, ``static/diagram.js``,
+shipped with the package; anywidget's JupyterLab/Notebook 7 extension loads it, no build
+step): the kernel sends the browser the diagram once, then only what changed, so an update
+of a 1,000-pod cluster is a few hundred bytes instead of the whole drawing. Its ``value``
+keeps a static HTML copy for saved notebooks and ``nbconvert --to html`` exports. The
+watcher thread (:mod:`kubelab.viz.watcher`) feeds it snapshots and the watch events between
+them. Sending from a thread needs ipykernel 7.1 or newer (7.0.x drops thread-originated
+comm messages, ipykernel#1450).
 
 The supporting views (:class:`RolloutTimeline`, :class:`NodeCapacityBars`,
 :class:`EventFeed`, :class:`TrafficPerPod`) are also ``HTML`` widgets holding SVG or HTML
@@ -17,18 +18,24 @@ diagram with :meth:`ClusterDiagram.add_view` and they update from the same snaps
 from __future__ import annotations
 
 import io
+import json
 import threading
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from html import escape
+from pathlib import Path
 from typing import Any, Protocol
 
+import anywidget
 import ipywidgets
+import traitlets
 from kubernetes import client, config
 
 from kubelab.apimachinery.types import ObjView as Obj
+from kubelab.viz import scene as scenes
 from kubelab.viz._clock import Clock, parse_time
+from kubelab.viz.activity import Pulse, WatchEvent, dedupe, events_between, pulses_between
 from kubelab.viz.model import (
     DEFAULT_CHIP_LIMIT,
     ClusterSnapshot,
@@ -37,8 +44,10 @@ from kubelab.viz.model import (
     human_duration,
     project,
 )
-from kubelab.viz.render import render
+from kubelab.viz.render import legend_html, render
 from kubelab.viz.watcher import ClusterWatcher
+
+STATIC = Path(__file__).parent / "static"
 
 
 class SnapshotView(Protocol):
@@ -71,8 +80,23 @@ def default_client() -> tuple[client.ApiClient, str]:
         return client.ApiClient(), "in-cluster"
 
 
-class ClusterDiagram(ipywidgets.HTML):
-    """The live block diagram of a cluster's control plane and workers.
+class ClusterDiagram(anywidget.AnyWidget):
+    """The live architecture diagram of a cluster: control plane, nodes, pods, and the
+    requests travelling between them.
+
+    The kernel computes the picture (:mod:`kubelab.viz.scene`) and sends the browser only
+    what changed in each update, as a *frame*: the changed SVG elements, the ops that undo
+    them (for the replay slider) and the pulses of :mod:`kubelab.viz.activity` (who wrote
+    what, who was told). The front-end, ``static/diagram.js`` (an anywidget ESM module),
+    draws them; clicking a pod or node asks the kernel for its details and its
+    :mod:`kubelab.why` diagnosis. The last :attr:`history_limit` frames are kept here too,
+    so a view opened later (a second output, a reloaded page) gets them with the scene.
+
+    ``value`` holds a static drawing (:func:`kubelab.viz.render.render`, no scripts): the
+    widget shows it until the kernel answers, and it is what saved notebooks and HTML
+    exports keep. The kernel sends it on the first drawing, on a filter change and on
+    :meth:`stop`; the front-end keeps its own copy current (without sending it back), so
+    a notebook saved with widget state holds the drawing as last seen.
 
     Args:
         api_client: the cluster to draw (default: the current kubeconfig context).
@@ -82,7 +106,11 @@ class ClusterDiagram(ipywidgets.HTML):
         chip_limit: pods drawn per node before "+N more".
         context: cluster name for the header (default: the kubeconfig context).
         watcher_options: extra keyword arguments for :class:`ClusterWatcher`.
+        history_limit: frames kept for replay.
     """
+
+    _esm = STATIC / "diagram.js"
+    value = traitlets.Unicode("").tag(sync=True)
 
     def __init__(
         self,
@@ -94,6 +122,7 @@ class ClusterDiagram(ipywidgets.HTML):
         chip_limit: int = DEFAULT_CHIP_LIMIT,
         context: str | None = None,
         watcher_options: Mapping[str, Any] | None = None,
+        history_limit: int = 500,
         **kwargs: Any,
     ) -> None:
         super().__init__(value=_placeholder("Connecting to the cluster…"), **kwargs)
@@ -102,14 +131,20 @@ class ClusterDiagram(ipywidgets.HTML):
         self.chip_limit = chip_limit
         self.state: DiagramState | None = None
         self.snapshot: ClusterSnapshot | None = None
+        self.scene: scenes.Scene = {}
+        self.history = scenes.History(history_limit)
         self.updates = 0
+        self.bytes_sent = 0
+        self.last_frame_bytes = 0
+        self.last_pulses: tuple[Pulse, ...] = ()
         self._api_client = api_client
         self._context = context
         self._clock = clock
         self._watcher_options = dict(watcher_options or {})
         self._watcher: ClusterWatcher | None = None
         self._views: list[SnapshotView] = []
-        self._update_lock = threading.Lock()
+        self._update_lock = threading.RLock()
+        self.on_msg(self._on_front_end)
 
     # ------------------------------------------------------------------ wiring
 
@@ -126,6 +161,7 @@ class ClusterDiagram(ipywidgets.HTML):
                 self.update,
                 clock=self._clock,
                 context=context or "",
+                record_events=True,
                 **self._watcher_options,
             )
         return self._watcher
@@ -145,12 +181,14 @@ class ClusterDiagram(ipywidgets.HTML):
         return self
 
     def stop(self) -> None:
-        """Stop the watch threads (the last drawing stays)."""
+        """Stop the watch threads; the last drawing stays (and becomes the static copy)."""
         if self._watcher is not None:
             self._watcher.stop()
+        self.freeze()
 
     def close(self) -> None:
-        self.stop()
+        if self._watcher is not None:
+            self._watcher.stop()
         super().close()
 
     def refresh(self) -> None:
@@ -167,13 +205,33 @@ class ClusterDiagram(ipywidgets.HTML):
         self.namespace, self.label_selector = namespace, label_selector
         with self._update_lock:
             self.state = None  # a new filter is not a change in the cluster: no highlights
-        if self.snapshot is not None:
-            self.update(self.snapshot)
+            snapshot = self.snapshot
+        if snapshot is not None:
+            self.update(snapshot, events=())
+            self.freeze()
 
     # ------------------------------------------------------------------ drawing
 
-    def update(self, snapshot: ClusterSnapshot) -> DiagramState:
-        """Project, render and show ``snapshot`` (callable from any thread)."""
+    @property
+    def html(self) -> str:
+        """The current drawing as static HTML (what :attr:`value` holds after :meth:`freeze`)."""
+        with self._update_lock:
+            if self.state is None:
+                return str(self.value)
+            return render(self.state, self.scene)
+
+    def freeze(self) -> None:
+        """Send the current drawing as the static copy (saved notebooks, HTML exports)."""
+        html = self.html
+        if html != self.value:
+            self.value = html
+
+    def update(
+        self, snapshot: ClusterSnapshot, events: Iterable[WatchEvent] | None = None
+    ) -> DiagramState:
+        """Project ``snapshot``, work out who did what, and send the browser the frame
+        (callable from any thread). ``events`` are the watch events since the last
+        snapshot; without them they are worked out by comparing the two snapshots."""
         with self._update_lock:
             state = project(
                 snapshot,
@@ -182,14 +240,116 @@ class ClusterDiagram(ipywidgets.HTML):
                 chip_limit=self.chip_limit,
                 previous=self.state,
             )
-            html = render(state)
-            with self.hold_sync():
-                self.value = html
-            self.state, self.snapshot = state, snapshot
+            previous = self.snapshot
+            if events is None and self._watcher is not None:
+                events = self._watcher.take_events() or None
+            if events is None:
+                events = events_between(previous, snapshot) if previous is not None else ()
+            nodes = [n.name for n in state.nodes]
+            pulses = tuple(dedupe(pulses_between(previous, events, nodes))) if previous else ()
+            scene = scenes.build(state)
+            forward, undo = scenes.scene_delta(self.scene, scene)
+            first = not self.scene
+            self.state, self.snapshot, self.scene = state, snapshot, scene
+            self.last_pulses = pulses
             self.updates += 1
+            if forward or pulses:
+                frame = scenes.Frame(
+                    seq=self.updates,
+                    at=state.at,
+                    forward=forward,
+                    undo=undo,
+                    pulses=tuple(p.to_json() for p in pulses),
+                    changes=tuple(c.message for c in state.changes[:12]),
+                )
+                self.history.append(frame)
+                self._send_frame({"type": "frame", "frame": frame.to_json()})
+            if first:
+                self.value = render(state, scene)
             for view in self._views:
                 view.update_from(snapshot, state)
             return state
+
+    # ------------------------------------------------------------------ front-end
+
+    def _send_frame(self, message: dict[str, Any]) -> None:
+        text = json.dumps(message, separators=(",", ":"))
+        self.last_frame_bytes = len(text.encode())
+        self.bytes_sent += self.last_frame_bytes
+        self.send(message)
+
+    def reset_message(self) -> dict[str, Any]:
+        """What a newly opened view needs: the whole scene, the kept frames, the legend."""
+        with self._update_lock:
+            return {
+                "type": "reset",
+                "scene": self.scene,
+                "frames": [f.to_json() for f in self.history],
+                "legend": legend_html(self.state) if self.state else "",
+            }
+
+    def details(self, kind: str, key: str) -> str:
+        """HTML for a clicked pod (``namespace/name``) or node: its facts and diagnosis."""
+        with self._update_lock:
+            snap, state = self.snapshot, self.state
+        if snap is None or state is None:
+            return ""
+        return details_html(snap, state, kind, key)
+
+    def _on_front_end(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        if not isinstance(content, dict):
+            return
+        if content.get("type") == "hello":
+            self._send_frame(self.reset_message())
+        elif content.get("type") == "select":
+            kind, key = str(content.get("kind") or ""), str(content.get("key") or "")
+            self._send_frame({"type": "details", "target": f"{kind}/{key}",
+                        "html": self.details(kind, key)})
+
+
+def details_html(snap: ClusterSnapshot, state: DiagramState, kind: str, key: str) -> str:
+    """A pod's or node's facts as the diagram knows them, and :mod:`kubelab.why`'s
+    diagnosis of it from the same objects (pure; escapes everything from the cluster)."""
+    from kubelab.why.diagnose import Objects, diagnose_node, diagnose_pod
+
+    if kind == "pod":
+        namespace, _, name = key.partition("/")
+        chip = next((p for p in state.pods if p.key == key), None)
+        objects = Objects(
+            pods=[dict(p) for p in snap.pods if _ns(p) == namespace],
+            events=[dict(e) for e in snap.events if _ns(e) == namespace],
+            nodes=[dict(n) for n in snap.nodes],
+            replicasets=[dict(r) for r in snap.replicasets if _ns(r) == namespace],
+            deployments=[dict(d) for d in snap.deployments if _ns(d) == namespace],
+            services=[dict(s) for s in snap.services if _ns(s) == namespace],
+            endpointslices=[dict(s) for s in snap.endpointslices if _ns(s) == namespace],
+        )
+        diagnosis = diagnose_pod(name, objects, namespace)
+        facts = []
+        if chip is not None:
+            facts = [("pod", chip.key), ("node", chip.node or "(not scheduled)"),
+                     ("status", chip.reason), ("ready", chip.ready),
+                     ("restarts", str(chip.restarts)), ("owner", chip.owner or "-")]
+    else:
+        node = state.node(key)
+        objects = Objects(pods=[dict(p) for p in snap.pods], events=[dict(e) for e in snap.events],
+                          nodes=[dict(n) for n in snap.nodes])
+        diagnosis = diagnose_node(key, objects)
+        facts = []
+        if node is not None:
+            facts = [("node", node.name), ("roles", ", ".join(node.roles) or "worker"),
+                     ("kubelet", node.kubelet.why), ("kube-proxy", node.kube_proxy.why),
+                     *((u.resource + " requests", u.text) for u in node.capacity),
+                     ("taints", ", ".join(node.taints) or "none"),
+                     ("pods", str(len(node.pods)))]
+    rows = "".join(f"<tr><th style='text-align:left;padding-right:8px'>{escape(k)}</th>"
+                   f"<td>{escape(v)}</td></tr>" for k, v in facts)
+    return (f"<table data-details='{escape(kind)}'>{rows}</table>"
+            f"<div data-diagnosis='{escape(diagnosis.reason)}'>{diagnosis._repr_html_()}</div>")
+
+
+def _ns(obj: Obj) -> str:
+    return str((obj.get("metadata") or {}).get("namespace") or "")
 
 
 def show_cluster(**kw: Any) -> ClusterDiagram:

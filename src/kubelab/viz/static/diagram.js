@@ -1,0 +1,291 @@
+// kubelab's live cluster diagram: the front-end half of kubelab.viz.widgets.ClusterDiagram.
+//
+// The kernel lays the picture out (kubelab/viz/scene.py) as a flat scene of SVG elements
+// keyed by id and sends, per update, only the elements that changed ("frames"), each with
+// the ops that undo it and the pulses (who wrote or was told what) to animate along the
+// links to the API server. This module draws those elements, keeps the last frames for the
+// replay slider, and asks the kernel for a pod's or node's details when it is clicked.
+// Until the kernel answers (or with no kernel at all: a saved notebook, an HTML export) the
+// static drawing in the widget's `value` is shown.
+
+const NS = "http://www.w3.org/2000/svg";
+const HISTORY = 500;
+const PULSE_GAP_MS = 170;
+const PULSE_MS = 650;
+const MAX_PULSES = 40;
+
+const CSS = `
+.kubelab-live .kl-bar { display:flex; align-items:center; gap:6px; margin:2px 4px; font-size:12px; }
+.kubelab-live .kl-bar input[type=range] { flex:1; }
+.kubelab-live .kl-bar button { font-size:12px; padding:1px 8px; }
+.kubelab-live [data-pod], .kubelab-live [data-node] > rect:first-of-type { cursor:pointer; }
+.kubelab-live [data-changed] > rect { stroke:#ff8c00; stroke-width:2; }
+.kubelab-live path[data-active] { stroke-width:3; }
+.kubelab-live path[data-active=up] { stroke:#ff8c00; }
+.kubelab-live path[data-active=down] { stroke:#2f80ed; }
+.kubelab-live [data-section=activity] { font-size:11px; color:#52606d; margin:2px 4px; min-height:1em; }
+.kubelab-live [data-section=activity] li { list-style:none; }
+.kubelab-live [data-section=activity] li[data-pulse-dir=up]::before { content:"\\25B2 "; color:#ff8c00; }
+.kubelab-live [data-section=activity] li[data-pulse-dir=down]::before { content:"\\25BC "; color:#2f80ed; }
+.kubelab-live [data-section=details] { font-size:12px; margin:4px; padding:4px 8px; border:1px solid #c9d1db; border-radius:6px; background:#fff; }
+.kubelab-live [data-section=details]:empty { display:none; }
+`;
+
+function el(tag, attrs = {}, text) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+class Scene {
+  constructor(svg) {
+    this.svg = svg;
+    this.nodes = new Map();
+    this.attrs = new Map();
+  }
+
+  clear() {
+    this.svg.replaceChildren();
+    this.nodes.clear();
+    this.attrs.clear();
+  }
+
+  apply(delta) {
+    for (const id of delta.del || []) {
+      const node = this.nodes.get(id);
+      if (node) node.remove();
+      this.nodes.delete(id);
+      this.attrs.delete(id);
+    }
+    for (const [id, e] of Object.entries(delta.set || {})) this.put(id, e);
+  }
+
+  put(id, e) {
+    if (e.k === "meta") {
+      this.svg.setAttribute("width", e.a.width);
+      this.svg.setAttribute("height", e.a.height);
+      this.svg.setAttribute("viewBox", `0 0 ${e.a.width} ${e.a.height}`);
+      return;
+    }
+    let node = this.nodes.get(id);
+    if (node && node.tagName !== e.k) {
+      node.remove();
+      node = undefined;
+    }
+    if (!node) {
+      node = document.createElementNS(NS, e.k);
+      this.nodes.set(id, node);
+    }
+    const parent = (e.p && this.nodes.get(e.p)) || this.svg;
+    if (node.parentNode !== parent) parent.appendChild(node);
+    const before = this.attrs.get(id) || {};
+    for (const k of Object.keys(before)) if (!(k in e.a)) node.removeAttribute(k);
+    for (const [k, v] of Object.entries(e.a)) if (before[k] !== v) node.setAttribute(k, v);
+    this.attrs.set(id, e.a);
+    if (e.tip !== undefined || node._klTip) {
+      if (!node._klTip) {
+        node._klTip = document.createElementNS(NS, "title");
+        node.insertBefore(node._klTip, node.firstChild);
+      }
+      node._klTip.textContent = e.tip || "";
+    }
+    if (e.x !== undefined || node._klText) {
+      if (!node._klText) {
+        node._klText = document.createTextNode("");
+        node.appendChild(node._klText);
+      }
+      node._klText.data = e.x === undefined ? "" : String(e.x);
+    }
+  }
+}
+
+class LiveView {
+  constructor(root, model) {
+    this.root = root;
+    this.model = model;
+    this.frames = [];
+    this.pos = -1; // the drawing shows the state right after frames[pos]
+    this.timers = [];
+    root.replaceChildren();
+    root.classList.add("kubelab-live");
+    root.appendChild(el("style", {}, CSS));
+    const bar = el("div", { class: "kl-bar", "data-section": "replay" });
+    this.back = el("button", { "data-replay": "back", title: "one change back" }, "\u25C0");
+    this.slider = el("input", { type: "range", min: "0", max: "0", value: "0", "data-replay": "slider" });
+    this.fwd = el("button", { "data-replay": "forward", title: "one change forward" }, "\u25B6");
+    this.live = el("button", { "data-replay": "live", title: "back to the live cluster" }, "Live");
+    this.label = el("span", { "data-replay": "position" }, "");
+    bar.append(el("span", {}, "Replay"), this.back, this.slider, this.fwd, this.live, this.label);
+    this.svg = document.createElementNS(NS, "svg");
+    this.svg.setAttribute("class", "kubelab-scene");
+    this.svg.setAttribute("style",
+      "font-family:-apple-system,'Segoe UI',Roboto,'DejaVu Sans',Arial,sans-serif;font-size:11px;fill:#1f2933;max-width:100%");
+    this.scene = new Scene(this.svg);
+    this.activity = el("ul", { "data-section": "activity", style: "padding:0" });
+    this.details = el("div", { "data-section": "details" });
+    this.changes = el("div", { "data-section": "changes", style: "font-size:11px;color:#52606d;margin:4px" });
+    this.legend = el("div");
+    root.append(bar, this.svg, this.details, this.activity, this.changes, this.legend);
+    this.back.onclick = () => this.goto(this.pos - 1, true);
+    this.fwd.onclick = () => this.goto(this.pos + 1, true);
+    this.live.onclick = () => this.goto(this.frames.length - 1, true);
+    this.slider.oninput = () => this.goto(Number(this.slider.value), true);
+    this.svg.addEventListener("click", (ev) => {
+      const hit = ev.target.closest("[data-pod],[data-node]");
+      if (!hit) return;
+      const pod = hit.getAttribute("data-pod");
+      this.model.send(pod ? { type: "select", kind: "pod", key: pod }
+        : { type: "select", kind: "node", key: hit.getAttribute("data-node") });
+    });
+  }
+
+  reset(msg) {
+    this.timers.forEach(clearTimeout);
+    this.scene.clear();
+    this.scene.apply({ set: msg.scene, del: [] });
+    this.frames = msg.frames || [];
+    this.pos = this.frames.length - 1;
+    this.legend.innerHTML = msg.legend || "";
+    this.sync();
+  }
+
+  frame(f) {
+    const following = this.pos === this.frames.length - 1;
+    this.frames.push(f);
+    if (this.frames.length > HISTORY) {
+      if (this.pos < 0) { this.scene.apply(this.frames[0].fwd); this.pos = 0; }
+      this.frames.shift();
+      this.pos -= 1;
+    }
+    if (following) {
+      this.scene.apply(f.fwd);
+      this.pos = this.frames.length - 1;
+      this.pulse(f);
+      this.showChanges(f);
+    }
+    this.sync();
+  }
+
+  goto(target, animate) {
+    target = Math.max(-1, Math.min(this.frames.length - 1, target));
+    const forward = target > this.pos;
+    while (this.pos > target) { this.scene.apply(this.frames[this.pos].undo); this.pos -= 1; }
+    while (this.pos < target) { this.pos += 1; this.scene.apply(this.frames[this.pos].fwd); }
+    const f = this.frames[this.pos];
+    if (f && animate) {
+      if (forward || this.pos === target) this.pulse(f);
+      this.showChanges(f);
+    }
+    this.sync();
+  }
+
+  sync() {
+    const n = this.frames.length;
+    this.slider.max = String(Math.max(0, n - 1));
+    this.slider.value = String(Math.max(0, this.pos));
+    const live = this.pos === n - 1;
+    this.root.setAttribute("data-live", live ? "true" : "false");
+    this.root.setAttribute("data-frame", String(this.pos));
+    this.root.setAttribute("data-frames", String(n));
+    const f = this.frames[this.pos];
+    this.label.textContent = live ? `live${f ? " · " + f.at : ""}`
+      : `change ${this.pos + 1} of ${n}${f ? " · " + f.at : ""} (Live resumes)`;
+    this.live.disabled = live;
+    this.back.disabled = this.pos < 0;
+    this.fwd.disabled = live;
+  }
+
+  showChanges(f) {
+    this.changes.replaceChildren();
+    if (!f.changes || !f.changes.length) return;
+    this.changes.append(el("b", {}, "Just changed"));
+    const ul = el("ul", { style: "margin:2px 0 0 16px;padding:0" });
+    for (const c of f.changes.slice(0, 12)) ul.append(el("li", {}, c));
+    this.changes.append(ul);
+  }
+
+  pulse(f) {
+    const pulses = (f.pulses || []).slice(0, MAX_PULSES);
+    const layer = this.scene.nodes.get("layer/boxes") || this.svg;
+    pulses.forEach((p, i) => {
+      this.timers.push(setTimeout(() => {
+        const link = this.scene.nodes.get("link/" + p.l);
+        this.log(p);
+        if (!link) return;
+        link.setAttribute("data-active", p.d);
+        link.setAttribute("data-pulsed", String(Number(link.getAttribute("data-pulsed") || 0) + 1));
+        const dot = document.createElementNS(NS, "circle");
+        dot.setAttribute("r", "5");
+        dot.setAttribute("class", "kl-pulse");
+        dot.setAttribute("data-pulse-link", p.l);
+        dot.setAttribute("fill", p.d === "up" ? "#ff8c00" : "#2f80ed");
+        const motion = document.createElementNS(NS, "animateMotion");
+        motion.setAttribute("dur", `${PULSE_MS}ms`);
+        motion.setAttribute("path", link.getAttribute("d"));
+        motion.setAttribute("keyPoints", p.d === "up" ? "0;1" : "1;0");
+        motion.setAttribute("keyTimes", "0;1");
+        motion.setAttribute("calcMode", "linear");
+        motion.setAttribute("fill", "freeze");
+        motion.setAttribute("begin", "indefinite");
+        dot.appendChild(motion);
+        layer.appendChild(dot);
+        if (motion.beginElement) motion.beginElement();
+        this.timers.push(setTimeout(() => {
+          dot.remove();
+          if (link.getAttribute("data-active") === p.d) link.removeAttribute("data-active");
+        }, PULSE_MS + 50));
+      }, i * PULSE_GAP_MS));
+    });
+    if (this.timers.length > 400) this.timers = this.timers.slice(-200);
+  }
+
+  log(p) {
+    const li = el("li", { "data-pulse-link": p.l, "data-pulse-dir": p.d }, p.t);
+    this.activity.prepend(li);
+    while (this.activity.childElementCount > 8) this.activity.lastChild.remove();
+  }
+
+  showDetails(msg) {
+    this.details.innerHTML = msg.html;
+    this.details.setAttribute("data-target", msg.target);
+  }
+}
+
+function render({ model, el: host }) {
+  const root = document.createElement("div");
+  root.className = "kubelab-diagram";
+  root.innerHTML = model.get("value") || "";
+  host.appendChild(root);
+  let view = null;
+  let saveTimer = null;
+  const keepStatic = () => {
+    // The widget state a saved notebook keeps: the drawing as it is now, not as sent first.
+    clearTimeout(saveTimer);
+    saveTimer = setTimeout(() => {
+      if (!view) return;
+      const legend = view.legend.innerHTML;
+      model.set("value", `<div class="kubelab-diagram">${view.svg.outerHTML}${legend}</div>`);
+    }, 2000);
+  };
+  const onMessage = (msg) => {
+    if (msg.type === "reset") {
+      if (!view) view = new LiveView(root, model);
+      view.reset(msg);
+    } else if (msg.type === "frame" && view) {
+      view.frame(msg.frame);
+      keepStatic();
+    } else if (msg.type === "details" && view) {
+      view.showDetails(msg);
+    }
+  };
+  model.on("msg:custom", onMessage);
+  model.send({ type: "hello" });
+  return () => {
+    model.off("msg:custom", onMessage);
+    clearTimeout(saveTimer);
+    if (view) view.timers.forEach(clearTimeout);
+  };
+}
+
+export default { render };
