@@ -106,3 +106,54 @@ def test_index_survives_a_restart_from_the_datastore(tmp_path: Any) -> None:
     assert _names(reopened.dependents(owner["metadata"]["uid"])) == [
         ("configmaps", "default", "dep")]
     reopened.close()
+
+
+# --- the collector end to end (real registry, its runner, a manual clock)
+
+
+def _owned(driver: Any, owner: Obj, name: str) -> Obj:
+    ref = {**_ref(owner, "ConfigMap", "v1"), "blockOwnerDeletion": True}
+    return driver.registry.create(CONFIGMAPS, {"metadata": {"name": name,
+                                                            "ownerReferences": [ref]}},
+                                  namespace="default")
+
+
+def _names_left(driver: Any) -> set[str]:
+    return {o["metadata"]["name"] for o in driver.registry.iter_objects(CONFIGMAPS, "default")}
+
+
+async def test_background_foreground_and_orphan_deletion_end_to_end() -> None:
+    from sandbox.scheduler.driver import Driver
+
+    from kubelab.sandbox.controllers.garbage_collector import GarbageCollector
+
+    driver = Driver(GarbageCollector())
+    driver.start()
+    try:
+        owners = {}
+        for policy in ("Background", "Foreground", "Orphan"):
+            owners[policy] = driver.registry.create(
+                CONFIGMAPS, {"metadata": {"name": f"owner-{policy.lower()}"}}, namespace="default")
+            for i in range(3):
+                _owned(driver, owners[policy], f"{policy.lower()}-{i}")
+        await driver.drain()
+        before = driver.runner.reconciles
+        # A live owner's update sends none of its dependents to the collector.
+        live = driver.registry.get(CONFIGMAPS, "default", "owner-background")
+        live["data"] = {"changed": "yes"}
+        driver.registry.update(CONFIGMAPS, live)
+        await driver.drain()
+        assert driver.runner.reconciles - before <= 1
+        for policy in ("Background", "Foreground", "Orphan"):
+            driver.registry.delete(CONFIGMAPS, "default", f"owner-{policy.lower()}",
+                                   propagation=policy)
+            await driver.drain()
+        left = _names_left(driver)
+        assert not any(n.startswith(("background-", "foreground-")) for n in left), left
+        assert {f"orphan-{i}" for i in range(3)} <= left
+        assert not any(n.startswith("owner-") for n in left), left
+        for i in range(3):
+            orphan = driver.registry.get(CONFIGMAPS, "default", f"orphan-{i}")
+            assert not orphan["metadata"].get("ownerReferences")
+    finally:
+        await driver.stop()

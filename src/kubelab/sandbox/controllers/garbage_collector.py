@@ -70,9 +70,26 @@ class GarbageCollector:
         if meta.get("ownerReferences") or (
                 meta.get("deletionTimestamp") and {FOREGROUND, ORPHAN} & set(_finalizers(obj))):
             yield Key.of(info, obj)
-        # An owner changed or vanished: its dependents must look again.
-        for dep_info, dep in dependents_of(snapshot, obj, info):
-            yield Key.of(dep_info, dep)
+        # processGraphChanges: an owner that vanished or is being deleted sends its
+        # dependents to attemptToDelete; an ordinary update of a live owner does not (a
+        # ReplicaSet's status write must not look at its 5,000 pods again).
+        current = snapshot.get(info, common.namespace_of(obj) if info.namespaced else "",
+                               str(meta.get("name", "")))
+        if current is None or common.uid_of(current) != common.uid_of(obj) \
+                or common.is_deleting(current):
+            for dep_info, dep in dependents_of(snapshot, obj, info):
+                yield Key.of(dep_info, dep)
+        # A dependent gone or going: an owner waiting for its dependents looks again.
+        if current is None or common.is_deleting(current):
+            for ref in meta.get("ownerReferences") or []:
+                owner_info = kinds.by_kind(ref.get("apiVersion", ""), ref.get("kind", ""))
+                if owner_info is None or owner_info.group_resource not in _TRACKED_RESOURCES:
+                    continue
+                owner = snapshot.get(owner_info, common.namespace_of(obj)
+                                     if owner_info.namespaced else "", ref.get("name", ""))
+                if owner is not None and common.is_deleting(owner) \
+                        and FOREGROUND in _finalizers(owner):
+                    yield Key.of(owner_info, owner)
 
     def reconcile(self, snapshot: Snapshot, key: Key, clock: Clock) -> Result:
         """Pure: finalizer work for an owner being deleted, then owner checks as dependent."""
