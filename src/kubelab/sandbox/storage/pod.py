@@ -22,6 +22,7 @@ from kubelab.sandbox.api import errors, kinds, params
 from kubelab.sandbox.api.errors import ApiError, Cause
 from kubelab.sandbox.api.kinds import KindInfo
 from kubelab.sandbox.api.strategies import pod as pod_strategy
+from kubelab.sandbox.api.strategies import serviceaccount_admission
 from kubelab.sandbox.api.validation import not_supported, required
 from kubelab.sandbox.clock import rfc3339
 from kubelab.sandbox.store.registry import Registry
@@ -35,6 +36,7 @@ from kubelab.sandbox.store.storage import (
 )
 
 PODS = kinds.core("pods")
+SERVICEACCOUNTS = kinds.core("serviceaccounts")
 BINDING = kinds.core("bindings")
 EVICTION = KindInfo("policy", "v1", "Eviction", "evictions", "eviction", True,
                     model="V1Eviction")
@@ -154,6 +156,16 @@ class PodStorage(Storage):
             "portforward": ConnectSubresource(),
             "proxy": PodProxy(),
         })
+
+    def before_create(self, registry: Registry, obj: Obj) -> list[Cause]:
+        """The ServiceAccount admission plugin's token volume, which needs the pod's
+        ServiceAccount (:mod:`~kubelab.sandbox.api.strategies.serviceaccount_admission`)."""
+        spec = obj.get("spec") or {}
+        namespace = (obj.get("metadata") or {}).get("namespace", "")
+        account = registry.peek(SERVICEACCOUNTS, namespace,
+                                spec.get("serviceAccountName") or "default")
+        serviceaccount_admission.admit(obj, account, registry.names.suffix)
+        return []
 
     def deletion_grace(self, obj: Obj, requested: int | None) -> int:
         spec = obj.get("spec") or {}
