@@ -72,6 +72,8 @@ HISTORY_REVISIONS = 10_000
 COMPACT_EVERY = 1_000
 #: kube-apiserver's ``--event-ttl`` default: one hour.
 EVENT_TTL_SECONDS = 3600.0
+#: Expired Events deleted per turn of the event loop.
+EVENT_SWEEP_BATCH = 50
 
 
 @dataclass(frozen=True)
@@ -428,14 +430,21 @@ class Registry:
 
     def _on_sweep(self) -> None:
         self._event_timer = None
-        self.expire_events()
+        if self.expire_events(limit=EVENT_SWEEP_BATCH) >= EVENT_SWEEP_BATCH:
+            # More are due: go on after the event loop served what waits (a burst of
+            # Events from a 5,000-pod rollout must not hold the API for a second).
+            try:
+                self._event_timer = self.clock.call_later(0.0, self._on_sweep)
+            except RuntimeError:
+                self._event_timer = None
+            return
         self._schedule_event_sweep()
 
-    def expire_events(self) -> int:
-        """Delete every Event whose last write is ``event_ttl`` (simulated) seconds old, as
-        its etcd lease running out does; return how many went."""
+    def expire_events(self, limit: int | None = None) -> int:
+        """Delete every Event whose last write is ``event_ttl`` (simulated) seconds old (at
+        most ``limit``), as its etcd lease running out does; return how many went."""
         expired = 0
-        while self._event_heap:
+        while self._event_heap and (limit is None or expired < limit):
             written, key = self._event_heap[0]
             if self.clock.sim_elapsed(written) < self.event_ttl:
                 break
