@@ -21,7 +21,8 @@ diagram's watcher receives, as a :class:`Pulse` per hop:
   kubelet of its node; a new pod owned by a ReplicaSet, Job, StatefulSet or DaemonSet ⇒
   the controller manager; a new or re-sized ReplicaSet ⇒ the controller manager (the
   Deployment controller); a Deployment, Service or pod with no owner ⇒ kubectl or another
-  client; a node's status ⇒ its kubelet; EndpointSlices ⇒ the controller manager.
+  client; a node's status ⇒ its kubelet, except ``Ready=Unknown``, which the node lifecycle
+  controller writes when the kubelet fell silent; EndpointSlices ⇒ the controller manager.
 * **Who is told** (the watch fan-out, pulses going *down* from the API server) follows
   which informer reacts to the change: a new unscheduled pod ⇒ the scheduler; a pod bound
   or marked for deletion ⇒ the kubelet of its node; a Deployment or ReplicaSet spec ⇒ the
@@ -273,6 +274,10 @@ def _writer_pulses(event: WatchEvent, old: Obj | None, nodes: Sequence[str]) -> 
             taints_only = ((old or {}).get("spec") or {}).get("unschedulable") == (
                 obj.get("spec") or {}).get("unschedulable")
             out.append(Pulse("controller-manager" if taints_only else CLIENT, "update", ref))
+        elif event.type == "MODIFIED" and _node_ready(obj) == "Unknown" != _node_ready(old):
+            # The node lifecycle controller marks a silent node: "Kubelet stopped posting
+            # node status." (the kubelet cannot report its own absence).
+            out.append(Pulse("controller-manager", "update status", ref))
         elif name in nodes or event.type == "ADDED":
             out.append(Pulse("kubelet", "register" if event.type == "ADDED" else "update status",
                              ref, "up", name))
