@@ -63,7 +63,7 @@ def expose() -> list[Check]:
                             "targetPort is the pods' port the Service forwards to.",
                             "kubectl expose … --target-port=<the container's port>")),
         k.endpoints("hello-world", 5,
-                    hint=ladder("kubectl get endpoints hello-world",
+                    hint=ladder("kubectl get endpointslices -l kubernetes.io/service-name=hello-world",
                                 "A Service sends traffic to the ready pods its selector "
                                 "matches.",
                                 "kubectl describe service <name> (Selector, Endpoints)")),

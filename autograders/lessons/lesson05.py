@@ -76,7 +76,7 @@ def broken() -> list[Check]:
                  description="the Service keeps serving version 1.0",
                  hint=ladder("Open the app: which version answers?",
                              "Pods that are not ready get no traffic.",
-                             "kubectl get endpoints <service>")),
+                             "kubectl describe service <service> (Endpoints)")),
     ]
 
 

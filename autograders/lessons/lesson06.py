@@ -46,6 +46,9 @@ def secret() -> list[Check]:
 
 @exercise("06.pod", "Exercise 2: mount the Secret into a pod")
 def pod() -> list[Check]:
+    # Re-applying a changed pod fails with 422 "Forbidden: pod updates may not change fields
+    # other than …": only the image and a few fields are mutable, so each hint on the pod's
+    # spec ends with the fix that works, delete and re-create.
     return [
         k.exists("pod", "secret-test-pod",
                  hint=ladder("kubectl get pods: is secret-test-pod there?",
@@ -54,21 +57,27 @@ def pod() -> list[Check]:
         k.field("pod", "secret-test-pod", "spec.volumes[0].secret.secretName", "app-secret",
                 hint=ladder("Look at the pod's volumes.",
                             "A secret volume shows each key of a Secret as a file.",
-                            "volumes: - name: <v>, secret: {secretName: <secret>}")),
+                            "volumes: - name: <v>, secret: {secretName: <secret>}; a pod's "
+                            "volumes cannot change, so kubectl delete pod <name> and apply "
+                            "again")),
         k.field("pod", "secret-test-pod",
                 "spec.containers[0].volumeMounts[0].mountPath", "/etc/secret-volume",
                 hint=ladder("Where does the container mount the volume?",
                             "volumeMounts put a volume at a path inside the container.",
-                            "volumeMounts: - name: <v>, mountPath: <path>")),
+                            "volumeMounts: - name: <v>, mountPath: <path>; a pod's mounts "
+                            "cannot change, so kubectl delete pod <name> and apply again")),
         k.log_contains("secret-test-pod", "hello steven your password is randompassword",
                        hint=ladder("kubectl logs secret-test-pod",
                                    "The program reads the Secret's files from the mount path.",
-                                   "cat <mountPath>/<key> in the container's command")),
+                                   "cat <mountPath>/<key> in the container's command (a "
+                                   "pod's command cannot change: kubectl delete pod <name>, "
+                                   "then apply again)")),
         k.field("pod", "secret-test-pod", "spec.restartPolicy", "Never",
                 description="the pod never restarts",
                 hint=ladder("Look at the pod's restartPolicy.",
                             "A pod's restartPolicy is Always unless you say otherwise.",
-                            "spec: restartPolicy: <policy>")),
+                            "spec: restartPolicy: <policy>; it cannot change on a pod that "
+                            "exists: kubectl delete pod <name>, then apply again")),
     ]
 
 

@@ -234,7 +234,7 @@ def failure() -> list[Check]:
         worker_variable("failed_node"),
         node_ready("failed_node", "Unknown",
                    hint="Stop that node's kubelet; the node controller notices within "
-                        "about 40 (simulated) seconds."),
+                        "about 50 (simulated) seconds (its grace period)."),
         tainted("failed_node", UNREACHABLE, "NoExecute",
                 hint="The node controller taints a node whose kubelet stopped reporting."),
         no_pods_on("failed_node", hint="Pods tolerate the unreachable taint for 300 simulated "

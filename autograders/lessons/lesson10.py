@@ -74,7 +74,9 @@ def mounts_config_map(pod: str, config_map: str, *, namespace: str) -> Check:
                  hint=ladder("Look at the pod's volumes and volumeMounts.",
                              "A configMap volume shows each key as a file once mounted.",
                              "volumes: - {name: <v>, configMap: {name: <configmap>}} and "
-                             "volumeMounts: - {name: <v>, mountPath: <path>}"))
+                             "volumeMounts: - {name: <v>, mountPath: <path>}; a pod's volumes "
+                             "cannot change, so kubectl delete pod <name> -n <namespace> and "
+                             "apply again"))
 
 
 def quota_used(resource: str, expected: str) -> Check:
@@ -150,7 +152,8 @@ def config() -> list[Check]:
                             "valueFrom.configMapKeyRef reads one key of a ConfigMap into an "
                             "environment variable.",
                             "env: - {name: <VAR>, valueFrom: {configMapKeyRef: "
-                            "{name: <configmap>, key: <key>}}}")),
+                            "{name: <configmap>, key: <key>}}}; a pod's env cannot change, so "
+                            "kubectl delete pod <name> -n <namespace> and apply again")),
         mounts_config_map("config-reader", "app-config", namespace=TEAM_B),
         k.log_contains("config-reader", "greeting=hello", namespace=TEAM_B,
                        hint=ladder("kubectl logs config-reader -n team-b",

@@ -1,0 +1,150 @@
+"""Every lesson says what it teaches, how long it takes, and ends with a recap and a cheat sheet.
+
+Plain tests over the notebooks' markdown (no kernel, no cluster), so ``make test`` fails at
+once when a lesson loses one of them. The markers, as a lesson's author writes them:
+
+* **Objectives**: within the first three cells, a markdown cell with the line
+  ``**By the end you can:**`` followed by at least two bullet points (``- …``).
+* **Time and track**: in that same cell, ``**Time:** about N minutes`` and
+  ``**Track:** workshop track …`` or ``**Track:** optional track …``.
+* **Recap**: after the last graded cell, a markdown cell whose first line starts with
+  ``## Recap`` and that has at least two bullet points.
+* **Cheat sheet**: the notebook's last cell, markdown, starting with ``## Cheat sheet``, with a
+  fenced ``bash`` block of ``kubectl …`` lines (``# what it does`` after each); every kubectl
+  sub-command it lists (``get``, ``rollout undo``…) is one the lesson's code cells run.
+
+The workshop track (the lessons the original one-morning workshop covers, plus the debugging
+lesson) must fit a morning: at most 180 minutes in all.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SOURCE = REPO / "course" / "source"
+OBJECTIVES = "**By the end you can:**"
+TIME = re.compile(r"\*\*Time:\*\* about (\d+) minutes")
+TRACK = re.compile(r"\*\*Track:\*\* (workshop|optional) track")
+BULLET = re.compile(r"^\s*- \S", re.MULTILINE)
+MORNING_MINUTES = 180
+# kubectl sub-commands that take a second word (kubectl rollout undo, kubectl create secret).
+TWO_WORDS = {"rollout", "create", "config", "auth"}
+
+
+def lessons() -> list[str]:
+    return sorted(p.name for p in SOURCE.iterdir() if (p / f"{p.name}.ipynb").exists())
+
+
+def cells(lesson: str, folder: Path = SOURCE) -> list[dict[str, Any]]:
+    nb = json.loads((folder / lesson / f"{lesson}.ipynb").read_text())
+    return [{**c, "text": "".join(c["source"])} for c in nb["cells"]]
+
+
+def objectives_cell(lesson: str, folder: Path = SOURCE) -> str | None:
+    for cell in cells(lesson, folder)[:3]:
+        if cell["cell_type"] == "markdown" and OBJECTIVES in cell["text"]:
+            return str(cell["text"])
+    return None
+
+
+def minutes(lesson: str) -> int:
+    text = objectives_cell(lesson) or ""
+    found = TIME.search(text)
+    return int(found.group(1)) if found else 0
+
+
+def track(lesson: str) -> str:
+    found = TRACK.search(objectives_cell(lesson) or "")
+    return found.group(1) if found else ""
+
+
+def subcommand(words: list[str]) -> tuple[str, ...]:
+    """``kubectl rollout status deployment/x`` → ``("rollout", "status")``."""
+    if not words:
+        return ()
+    return tuple(words[:2]) if words[0] in TWO_WORDS and len(words) > 1 else (words[0],)
+
+
+def used_subcommands(lesson: str) -> set[tuple[str, ...]]:
+    """Every kubectl sub-command the lesson's code cells run (magics, ``!kubectl``, pipes)."""
+    found: set[tuple[str, ...]] = set()
+    for cell in cells(lesson):
+        if cell["cell_type"] != "code":
+            continue
+        for match in re.finditer(r"(?:%%?|!|\|\s*)kubectl\s+([^\n|]*)", cell["text"]):
+            found.add(subcommand(match.group(1).split()))
+    return found
+
+
+def cheat_sheet_lines(text: str) -> list[str]:
+    block = re.search(r"```bash\n(.*?)```", text, re.DOTALL)
+    return [ln for ln in (block.group(1).splitlines() if block else []) if ln.strip()]
+
+
+@pytest.mark.parametrize("lesson", lessons())
+def test_lesson_opens_with_objectives_time_and_track(lesson: str) -> None:
+    text = objectives_cell(lesson)
+    assert text is not None, f"{lesson}: no '{OBJECTIVES}' cell among its first three cells"
+    goals = text.split(OBJECTIVES, 1)[1]
+    assert len(BULLET.findall(goals)) >= 2, f"{lesson}: fewer than two objectives"
+    assert minutes(lesson) > 0, f"{lesson}: no '**Time:** about N minutes'"
+    assert track(lesson), f"{lesson}: no '**Track:** workshop track' or 'optional track'"
+
+
+@pytest.mark.parametrize("lesson", lessons())
+def test_lesson_ends_with_recap_and_cheat_sheet(lesson: str) -> None:
+    all_cells = cells(lesson)
+    graded = [i for i, c in enumerate(all_cells)
+              if c.get("metadata", {}).get("nbgrader", {}).get("grade")]
+    recaps = [i for i, c in enumerate(all_cells)
+              if c["cell_type"] == "markdown" and c["text"].startswith("## Recap")]
+    assert recaps, f"{lesson}: no '## Recap' cell"
+    assert recaps[-1] > max(graded, default=-1), f"{lesson}: the recap comes before an exercise"
+    assert len(BULLET.findall(all_cells[recaps[-1]]["text"])) >= 2, f"{lesson}: an empty recap"
+    last = all_cells[-1]
+    assert last["cell_type"] == "markdown" and last["text"].startswith("## Cheat sheet"), \
+        f"{lesson}: the last cell is not the cheat sheet"
+    rows = cheat_sheet_lines(last["text"])
+    assert len(rows) >= 3, f"{lesson}: the cheat sheet lists fewer than three commands"
+    used = used_subcommands(lesson)
+    for row in rows:
+        command, _, what = row.partition("#")
+        words = command.split()
+        assert words[0] in ("kubectl", "%why"), (lesson, row)
+        assert what.strip(), f"{lesson}: '{command.strip()}' says not what it does"
+        if words[0] == "kubectl":
+            assert subcommand(words[1:]) in used, \
+                f"{lesson}: the cheat sheet lists '{command.strip()}', which the lesson never runs"
+
+
+def test_workshop_track_fits_a_morning() -> None:
+    workshop = {lesson: minutes(lesson) for lesson in lessons() if track(lesson) == "workshop"}
+    assert {"01", "08"} <= {lesson[:2] for lesson in workshop}, workshop
+    assert sum(workshop.values()) <= MORNING_MINUTES, workshop
+
+
+@pytest.mark.parametrize("lesson", lessons())
+def test_student_notebook_keeps_the_markers(lesson: str) -> None:
+    """``make release`` must not lose them: the student version is what learners see."""
+    released = REPO / "notebooks"
+    assert objectives_cell(lesson, released) is not None, lesson
+    assert cells(lesson, released)[-1]["text"].startswith("## Cheat sheet"), lesson
+
+
+def test_markers_are_detected() -> None:
+    """The parsers find what they look for, and notice when it is missing."""
+    assert subcommand(["rollout", "undo", "deployment/x"]) == ("rollout", "undo")
+    assert subcommand(["get", "pods", "-o", "wide"]) == ("get",)
+    assert cheat_sheet_lines("## Cheat sheet\n```bash\nkubectl get pods  # pods\n\n```") == [
+        "kubectl get pods  # pods"]
+    assert cheat_sheet_lines("## Cheat sheet\nno block") == []
+    found = TIME.search("**Time:** about 25 minutes, exercises included")
+    assert found is not None and found.group(1) == "25"
+    assert TIME.search("Time: 25 minutes") is None
+    assert len(BULLET.findall("**By the end you can:**\n\n- one;\n- two.")) == 2
