@@ -48,7 +48,7 @@ def test_managers_map_to_components(manager: str, component: str | None) -> None
 
 def test_a_scale_travels_through_the_api_server_by_managed_fields() -> None:
     """kubectl scale → controller manager → scheduler → kubelet, read from managedFields."""
-    deploy_old = {"metadata": {"name": "web", "namespace": "default", "resourceVersion": "10",
+    deploy_old: dict[str, Any] = {"metadata": {"name": "web", "namespace": "default", "resourceVersion": "10",
                                "managedFields": [_mf("kubectl-create", T0),
                                                  _mf("kube-controller-manager", T0, "status")]},
                   "spec": {"replicas": 1}}
@@ -56,7 +56,7 @@ def test_a_scale_travels_through_the_api_server_by_managed_fields() -> None:
     deploy_new["metadata"]["resourceVersion"] = "11"
     deploy_new["spec"]["replicas"] = 2
     deploy_new["metadata"]["managedFields"].append(_mf("kubectl-scale", T1, "scale"))
-    rs_old = {"metadata": {"name": "web-6b8", "namespace": "default", "resourceVersion": "12",
+    rs_old: dict[str, Any] = {"metadata": {"name": "web-6b8", "namespace": "default", "resourceVersion": "12",
                            "ownerReferences": [{"kind": "Deployment", "name": "web",
                                                 "controller": True}],
                            "managedFields": [_mf("kube-controller-manager", T0)]},
@@ -65,7 +65,7 @@ def test_a_scale_travels_through_the_api_server_by_managed_fields() -> None:
     rs_new["spec"]["replicas"] = 2
     rs_new["metadata"].update(resourceVersion="13",
                               managedFields=[_mf("kube-controller-manager", T1)])
-    pod = {"metadata": {"name": "web-6b8-x2", "namespace": "default", "resourceVersion": "14",
+    pod: dict[str, Any] = {"metadata": {"name": "web-6b8-x2", "namespace": "default", "resourceVersion": "14",
                         "ownerReferences": [{"kind": "ReplicaSet", "name": "web-6b8",
                                              "controller": True}],
                         "managedFields": [_mf("kube-controller-manager", T1)]},
@@ -105,7 +105,7 @@ def test_a_scale_travels_through_the_api_server_by_managed_fields() -> None:
 
 
 def test_writers_are_the_new_or_newer_entries() -> None:
-    old = {"metadata": {"managedFields": [_mf("kubectl-create", T0), _mf("kubelet", T0, "status")]}}
+    old: dict[str, Any] = {"metadata": {"managedFields": [_mf("kubectl-create", T0), _mf("kubelet", T0, "status")]}}
     new = {"metadata": {"managedFields": [_mf("kubectl-create", T0), _mf("kubelet", T1, "status"),
                                           _mf("kubectl-label", T2)]}}
     assert [e["manager"] for e in writers(old, new)] == ["kubelet", "kubectl-label"]
