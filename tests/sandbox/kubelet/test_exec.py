@@ -180,3 +180,18 @@ def test_the_kubelet_refuses_containers_that_are_not_running_and_when_it_is_down
     agent.runtime.running = True
     with pytest.raises(ExecError, match="at least 1 command"):
         start(agent)
+
+
+def test_exec_runs_a_runner_images_own_program_and_the_shell_otherwise() -> None:
+    sim = Sim()
+    sim.pod("py", [{"name": "py", "image": "python:3.12", "command": ["sleep", "3600"]}])
+    sim.run_for(10)
+    agent = KubeletAgent(sim.kubelet.runtime, Fabric(), sim.clock)
+
+    def run(*argv: str) -> tuple[list[str], list[str], int]:
+        return drain(agent.exec("default", "py", "py", list(argv), stdin=False,
+                                tty=False).program())
+
+    assert run("python", "-c", "print('hi', 42)") == (["hi 42"], [], 0)
+    assert run("sh", "-c", "ps | head -2 | tail -1") == (
+        ["    1 root      0:00 sleep 3600"], [], 0)

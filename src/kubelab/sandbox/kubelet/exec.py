@@ -53,6 +53,9 @@ class ExecSession:
       ``cat`` echoes each line when it comes, ``sh`` runs each command line as soon as it is
       complete, and ``tar -xmf -`` unpacks what ``kubectl cp`` streams in.
     * otherwise the program starts at once with an empty stdin.
+
+    Simulated: the commands typed into an interactive session get an empty stdin (a real
+    terminal would hand them the keys typed next).
     """
 
     argv: list[str]
@@ -104,6 +107,9 @@ class ExecSession:
                 return self.shell.run_script(rest[1] if len(rest) > 1 else "", self.input)
             if not rest:
                 return self.shell.run_stdin(self.input)
+        elif self.image is not None and self.image.behaviour.runner:
+            # The image's own program (`python -c …`, `perl -e …`) where argv names it.
+            return images.program(self.image, self.argv, [], self.shell)
         return self.shell.run_argv(self.argv, self.input)
 
     def feed(self, keys: str) -> list[str | Program]:
