@@ -42,6 +42,8 @@ def sh(script: str, *, stdin: str = "", files: dict[str, str] | None = None,
     ("tail -2", "1\n2\n3\n", "2\n3\n", 0),
     ("tail -n +2", "1\n2\n3\n", "2\n3\n", 0),
     ("tail -c+3", "abcdef", "cdef", 0),
+    ("tail -c+3", "\u00e9f", "f", 0),  # bytes: é is two
+    ("head -c 1", "ab", "a", 0),
     ("awk '{print $2}'", "a b c\nd e f\n", "b\ne\n", 0),
     ("awk -F: '{print $1, $NF}'", "root:x:0:sh\n", "root sh\n", 0),
     ("awk 'NR==2'", "a\nb\nc\n", "b\n", 0),

@@ -276,7 +276,7 @@ def head(ctx: Ctx, args: list[str]) -> Program:
             source = Input(content)
         if in_bytes:
             data = yield from source.read_all()
-            yield from write_text(data[:n])
+            yield from write_text(as_text(as_bytes(data)[:n]))
             continue
         for _ in range(n):
             line = yield from source.read_line()
@@ -290,8 +290,10 @@ def tail(ctx: Ctx, args: list[str]) -> Program:
     options, paths = _options(args, "nc")
     n, in_bytes, from_start = _count(options)
     text, status = yield from read_inputs(ctx, "tail", paths)
-    if in_bytes:
-        yield from write_text(text[max(0, n - 1):] if from_start else text[-n:] if n else "")
+    if in_bytes:  # bytes, not characters: `kubectl cp --retries` resumes a tar stream
+        data = as_bytes(text)
+        data = data[max(0, n - 1):] if from_start else data[-n:] if n else b""
+        yield from write_text(as_text(data))
         return status
     lines = text.splitlines(keepends=True)
     chosen = lines[max(0, n - 1):] if from_start else lines[-n:] if n else []
