@@ -1,12 +1,17 @@
-"""Diagram benchmarks: compute + render for 100 pods on 10 nodes, and write → widget latency.
+"""Diagram benchmarks: drawing, bytes per update, and write → diagram latency.
 
-* **Project + render** a recorded-style snapshot of 10 nodes and 100 pods (built here, the
-  same shape the watcher produces). Floor: ``json.dumps`` of the same snapshot — the least
-  work any view must do to look at every object once.
-* **API write → widget state**: a live sandbox, a ``ClusterDiagram`` with its watcher, then
-  writes (each creates a pod) and the time until the widget's ``value`` draws the new pod.
-  Floor: the same kind of write observed by a bare ``watch.Watch().stream`` on pods in the same run (what the
-  diagram cannot beat: the API's own watch delivery).
+* **Drawing 5,000 pods on 50 nodes**: project a snapshot (built here, the shape the watcher
+  produces) and lay out the scene (:mod:`kubelab.viz.scene`). Floor: ``json.dumps`` of the
+  same snapshot, the least work any view must do to look at every object once.
+* **Update at 1,000 pods on 50 nodes**: a ``ClusterDiagram`` draws the snapshot, then one
+  pod changes at a time; the time of an update (project, scene, delta, pulses) and the
+  bytes of the frame sent to the browser. Floors: ``json.dumps`` of the snapshot (time) and
+  the changed pod's own JSON (bytes: what one watch event carries). The static HTML the
+  widget sent before the front-end took deltas is printed beside it for comparison.
+* **API write → diagram updated**: a live sandbox, a ``ClusterDiagram`` with its watcher,
+  then writes (each creates a pod) and the time until the frame drawing the new pod is
+  sent. Floor: the same kind of write observed by a bare ``watch.Watch().stream`` on pods in
+  the same run (what the diagram cannot beat: the API's own watch delivery).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from kubernetes import client, config, watch
 from benchmarks import report
 from kubelab.sandbox import daemon
 from kubelab.viz import model
+from kubelab.viz import scene as scenes
 from kubelab.viz.render import render as render_html
 from kubelab.viz.widgets import ClusterDiagram
 
@@ -51,29 +57,60 @@ def _snapshot(nodes: int = 10, pods: int = 100) -> model.ClusterSnapshot:
             "metadata": {"name": f"web-{i:03d}", "namespace": "default",
                          "labels": {"app": "web"}, "creationTimestamp": now,
                          "uid": f"uid-{i}"},
-            "spec": {"nodeName": f"worker{i % nodes}" if i < 90 else None,
+            "spec": {"nodeName": f"worker{i % nodes}" if i < pods * 0.9 else None,
                      "containers": [{"name": "web", "image": "nginx",
                                      "resources": {"requests": {"cpu": "100m"}}}]},
-            "status": {"phase": "Running" if i < 90 else "Pending",
+            "status": {"phase": "Running" if i < pods * 0.9 else "Pending",
                        "conditions": [{"type": "Ready", "status": ready}]}})
     return model.ClusterSnapshot.from_dict({
         "now": now, "nodes": node_objs, "pods": pod_objs, "context": "bench"})
 
 
-def render_figures(rounds: int = 50) -> list[report.Figure]:
-    snap = _snapshot()
+def _per_round(func: Any, rounds: int) -> float:
+    start = time.perf_counter()
+    for _ in range(rounds):
+        func()
+    return (time.perf_counter() - start) / rounds
+
+
+def draw_figures(rounds: int = 5) -> list[report.Figure]:
+    snap = _snapshot(nodes=50, pods=5000)
     raw = snap.to_dict()
-    start = time.perf_counter()
-    for _ in range(rounds):
-        html = render_html(model.project(snap))
-    elapsed = (time.perf_counter() - start) / rounds
-    assert html.count("data-pod=") >= 90
-    start = time.perf_counter()
-    for _ in range(rounds):
-        json.dumps(raw, default=str)
-    floor = (time.perf_counter() - start) / rounds
-    return [report.figure("project+render 100 pods/10 nodes", elapsed * 1000, "ms",
-                          floor * 1000)]
+    drawn: list[scenes.Scene] = []
+    elapsed = _per_round(lambda: drawn.append(scenes.build(model.project(snap))), rounds)
+    assert sum(1 for k in drawn[-1] if k.startswith("pod/")) >= 2000
+    floor = _per_round(lambda: json.dumps(raw, default=str), rounds)
+    return [report.figure("draw 5,000 pods/50 nodes", elapsed * 1000, "ms", floor * 1000)]
+
+
+def update_figures(changes: int = 20) -> list[report.Figure]:
+    snap = _snapshot(nodes=50, pods=1000)
+    data = snap.to_dict()
+    diagram = ClusterDiagram(api_client=object())  # type: ignore[arg-type]  # never contacted
+    sent: list[dict[str, Any]] = []
+    diagram.send = sent.append  # type: ignore[method-assign,assignment]
+    diagram.update(snap)
+    whole = len(render_html(diagram.state, diagram.scene).encode())  # type: ignore[arg-type]
+    sizes, times, pod_sizes = [], [], []
+    for i in range(changes):
+        pod = data["pods"][i * 37 % 900]
+        ready = pod["status"]["conditions"][0]
+        ready["status"] = "False" if ready["status"] == "True" else "True"
+        pod_sizes.append(len(json.dumps(pod).encode()))
+        changed = model.ClusterSnapshot.from_dict(data)
+        start = time.perf_counter()
+        diagram.update(changed)
+        times.append(time.perf_counter() - start)
+        sizes.append(diagram.last_frame_bytes)
+    assert sent[-1]["type"] == "frame"
+    floor = _per_round(lambda: json.dumps(data, default=str), 5)
+    return [
+        report.figure("update at 1,000 pods (median)", statistics.median(times) * 1000, "ms",
+                      floor * 1000),
+        report.figure("bytes per update, 1,000 pods", statistics.median(sizes), "bytes",
+                      statistics.median(pod_sizes)),
+        report.figure("static drawing, 1,000 pods", whole, "bytes", statistics.median(sizes)),
+    ]
 
 
 def latency_figures(writes: int = 15) -> list[report.Figure]:
@@ -85,9 +122,17 @@ def latency_figures(writes: int = 15) -> list[report.Figure]:
         core.create_namespaced_pod("default", {
             "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "probe", "labels": {}},
             "spec": {"containers": [{"name": "c", "image": "nginx"}]}})
-        diagram = ClusterDiagram(api_client=api).start()
+        diagram = ClusterDiagram(api_client=api)
+        drawn: set[str] = set()
+
+        def sent(message: dict[str, Any]) -> None:
+            if message.get("type") == "frame":
+                drawn.update(message["frame"]["fwd"]["set"])
+
+        diagram.send = sent  # type: ignore[method-assign,assignment]
+        diagram.start()
         deadline = time.monotonic() + 20
-        while "default/probe" not in diagram.value and time.monotonic() < deadline:
+        while "pod/default/probe" not in drawn and time.monotonic() < deadline:
             time.sleep(0.01)
 
         widget_latencies = []
@@ -96,8 +141,8 @@ def latency_figures(writes: int = 15) -> list[report.Figure]:
             core.create_namespaced_pod("default", {
                 "apiVersion": "v1", "kind": "Pod", "metadata": {"name": f"tick-{i}"},
                 "spec": {"containers": [{"name": "c", "image": "nginx"}]}})
-            marker = f'data-pod="default/tick-{i}"'
-            while marker not in diagram.value and time.perf_counter() - start < 5:
+            marker = f"pod/default/tick-{i}"
+            while marker not in drawn and time.perf_counter() - start < 5:
                 time.sleep(0.002)
             widget_latencies.append(time.perf_counter() - start)
         diagram.stop()
@@ -132,15 +177,15 @@ def latency_figures(writes: int = 15) -> list[report.Figure]:
         thread.join(timeout=35)
     finally:
         daemon.stop(state)
-    return [report.figure("API write -> widget state (median)",
+    return [report.figure("API write -> diagram frame (p50)",
                           statistics.median(widget_latencies) * 1000, "ms",
                           statistics.median(watch_latencies) * 1000),
-            report.figure("API write -> widget state (max)", max(widget_latencies) * 1000,
+            report.figure("API write -> diagram frame (max)", max(widget_latencies) * 1000,
                           "ms", max(watch_latencies) * 1000)]
 
 
 def main() -> None:
-    report.write("bench_viz", render_figures() + latency_figures())
+    report.write("bench_viz", draw_figures() + update_figures() + latency_figures())
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from kubelab.viz import scene as scenes
-from kubelab.viz.model import ClusterSnapshot, project
+from kubelab.viz.model import ClusterSnapshot, ProjectionCache, project
 from viz.support import NAMES, find, raw_fixture, snapshot
 
 
@@ -147,3 +147,29 @@ def test_static_svg_escapes_and_nests() -> None:
     assert "<b>" not in svg and "&lt;b&gt;x&lt;/b&gt;" in svg
     assert svg.startswith('<svg class="kubelab-scene"') and svg.endswith("</svg>")
     assert svg.count("<g") == svg.count("</g>")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_caches_change_nothing_but_the_work(name: str) -> None:
+    """project() and build() with their caches equal fresh ones, after pods and events change."""
+    data = raw_fixture(name)
+    projection, elements = ProjectionCache(), scenes.ElementCache()
+    first = ClusterSnapshot.from_dict(data)
+    assert project(first, cache=projection) == project(first)
+    assert scenes.build(project(first), elements) == scenes.build(project(first))
+    pods = [p for p in data["pods"] if p["metadata"]["namespace"] != "kube-system"]
+    changed = copy.deepcopy(pods[0])
+    changed["status"]["phase"] = "Failed"
+    data["pods"] = [changed if p is pods[0] else p for p in data["pods"]]
+    data["events"] = [*data["events"], {
+        "metadata": {"name": "e-new", "namespace": pods[-1]["metadata"]["namespace"]},
+        "involvedObject": {"kind": "Pod", "name": pods[-1]["metadata"]["name"],
+                           "namespace": pods[-1]["metadata"]["namespace"]},
+        "reason": "Unhealthy", "message": "Readiness probe failed: HTTP 503", "count": 3,
+        "type": "Warning", "lastTimestamp": "2026-03-02T10:00:00Z"}]
+    second = ClusterSnapshot.from_dict(data)  # unchanged pods are the same objects
+    cached, fresh = project(second, cache=projection), project(second)
+    assert cached == fresh
+    assert scenes.build(cached, elements) == scenes.build(fresh)
+    chip = next(p for p in fresh.pods if p.name == pods[-1]["metadata"]["name"])
+    assert chip.probe_failures >= 3

@@ -29,7 +29,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -458,6 +458,9 @@ class _EventIndex:
     def message(ev: Obj) -> str:
         return str(ev.get("message") or ev.get("note") or "").strip()
 
+    def for_object(self, kind: str, namespace: str, name: str) -> list[Obj]:
+        return self._by.get((kind, namespace, name), [])
+
     def about(self, kind: str, namespace: str, name: str, reason: str) -> list[Obj]:
         found = [e for e in self._by.get((kind, namespace, name), ()) if e.get("reason") == reason]
         return sorted(found, key=self.when)
@@ -478,14 +481,15 @@ def _pod_chip(pod: Obj, events: _EventIndex) -> PodChip:
     ns, name = _namespace(pod), _name(pod)
     reason = _scheduling_reason(pod, events) if status == UNSCHEDULED else kubectl_pod_status(pod)
     unhealthy = events.about("Pod", ns, name, "Unhealthy")
+    summary = podstatus.summarize_pod(pod)
     return PodChip(
         namespace=ns,
         name=name,
         node=(pod.get("spec") or {}).get("nodeName") or None,
         status=status,
         reason=reason,
-        ready=_ready_text(pod),
-        restarts=_restarts(pod),
+        ready=f"{summary.ready}/{summary.total}",
+        restarts=summary.restarts,
         owner=_owner(pod),
         probe_failures=sum(events.count(e) for e in unhealthy),
         probe_message=events.message(unhealthy[-1]) if unhealthy else "",
@@ -710,6 +714,7 @@ def _node_state(
     proxy: Obj | None,
     now: datetime,
     chip_limit: int,
+    requests_of: Callable[[Obj], dict[str, Decimal]] = pod_requests,
 ) -> NodeState:
     name = _name(node)
     labels = _labels(node)
@@ -736,7 +741,7 @@ def _node_state(
     ]
     req = {"cpu": Decimal(0), "memory": Decimal(0)}
     for p in active:
-        for r, q in pod_requests(p).items():
+        for r, q in requests_of(p).items():
             req[r] += q
     alloc_cpu = _quantity(allocatable.get("cpu"))
     alloc_mem = _quantity(allocatable.get("memory"))
@@ -781,6 +786,62 @@ def _node_state(
 # --------------------------------------------------------------------------- project
 
 
+@dataclass
+class _PodFacts:
+    """What :func:`project` learns from one pod object, kept while it is the same object."""
+
+    pod: Obj
+    namespace: str
+    sort_key: tuple[Any, ...]
+    node: str | None
+    proxy: bool
+    component: str | None
+    requests: dict[str, Decimal] | None = None
+    chip: PodChip | None = None
+    chip_events: tuple[Obj, ...] = ()
+
+
+class ProjectionCache:
+    """Per-pod work of :func:`project` (its chip, its requests, its sort key) reused between
+    calls while the pod is the very same object. Like an informer's store, the diagram's
+    watcher replaces an object on every change and never mutates one, so identity means
+    "unchanged"; a chip is also recomputed when the pod's events are no longer the same
+    objects (its scheduling verdict and probe failures come from them). Holding the objects
+    keeps their ids from being reused."""
+
+    def __init__(self) -> None:
+        self._pods: dict[int, _PodFacts] = {}
+
+    def refresh(self, pods: Iterable[Obj]) -> list[_PodFacts]:
+        """Facts for ``pods``, sorted as the diagram lists them; forgets pods now gone."""
+        kept: dict[int, _PodFacts] = {}
+        for pod in pods:
+            fact = self._pods.get(id(pod))
+            if fact is None or fact.pod is not pod:
+                ns, name = _namespace(pod), _name(pod)
+                node = (pod.get("spec") or {}).get("nodeName")
+                fact = _PodFacts(pod, ns, (ns, _natural_key(name)), str(node) if node else None,
+                                 _is_kube_proxy(pod), _component_of(pod))
+            kept[id(pod)] = fact
+        self._pods = kept
+        return sorted(kept.values(), key=lambda f: f.sort_key)
+
+    def chip(self, fact: _PodFacts, events: _EventIndex) -> PodChip:
+        about = tuple(events.for_object("Pod", fact.namespace, _name(fact.pod)))
+        if (fact.chip is None or len(about) != len(fact.chip_events)
+                or any(a is not b for a, b in zip(about, fact.chip_events, strict=True))):
+            fact.chip, fact.chip_events = _pod_chip(fact.pod, events), about
+        return fact.chip
+
+    def requests(self, pod: Obj) -> dict[str, Decimal]:
+        fact = self._pods.get(id(pod))
+        if fact is None or fact.pod is not pod:
+            return pod_requests(pod)
+        if fact.requests is None:
+            fact.requests = pod_requests(pod)
+        return fact.requests
+
+
 def project(
     snap: ClusterSnapshot,
     *,
@@ -788,6 +849,7 @@ def project(
     label_selector: str | None = None,
     chip_limit: int = DEFAULT_CHIP_LIMIT,
     previous: DiagramState | None = None,
+    cache: ProjectionCache | None = None,
 ) -> DiagramState:
     """Compute the diagram for ``snap``; purely computational, no side effects.
 
@@ -799,6 +861,8 @@ def project(
         label_selector: draw only pods matching this kubectl-style selector.
         chip_limit: pods drawn per node (and in the waiting lane) before "+N more".
         previous: the state drawn before, to compute :attr:`DiagramState.changes`.
+        cache: per-pod results of the previous call, reused for pods that are the very
+            same objects (see :class:`ProjectionCache`); updated in place.
 
     Raises:
         ValueError: ``label_selector`` is malformed.
@@ -808,25 +872,27 @@ def project(
     leases = {(_namespace(le), _name(le)): le for le in snap.leases}
     node_names = {_name(n) for n in snap.nodes}
 
+    memo = cache if cache is not None else ProjectionCache()
+    facts = memo.refresh(snap.pods)
     pods_by_node: dict[str, list[Obj]] = defaultdict(list)
     proxies: dict[str, Obj] = {}
     chips_by_node: dict[str, list[PodChip]] = defaultdict(list)
     waiting: list[PodChip] = []
-    for pod in sorted(snap.pods, key=lambda p: (_namespace(p), _natural_key(_name(p)))):
-        node = (pod.get("spec") or {}).get("nodeName")
+    for fact in facts:
+        pod, node = fact.pod, fact.node
         if node:
             pods_by_node[node].append(pod)
-        if _is_kube_proxy(pod):
+        if fact.proxy:
             if node and classify_pod(pod) != TERMINATING:
                 proxies.setdefault(node, pod)
             continue
-        if _component_of(pod):
+        if fact.component:
             continue  # drawn as its control-plane box, not as a chip
-        if namespace and _namespace(pod) != namespace:
+        if namespace and fact.namespace != namespace:
             continue
         if not pod_selector.matches(_labels(pod)):
             continue
-        chip = _pod_chip(pod, events)
+        chip = memo.chip(fact, events)
         if chip.status == UNSCHEDULED or node not in node_names:
             waiting.append(chip)
         else:
@@ -846,6 +912,7 @@ def project(
                     proxy=proxies.get(_name(n)),
                     now=snap.now,
                     chip_limit=chip_limit,
+                    requests_of=memo.requests,
                 )
                 for n in snap.nodes
             ),

@@ -121,8 +121,31 @@ def _chip_tip(p: PodChip) -> str:
     return tip
 
 
+class ElementCache:
+    """Chip elements of the previous :func:`build`, reused when a chip's pod, slot and
+    highlight are unchanged: at 5,000 pods most chips are, and reusing the very same
+    element objects also makes :func:`scene_delta`'s comparison an identity check."""
+
+    def __init__(self) -> None:
+        self._last: dict[tuple[Any, ...], list[tuple[str, Element]]] = {}
+        self._next: dict[tuple[Any, ...], list[tuple[str, Element]]] = {}
+
+    def get(self, key: tuple[Any, ...]) -> list[tuple[str, Element]] | None:
+        found = self._last.get(key)
+        if found is not None:
+            self._next[key] = found
+        return found
+
+    def put(self, key: tuple[Any, ...], elements: list[tuple[str, Element]]) -> None:
+        self._next[key] = elements
+
+    def swap(self) -> None:
+        """End of a build: keep only what it used."""
+        self._last, self._next = self._next, {}
+
+
 def _chips(scene: Scene, parent: str, pods: tuple[PodChip, ...], limit: int, width: int,
-           top: int, changed: Mapping[str, str]) -> int:
+           top: int, changed: Mapping[str, str], cache: ElementCache | None = None) -> int:
     """Pod chips in fixed slots; returns the y below the last row."""
     named = len(pods) <= NAMED_CHIPS_UP_TO
     shown, hidden = pods[:limit], pods[limit:]
@@ -133,6 +156,12 @@ def _chips(scene: Scene, parent: str, pods: tuple[PodChip, ...], limit: int, wid
     for i, pod in enumerate(shown):
         row, col = divmod(i, per_row)
         x, y = 8 + col * pitch_x, top + row * pitch_y
+        key = (parent, pod, x, y, named, changed.get(pod.key))
+        cached = cache.get(key) if cache is not None else None
+        if cached is not None:
+            scene.update(cached)
+            continue
+        start = len(scene)
         attrs: dict[str, Any] = {"data-pod": pod.key, "data-status": pod.status}
         if pod.key in changed:
             attrs["data-changed"] = changed[pod.key]
@@ -147,6 +176,8 @@ def _chips(scene: Scene, parent: str, pods: tuple[PodChip, ...], limit: int, wid
         if named:
             label = pod.name if len(pod.name) <= 17 else pod.name[:16] + "…"
             scene[cid + "#t"] = _el("text", cid, {"x": 6, "y": 12, "font-size": 10}, label)
+        if cache is not None:
+            cache.put(key, list(scene.items())[start:])
     bottom = y + (pitch_y if shown else 0)
     if hidden:
         names = "\n".join(p.key for p in hidden[:MORE_NAMES])
@@ -176,7 +207,8 @@ def _bar(scene: Scene, parent: str, i: int, use: Any, y: int) -> None:
 
 
 def _node(scene: Scene, index: int, node: NodeState, state: DiagramState,
-          changed_pods: Mapping[str, str], changed_nodes: set[str]) -> None:
+          changed_pods: Mapping[str, str], changed_nodes: set[str],
+          cache: ElementCache | None) -> None:
     x, y = node_origin(index)
     nid = f"node/{node.name}"
     attrs: dict[str, Any] = {"data-node": node.name, "data-health": node.kubelet.health,
@@ -204,7 +236,7 @@ def _node(scene: Scene, index: int, node: NodeState, state: DiagramState,
         "fill": _MUTED}, f"runtime {node.runtime}")
     for i, use in enumerate(node.capacity):
         _bar(scene, nid, i, use, 62 + 13 * i)
-    _chips(scene, nid, node.pods, state.chip_limit, NODE_W, 104, changed_pods)
+    _chips(scene, nid, node.pods, state.chip_limit, NODE_W, 104, changed_pods, cache)
     if len(node.pods) > NAMED_CHIPS_UP_TO:
         counts = " · ".join(f"{n} {status}" for status, n in node.status_counts)
         scene[nid + "#counts"] = _el("text", nid, {"x": 8, "y": NODE_H - 8, "fill": _MUTED},
@@ -235,8 +267,9 @@ def _waiting(scene: Scene, state: DiagramState, top: int, changed: Mapping[str, 
     return top + height + 10
 
 
-def build(state: DiagramState) -> Scene:
-    """The scene for ``state``: control plane, links, nodes, chips, waiting pods."""
+def build(state: DiagramState, cache: ElementCache | None = None) -> Scene:
+    """The scene for ``state``: control plane, links, nodes, chips, waiting pods.
+    ``cache`` (kept between calls) reuses unchanged chips' elements."""
     changed_pods = {c.subject: c.kind for c in state.changes if "/" in c.subject}
     changed_nodes = {c.subject for c in state.changes if c.kind.startswith("node-")}
     scene: Scene = {
@@ -285,10 +318,12 @@ def build(state: DiagramState) -> Scene:
          data={"data-client": "kubectl"})
     _link(scene, "kubectl", path)
     for i, node in enumerate(state.nodes):
-        _node(scene, i, node, state, changed_pods, changed_nodes)
+        _node(scene, i, node, state, changed_pods, changed_nodes, cache)
     rows = (len(state.nodes) + COLUMNS - 1) // COLUMNS
     bottom = _waiting(scene, state, NODES_TOP + rows * ROW_PITCH, changed_pods)
     scene["size"] = _el("meta", "", {"width": WIDTH, "height": max(bottom, NODES_TOP + 20)})
+    if cache is not None:
+        cache.swap()
     return scene
 
 
@@ -311,7 +346,7 @@ class Delta:
 
 def scene_delta(old: Mapping[str, Element], new: Mapping[str, Element]) -> tuple[Delta, Delta]:
     """(forward, undo): the ops that turn ``old`` into ``new``, and back."""
-    forward = Delta({k: v for k, v in new.items() if old.get(k) != v},
+    forward = Delta({k: v for k, v in new.items() if (o := old.get(k)) is not v and o != v},
                     [k for k in old if k not in new])
     undo = Delta({k: old[k] for k in old if k not in new or (k in forward.set)},
                  [k for k in forward.set if k not in old])

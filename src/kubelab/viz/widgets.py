@@ -41,6 +41,7 @@ from kubelab.viz.model import (
     ClusterSnapshot,
     DiagramState,
     NodeState,
+    ProjectionCache,
     human_duration,
     project,
 )
@@ -132,6 +133,8 @@ class ClusterDiagram(anywidget.AnyWidget):
         self.state: DiagramState | None = None
         self.snapshot: ClusterSnapshot | None = None
         self.scene: scenes.Scene = {}
+        self._projection = ProjectionCache()
+        self._elements = scenes.ElementCache()
         self.history = scenes.History(history_limit)
         self.updates = 0
         self.bytes_sent = 0
@@ -239,6 +242,7 @@ class ClusterDiagram(anywidget.AnyWidget):
                 label_selector=self.label_selector,
                 chip_limit=self.chip_limit,
                 previous=self.state,
+                cache=self._projection,
             )
             previous = self.snapshot
             if events is None and self._watcher is not None:
@@ -247,7 +251,7 @@ class ClusterDiagram(anywidget.AnyWidget):
                 events = events_between(previous, snapshot) if previous is not None else ()
             nodes = [n.name for n in state.nodes]
             pulses = tuple(dedupe(pulses_between(previous, events, nodes))) if previous else ()
-            scene = scenes.build(state)
+            scene = scenes.build(state, self._elements)
             forward, undo = scenes.scene_delta(self.scene, scene)
             first = not self.scene
             self.state, self.snapshot, self.scene = state, snapshot, scene
