@@ -95,8 +95,8 @@ def test_a_pipeline_is_lazy_and_its_writer_dies_of_sigpipe() -> None:
     for step in program:
         steps += 1
         if isinstance(step, Output):
-            outputs.append(step.text)
-    assert outputs == ["y", "y", "done"] and steps < 10
+            outputs.append(step.data)
+    assert "".join(outputs) == "y\ny\ndone\n" and steps < 10
 
 
 def test_a_pipeline_stage_sleeps_on_the_simulated_clock() -> None:
@@ -107,6 +107,16 @@ def test_a_pipeline_stage_sleeps_on_the_simulated_clock() -> None:
     run.advance(5.1)  # 5 s of sleep after the first iteration's 1 ms loop cost
     assert [t for _, t in run.lines] == ["got a", "got b"] and run.exit_code == 0
     assert run.lines[1][0] == pytest.approx(5.001)
+
+
+@pytest.mark.parametrize("script", ["yes | grep -c n", "yes | sed -n '/n/p' | wc -l",
+                                    "while true; do echo x; done | grep -c y"])
+def test_work_inside_a_pipeline_is_made_of_steps(script: str) -> None:
+    """A pipe's writes are steps of the program, so a pipeline that never ends (``yes``
+    feeding a reader that waits for the end) runs under the step budget, never inside one
+    step."""
+    run = ProgramRun(Shell({}, {}).run_script(script))
+    assert run.advance(10.0, budget=100) == 100 and run.busy and run.exit_code is None
 
 
 def test_a_busy_pipeline_is_stepped_under_the_budget() -> None:

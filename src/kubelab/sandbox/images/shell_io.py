@@ -125,8 +125,14 @@ class Input:
             return
         if isinstance(step, Output) and not step.stderr:
             self.buffer += step.data
+            # The write was a step of the writer's: it counts against the step budget.
+            yield Sleep(0.0)
         else:
             yield step
+
+    def ready(self) -> bool:
+        """Whether :meth:`read_line` can answer without waiting for the writer."""
+        return "\n" in self.buffer or self.closed
 
     def read_line(self) -> Generator[Step, None, str | None]:
         """The next line with its newline (the last one may lack it); None at end of input."""
@@ -293,16 +299,20 @@ def err(text: str) -> Output:
     return Output(text, stderr=True)
 
 
+#: The most a command writes in one step (a stdio buffer's worth, generously).
+WRITE_CHUNK = 64 * 1024
+
+
 def write_text(text: str) -> Iterator[Output]:
-    """``text`` as writes: complete lines, then an unterminated tail if any."""
-    if not text:
-        return
-    body, _, tail = text.rpartition("\n")
-    if body or text.startswith("\n"):
-        for line in body.split("\n"):
-            yield out(line)
-    if tail:
-        yield out(tail, newline=False)
+    """``text`` as a few large writes, as a program's buffered stdout writes to a pipe: one
+    step per chunk, not one per line, so big outputs do not eat the step budget."""
+    for start in range(0, len(text), WRITE_CHUNK):
+        yield Output(text[start:start + WRITE_CHUNK], newline=False)
+
+
+def write_lines(lines: list[str]) -> Iterator[Output]:
+    """Each of ``lines`` ended by a newline, written as :func:`write_text` writes."""
+    yield from write_text("".join(line + "\n" for line in lines))
 
 
 def read_inputs(ctx: Ctx, name: str, paths: list[str], *, plain: bool = False,

@@ -24,6 +24,7 @@ from kubelab.sandbox.images.shell_io import (
     Command,
     Ctx,
     Input,
+    Output,
     Program,
     Step,
     as_bytes,
@@ -31,6 +32,7 @@ from kubelab.sandbox.images.shell_io import (
     err,
     out,
     read_inputs,
+    write_lines,
     write_text,
 )
 
@@ -180,7 +182,14 @@ def grep(ctx: Ctx, args: list[str], *, extended: bool = False) -> Program:
             source = Input(content)
             label = path
         count = number = 0
-        while (line := (yield from source.read_line())) is not None:
+        pending: list[str] = []  # written when grep would wait for input, or at the end
+        while True:
+            if pending and not source.ready():
+                yield from write_lines(pending)
+                pending.clear()
+            line = yield from source.read_line()
+            if line is None:
+                break
             number += 1
             text = line.removesuffix("\n")
             matches: list[str] = []
@@ -204,14 +213,15 @@ def grep(ctx: Ctx, args: list[str], *, extended: bool = False) -> Program:
             if "q" in flags:
                 return 0
             if "l" in flags:
-                yield out(label)
+                pending.append(label)
                 break
             if "c" not in flags:
                 prefix = (f"{label}:" if named else "") + (f"{number}:" if "n" in flags else "")
-                for shown in (matches if "o" in flags and "v" not in flags else [text]):
-                    yield out(prefix + shown)
+                pending.extend(prefix + shown for shown in
+                               (matches if "o" in flags and "v" not in flags else [text]))
             if count == limit:
                 break
+        yield from write_lines(pending)
         if "c" in flags:
             yield out(f"{label}:{count}" if named else str(count))
     return status or (0 if found else 1)
@@ -278,11 +288,16 @@ def head(ctx: Ctx, args: list[str]) -> Program:
             data = yield from source.read_all()
             yield from write_text(as_text(as_bytes(data)[:n]))
             continue
+        taken: list[str] = []
         for _ in range(n):
+            if taken and not source.ready():
+                yield from write_text("".join(taken))
+                taken.clear()
             line = yield from source.read_line()
             if line is None:
                 break
-            yield out(line.removesuffix("\n"), newline=line.endswith("\n"))
+            taken.append(line)
+        yield from write_text("".join(taken))
     return status
 
 
@@ -329,16 +344,14 @@ def seq(ctx: Ctx, args: list[str]) -> Program:
         items.append(text.rstrip("0").rstrip(".") if "." in text else text)
         count += 1
         value = first + count * step
-        if separator == "\n" and len(items) >= 256:
-            for item in items:
-                yield out(item)
+        if separator == "\n" and len(items) >= 4096 and not width:
+            yield from write_lines(items)
             items.clear()
     if width and items:
         size = max(len(i) for i in items)
         items = [i.zfill(size) for i in items]
     if separator == "\n":
-        for item in items:
-            yield out(item)
+        yield from write_lines(items)
     elif items:
         yield out(separator.join(items))
     return 0
@@ -405,7 +418,14 @@ def sort(ctx: Ctx, args: list[str]) -> Program:
         result = (a > b) - (a < b)
         return -result if "r" in flags else result
 
-    lines = sorted(_lines(text), key=functools.cmp_to_key(compare))
+    if separator == "" and "s" not in flags and "u" not in flags:
+        # The whole line, numerically or not, then byte order: a key function is faster.
+        key = keys[0]
+        lines = sorted(_lines(text), reverse=key.reverse,
+                       key=(lambda line: (_num(line), line)) if key.numeric else
+                       (lambda line: (line.lower(), line)) if key.fold else None)
+    else:
+        lines = sorted(_lines(text), key=functools.cmp_to_key(compare))
     if "u" in flags:
         unique: list[str] = []
         for line in lines:
@@ -418,8 +438,7 @@ def sort(ctx: Ctx, args: list[str]) -> Program:
             yield err(f"sort: {target}: No space left on device")
             return 2
         return status
-    for line in lines:
-        yield out(line)
+    yield from write_lines(lines)
     return status
 
 
@@ -435,10 +454,10 @@ def uniq(ctx: Ctx, args: list[str]) -> Program:
             groups[-1].append(line)
         else:
             groups.append([line])
-    for group in groups:
-        if ("d" in flags and len(group) < 2) or ("u" in flags and len(group) > 1):
-            continue
-        yield out(f"{len(group):>7} {group[0]}" if "c" in flags else group[0])
+    yield from write_lines([f"{len(group):>7} {group[0]}" if "c" in flags else group[0]
+                            for group in groups
+                            if not (("d" in flags and len(group) < 2)
+                                    or ("u" in flags and len(group) > 1))])
     return status
 
 
@@ -472,15 +491,17 @@ def cut(ctx: Ctx, args: list[str]) -> Program:
                   else f"cut: invalid range '{spec}'" if spec else "cut: missing list")
         return 1
     text, status = yield from read_inputs(ctx, "cut", paths)
+    result: list[str] = []
     for line in _lines(text):
         if "f" in values:
             if delimiter not in line:
                 if "s" not in values:
-                    yield out(line)
+                    result.append(line)
                 continue
-            yield out(delimiter.join(_pick(line.split(delimiter), ranges)))
+            result.append(delimiter.join(_pick(line.split(delimiter), ranges)))
         else:
-            yield out("".join(_pick(list(line), ranges)))
+            result.append("".join(_pick(list(line), ranges)))
+    yield from write_lines(result)
     return status
 
 
@@ -766,9 +787,9 @@ def sed(ctx: Ctx, args: list[str]) -> Program:
         return status
     text, status = yield from read_inputs(ctx, "sed", operands, join_lines=True)
     result = _sed_run(commands, _lines(text), "n" in flags)
-    for n, line in enumerate(result):
-        # As BusyBox, the last line keeps the input's missing newline.
-        yield out(line, newline=n < len(result) - 1 or text.endswith("\n"))
+    written = "".join(line + "\n" for line in result)
+    # As BusyBox, the last line keeps the input's missing newline.
+    yield from write_text(written if text.endswith("\n") else written.removesuffix("\n"))
     return status
 
 
@@ -1113,9 +1134,11 @@ def base64(ctx: Ctx, args: list[str]) -> Program:
 
 
 def yes(ctx: Ctx, args: list[str]) -> Program:
-    text = " ".join(args) or "y"
+    """Writes a buffer of lines at a time, as BusyBox's ``yes`` fills stdio's buffer."""
+    text = (" ".join(args) or "y") + "\n"
+    chunk = text * max(1, 4096 // len(text))
     while True:
-        yield out(text)
+        yield Output(chunk, newline=False)
 
 
 def _digest(algorithm: str) -> Command:
