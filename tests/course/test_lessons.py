@@ -45,8 +45,8 @@ LESSONS = [name for name in lessons() if not ONLY or name.startswith(ONLY)]
 WORKERS = int(os.environ.get("KUBELAB_COURSE_WORKERS", "3"))
 # Relative cost of one full run of each lesson (measured; only the order of tasks depends on
 # it, so a stale number costs minutes, never correctness). Unknown lessons count as heavy.
-COST = {"01": 1.0, "02": 1.4, "03": 1.0, "04": 0.75, "05": 0.7, "06": 1.25, "07": 1.0,
-        "08": 0.85, "09": 1.35, "10": 1.2}
+COST = {"01": 1.0, "02": 1.4, "03": 1.0, "04": 0.75, "05": 0.7, "05b": 1.0, "06": 1.25,
+        "07": 1.0, "08": 0.85, "09": 1.35, "10": 1.2}
 
 
 @dataclass
@@ -88,7 +88,7 @@ def course_run(tmp_path_factory: pytest.TempPathFactory) -> CourseRun:
     release = template / "release"
     tasks: dict[str, tuple[float, Callable[[], Any]]] = {}
     for lesson in LESSONS:
-        cost = COST.get(lesson[:2], 2.0)
+        cost = COST.get(lesson.split("-")[0], 2.0)
         subs = _submissions(lesson, release, root / "submissions" / lesson)
         wrong = {s: p for s, p in subs.items() if s.startswith("wrong-")}
         right = LessonJob({s: subs[s] for s in ("solution", "blank")},
@@ -181,7 +181,7 @@ CASES = [(lesson, v) for lesson in LESSONS for v in VARIANTS.get(lesson, [])]
 
 
 @pytest.mark.parametrize(("lesson", "variant"), CASES,
-                         ids=[f"{lesson[:2]}-{v.name}" for lesson, v in CASES])
+                         ids=[f"{lesson.split('-')[0]}-{v.name}" for lesson, v in CASES])
 def test_wrong_submission_gets_partial_score_and_says_why(
         graded: dict[str, LessonResult], lesson: str, variant: object) -> None:
     from course.variants import Variant

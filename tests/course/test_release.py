@@ -98,7 +98,8 @@ def test_every_answer_cell_starts_from_a_placeholder() -> None:
 
 def _checked_names(lesson: str) -> str:
     """The text of everything that checks a lesson: its lesson module and its test cells."""
-    module = (REPO / "autograders" / "lessons" / f"lesson{lesson[:2]}.py").read_text()
+    number = lesson.split("-")[0]   # "05b-debugging" → lesson05b.py
+    module = (REPO / "autograders" / "lessons" / f"lesson{number}.py").read_text()
     nb = json.loads((COURSE / "source" / lesson / f"{lesson}.ipynb").read_text())
     tests = "".join("".join(c["source"]) for c in nb["cells"]
                     if c["metadata"].get("nbgrader", {}).get("grade"))

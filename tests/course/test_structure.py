@@ -148,3 +148,12 @@ def test_markers_are_detected() -> None:
     assert found is not None and found.group(1) == "25"
     assert TIME.search("Time: 25 minutes") is None
     assert len(BULLET.findall("**By the end you can:**\n\n- one;\n- two.")) == 2
+
+
+def test_readme_lesson_table_matches_the_notebooks() -> None:
+    """The README's lesson table states each lesson's time and track as the lesson does."""
+    rows = re.findall(r"^\| (\w+) \| .* \| (\d+) min \| (workshop|optional) \|$",
+                      (REPO / "README.md").read_text(), re.MULTILINE)
+    table = {number: (int(mins), where) for number, mins, where in rows}
+    assert table == {lesson.split("-")[0]: (minutes(lesson), track(lesson))
+                     for lesson in lessons()}

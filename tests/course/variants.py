@@ -98,6 +98,38 @@ VARIANTS: dict[str, list[Variant]] = {
                 {"test-05-broken": 3},
                 {"test-05-broken": "image is 'quay.io/apprenda/k8s-workshop-probes:1.2'"}),
     ],
+    # The debugging lesson: each of the six breakages left unfixed is named by the
+    # self-check of its exercise (selector, QUEUE and CPU one at a time; image, ConfigMap
+    # key and probe in the submission that repairs nothing).
+    "05b-debugging": [
+        Variant("diagnosis-cpu-and-config-swapped", {"ex-05b-diagnose": (
+            'diagnosis = {"shop-web": "image", "shop-worker": "crash", '
+            '"shop-report": "config", "shop-greeter": "cpu", "shop-api": "probe", '
+            '"shop-front": "selector"}')},
+            {"test-05b-diagnose": 4}, {"test-05b-diagnose": "diagnosis['shop-report'] is 'config'"}),
+        Variant("selector-left-broken", {"ex-05b-front": (
+            "%kubectl set image deployment/shop-web web=nginx:1.27\n"
+            "%kubectl rollout status deployment/shop-web --timeout=120s")},
+            {"test-05b-front": 2}, {"test-05b-front": "spec.selector.app is still 'shop-frontend'"}),
+        Variant("worker-left-crashing", {"ex-05b-backoffice": (
+            "%kubectl set env deployment/shop-greeter --from=configmap/shop-settings "
+            "--keys=greeting\n"
+            "%kubectl rollout status deployment/shop-greeter --timeout=120s")},
+            {"test-05b-backoffice": 3}, {"test-05b-backoffice": "env[QUEUE].value is still unset"}),
+        Variant("report-asks-too-much", {"ex-05b-capacity": (
+            "%kubectl patch deployment shop-api -p '{\"spec\": {\"template\": {\"spec\": "
+            "{\"containers\": [{\"name\": \"api\", \"readinessProbe\": {\"httpGet\": "
+            "{\"path\": \"/\"}}}]}}}}'\n"
+            "%kubectl rollout status deployment/shop-api --timeout=120s")},
+            {"test-05b-capacity": 2}, {"test-05b-capacity": "requests.cpu is still '16'"}),
+        Variant("all-six-left-broken", {"ex-05b-front": "# not done",
+                                        "ex-05b-backoffice": "# not done",
+                                        "ex-05b-capacity": "# not done"},
+                {"test-05b-front": 0, "test-05b-backoffice": 0, "test-05b-capacity": 0},
+                {"test-05b-front": "image is still 'nginx:1.99-typo'",
+                 "test-05b-backoffice": "configMapKeyRef.key is still 'greting'",
+                 "test-05b-capacity": "readinessProbe.httpGet.path is still '/ready'"}),
+    ],
     "06-secrets": [
         Variant("key-named-pass", {"ex-06-secret": (
             "%kubectl create secret generic app-secret --from-literal=user=steven "
