@@ -41,7 +41,7 @@ def _running(sandbox: SandboxHandle, name: str, namespace: str = "default") -> N
 
 def _claims(token: str) -> dict[str, Any]:
     header, payload, signature = token.split(".")
-    assert json.loads(base64.urlsafe_b64decode(header + "==="))["alg"] == "RS256"
+    assert json.loads(base64.urlsafe_b64decode(header + "==="))["alg"] == "ES256"
     assert signature
     return dict(json.loads(base64.urlsafe_b64decode(payload + "===")))
 

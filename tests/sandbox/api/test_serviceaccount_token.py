@@ -27,7 +27,7 @@ def _part(token: str, index: int) -> Any:
 
 def test_claims_bind_the_token_to_pod_node_and_service_account() -> None:
     token = _issue()
-    assert _part(token, 0) == {"alg": "RS256", "kid": tokens.key_id()}
+    assert _part(token, 0) == {"alg": "ES256", "kid": tokens.key_id()}
     claims = _part(token, 1)
     iat = int(NOW.timestamp())
     assert claims["sub"] == "system:serviceaccount:team:default"
@@ -59,6 +59,7 @@ def test_a_tampered_or_expired_token_does_not_verify() -> None:
     assert tokens.verify(token, NOW + timedelta(seconds=599)) is not None
     assert tokens.verify(token, NOW + timedelta(seconds=600)) is None
     assert tokens.verify("not-a-token", NOW) is None
+    assert tokens.verify(f"{header}.WzFd.{signature}", NOW) is None  # payload [1]
 
 
 def test_the_kubelet_reuses_a_token_until_80_percent_of_its_lifetime() -> None:

@@ -3,8 +3,8 @@
 Mirrors kube-apiserver's token issuer (``pkg/serviceaccount/jwt.go`` ``JWTTokenGenerator``
 and ``claims.go`` ``Claims``) as the kubelet's token manager
 (``pkg/kubelet/token/token_manager.go``) obtains it through ``TokenRequest`` for a projected
-``serviceAccountToken`` source: an RS256-signed JWT whose header names the key (``kid``:
-the base64url SHA-256 of the public key's DER) and whose claims bind it to the pod, its node
+``serviceAccountToken`` source: a signed JWT whose header names the key (``kid``: the
+base64url SHA-256 of the public key's DER) and whose claims bind it to the pod, its node
 and its ServiceAccount: ``iss``/``aud`` ``https://kubernetes.default.svc.cluster.local``
 (kubeadm's issuer and default audience), ``sub`` ``system:serviceaccount:<ns>:<name>``,
 ``iat``/``nbf``/``exp``, ``jti`` and the private ``kubernetes.io`` claim. A token asked for
@@ -14,7 +14,10 @@ default). The kubelet reuses a token until 80 % of its requested lifetime has pa
 token manager does.
 
 Simulation note: the signing key is made once per sandbox process and lives only in its
-memory (the sandbox keeps no ``sa.key``). The sandbox's API server does not accept these
+memory (the sandbox keeps no ``sa.key``). It is an ECDSA P-256 key (ES256, which
+kube-apiserver's issuer supports as it does RSA): kubeadm's ``sa.key`` is RSA, but an RS256
+signature costs milliseconds per pod where ES256 costs a fraction of one, and a key is made
+at once. The sandbox's API server does not accept these
 tokens: its only credential stays its random admin token (there is no RBAC to give a
 ServiceAccount a narrower view). :func:`verify` checks a token's signature and lifetime so
 that authentication can accept them once authorisation exists.
@@ -23,6 +26,7 @@ that authentication can accept them once authorisation exists.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import threading
@@ -32,7 +36,11 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import (
+    decode_dss_signature,
+    encode_dss_signature,
+)
 
 ISSUER = "https://kubernetes.default.svc.cluster.local"
 #: ``serviceaccount.WarnOnlyBoundTokenExpirationSeconds``.
@@ -43,7 +51,9 @@ EXTENDED_EXPIRATION_SECONDS = 365 * 24 * 3600
 REFRESH_SHARE = 0.8
 
 _lock = threading.Lock()
-_key: rsa.RSAPrivateKey | None = None
+_key: ec.EllipticCurvePrivateKey | None = None
+#: Bytes of each of r and s in a P-256 JWS signature (RFC 7518 section 3.4).
+_HALF = 32
 _issued: dict[tuple[str, ...], tuple[int, str]] = {}
 
 
@@ -55,14 +65,15 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def _signing_key() -> rsa.RSAPrivateKey:
+def _signing_key() -> ec.EllipticCurvePrivateKey:
     global _key
     with _lock:
         if _key is None:
-            _key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            _key = ec.generate_private_key(ec.SECP256R1())
         return _key
 
 
+@functools.cache
 def key_id() -> str:
     """``keyIDFromPublicKey``: base64url SHA-256 of the public key's DER."""
     der = _signing_key().public_key().public_bytes(
@@ -91,12 +102,13 @@ def claims(*, namespace: str, service_account: str, service_account_uid: str,
 
 
 def sign(payload: dict[str, Any]) -> str:
-    """A compact JWS (RS256) of ``payload``."""
-    header = {"alg": "RS256", "kid": key_id()}
+    """A compact JWS (ES256) of ``payload``."""
+    header = {"alg": "ES256", "kid": key_id()}
     signing_input = ".".join(_b64(json.dumps(part, separators=(",", ":")).encode())
                              for part in (header, payload))
-    signature = _signing_key().sign(signing_input.encode(), padding.PKCS1v15(),
-                                    hashes.SHA256())
+    r, s = decode_dss_signature(_signing_key().sign(signing_input.encode(),
+                                                    ec.ECDSA(hashes.SHA256())))
+    signature = r.to_bytes(_HALF, "big") + s.to_bytes(_HALF, "big")
     return f"{signing_input}.{_b64(signature)}"
 
 
@@ -108,14 +120,20 @@ def verify(token: str, now: datetime) -> dict[str, Any] | None:
     try:
         header = json.loads(_unb64(parts[0]))
         payload = json.loads(_unb64(parts[1]))
-        _signing_key().public_key().verify(_unb64(parts[2]), f"{parts[0]}.{parts[1]}".encode(),
-                                           padding.PKCS1v15(), hashes.SHA256())
+        raw = _unb64(parts[2])
+        if len(raw) != 2 * _HALF:
+            return None
+        der = encode_dss_signature(int.from_bytes(raw[:_HALF], "big"),
+                                   int.from_bytes(raw[_HALF:], "big"))
+        _signing_key().public_key().verify(der, f"{parts[0]}.{parts[1]}".encode(),
+                                           ec.ECDSA(hashes.SHA256()))
     except (ValueError, InvalidSignature):
         return None
-    if header.get("alg") != "RS256" or payload.get("iss") != ISSUER:
+    if not isinstance(header, dict) or not isinstance(payload, dict) or \
+            header.get("alg") != "ES256" or payload.get("iss") != ISSUER:
         return None
     at = int(now.timestamp())
-    if not isinstance(payload, dict) or not payload.get("nbf", 0) <= at < payload.get("exp", 0):
+    if not payload.get("nbf", 0) <= at < payload.get("exp", 0):
         return None
     return payload
 
