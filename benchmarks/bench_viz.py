@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import statistics
 import sys
@@ -93,7 +94,8 @@ def update_figures(changes: int = 20) -> list[report.Figure]:
     whole = len(render_html(diagram.state, diagram.scene).encode())  # type: ignore[arg-type]
     sizes, times, pod_sizes = [], [], []
     for i in range(changes):
-        pod = data["pods"][i * 37 % 900]
+        index = i * 37 % 900
+        pod = data["pods"][index] = copy.deepcopy(data["pods"][index])  # a watch event's new object
         ready = pod["status"]["conditions"][0]
         ready["status"] = "False" if ready["status"] == "True" else "True"
         pod_sizes.append(len(json.dumps(pod).encode()))

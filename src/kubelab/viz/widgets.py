@@ -234,7 +234,9 @@ class ClusterDiagram(anywidget.AnyWidget):
     ) -> DiagramState:
         """Project ``snapshot``, work out who did what, and send the browser the frame
         (callable from any thread). ``events`` are the watch events since the last
-        snapshot; without them they are worked out by comparing the two snapshots."""
+        snapshot; without them they are worked out by comparing the two snapshots.
+        As with an informer's cache, a changed object must be a new object: objects are
+        never modified in place (per-pod work is reused while a pod is the same object)."""
         with self._update_lock:
             state = project(
                 snapshot,

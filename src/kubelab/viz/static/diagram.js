@@ -206,9 +206,16 @@ class LiveView {
   }
 
   pulse(f) {
+    // One queue for all frames, so the hops of a burst play in the order they happened;
+    // when the queue runs more than two seconds behind, the gap shrinks to catch up.
     const pulses = (f.pulses || []).slice(0, MAX_PULSES);
     const layer = this.scene.nodes.get("layer/boxes") || this.svg;
-    pulses.forEach((p, i) => {
+    const now = performance.now();
+    this.nextAt = Math.max(now, this.nextAt || 0);
+    const gap = this.nextAt - now > 2000 ? PULSE_GAP_MS / 4 : PULSE_GAP_MS;
+    pulses.forEach((p) => {
+      const delay = this.nextAt - now;
+      this.nextAt += gap;
       this.timers.push(setTimeout(() => {
         const link = this.scene.nodes.get("link/" + p.l);
         this.log(p);
@@ -235,7 +242,7 @@ class LiveView {
           dot.remove();
           if (link.getAttribute("data-active") === p.d) link.removeAttribute("data-active");
         }, PULSE_MS + 50));
-      }, i * PULSE_GAP_MS));
+      }, delay));
     });
     if (this.timers.length > 400) this.timers = this.timers.slice(-200);
   }
