@@ -163,8 +163,8 @@ def _api_p99(sandbox: SandboxHandle, requests: int = 60) -> tuple[float, float]:
 
 def test_busy_loops_in_exec_neither_starve_the_api_nor_outlive_their_client(
         pods: SandboxHandle) -> None:
-    """Three ``while true`` loops in exec add under 100 ms to the API's p99 latency (measured
-    against the same API just before, so a loaded machine does not fail the test)."""
+    """Three ``while true`` loops in exec add under 100 ms to the API's p99 latency (over the
+    same API's p99 just before, or 100 ms if that was faster: a loaded machine's noise)."""
     base_median, base_p99 = _api_p99(pods)
     cmd, env = kubectl_command(pods, "exec", "box", "--", "sh", "-c",
                                "rm -f /tmp/beat; while true; do echo . >> /tmp/beat; done")
@@ -176,7 +176,7 @@ def test_busy_loops_in_exec_neither_starve_the_api_nor_outlive_their_client(
         median, p99 = _api_p99(pods)
         print(f"API GET pod: median {base_median:.4f}s, p99 {base_p99:.4f}s; with 3 exec busy "
               f"loops: median {median:.4f}s, p99 {p99:.4f}s")
-        assert p99 < base_p99 + 0.1
+        assert p99 < max(base_p99, 0.1) + 0.1
         running = _beats(pods)
         time.sleep(0.5)
         assert _beats(pods) > running  # the loops were running all along

@@ -12,7 +12,8 @@ code), 4 terminal resize, 255 close (v5 only: the client has no more stdin).
 Stdin is handed to the process as it arrives (``kubectl exec -i pod -- cat`` echoes each
 line; ``kubectl cp`` streams a tar archive). The process runs under the CPU budget a
 container's program gets from the kubelet (:data:`~kubelab.sandbox.images.shell.STEP_BUDGET`
-steps per slice, then a pause of :data:`BUSY_PAUSE` real seconds), so ``kubectl exec pod --
+steps per slice, then a pause of :data:`BUSY_PAUSE` real seconds, :data:`BUSY_PAUSE_LONG` once
+it has not slept for a second), so ``kubectl exec pod --
 sh -c 'while true; do :; done'`` cannot starve the API server; Ctrl-C on a terminal, or the
 client hanging up, stops it.
 
@@ -39,6 +40,10 @@ PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io")
 STDIN, STDOUT, STDERR, ERROR, RESIZE, CLOSE = 0, 1, 2, 3, 4, 255
 #: Real seconds between two slices of a process that did not sleep or wait for stdin.
 BUSY_PAUSE = 0.05
+#: ...and once it has computed without a break for :data:`BUSY_STREAK` slices (a busy
+#: loop, not a short computation): the kubelet's pace for a busy container program.
+BUSY_PAUSE_LONG = 0.25
+BUSY_STREAK = 20
 #: Simulated seconds of loop-iteration costs a slice gathers before it sleeps them.
 _SLICE_SLEEP = 0.05
 #: Bytes of output a slice gathers before it hands them to the client.
@@ -150,6 +155,7 @@ class ExecStream:
         """Drive a shell program slice by slice under the step budget: writes to
         stdout/stderr, sleeps on the simulated clock, waits for stdin."""
         loop = asyncio.get_running_loop()
+        streak = 0
         self.running = True
         self.interrupt.clear()
         try:
@@ -172,13 +178,17 @@ class ExecStream:
                 if done.status is not None:
                     return done.status
                 if done.wait_input:
+                    streak = 0
                     await self.stdin_ready.wait()
                 elif done.slept:
+                    streak = 0
                     await self._sleep(done.sleep)
                 else:
                     # At most one budget of steps per tick, like a container's program: a
                     # busy loop is throttled as by its cgroup's CPU quota.
-                    await self._sleep(max(done.sleep, BUSY_PAUSE * self.clock.speed))
+                    streak += 1
+                    pause = BUSY_PAUSE if streak < BUSY_STREAK else BUSY_PAUSE_LONG
+                    await self._sleep(max(done.sleep, pause * self.clock.speed))
         finally:
             self.running = False
             with contextlib.suppress(ValueError):  # still running in its thread: let it be
