@@ -143,3 +143,22 @@ def test_spdy_only_clients_and_bad_requests_get_a_status_saying_why(
     assert (status, body["message"]) == (400, "you must specify at least 1 command")
     status, body = shell_pod.request("POST", f"{EXEC}?command=ls&container=nope")
     assert (status, body["message"]) == (400, "container nope is not valid for pod shell")
+
+
+def test_text_frames_are_stdin_and_an_unrequested_stream_gets_nothing(
+        shell_pod: SandboxHandle) -> None:
+    """The official client sends ``str`` stdin as text frames; the API server takes a frame's
+    payload whatever its opcode. ``stderr=false`` means the kubelet discards stderr."""
+    async def scenario() -> list[bytes]:
+        async with aiohttp.ClientSession() as session:
+            ws = await _connect(session, shell_pod,
+                                "command=sh&stdin=true&stdout=true&stderr=false")
+            await ws.send_str("\x00echo typed; echo hidden >&2; cat /missing\n")
+            await ws.send_bytes(bytes([255, 0]))  # v5: no more stdin
+            frames = await asyncio.wait_for(_frames(ws), 10)
+        await asyncio.sleep(0.25)  # aiohttp's documented grace for SSL transports to close
+        return frames
+
+    frames = asyncio.run(scenario())
+    assert [f for f in frames if f[0] in (1, 2)] == [bytes([1]) + b"typed\n"]
+    assert json.loads(frames[-1][1:])["reason"] == "NonZeroExitCode"

@@ -560,13 +560,15 @@ class Shell:
         processes: the container's processes for ``ps`` (PID 1 is its main command).
         repository: the image's normalised repository (``nginx -v`` exists in nginx only).
         server: the image's HTTP server and version (``nginx/1.27.3``), for ``nginx -v``.
+        booted: when the container started, for ``uptime``.
     """
 
     def __init__(self, env: dict[str, str], files: dict[str, str],
                  now: Callable[[], datetime] | None = None,
                  network: PodNetwork | None = None,
                  processes: list[tuple[int, str]] | None = None,
-                 repository: str = "", server: str = "") -> None:
+                 repository: str = "", server: str = "",
+                 booted: datetime | None = None) -> None:
         self.env = dict(env)
         self.files = files
         self.fs = FileSystem(files, self.env)
@@ -578,6 +580,7 @@ class Shell:
         self.processes = list(processes or [])
         self.repository = repository
         self.server = server
+        self.booted = booted
         self._depth = 0
         self._last_substitution: int | None = None
 
@@ -1072,7 +1075,7 @@ class Shell:
 
     def _ctx(self, stdin: Input) -> Ctx:
         return Ctx(stdin, self.env, self.fs, self._now, self.processes, self.repository,
-                   self.server)
+                   self.server, self.booted)
 
     def _run_argv(self, argv: list[str], stdin: Input) -> Iterator[Step]:
         name, args = argv[0].rsplit("/", 1)[-1], argv[1:]

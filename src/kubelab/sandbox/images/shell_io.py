@@ -286,6 +286,8 @@ class Ctx:
     repository: str = ""
     #: The image's HTTP server and version (``nginx/1.27.3``), or "".
     server: str = ""
+    #: When the container started (``uptime`` counts from it), or None.
+    booted: datetime | None = None
 
 
 Command = Callable[[Ctx, list[str]], Program]

@@ -1,18 +1,33 @@
 """BusyBox's system applets for the sandbox shell: ``sleep``, ``date``, ``hostname``,
-``uname``, ``whoami``, ``id``, ``ps``, ``env``/``printenv``, ``kill``, and ``nginx -v`` in the
-nginx image.
+``uname``, ``whoami``, ``id``, ``ps``, ``env``/``printenv``, ``kill``, ``uptime``, ``gzip``/``gunzip``/
+``zcat`` (``archival/gzip.c``, ``archival/bbunzip.c``: a stream to stdout, or a file replaced by its
+``.gz``), and ``nginx -v`` in the nginx image.
 
 Simulated facts, stated once: the container runs as root (the images' default user), the
 kernel is the node's (``6.8.0``, x86_64), ``ps`` lists the container's own PID namespace —
 PID 1 its main command, then the exec'd shell and ``ps`` itself — and time is the sandbox
-clock's (``date`` in UTC, the images' default ``TZ``).
+clock's (``date`` in UTC, the images' default ``TZ``). ``uptime`` counts from when the container
+started (the simulated node has no boot of its own) with no load (``0.00``): what a fresh node
+shows.
 """
 
 from __future__ import annotations
 
+import gzip as gzip_format
 import re
+import zlib
 
-from kubelab.sandbox.images.shell_io import Command, Ctx, Program, Sleep, err, out
+from kubelab.sandbox.images.shell_io import (
+    Command,
+    Ctx,
+    Program,
+    Sleep,
+    as_bytes,
+    as_text,
+    err,
+    out,
+    read_inputs,
+)
 
 #: The nginx release when the image names none (the catalog's ``Server`` header does).
 NGINX_VERSION = "nginx/1.27.3"
@@ -139,6 +154,79 @@ def kill(ctx: Ctx, args: list[str]) -> Program:
     return status
 
 
+def uptime(ctx: Ctx, args: list[str]) -> Program:
+    """BusyBox ``uptime`` (``procps/uptime.c`` with its default utmp support): the time, how
+    long the system is up (``N min``, ``H:MM``, ``D days, H:MM``), users and load."""
+    now = ctx.now()
+    up = max(0, int((now - ctx.booted).total_seconds())) if ctx.booted is not None else 0
+    days, minutes = up // 86400, up // 60
+    hours, minutes = (minutes // 60) % 24, minutes % 60
+    text = now.strftime(" %H:%M:%S up ")
+    if days:
+        text += f"{days} day{'s' if days != 1 else ''}, "
+    text += f"{hours:2d}:{minutes:02d}" if hours else f"{minutes} min"
+    yield out(text + ",  0 users,  load average: 0.00, 0.00, 0.00")
+    return 0
+
+
+def gzip(ctx: Ctx, args: list[str]) -> Program:
+    """``gzip [-cdf] [FILE]...``: stdin to stdout, or each FILE replaced by FILE.gz (with
+    ``-c`` written to stdout instead); ``-d`` (``gunzip``) the other way."""
+    return (yield from _gzip(ctx, args, "gzip"))
+
+
+def gunzip(ctx: Ctx, args: list[str]) -> Program:
+    return (yield from _gzip(ctx, ["-d", *args], "gunzip"))
+
+
+def zcat(ctx: Ctx, args: list[str]) -> Program:
+    return (yield from _gzip(ctx, ["-d", "-c", *args], "zcat"))
+
+
+def _gzip(ctx: Ctx, args: list[str], name: str) -> Program:
+    flags = "".join(a[1:] for a in args if a.startswith("-") and a != "-")
+    paths = [a for a in args if not a.startswith("-") or a == "-"]
+    decompress = "d" in flags
+    unknown = next((f for f in flags if f not in "cdfnq123456789"), None)
+    if unknown is not None:
+        yield err(f"{name}: invalid option -- '{unknown}'")
+        return 1
+
+    def convert(data: bytes) -> bytes:
+        return gzip_format.decompress(data) if decompress else gzip_format.compress(data, mtime=0)
+
+    if not paths or "c" in flags:
+        text, status = yield from read_inputs(ctx, name, paths)
+        try:
+            result = convert(as_bytes(text))
+        except (OSError, EOFError, zlib.error):
+            yield err(f"{name}: invalid magic")
+            return 1
+        yield out(as_text(result), newline=False)
+        return status
+    status = 0
+    for path in paths:
+        absolute = ctx.fs.abspath(path)
+        content = ctx.fs.read(absolute)
+        if content is None:
+            yield err(f"{name}: can't open '{path}': No such file or directory")
+            status = 1
+            continue
+        if decompress and not absolute.endswith(".gz"):
+            yield err(f"{name}: {path}: unknown suffix - ignored")
+            status = 1
+            continue
+        try:
+            result = convert(as_bytes(content))
+        except (OSError, EOFError, zlib.error):
+            yield err(f"{name}: invalid magic")
+            status = 1
+            continue
+        ctx.fs.write(absolute[:-3] if decompress else absolute + ".gz", as_text(result))
+        ctx.fs.remove(absolute)
+    return status
+
+
 def nginx(ctx: Ctx, args: list[str]) -> Program:
     """``nginx -v``/``-V``/``-t`` in the nginx image (its own binary, not a shell applet)."""
     if "-v" in args or "-V" in args:
@@ -155,4 +243,5 @@ def nginx(ctx: Ctx, args: list[str]) -> Program:
 COMMANDS: dict[str, Command] = {
     "sleep": sleep, "date": date, "hostname": hostname, "uname": uname, "whoami": whoami,
     "id": id_, "ps": ps, "env": env, "printenv": printenv, "kill": kill, "nginx": nginx,
+    "uptime": uptime, "gzip": gzip, "gunzip": gunzip, "zcat": zcat,
 }

@@ -176,7 +176,7 @@ def open_session(container: ContainerRecord, argv: list[str], *, stdin: bool, tt
     app = image.app if image is not None else None
     shell = Shell(dict(container.env), container.files, now=now, network=network,
                   processes=processes, repository=image.ref.name if image is not None else "",
-                  server=app.server if app is not None else "")
+                  server=app.server if app is not None else "", booted=container.started_at)
     busybox_like = image is not None and image.behaviour.shell
     return ExecSession(list(argv), shell, image, stdin=stdin, tty=tty,
                        prompt="/ # " if busybox_like else "# ")

@@ -7,7 +7,10 @@ subprotocol ``v5.channel.k8s.io`` (kubectl ≥ 1.30, the Python client's ``strea
 ``v4.channel.k8s.io``. Every binary message starts with a channel byte: 0 stdin, 1 stdout,
 2 stderr, 3 error (one JSON ``Status`` when the process ends: ``Success``, or
 ``NonZeroExitCode`` with the exit code as a cause, which kubectl turns into its own exit
-code), 4 terminal resize, 255 close (v5 only: the client has no more stdin).
+code), 4 terminal resize, 255 close (v5 only: the client has no more stdin). A client may send its
+frames as text (the Python client does for ``str`` data); the API server's WebSocket reader
+takes a frame's payload whatever its opcode, and so does this one. A stream the client did not
+ask for (``stderr=false``, ``stdout=false``) gets nothing: the kubelet discards that output.
 
 Stdin is handed to the process as it arrives (``kubectl exec -i pod -- cat`` echoes each
 line; ``kubectl cp`` streams a tar archive). The process runs under the CPU budget a
@@ -109,12 +112,14 @@ class ExecStream:
     """One upgraded exec connection: moves bytes and runs the process's programs on the clock."""
 
     def __init__(self, ws: web.WebSocketResponse, process: ExecProcess, argv: list[str],
-                 clock: Clock, *, tty: bool) -> None:
+                 clock: Clock, *, tty: bool, stdout: bool = True, stderr: bool = True) -> None:
         self.ws = ws
         self.process = process
         self.argv = argv
         self.clock = clock
         self.tty = tty
+        self.stdout = stdout
+        self.stderr = stderr
         self.keys: asyncio.Queue[str | None] = asyncio.Queue()
         self.stdin_closed = asyncio.Event()
         #: Set when stdin data (or its end) arrives for a process waiting on it.
@@ -129,9 +134,15 @@ class ExecStream:
     async def read_client(self) -> None:
         """Until the client hangs up: stdin (keystrokes or piped data), resize, close."""
         async for msg in self.ws:
-            if msg.type != WSMsgType.BINARY or not msg.data:
+            if msg.type == WSMsgType.TEXT:
+                data = msg.data.encode("utf-8", "surrogateescape")
+            elif msg.type == WSMsgType.BINARY:
+                data = msg.data
+            else:
                 continue
-            channel, payload = msg.data[0], msg.data[1:]
+            if not data:
+                continue
+            channel, payload = data[0], data[1:]
             if channel == STDIN:
                 if self.tty and self.running and b"\x03" in payload:
                     self.interrupt.set()  # the terminal's line discipline sends SIGINT
@@ -211,6 +222,8 @@ class ExecStream:
         if self.tty:
             data = data.replace("\r\n", "\n").replace("\n", "\r\n")  # the tty's ONLCR
         channel = STDERR if write.stderr and not self.tty else STDOUT
+        if not (self.stderr if channel == STDERR else self.stdout):
+            return
         for start in range(0, len(data), _SLICE_BYTES):
             await self.send(channel, data[start:start + _SLICE_BYTES])
 
