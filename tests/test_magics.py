@@ -29,6 +29,9 @@ def test_split_pipeline_drops_leading_kubectl_and_respects_quotes() -> None:
     ("Unable to connect to the server: dial tcp 127.0.0.1:1: connect: connection refused",
      "first cell"),
     ("error: something new", "--help"),
+    ('The Pod "secret-test-pod" is invalid: spec: Forbidden: pod updates may not change fields '
+     "other than `spec.containers[*].image`,`spec.initContainers[*].image`", "delete it"),
+    ('error: deployment "hello-world" exceeded its progress deadline', "%why deploy/"),
 ])
 def test_hints_are_one_plain_sentence(stderr: str, expected: str) -> None:
     hint = magics.hint_for(stderr)

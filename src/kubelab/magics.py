@@ -40,6 +40,14 @@ HINTS: tuple[tuple[str, str], ...] = (
     (r"Unable to connect to the server|connection refused|no such host|i/o timeout",
      "The cluster is not answering: re-run the lesson's first cell (it starts the sandbox), "
      "or run `kubelab sandbox status` in a terminal."),
+    # Before "is invalid": re-applying a changed pod is refused with 422 "Forbidden: pod updates
+    # may not change fields other than …", and editing the manifest again cannot fix that.
+    (r"pod updates may not change fields",
+     "A pod cannot change once created, apart from its image and a few other fields: delete "
+     "it (`kubectl delete pod <name>`) and run the cell again."),
+    (r"exceeded its progress deadline",
+     "The rollout stopped making progress: `%why deploy/<name>` says what keeps its pods from "
+     "becoming ready (often a misspelt image)."),
     (r"exceeded quota", "A ResourceQuota in this namespace refuses it: compare the requests "
      "with `kubectl describe resourcequota`, then lower them or raise the quota."),
     (r"AlreadyExists|already exists", "An object with that name already exists: use "
