@@ -9,7 +9,8 @@ the kubelet list by), ``pkg/apis/core/v1/defaults.go`` (``SetDefaults_PodSpec``,
 work of three admission plugins a learner sees the result of on every pod:
 ``Priority`` (``priority: 0``, ``preemptionPolicy``), ``DefaultTolerationSeconds`` (the
 ``not-ready``/``unreachable`` tolerations for 300 s) and ``ServiceAccount``
-(``serviceAccountName: default``).
+(``serviceAccountName: default``; its ``kube-api-access-xxxxx`` token volume, which needs the
+ServiceAccount object, is :mod:`.serviceaccount_admission`'s, called by the pod storage).
 
 The pod-spec helpers here are shared by the workload kinds (Deployment, ReplicaSet,
 DaemonSet), whose templates get ``SetDefaults_PodSpec`` but not the Pod-only defaults.
