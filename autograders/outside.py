@@ -662,6 +662,11 @@ class GradeOutsideKernel(Execute):  # type: ignore[misc]
     def create_kernel_manager(self) -> Any:
         km = _KernelManager(kernel_name=self.kernel_name or "python3", config=self.config)
         km.connection_file = str(self._scratch / ".runtime" / "kernel.json")
+        # Unix sockets in the kernel's own folder, not TCP ports: jupyter_client picks free
+        # ports a second before the kernel binds them, and the submission's sandbox, starting
+        # at the same moment, could take one first. No other user can reach them either.
+        km.transport = "ipc"
+        km.ip = str(self._scratch / ".runtime" / "kernel-ipc")
         km.owner = self._account
         self.km = km
         return km
