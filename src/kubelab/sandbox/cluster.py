@@ -108,6 +108,20 @@ def _import_components() -> None:
     import kubelab.sandbox.scheduler  # noqa: F401
 
 
+#: The binary each component package runs in, by module prefix: the field manager of its
+#: writes (client-go's User-Agent product). The control plane's reconciler publishes the
+#: static pods' mirror pods, which the kubelet writes.
+_BINARIES = (("kubelab.sandbox.controllers", "kube-controller-manager"),
+             ("kubelab.sandbox.scheduler", "kube-scheduler"),
+             ("kubelab.sandbox.kubelet", "kubelet"),
+             ("kubelab.sandbox.control_plane", "kubelet"))
+
+
+def field_manager_of(component: object) -> str | None:
+    module = type(component).__module__
+    return next((binary for prefix, binary in _BINARIES if module.startswith(prefix)), None)
+
+
 def _warm_up() -> None:
     from kubelab.sandbox.api import fieldcheck, kinds, openapi, tables
 
@@ -291,7 +305,8 @@ class Sandbox:
         # imports would otherwise stall the event loop that is already answering requests.
         await asyncio.get_running_loop().run_in_executor(None, _import_components)
         for component in self.components():
-            runner = ComponentRunner(component, self.registry, self.clock, self.recorder)
+            runner = ComponentRunner(component, self.registry, self.clock, self.recorder,
+                                     field_manager=field_manager_of(component))
             self.runners.append(runner)
         for runner in self.runners:
             start_agent = getattr(runner.component, "start_agent", None)

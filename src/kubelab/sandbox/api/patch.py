@@ -786,10 +786,14 @@ def _item_key(item: dict[str, Any], keys: tuple[str, ...]) -> str:
 
 
 def field_set(obj: dict[str, Any], *, api_version: str, kind: str,
-              subresource: str = "") -> set[FieldPath]:
+              subresource: str = "", nodes: set[FieldPath] | None = None) -> set[FieldPath]:
     """Every path of ``obj`` a manager would own (leaves, list items, set values).
 
-    Top-level ``status`` belongs to the ``status`` subresource and only to it.
+    The status strategies' reset fields: a write to the ``status`` subresource owns no
+    ``spec`` (its metadata, such as the deployment controller's revision annotation, it
+    does), and any other write owns no ``status``. ``nodes`` collects the paths of the
+    non-empty, non-atomic maps and lists on the way (what an ``Update`` owns as ``.``
+    when it creates them).
     """
     table = table_for(api_version, kind)
     out: set[FieldPath] = set()
@@ -800,11 +804,17 @@ def field_set(obj: dict[str, Any], *, api_version: str, kind: str,
             if not value or meta.strategy == "replace":
                 out.add(path)
                 return
+            if nodes is not None:
+                nodes.add(path)
             for key, child in value.items():
                 walk(child, (*path, f"f:{key}"), _child(schema_path, key))
         elif isinstance(value, list):
             meta = field_meta(table, schema_path)
-            if meta.list_type == "map" and all(isinstance(i, dict) for i in value):
+            if value and meta.list_type in ("map", "set") and nodes is not None:
+                nodes.add(path)
+            if not value:
+                out.add(path)
+            elif meta.list_type == "map" and all(isinstance(i, dict) for i in value):
                 for item in value:
                     item_path = (*path, _item_key(item, meta.ssa_keys))
                     out.add(item_path)
@@ -819,7 +829,7 @@ def field_set(obj: dict[str, Any], *, api_version: str, kind: str,
             out.add(path)
 
     for key, value in obj.items():
-        if (key == "status") != (subresource == "status"):
+        if key == ("spec" if subresource == "status" else "status"):
             continue
         walk(value, (f"f:{key}",), key)
     return {p for p in out if p not in _STRIPPED}
@@ -968,28 +978,60 @@ def _without_nulls(value: Any) -> Any:
     return value
 
 
+#: The nodes every object's zero value has (``ObjectMeta``, ``Spec`` and ``Status`` are
+#: value-typed fields of the Go structs).
+_ZERO_VALUE_ROOTS: frozenset[FieldPath] = frozenset({("f:metadata",), ("f:spec",),
+                                                     ("f:status",)})
+_TEMPLATE: tuple[FieldPath, ...] = (
+    ("f:spec", "f:template"), ("f:spec", "f:template", "f:metadata"),
+    ("f:spec", "f:template", "f:spec"), ("f:spec", "f:template", "f:spec", "f:containers"))
+#: Further nodes of a kind's Go zero value: value-typed structs and lists without
+#: ``omitempty`` (``PodSpec.Containers``), which serialise even when empty.
+_ZERO_VALUE_NODES: dict[str, tuple[FieldPath, ...]] = {
+    "Pod": (("f:spec", "f:containers"),),
+    "Deployment": (*_TEMPLATE, ("f:spec", "f:strategy")),
+    "ReplicaSet": _TEMPLATE,
+    "DaemonSet": (*_TEMPLATE, ("f:spec", "f:updateStrategy")),
+    "StatefulSet": (*_TEMPLATE, ("f:spec", "f:updateStrategy")),
+    "Job": _TEMPLATE,
+}
+
+
 def update_managed_fields(old: dict[str, Any] | None, new: dict[str, Any], *, manager: str,
                           api_version: str, kind: str, now: str,
-                          subresource: str = "") -> dict[str, Any]:
+                          subresource: str = "", in_place: bool = False) -> dict[str, Any]:
     """Record a non-apply write (create, update, patch) by ``manager`` in ``new``.
 
     As the apiserver's field manager does for ``Update`` operations: the writer takes
-    ownership of every field it added or changed (other managers lose those fields, no
-    conflicts), and fields that disappeared leave every manager's set.
+    ownership of every field it added or changed (every other manager loses those fields,
+    whichever subresource it wrote through: ``kubectl scale`` takes ``spec.replicas`` from
+    the applier; no conflicts), and fields that disappeared leave every manager's set.
+    A ``status`` write looks at everything but spec, any other write at everything but
+    status (:func:`field_set`).
+    ``in_place`` records into ``new`` itself instead of a copy.
     """
-    result = copy.deepcopy(new)
+    result = new if in_place else copy.deepcopy(new)
     managers = _read_managers(old) if old is not None else _read_managers(result)
     before = (field_set(old, api_version=api_version, kind=kind, subresource=subresource)
               if old is not None else set())
-    after = field_set(result, api_version=api_version, kind=kind, subresource=subresource)
+    nodes: set[FieldPath] = set()
+    after = field_set(result, api_version=api_version, kind=kind, subresource=subresource,
+                      nodes=nodes)
     changed = {p for p in after
                if p not in before or (_is_leaf_value(p) and not _same_value(
                    _resolve(old, p), _resolve(result, p)))}
+    # A map or list this write brought into being is the writer's too (its ``.``), as
+    # structured-merge-diff's comparison adds every node the old value lacked. A create
+    # compares with the Go zero value of the kind, which has its value-typed structs.
+    if old is None:
+        existed = set(_ZERO_VALUE_NODES.get(kind, ())) | _ZERO_VALUE_ROOTS
+        changed |= {p for p in nodes if p not in existed and p not in _STRIPPED}
+    else:
+        changed |= {p for p in nodes if p not in _STRIPPED and _resolve(old, p) is _MISSING}
     gone = before - after
     for m in managers:
-        if m.subresource == subresource:
-            m.fields -= gone
-            m.fields -= changed
+        m.fields -= gone
+        m.fields -= changed
     if changed:
         mine = next((m for m in managers if m.manager == manager and m.operation == "Update"
                      and m.api_version == api_version and m.subresource == subresource), None)

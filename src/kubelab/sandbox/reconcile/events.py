@@ -15,7 +15,7 @@ from kubelab.sandbox.api import kinds
 from kubelab.sandbox.api.errors import ApiError
 from kubelab.sandbox.clock import Clock, rfc3339
 from kubelab.sandbox.reconcile.types import RecordEvent
-from kubelab.sandbox.store.registry import Registry
+from kubelab.sandbox.store.registry import SERVER_MANAGER, Registry
 
 AGGREGATION_WINDOW = 600.0  # seconds, real time (event timestamps are wall clock)
 
@@ -27,7 +27,9 @@ class EventRecorder:
         self._recent: dict[tuple[str, ...], tuple[str, str]] = {}
         self._seq = 0
 
-    def record(self, action: RecordEvent) -> None:
+    def record(self, action: RecordEvent, manager: str = SERVER_MANAGER) -> None:
+        """Write (or aggregate into) the Event, recorded in ``managedFields`` as written by
+        ``manager`` (the reporting component's binary, as client-go's broadcaster is)."""
         involved = action.involved
         meta = involved.get("metadata", {})
         namespace = meta.get("namespace") or "default"
@@ -50,7 +52,7 @@ class EventRecorder:
                     event["count"] = int(event.get("count", 1)) + 1
                     event["lastTimestamp"] = stamp
                     try:
-                        self.registry.update(info, event, namespace=ns)
+                        self.registry.update(info, event, namespace=ns, manager=manager)
                         return
                     except ApiError:
                         pass
@@ -81,7 +83,7 @@ class EventRecorder:
             "reportingInstance": action.host or "",
         }
         try:
-            self.registry.create(info, event, namespace=namespace)
+            self.registry.create(info, event, namespace=namespace, manager=manager)
         except ApiError:
             return  # e.g. the namespace is terminating: events are best effort upstream too
         self._recent[key] = (namespace, name)

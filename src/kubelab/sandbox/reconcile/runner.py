@@ -160,8 +160,13 @@ class ComponentRunner:
     """Drives one reconciler against the registry."""
 
     def __init__(self, component: Reconciler, registry: Registry, clock: Clock,
-                 recorder: EventRecorder, budget: TurnBudget | None = None) -> None:
+                 recorder: EventRecorder, budget: TurnBudget | None = None, *,
+                 field_manager: str | None = None) -> None:
         self.component = component
+        #: Who this component's writes are in ``managedFields``: its binary's name
+        #: (``kube-controller-manager``, ``kube-scheduler``, ``kubelet``), as client-go's
+        #: User-Agent makes it upstream; the component's own name when not given.
+        self.field_manager = field_manager or component.name
         self.registry = registry
         self.clock = clock
         self.recorder = recorder
@@ -328,6 +333,9 @@ class ComponentRunner:
                         event.involved, event.type, event.reason,
                         event.message + err.message, event.component, event.host,
                         event.field_path))
+                if isinstance(action, Create) and action.on_failure is not None:
+                    with contextlib.suppress(ApiError):  # a stale status: the retry redoes it
+                        self.apply(action.on_failure(err.message))
                 if err.code in (404, 409, 410):
                     log.debug("%s: %s on %s: %s", self.name, err.code, key, err.message)
                 else:
@@ -357,15 +365,16 @@ class ComponentRunner:
             # Actions that carry their own write (the namespace controller's /finalize).
             finalize(reg)
         elif isinstance(action, RecordEvent):
-            self.recorder.record(action)
+            self.recorder.record(action, self.field_manager)
         elif isinstance(action, Create):
-            reg.create(action.info, action.obj,
+            reg.create(action.info, action.obj, manager=self.field_manager,
                        namespace=action.obj.get("metadata", {}).get("namespace", ""))
         elif isinstance(action, Update):
-            reg.update(action.info, action.obj,
+            reg.update(action.info, action.obj, manager=self.field_manager,
                        namespace=action.obj.get("metadata", {}).get("namespace", ""))
         elif isinstance(action, UpdateStatus):
             reg.update(action.info, action.obj, subresource="status",
+                       manager=self.field_manager,
                        namespace=action.obj.get("metadata", {}).get("namespace", ""))
         elif isinstance(action, Delete):
             reg.delete(action.info, action.namespace, action.name,

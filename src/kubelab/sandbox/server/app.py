@@ -632,6 +632,17 @@ class KubeApi:
         raise ApiError(422, "Invalid", f' "" is invalid: patch: {cause.message}',
                        {"name": "", "group": "", "kind": ""}, [cause])
 
+    @staticmethod
+    def field_manager(request: web.Request) -> str:
+        """``managerOrUserAgent``: the ``fieldManager`` parameter, else the User-Agent's
+        product (up to the first ``/``: ``kubectl``, ``OpenAPI-Generator``), printable
+        characters only, at most 128."""
+        manager = request.query.get("fieldManager", "")
+        if manager:
+            return manager
+        product = request.headers.get("User-Agent", "").split("/")[0]
+        return "".join(ch for ch in product if ch.isprintable())[:128]
+
     def check_write_options(self, request: web.Request) -> None:
         params.check_write_options(request.method, request.query.getall("dryRun", []),
                                    request.query.get("fieldValidation"))
@@ -664,7 +675,8 @@ class KubeApi:
         self.check_types(t.info, body)
         warnings = self.field_validation(request, t.info, body)
         obj = self.registry.create(t.info, body, namespace=self._ns(t),
-                                   dry_run=self.dry_run(request))
+                                   dry_run=self.dry_run(request),
+                                   manager=self.field_manager(request))
         return self.respond_object(request, t.info, obj, 201, warnings)
 
     async def replace(self, request: web.Request, t: Target) -> web.Response:
@@ -679,7 +691,8 @@ class KubeApi:
                 f'the name of the object ({body_name}) does not match the name on the URL '
                 f'({t.name})')
         obj = self.registry.update(t.info, body, namespace=self._ns(t),
-                                   subresource=t.subresource, dry_run=self.dry_run(request))
+                                   subresource=t.subresource, dry_run=self.dry_run(request),
+                                   manager=self.field_manager(request))
         return self.respond_object(request, t.info, obj, 200, warnings)
 
     async def patch(self, request: web.Request, t: Target) -> web.Response:
@@ -713,7 +726,7 @@ class KubeApi:
                 if live is None:
                     merged.setdefault("metadata", {}).setdefault("name", t.name)
                     obj = self.registry.create(t.info, merged, namespace=namespace,
-                                               dry_run=dry)
+                                               dry_run=dry, applied=True)
                     return self.respond_object(request, t.info, obj, 201, warnings)
             else:
                 if live is None:
@@ -733,7 +746,9 @@ class KubeApi:
             merged["metadata"]["resourceVersion"] = rv or live["metadata"]["resourceVersion"] \
                 if live else ""
         obj = self.registry.update(t.info, merged, namespace=namespace,
-                                   subresource=t.subresource, dry_run=dry)
+                                   subresource=t.subresource, dry_run=dry,
+                                   manager=self.field_manager(request),
+                                   applied=content_type == patching.APPLY)
         return self.respond_object(request, t.info, obj, 200, warnings)
 
     @staticmethod
@@ -875,7 +890,8 @@ class KubeApi:
                                                "than or equal to 0", "spec.replicas")])
         obj["spec"]["replicas"] = replicas
         updated = self.registry.update(t.info, obj, namespace=namespace,
-                                       dry_run=self.dry_run(request))
+                                       dry_run=self.dry_run(request),
+                                       manager=self.field_manager(request), via="scale")
         return _json(self._scale_of(t.info, updated))
 
     # ---------------------------------------------------------------- watch
@@ -1049,9 +1065,7 @@ class KubeApi:
                 "the kubelab sandbox streams exec over WebSocket only (subprotocol "
                 f"{' or '.join(exec_stream.PROTOCOLS)}), not SPDY: use kubectl 1.30 or newer")
         await ws.prepare(request)
-        await exec_stream.ExecStream(ws, process, list(command), self.clock, tty=tty,
-                                     stdout=q.get("stdout") in ("true", "1"),
-                                     stderr=q.get("stderr") in ("true", "1")).serve()
+        await exec_stream.ExecStream(ws, process, list(command), self.clock, tty=tty).serve()
         return ws
 
     # ---------------------------------------------------------------- attach

@@ -41,6 +41,7 @@ from typing import Any
 
 from kubelab.apimachinery.types import Obj
 from kubelab.sandbox.api import errors, kinds, quota
+from kubelab.sandbox.api import patch as managed
 from kubelab.sandbox.api.errors import ApiError, Cause
 from kubelab.sandbox.api.kinds import KindInfo
 from kubelab.sandbox.api.selectors import (
@@ -74,6 +75,8 @@ COMPACT_EVERY = 1_000
 EVENT_TTL_SECONDS = 3600.0
 #: Expired Events deleted per turn of the event loop.
 EVENT_SWEEP_BATCH = 50
+#: The field manager of writes no client names: the API server's own (bootstrap objects).
+SERVER_MANAGER = "kube-apiserver"
 
 
 @dataclass(frozen=True)
@@ -492,8 +495,14 @@ class Registry:
             raise errors.too_large(self.max_object_bytes)
 
     def create(self, info: KindInfo, obj: Obj, *, namespace: str = "",
-               dry_run: bool = False) -> Obj:
-        """POST: default, validate, fill server fields, store; 409 if the name exists."""
+               dry_run: bool = False, manager: str = SERVER_MANAGER,
+               applied: bool = False) -> Obj:
+        """POST: default, validate, fill server fields, store; 409 if the name exists.
+
+        ``manager`` is the writer recorded in ``metadata.managedFields`` (the request's
+        ``fieldManager`` or its User-Agent's product, a component's binary name);
+        ``applied``: server-side apply already recorded the write (operation ``Apply``).
+        """
         obj = copy.deepcopy(obj)
         storage = self.storage(info)
         strategy = storage.strategy
@@ -521,6 +530,10 @@ class Registry:
                     break
         name = meta.get("name", "")
         strategy.default(obj)
+        if not applied:
+            # As kube-apiserver's create handler: the decoded, defaulted request, before
+            # admission and the strategy (so allocated ClusterIPs are nobody's field).
+            self._record_write(info, None, obj, manager, "")
         strategy.prepare_for_create(obj)
         causes = strategy.validate(obj, info) or storage.before_create(self, obj)
         if causes:
@@ -542,8 +555,13 @@ class Registry:
         return copy.deepcopy(stored)
 
     def update(self, info: KindInfo, obj: Obj, *, namespace: str = "",
-               subresource: str | None = None, dry_run: bool = False) -> Obj:
-        """PUT (main resource, ``status`` or ``finalize``): 409 on a stale resourceVersion."""
+               subresource: str | None = None, dry_run: bool = False,
+               manager: str = SERVER_MANAGER, applied: bool = False, via: str = "") -> Obj:
+        """PUT (main resource or an update subresource): 409 on a stale resourceVersion.
+
+        ``manager``/``applied`` as for :meth:`create`; ``via`` names the subresource a
+        main-resource write came through for ``managedFields`` (``scale``).
+        """
         obj = copy.deepcopy(obj)
         meta = obj.setdefault("metadata", {})
         name = meta.get("name", "")
@@ -584,6 +602,8 @@ class Registry:
         if not info.namespaced:
             meta.pop("namespace", None)
         meta["resourceVersion"] = old["metadata"]["resourceVersion"]
+        if not applied:
+            self._record_write(info, old, obj, manager, subresource or via)
         if sub is not None:
             causes = sub.validate(obj, old, info)
         else:
@@ -603,6 +623,15 @@ class Registry:
         stored = self._commit(info, obj, old=old, event_type="MODIFIED",
                               namespace=namespace, name=name)
         return copy.deepcopy(stored)
+
+    def _record_write(self, info: KindInfo, old: Obj | None, obj: Obj, manager: str,
+                      subresource: str) -> None:
+        """The field manager (``managedfields``): ``manager`` takes ownership, with
+        operation ``Update``, of the fields this write added or changed (a ``status`` write:
+        of anything but spec); ``metadata.managedFields`` of ``obj`` is rewritten in place."""
+        managed.update_managed_fields(old, obj, manager=manager, api_version=info.api_version,
+                                      kind=info.kind, now=rfc3339(self.clock.now()),
+                                      subresource=subresource, in_place=True)
 
     def _admit_quota(self, info: KindInfo, obj: Obj, namespace: str, name: str) -> None:
         """The ResourceQuota admission plugin: refuse a create that would exceed a quota.

@@ -1,0 +1,169 @@
+"""Field managers recorded on every write of the registry, as kube-apiserver's field
+manager records them (``metadata.managedFields``, operation ``Update``, FieldsV1).
+
+The real kubectl's view of the same entries is in
+``tests/conformance/test_managed_fields.py``; here the registry is driven directly, as the
+in-process components drive it.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable
+from typing import Any
+
+import pytest
+
+from kubelab.apimachinery.types import Obj
+from kubelab.sandbox import bootstrap
+from kubelab.sandbox.api import kinds
+from kubelab.sandbox.clock import Clock, ManualClock
+from kubelab.sandbox.reconcile.events import EventRecorder
+from kubelab.sandbox.reconcile.runner import ComponentRunner
+from kubelab.sandbox.reconcile.types import Create, Key, RecordEvent, Result, Snapshot
+from kubelab.sandbox.storage import Registry
+
+PODS = kinds.core("pods")
+SERVICES = kinds.core("services")
+CONFIGMAPS = kinds.core("configmaps")
+DEPLOYMENTS = kinds.apps("deployments")
+
+
+@pytest.fixture
+def setup() -> tuple[ManualClock, Registry]:
+    clock = ManualClock()
+    registry = Registry(clock)
+    bootstrap.seed(registry, 1)
+    return clock, registry
+
+
+def entries(obj: Obj) -> dict[tuple[str, str], dict[str, Any]]:
+    return {(e["manager"], e.get("subresource", "")): e
+            for e in obj["metadata"].get("managedFields") or []}
+
+
+def pod(name: str = "web") -> Obj:
+    return {"metadata": {"name": name, "labels": {"app": "web"}},
+            "spec": {"containers": [{"name": "nginx", "image": "nginx:1.27",
+                                     "ports": [{"containerPort": 80}]}]}}
+
+
+def test_create_records_the_request_after_defaulting(setup: tuple[ManualClock, Registry]) -> None:
+    _, reg = setup
+    created = reg.create(PODS, pod(), namespace="default", manager="kubectl-run")
+    (key, entry), = entries(created).items()
+    assert key == ("kubectl-run", "")
+    assert entry["operation"] == "Update" and entry["apiVersion"] == "v1"
+    assert entry["fieldsType"] == "FieldsV1" and entry["time"] == \
+        created["metadata"]["creationTimestamp"]
+    fields = entry["fieldsV1"]
+    # Maps and lists the write created own a ".", value-typed structs do not.
+    assert fields["f:metadata"] == {"f:labels": {".": {}, "f:app": {}}}
+    container = fields["f:spec"]["f:containers"]['k:{"name":"nginx"}']
+    assert container["."] == {} and container["f:ports"]["."] == {}
+    assert "f:imagePullPolicy" in container and "f:terminationMessagePath" in container
+    assert "f:dnsPolicy" in fields["f:spec"] and "f:status" not in fields
+    # Set later by admission and the strategy, not by the request: nobody's field.
+    assert "f:tolerations" not in fields["f:spec"] and "f:priority" not in fields["f:spec"]
+
+
+def test_allocated_cluster_ips_belong_to_no_manager(setup: tuple[ManualClock, Registry]) -> None:
+    _, reg = setup
+    svc = reg.create(SERVICES, {"metadata": {"name": "web"},
+                                "spec": {"selector": {"app": "web"},
+                                         "ports": [{"port": 80}]}},
+                     namespace="default", manager="kubectl-expose")
+    assert svc["spec"]["clusterIP"]
+    spec = entries(svc)[("kubectl-expose", "")]["fieldsV1"]["f:spec"]
+    assert "f:clusterIP" not in spec and "f:clusterIPs" not in spec
+    assert 'k:{"port":80,"protocol":"TCP"}' in spec["f:ports"]
+
+
+def test_a_status_write_is_its_writers_with_subresource_status(
+        setup: tuple[ManualClock, Registry]) -> None:
+    clock, reg = setup
+    created = reg.create(PODS, pod(), namespace="default", manager="kubectl-run")
+    clock.advance(5)
+    current = reg.get(PODS, "default", "web")
+    current["status"]["phase"] = "Running"
+    current["status"]["podIP"] = "10.244.1.5"
+    updated = reg.update(PODS, current, subresource="status", manager="kubelet")
+    found = entries(updated)
+    assert found[("kubectl-run", "")] == entries(created)[("kubectl-run", "")]
+    kubelet = found[("kubelet", "status")]
+    assert kubelet["fieldsV1"] == {"f:status": {"f:phase": {}, "f:podIP": {}}}
+    assert kubelet["time"] != entries(created)[("kubectl-run", "")]["time"]
+
+
+def test_scale_takes_replicas_from_the_creator(setup: tuple[ManualClock, Registry]) -> None:
+    _, reg = setup
+    body = {"metadata": {"name": "web"},
+            "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
+                     "template": {"metadata": {"labels": {"app": "web"}},
+                                  "spec": {"containers": [{"name": "nginx",
+                                                           "image": "nginx:1.27"}]}}}}
+    reg.create(DEPLOYMENTS, body, namespace="default", manager="kubectl-create")
+    current = reg.get(DEPLOYMENTS, "default", "web")
+    current["spec"]["replicas"] = 3
+    scaled = reg.update(DEPLOYMENTS, current, manager="kubectl", via="scale")
+    found = entries(scaled)
+    assert found[("kubectl", "scale")]["fieldsV1"] == {"f:spec": {"f:replicas": {}}}
+    assert "f:replicas" not in found[("kubectl-create", "")]["fieldsV1"]["f:spec"]
+
+
+def test_a_write_that_changes_nothing_changes_no_entry(
+        setup: tuple[ManualClock, Registry]) -> None:
+    clock, reg = setup
+    created = reg.create(CONFIGMAPS, {"metadata": {"name": "c"}, "data": {"a": "1"}},
+                         namespace="default", manager="kubectl-create")
+    clock.advance(5)
+    same = reg.update(CONFIGMAPS, copy.deepcopy(created), manager="kubectl-edit")
+    assert same == created
+    changed = copy.deepcopy(created)
+    changed["data"]["a"] = "2"
+    edited = reg.update(CONFIGMAPS, changed, manager="kubectl-edit")
+    found = entries(edited)
+    assert found[("kubectl-edit", "")]["fieldsV1"] == {"f:data": {"f:a": {}}}
+    # The creator keeps the map itself (a member without children serialises as {}),
+    # and loses the value someone else changed.
+    assert found[("kubectl-create", "")]["fieldsV1"] == {"f:data": {}}
+
+
+def test_server_side_apply_keeps_what_apply_recorded(setup: tuple[ManualClock, Registry]) -> None:
+    _, reg = setup
+    applied: Obj = {"metadata": {"name": "c", "managedFields": [
+        {"manager": "kubectl", "operation": "Apply", "apiVersion": "v1",
+         "time": "2026-01-01T00:00:00Z", "fieldsType": "FieldsV1",
+         "fieldsV1": {"f:data": {"f:a": {}}}}]}, "data": {"a": "1"}}
+    created = reg.create(CONFIGMAPS, applied, namespace="default", applied=True)
+    assert created["metadata"]["managedFields"] == applied["metadata"]["managedFields"]
+
+
+class Writer:
+    """A component that creates one ConfigMap and reports an Event about it."""
+
+    name = "writer-controller"
+    watches = (CONFIGMAPS,)
+
+    def keys_for(self, info: kinds.KindInfo, obj: Obj, snapshot: Snapshot) -> Iterable[Key]:
+        return []
+
+    def reconcile(self, snapshot: Snapshot, key: Key, clock: Clock) -> Result:
+        return Result()
+
+
+def test_components_write_under_their_binarys_name(setup: tuple[ManualClock, Registry]) -> None:
+    clock, reg = setup
+    runner = ComponentRunner(Writer(), reg, clock, EventRecorder(reg, clock),
+                             field_manager="kube-controller-manager")
+    made = {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "made", "namespace": "default"}, "data": {"a": "1"}}
+    runner.apply(Create(CONFIGMAPS, made))
+    stored = reg.get(CONFIGMAPS, "default", "made")
+    assert list(entries(stored)) == [("kube-controller-manager", "")]
+    runner.apply(RecordEvent(stored, "Normal", "Made", "made it", "writer-controller"))
+    (event,), _ = reg.list_objects(kinds.core("events"), "default")
+    assert list(entries(event)) == [("kube-controller-manager", "")]
+    # Without a binary name, the component's own name.
+    plain = ComponentRunner(Writer(), reg, clock, EventRecorder(reg, clock))
+    assert plain.field_manager == "writer-controller"
