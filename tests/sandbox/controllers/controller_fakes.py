@@ -102,6 +102,8 @@ class Cluster:
         self.recorder = EventRecorder(self.registry, clock)
         self.objects = Datastore(self.registry)
         self.conflicts = 0
+        #: Status messages of creates the API server refused (the runner retries those keys).
+        self.refused: list[str] = []
 
     def ensure_namespace(self, name: str) -> None:
         if self.registry.peek(NAMESPACES, "", name) is None:
@@ -196,6 +198,15 @@ class Cluster:
                 elif isinstance(action, RecordEvent):
                     self.record(action)
             except ApiError as err:
+                if isinstance(action, Create) and action.on_error is not None:
+                    # A refused create (quota): the runner's event, failure write, retry.
+                    event = action.on_error
+                    self.record(RecordEvent(event.involved, event.type, event.reason,
+                                            event.message + err.message, event.component))
+                    if action.on_failure is not None:
+                        self.apply([action.on_failure(err.message)])
+                    self.refused.append(err.message)
+                    return
                 if err.code != 409:
                     raise
                 self.conflicts += 1

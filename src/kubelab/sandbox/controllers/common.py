@@ -19,7 +19,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import random
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,6 +36,9 @@ from kubelab.sandbox.reconcile.types import (
     Update,
     UpdateStatus,
 )
+
+#: Given the API server's refusal of a create, the write that reports it (``Create.on_failure``).
+FailureWrite = Callable[[str], Action]
 
 #: ``k8s.io/apimachinery/pkg/util/rand``'s alphabet: no vowels, no look-alike characters.
 SAFE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
@@ -232,8 +235,9 @@ class Writes:
         self._order.append(len(self._others))
         self._others.append(action)
 
-    def create(self, info: KindInfo, obj: Obj, on_error: RecordEvent | None = None) -> None:
-        self.add(Create(info, copy.deepcopy(obj), on_error))
+    def create(self, info: KindInfo, obj: Obj, on_error: RecordEvent | None = None,
+               on_failure: FailureWrite | None = None) -> None:
+        self.add(Create(info, copy.deepcopy(obj), on_error, on_failure))
 
     def delete(self, info: KindInfo, obj: Obj, propagation: str = "Background") -> None:
         self.add(Delete(info, namespace_of(obj), name_of(obj), propagation, uid=uid_of(obj)))

@@ -574,7 +574,7 @@ class _Sync:
                 du.set_deployment_condition(status, du.new_condition(
                     "Progressing", "False", du.TIMED_OUT_REASON,
                     f"{subject} has timed out progressing.", self.clock))
-        failure = self.replica_failure(all_rss)
+        failure = self.replica_failure(all_rss, new)
         if failure is not None:
             du.set_deployment_condition(status, failure)
         else:
@@ -582,13 +582,20 @@ class _Sync:
         d["status"] = status
         self.requeue = self.stuck_requeue(status)
 
-    def replica_failure(self, all_rss: list[Obj]) -> dict[str, Any] | None:
-        for rs in all_rss:
+    @staticmethod
+    def replica_failure(all_rss: list[Obj], new: Obj | None) -> dict[str, Any] | None:
+        """``getReplicaFailures``: the new ReplicaSet's ``ReplicaFailure`` condition, else an
+        old one's, as a Deployment condition (``ReplicaSetToDeploymentCondition``: both times
+        are the ReplicaSet condition's transition time)."""
+        ordered = ([new] if new is not None else []) + [
+            rs for rs in all_rss if new is None or common.uid_of(rs) != common.uid_of(new)]
+        for rs in ordered:
             for cond in rs.get("status", {}).get("conditions") or []:
-                if cond.get("type") == "ReplicaFailure" and cond.get("status") == "True":
-                    out = du.new_condition("ReplicaFailure", "True", cond.get("reason", ""),
-                                           cond.get("message", ""), self.clock)
-                    return out
+                if cond.get("type") == "ReplicaFailure":
+                    since = cond.get("lastTransitionTime")
+                    return {"type": "ReplicaFailure", "status": cond.get("status", "True"),
+                            "lastUpdateTime": since, "lastTransitionTime": since,
+                            "reason": cond.get("reason", ""), "message": cond.get("message", "")}
         return None
 
     def stuck_requeue(self, status: Obj) -> float | None:

@@ -18,6 +18,14 @@ at the same burst of 500. Pods carry ``generateName: <rs>-`` like upstream's; th
 controller also chooses the 5-character suffix itself (seeded, same alphabet as the API
 server's name generator) because the ``Created pod: <name>`` event must name the pod.
 
+A refused create (a ResourceQuota's ``exceeded quota``) ends the batch, as the first
+failure ends upstream's slow start; the sync still writes the status, as ``syncReplicaSet``
+does after a failed ``manageReplicas``: ``replicas`` counts the pods it has, and the
+``ReplicaFailure`` condition (reason ``FailedCreate``, message the API server's error) says
+why there are not more. The next sync without an error removes the condition. (Each create
+carries that status write as its ``on_failure``; the runner applies it when the create is
+refused.)
+
 :meth:`ReplicaSetController.reconcile` is pure; ``requeue_after`` is set when a ready pod
 will become available after ``minReadySeconds``.
 """
@@ -33,13 +41,22 @@ from kubelab.sandbox.api import kinds
 from kubelab.sandbox.api.kinds import KindInfo
 from kubelab.sandbox.clock import Clock
 from kubelab.sandbox.controllers import common
-from kubelab.sandbox.reconcile.types import Key, Obj, RecordEvent, Result, Snapshot
+from kubelab.sandbox.reconcile.types import (
+    Action,
+    Key,
+    Obj,
+    RecordEvent,
+    Result,
+    Snapshot,
+    UpdateStatus,
+)
 
 REPLICASETS = kinds.apps("replicasets")
 PODS = kinds.core("pods")
 COMPONENT = "replicaset-controller"
 BURST_REPLICAS = 500
 DELETION_COST_ANNOTATION = "controller.kubernetes.io/pod-deletion-cost"
+REPLICA_FAILURE = "ReplicaFailure"
 
 _PHASE_ORDINAL = {"Pending": 0, "Unknown": 1, "Running": 2}
 
@@ -151,8 +168,16 @@ class ReplicaSetController:
         writes = common.Writes()
         pods = self.claim_pods(snapshot, rs, writes)
         active = [p for p in pods if common.is_pod_active(p)]
+
+        def failed(message: str) -> Action:
+            """The status a sync whose create was refused writes (``calculateStatus`` with
+            ``manageReplicasErr``)."""
+            updated = copy.deepcopy(rs)
+            updated["status"] = calculate_status(rs, active, clock, failure=message)[0]
+            return UpdateStatus(REPLICASETS, updated)
+
         if not common.is_deleting(rs):
-            self.manage_replicas(snapshot, rs, active, writes, clock)
+            self.manage_replicas(snapshot, rs, active, writes, clock, on_failure=failed)
         status, requeue = calculate_status(rs, active, clock)
         if status != rs.get("status", {}):
             updated = copy.deepcopy(rs)
@@ -193,7 +218,8 @@ class ReplicaSetController:
 
     @staticmethod
     def manage_replicas(snapshot: Snapshot, rs: Obj, active: list[Obj],
-                        writes: common.Writes, clock: Clock) -> None:
+                        writes: common.Writes, clock: Clock,
+                        on_failure: common.FailureWrite | None = None) -> None:
         want = int(rs.get("spec", {}).get("replicas", 1) or 0)
         diff = len(active) - want
         if diff < 0:
@@ -208,7 +234,8 @@ class ReplicaSetController:
                 # event; the rest of the batch waits for the next sync (slowStartBatch).
                 writes.create(PODS, pod_from_template(rs, REPLICASETS, name),
                               on_error=RecordEvent(rs, "Warning", "FailedCreate",
-                                                   "Error creating: ", COMPONENT))
+                                                   "Error creating: ", COMPONENT),
+                              on_failure=on_failure)
                 writes.event(rs, "Normal", "SuccessfulCreate", f"Created pod: {name}",
                              COMPONENT)
         elif diff > 0:
@@ -240,11 +267,14 @@ def related_pods(snapshot: Snapshot, rs: Obj) -> list[Obj]:
     return out
 
 
-def calculate_status(rs: Obj, active: list[Obj], clock: Clock) -> tuple[Obj, float | None]:
+def calculate_status(rs: Obj, active: list[Obj], clock: Clock,
+                     failure: str | None = None) -> tuple[Obj, float | None]:
     """``calculateStatus``: counts over active pods, and when to look again.
 
     ``replicas`` is always written (it is not ``omitempty`` in ``apps/v1``); the other
-    counts are omitted at 0, as the API server serializes them.
+    counts are omitted at 0, as the API server serializes them. ``failure``: the error of
+    this sync's ``manageReplicas``, which sets the ``ReplicaFailure`` condition (kept as it
+    is when already there); without one the condition is removed.
     """
     template_labels = (rs.get("spec", {}).get("template", {}).get("metadata", {})
                        .get("labels") or {})
@@ -271,6 +301,15 @@ def calculate_status(rs: Obj, active: list[Obj], clock: Clock) -> tuple[Obj, flo
                           int(rs.get("metadata", {}).get("generation") or 0))):
         if value:
             status[field] = value
-    if old.get("conditions"):
-        status["conditions"] = copy.deepcopy(old["conditions"])
+    conditions = [copy.deepcopy(c) for c in old.get("conditions") or []
+                  if failure is not None or c.get("type") != REPLICA_FAILURE]
+    if failure is not None and not any(c.get("type") == REPLICA_FAILURE for c in conditions):
+        want = int(rs.get("spec", {}).get("replicas", 1) or 0)
+        reason = ("FailedCreate" if len(active) < want
+                  else "FailedDelete" if len(active) > want else "")
+        conditions.append({"type": REPLICA_FAILURE, "status": "True",
+                           "lastTransitionTime": common.now_str(clock), "reason": reason,
+                           "message": failure})
+    if conditions:
+        status["conditions"] = conditions
     return status, soonest

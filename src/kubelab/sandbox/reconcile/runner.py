@@ -333,6 +333,9 @@ class ComponentRunner:
                         event.involved, event.type, event.reason,
                         event.message + err.message, event.component, event.host,
                         event.field_path))
+                if isinstance(action, Create) and action.on_failure is not None:
+                    with contextlib.suppress(ApiError):  # a stale status: the retry redoes it
+                        self.apply(action.on_failure(err.message))
                 if err.code in (404, 409, 410):
                     log.debug("%s: %s on %s: %s", self.name, err.code, key, err.message)
                 else:

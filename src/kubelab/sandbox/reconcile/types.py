@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -45,11 +45,15 @@ class Snapshot(Protocol):
 class Create:
     """Create an object. ``on_error``: the event to record when the API server refuses it
     (its message is prefixed to the Status message), e.g. the ReplicaSet controller's
-    ``FailedCreate`` "Error creating: pods "x" is forbidden: exceeded quota: …"."""
+    ``FailedCreate`` "Error creating: pods "x" is forbidden: exceeded quota: …".
+    ``on_failure``: given the Status message, the write that reports the failure (the
+    ReplicaSet's ``ReplicaFailure`` condition, written as upstream's sync writes its status
+    after a failed ``manageReplicas``); the rest of the batch is dropped as before."""
 
     info: KindInfo
     obj: Obj
     on_error: RecordEvent | None = None
+    on_failure: Callable[[str], Action] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
