@@ -3,11 +3,15 @@
 * **Drawing 5,000 pods on 50 nodes**: project a snapshot (built here, the shape the watcher
   produces) and lay out the scene (:mod:`kubelab.viz.scene`). Floor: ``json.dumps`` of the
   same snapshot, the least work any view must do to look at every object once.
-* **Update at 1,000 pods on 50 nodes**: a ``ClusterDiagram`` draws the snapshot, then one
-  pod changes at a time; the time of an update (project, scene, delta, pulses) and the
-  bytes of the frame sent to the browser. Floors: ``json.dumps`` of the snapshot (time) and
-  the changed pod's own JSON (bytes: what one watch event carries). The static HTML the
-  widget sent before the front-end took deltas is printed beside it for comparison.
+* **The browser draws 5,000 pods**: the front-end (``static/diagram.js``) draws the whole
+  scene from its JSON in headless Chromium, until painted. Floor: the same browser showing
+  the same picture from a static SVG string (``innerHTML``), measured in the same page.
+* **Redraw after a change at 1,000 and 5,000 pods on 50 nodes**: a ``ClusterDiagram``
+  draws the snapshot, then one pod changes at a time, delivered as the watcher delivers it;
+  the time of a redraw (project, scene, delta, pulses) and the bytes of the frame sent to
+  the browser. Floors: ``json.dumps`` of the snapshot (time) and the changed pod's own JSON
+  (bytes: what one watch event carries). The static HTML (what the widget sent on every
+  update before the front-end took deltas) is printed beside it for comparison.
 * **API write → diagram updated**: a live sandbox, a ``ClusterDiagram`` with its watcher,
   then writes (each creates a pod) and the time until the frame drawing the new pod is
   sent. Floor: the same kind of write observed by a bare ``watch.Watch().stream`` on pods in
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
 import statistics
 import sys
 import tempfile
@@ -32,8 +37,11 @@ from benchmarks import report
 from kubelab.sandbox import daemon
 from kubelab.viz import model
 from kubelab.viz import scene as scenes
+from kubelab.viz.activity import WatchEvent
 from kubelab.viz.render import render as render_html
 from kubelab.viz.widgets import ClusterDiagram
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
 def _snapshot(nodes: int = 10, pods: int = 100) -> model.ClusterSnapshot:
@@ -57,7 +65,7 @@ def _snapshot(nodes: int = 10, pods: int = 100) -> model.ClusterSnapshot:
         pod_objs.append({
             "metadata": {"name": f"web-{i:03d}", "namespace": "default",
                          "labels": {"app": "web"}, "creationTimestamp": now,
-                         "uid": f"uid-{i}"},
+                         "uid": f"uid-{i}", "resourceVersion": str(1000 + i)},
             "spec": {"nodeName": f"worker{i % nodes}" if i < pods * 0.9 else None,
                      "containers": [{"name": "web", "image": "nginx",
                                      "resources": {"requests": {"cpu": "100m"}}}]},
@@ -81,11 +89,69 @@ def draw_figures(rounds: int = 5) -> list[report.Figure]:
     elapsed = _per_round(lambda: drawn.append(scenes.build(model.project(snap))), rounds)
     assert sum(1 for k in drawn[-1] if k.startswith("pod/")) >= 2000
     floor = _per_round(lambda: json.dumps(raw, default=str), rounds)
-    return [report.figure("draw 5,000 pods/50 nodes", elapsed * 1000, "ms", floor * 1000)]
+    return [report.figure("first drawing, 5,000 pods/50 nodes", elapsed * 1000, "ms",
+                          floor * 1000)]
 
 
-def update_figures(changes: int = 20) -> list[report.Figure]:
-    snap = _snapshot(nodes=50, pods=1000)
+_PAGE_SCRIPT = """
+window.klHandlers = [];
+const model = { get: () => "", on: (e, h) => window.klHandlers.push(h), off() {}, send() {},
+                set() {} };
+render({ model, el: document.getElementById("live") });
+"""
+
+_MEASURE = """async ([kind, payload]) => {
+  const painted = () => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+  await painted();
+  const start = performance.now();
+  if (kind === "live") {
+    window.klHandlers.forEach(h => h(payload));
+  } else {
+    document.getElementById("static").innerHTML = payload;
+  }
+  document.body.getBoundingClientRect();
+  await painted();
+  return performance.now() - start;
+}"""
+
+
+def browser_figures(rounds: int = 3) -> list[report.Figure]:
+    """The browser drawing the 5,000-pod scene from its JSON (what the front-end does when a
+    view opens); floor: the same browser showing the same picture as a static SVG string."""
+    from playwright.sync_api import sync_playwright
+
+    from kubelab.viz.widgets import STATIC
+
+    state = model.project(_snapshot(nodes=50, pods=5000))
+    scene = scenes.build(state)
+    static = scenes.svg(scene)
+    module = (STATIC / "diagram.js").read_text() + _PAGE_SCRIPT
+    live, floor = [], []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                    args=["--no-sandbox", "--disable-gpu"])
+        try:
+            for _ in range(rounds):
+                page = browser.new_page(viewport={"width": 1200, "height": 900})
+                page.set_content('<div id="live"></div><div id="static"></div>')
+                page.add_script_tag(content=module, type="module")
+                page.wait_for_function("() => window.klHandlers && window.klHandlers.length")
+                reset = {"type": "reset", "scene": scene, "frames": [], "legend": ""}
+                live.append(page.evaluate(_MEASURE, ["live", reset]))
+                assert page.evaluate("() => document.querySelectorAll('#live [data-pod]').length"
+                                     ) >= 2000
+                floor.append(page.evaluate(_MEASURE, ["static", static]))
+                page.close()
+        finally:
+            browser.close()
+    return [report.figure("browser draws 5,000 pods/50 nodes", statistics.median(live), "ms",
+                          statistics.median(floor))]
+
+
+def update_figures(pods: int = 1000, changes: int = 20) -> list[report.Figure]:
+    """One pod changes at a time, delivered as the watcher delivers it (the new object and
+    its watch event); the diagram redraws from its caches and sends one frame."""
+    snap = _snapshot(nodes=50, pods=pods)
     data = snap.to_dict()
     diagram = ClusterDiagram(api_client=object())  # type: ignore[arg-type]  # never contacted
     sent: list[dict[str, Any]] = []
@@ -94,24 +160,26 @@ def update_figures(changes: int = 20) -> list[report.Figure]:
     whole = len(render_html(diagram.state, diagram.scene).encode())  # type: ignore[arg-type]
     sizes, times, pod_sizes = [], [], []
     for i in range(changes):
-        index = i * 37 % 900
+        index = i * 37 % int(pods * 0.9)
         pod = data["pods"][index] = copy.deepcopy(data["pods"][index])  # a watch event's new object
+        pod["metadata"]["resourceVersion"] = str(100_000 + i)
         ready = pod["status"]["conditions"][0]
         ready["status"] = "False" if ready["status"] == "True" else "True"
         pod_sizes.append(len(json.dumps(pod).encode()))
         changed = model.ClusterSnapshot.from_dict(data)
         start = time.perf_counter()
-        diagram.update(changed)
+        diagram.update(changed, [WatchEvent("MODIFIED", "pods", pod)])
         times.append(time.perf_counter() - start)
         sizes.append(diagram.last_frame_bytes)
-    assert sent[-1]["type"] == "frame"
+    assert sent[-1]["type"] == "frame" and len(sent) == changes + 1
     floor = _per_round(lambda: json.dumps(data, default=str), 5)
+    label = f"{pods:,} pods"
     return [
-        report.figure("update at 1,000 pods (median)", statistics.median(times) * 1000, "ms",
+        report.figure(f"redraw after a change, {label}", statistics.median(times) * 1000, "ms",
                       floor * 1000),
-        report.figure("bytes per update, 1,000 pods", statistics.median(sizes), "bytes",
+        report.figure(f"bytes per update, {label}", statistics.median(sizes), "bytes",
                       statistics.median(pod_sizes)),
-        report.figure("static drawing, 1,000 pods", whole, "bytes", statistics.median(sizes)),
+        report.figure(f"static drawing, {label}", whole, "bytes", statistics.median(sizes)),
     ]
 
 
@@ -187,7 +255,8 @@ def latency_figures(writes: int = 15) -> list[report.Figure]:
 
 
 def main() -> None:
-    report.write("bench_viz", draw_figures() + update_figures() + latency_figures())
+    report.write("bench_viz", draw_figures() + browser_figures() + update_figures(1000)
+                 + update_figures(5000)[:1] + latency_figures())
 
 
 if __name__ == "__main__":

@@ -585,13 +585,17 @@ def _lease_health(lease: Obj, now: datetime, what: str) -> tuple[Health, str]:
 
 
 def _control_plane(
-    snap: ClusterSnapshot, hidden: bool, leases: Mapping[tuple[str, str], Obj]
+    snap: ClusterSnapshot,
+    hidden: bool,
+    leases: Mapping[tuple[str, str], Obj],
+    pods_by_comp: Mapping[str, list[Obj]] | None = None,
 ) -> tuple[ComponentState, ...]:
-    pods_by_comp: dict[str, list[Obj]] = defaultdict(list)
-    for pod in snap.pods:
-        comp = _component_of(pod)
-        if comp:
-            pods_by_comp[comp].append(pod)
+    if pods_by_comp is None:
+        pods_by_comp = defaultdict(list)
+        for pod in snap.pods:
+            comp = _component_of(pod)
+            if comp:
+                pods_by_comp[comp].append(pod)
     livez_ok = _health_passed(snap.livez, "livez")
     readyz_ok = _health_passed(snap.readyz, "readyz")
     ready_checks = parse_health_checks(snap.readyz)
@@ -792,10 +796,12 @@ class _PodFacts:
 
     pod: Obj
     namespace: str
+    name: str
     sort_key: tuple[Any, ...]
     node: str | None
     proxy: bool
     component: str | None
+    version: object = None
     requests: dict[str, Decimal] | None = None
     chip: PodChip | None = None
     chip_events: tuple[Obj, ...] = ()
@@ -803,11 +809,13 @@ class _PodFacts:
 
 class ProjectionCache:
     """Per-pod work of :func:`project` (its chip, its requests, its sort key) reused between
-    calls while the pod is the very same object. Like an informer's store, the diagram's
-    watcher replaces an object on every change and never mutates one, so identity means
-    "unchanged"; a chip is also recomputed when the pod's events are no longer the same
-    objects (its scheduling verdict and probe failures come from them). Holding the objects
-    keeps their ids from being reused."""
+    calls while the pod is the very same object with the same ``resourceVersion``. Like an
+    informer's store, the diagram's watcher replaces an object on every change and never
+    mutates one, so identity means "unchanged"; the version check guards callers that edit
+    objects in place, and objects without a version (hand-made, recorded) are never reused.
+    A chip is also recomputed when the pod's events are no longer the same objects (its
+    scheduling verdict and probe failures come from them). Holding the objects keeps their
+    ids from being reused."""
 
     def __init__(self) -> None:
         self._pods: dict[int, _PodFacts] = {}
@@ -817,17 +825,21 @@ class ProjectionCache:
         kept: dict[int, _PodFacts] = {}
         for pod in pods:
             fact = self._pods.get(id(pod))
-            if fact is None or fact.pod is not pod:
+            version = _meta(pod).get("resourceVersion")
+            if fact is None or fact.pod is not pod or not version or fact.version != version:
                 ns, name = _namespace(pod), _name(pod)
                 node = (pod.get("spec") or {}).get("nodeName")
-                fact = _PodFacts(pod, ns, (ns, _natural_key(name)), str(node) if node else None,
-                                 _is_kube_proxy(pod), _component_of(pod))
+                fact = _PodFacts(pod, ns, name, (ns, _natural_key(name)),
+                                 str(node) if node else None,
+                                 _is_kube_proxy(pod), _component_of(pod), version)
             kept[id(pod)] = fact
         self._pods = kept
         return sorted(kept.values(), key=lambda f: f.sort_key)
 
     def chip(self, fact: _PodFacts, events: _EventIndex) -> PodChip:
-        about = tuple(events.for_object("Pod", fact.namespace, _name(fact.pod)))
+        about = tuple(events.for_object("Pod", fact.namespace, fact.name))
+        if fact.chip is not None and not about and not fact.chip_events:
+            return fact.chip
         if (fact.chip is None or len(about) != len(fact.chip_events)
                 or any(a is not b for a, b in zip(about, fact.chip_events, strict=True))):
             fact.chip, fact.chip_events = _pod_chip(fact.pod, events), about
@@ -878,8 +890,11 @@ def project(
     proxies: dict[str, Obj] = {}
     chips_by_node: dict[str, list[PodChip]] = defaultdict(list)
     waiting: list[PodChip] = []
+    pods_by_comp: dict[str, list[Obj]] = defaultdict(list)
     for fact in facts:
         pod, node = fact.pod, fact.node
+        if fact.component:
+            pods_by_comp[fact.component].append(pod)
         if node:
             pods_by_node[node].append(pod)
         if fact.proxy:
@@ -899,7 +914,7 @@ def project(
             chips_by_node[str(node)].append(chip)
 
     has_cp_node = any(any(k in _labels(n) for k in CONTROL_PLANE_ROLE_LABELS) for n in snap.nodes)
-    has_cp_pods = any(_component_of(p) == "kube-apiserver" for p in snap.pods)
+    has_cp_pods = bool(pods_by_comp.get("kube-apiserver"))
     hidden = bool(snap.nodes) and not has_cp_node and not has_cp_pods
     nodes = tuple(
         sorted(
@@ -935,7 +950,7 @@ def project(
     state = DiagramState(
         at=rfc3339(snap.now),
         cluster=ClusterInfo(snap.context, snap.server_version, hidden, note),
-        control_plane=_control_plane(snap, hidden, leases),
+        control_plane=_control_plane(snap, hidden, leases, pods_by_comp),
         nodes=nodes,
         waiting=tuple(waiting),
         filter_text=", ".join(filters),
@@ -963,6 +978,8 @@ def diff(previous: DiagramState | None, state: DiagramState) -> tuple[Change, ..
     after = {p.key: p for p in state.pods}
     for key, pod in after.items():
         old = before.get(key)
+        if old is pod:
+            continue  # the very same chip (a projection cache hit): nothing happened to it
         if pod.node and (old is None or old.node is None):
             changes.append(Change("scheduled", key, f"{key} scheduled onto {pod.node}", pod.node))
         elif old is None and pod.status == UNSCHEDULED:

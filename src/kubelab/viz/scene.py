@@ -161,23 +161,28 @@ def _chips(scene: Scene, parent: str, pods: tuple[PodChip, ...], limit: int, wid
         if cached is not None:
             scene.update(cached)
             continue
-        start = len(scene)
         attrs: dict[str, Any] = {"data-pod": pod.key, "data-status": pod.status}
         if pod.key in changed:
             attrs["data-changed"] = changed[pod.key]
-        attrs.update({"transform": f"translate({x},{y})", "class": "kl-chip"})
         cid = f"pod/{pod.key}"
-        scene[cid] = _el("g", parent, attrs, tip=_chip_tip(pod))
-        scene[cid + "#r"] = _el("rect", cid, {
-            "width": cw, "height": ch, "rx": 8 if named else 3,
-            "fill": STATUS_COLOURS.get(pod.status, "#6b7280"),
-            "stroke": _MUTED if pod.status == UNSCHEDULED else "rgba(0,0,0,.25)",
-            "stroke-dasharray": "3 2" if pod.status == UNSCHEDULED else "none"})
+        box = {"width": cw, "height": ch, "rx": 8 if named else 3,
+               "fill": STATUS_COLOURS.get(pod.status, "#6b7280"),
+               "stroke": _MUTED if pod.status == UNSCHEDULED else "rgba(0,0,0,.25)",
+               "stroke-dasharray": "3 2" if pod.status == UNSCHEDULED else "none"}
         if named:
             label = pod.name if len(pod.name) <= 17 else pod.name[:16] + "…"
-            scene[cid + "#t"] = _el("text", cid, {"x": 6, "y": 12, "font-size": 10}, label)
+            attrs.update({"transform": f"translate({x},{y})", "class": "kl-chip"})
+            elements = [(cid, _el("g", parent, attrs, tip=_chip_tip(pod))),
+                        (cid + "#r", _el("rect", cid, box)),
+                        (cid + "#t", _el("text", cid, {"x": 6, "y": 12, "font-size": 10}, label))]
+        else:
+            # A compact chip is one element (thousands are drawn): its tooltip is an
+            # attribute the front-end turns into a title on hover.
+            attrs.update(box, x=x, y=y, **{"class": "kl-chip", "data-tip": _chip_tip(pod)})
+            elements = [(cid, _el("rect", parent, attrs))]
+        scene.update(elements)
         if cache is not None:
-            cache.put(key, list(scene.items())[start:])
+            cache.put(key, elements)
     bottom = y + (pitch_y if shown else 0)
     if hidden:
         names = "\n".join(p.key for p in hidden[:MORE_NAMES])

@@ -19,7 +19,7 @@ const CSS = `
 .kubelab-live .kl-bar input[type=range] { flex:1; }
 .kubelab-live .kl-bar button { font-size:12px; padding:1px 8px; }
 .kubelab-live [data-pod], .kubelab-live [data-node] > rect:first-of-type { cursor:pointer; }
-.kubelab-live [data-changed] > rect { stroke:#ff8c00; stroke-width:2; }
+.kubelab-live [data-changed] > rect, .kubelab-live rect[data-changed] { stroke:#ff8c00; stroke-width:2; }
 .kubelab-live path[data-active] { stroke-width:3; }
 .kubelab-live path[data-active=up] { stroke:#ff8c00; }
 .kubelab-live path[data-active=down] { stroke:#2f80ed; }
@@ -83,7 +83,8 @@ class Scene {
     for (const k of Object.keys(before)) if (!(k in e.a)) node.removeAttribute(k);
     for (const [k, v] of Object.entries(e.a)) if (before[k] !== v) node.setAttribute(k, v);
     this.attrs.set(id, e.a);
-    if (e.tip !== undefined || node._klTip) {
+    if (e.a["data-tip"] !== undefined && node._klTip) node._klTip.textContent = e.a["data-tip"];
+    else if (e.tip !== undefined || node._klTip) {
       if (!node._klTip) {
         node._klTip = document.createElementNS(NS, "title");
         node.insertBefore(node._klTip, node.firstChild);
@@ -131,6 +132,13 @@ class LiveView {
     this.fwd.onclick = () => this.goto(this.pos + 1, true);
     this.live.onclick = () => this.goto(this.frames.length - 1, true);
     this.slider.oninput = () => this.goto(Number(this.slider.value), true);
+    this.svg.addEventListener("mouseover", (ev) => {
+      const chip = ev.target.closest("[data-tip]");
+      if (!chip || chip._klTip) return;
+      chip._klTip = document.createElementNS(NS, "title");
+      chip._klTip.textContent = chip.getAttribute("data-tip");
+      chip.appendChild(chip._klTip);
+    });
     this.svg.addEventListener("click", (ev) => {
       const hit = ev.target.closest("[data-pod],[data-node]");
       if (!hit) return;
