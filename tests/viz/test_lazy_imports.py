@@ -19,7 +19,7 @@ def _modules_after(code: str) -> set[str]:
 def test_importing_the_package_or_the_pure_layers_loads_no_widgets_or_client() -> None:
     loaded = _modules_after("import kubelab.viz\nfrom kubelab.viz import render, project")
     assert "kubelab.viz.render" in loaded and "kubelab.viz.model" in loaded
-    assert not {"ipywidgets", "kubelab.viz.widgets", "kubernetes"} & loaded
+    assert not {"ipywidgets", "anywidget", "kubelab.viz.widgets", "kubernetes"} & loaded
 
 
 def test_public_names_resolve_to_their_modules() -> None:

@@ -1,9 +1,12 @@
 """The live cluster diagram: what the workshop drew on the whiteboard, kept up to date.
 
 Layers, like the rest of the course: :mod:`~kubelab.viz.model` (pure view-model),
-:mod:`~kubelab.viz.render` (pure HTML/SVG), :mod:`~kubelab.viz.watcher` (list+watch
-threads over the official ``kubernetes`` client) and :mod:`~kubelab.viz.widgets`
-(ipywidgets). Only standard Kubernetes API calls are made, so the diagram draws the
+:mod:`~kubelab.viz.scene` (pure: the architecture picture as SVG elements, deltas between
+pictures, the replay history), :mod:`~kubelab.viz.activity` (pure: who changed what, as
+pulses along the links to the API server), :mod:`~kubelab.viz.render` (pure static
+HTML/SVG), :mod:`~kubelab.viz.watcher` (list+watch threads over the official
+``kubernetes`` client) and :mod:`~kubelab.viz.widgets` (the anywidget diagram, whose
+front-end is ``static/diagram.js``, and ipywidgets views). Only standard Kubernetes API calls are made, so the diagram draws the
 embedded sandbox, kind, kubeadm and managed clusters alike; ``kubelab.sandbox`` is never
 imported here.
 
