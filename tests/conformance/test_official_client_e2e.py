@@ -111,7 +111,7 @@ def _run_groups(groups: list[list[str]], work: Path, env: dict[str, str],
                 tag: str) -> dict[str, Outcome]:
     """Run each group of node ids in its own child pytest, the groups side by side."""
     ini = work / "pytest.ini"
-    ini.write_text("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    ini.write_text("[pytest]\n")
     runs = []
     try:
         for index, nodes in enumerate(groups):
@@ -119,7 +119,8 @@ def _run_groups(groups: list[list[str]], work: Path, env: dict[str, str],
             log = work / f"log-{tag}{index}.txt"
             with log.open("w") as sink:
                 proc = subprocess.Popen(
-                    [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-c",
+                    [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                     "-p", "pytest_timeout", "-c",
                      str(ini), "--rootdir", str(VENDORED), "--confcutdir", str(VENDORED),
                      f"--timeout={PER_TEST_TIMEOUT_S}", f"--junitxml={junit}", *nodes],
                     cwd=VENDORED, env=env, stdout=sink, stderr=subprocess.STDOUT)
@@ -160,6 +161,9 @@ def e2e_results(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
            if not k.startswith(("KUBECTL_", "PYTEST_", "KUBELAB_"))}
     env["KUBECONFIG"] = str(sandbox.kubeconfig)
     env["HOME"] = str(work)  # nothing of the machine's ~/.kube reaches the suite
+    # Upstream's suite needs no plugin but the timeout: not loading the others (Jupyter's,
+    # asyncio's…) halves each child's start-up.
+    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     try:
         outcomes = _run_groups([[f"kubernetes/e2e_test/{m}.py" for m in group]
                                 for group in GROUPS], work, env, "")
