@@ -26,7 +26,9 @@ from pathlib import Path
 import pytest
 from conformance.support import sandbox_with_components
 
-pytestmark = pytest.mark.slow
+# The whole suite runs in the first item's setup: a busy machine (and a rerun) can take
+# longer than the default per-test timeout.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 ROOT = Path(__file__).resolve().parents[2]
 VENDORED = ROOT / "tests" / "vendor" / "kubernetes_e2e"
