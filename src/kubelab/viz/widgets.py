@@ -306,7 +306,8 @@ class ClusterDiagram(anywidget.AnyWidget):
         if not isinstance(content, dict):
             return
         if content.get("type") == "hello":
-            self._send_frame(self.reset_message())
+            with self._update_lock:  # no frame may slip between the scene and its sending
+                self._send_frame(self.reset_message())
         elif content.get("type") == "select":
             kind, key = str(content.get("kind") or ""), str(content.get("key") or "")
             self._send_frame({"type": "details", "target": f"{kind}/{key}",
