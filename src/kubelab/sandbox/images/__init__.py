@@ -6,7 +6,8 @@ hint naming the nearest known image or tags), :func:`with_argv` fixes what a con
 (``ENTRYPOINT``/``CMD`` combined with the pod's ``command``/``args``, which decide the app of
 agnhost, perl or python images: :mod:`.programs`), :func:`respond` is the pure request →
 response function of an image's app (used by the aiohttp server in :mod:`.server` and by
-tests), and :func:`program` starts the process of a shell or program image. See
+tests), :func:`root_filesystem` lays the image's files under a starting container's, and
+:func:`program` starts the process of a shell or program image. See
 :mod:`.catalog` for the data.
 """
 
@@ -21,7 +22,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from string import Template
 
-from kubelab.sandbox.images import programs
+from kubelab.sandbox.images import filesystems, programs
 from kubelab.sandbox.images.catalog import (
     CATALOG,
     REGISTRY_ALIASES,
@@ -31,6 +32,7 @@ from kubelab.sandbox.images.catalog import (
 )
 from kubelab.sandbox.images.reference import ImageRef, InvalidImageName, parse
 from kubelab.sandbox.images.shell import Program, ProgramRun, Shell
+from kubelab.sandbox.images.shell import available as shell_available
 
 __all__ = [
     "CATALOG",
@@ -51,6 +53,8 @@ __all__ = [
     "pull_seconds",
     "request_log_line",
     "respond",
+    "root_filesystem",
+    "shell_program",
     "start_log_lines",
     "with_argv",
 ]
@@ -281,11 +285,20 @@ def respond(app: HttpApp, pod: str, path: str, query: dict[str, str] | None = No
     return Response(route.status, route.content_type, body, app.server)
 
 
-#: Programs the sandbox shell can run; in an app image, any other ``command`` is taken to
-#: start the app itself (``nginx -g 'daemon off;'``, ``/usr/local/bin/kube-proxy …``).
-SHELL_PROGRAMS = frozenset({"sh", "ash", "bash", "echo", "sleep", "cat", "printf", "date",
-                            "env", "printenv", "true", "false", "exit", "touch", "ls", "pwd",
-                            "whoami", "id", "uname", "hostname", "test", "mkdir", "rm"})
+#: Commands that name an image's own daemon even though the shell knows them (the shell's
+#: ``nginx`` answers ``nginx -v``/``-t`` in an exec; as a container's command it is the server).
+_DAEMONS = frozenset({"nginx"})
+
+
+def shell_program(name: str) -> bool:
+    """Whether a container whose ``command`` names ``name`` runs it in the sandbox shell.
+
+    The shell's own table decides (its built-ins and BusyBox applets,
+    :func:`~kubelab.sandbox.images.shell.available`), so every command an exec can run can
+    also be a container's program; in an app image any other ``command`` is taken to start
+    the app itself (``nginx -g 'daemon off;'``, ``/usr/local/bin/kube-proxy …``).
+    """
+    return name not in _DAEMONS and shell_available(name)
 
 
 def _static(app: HttpApp, path: str, files: Mapping[str, str]) -> Response | None:
@@ -325,7 +338,19 @@ def runs_program(image: Image, command: list[str], args: list[str]) -> bool:
     if launched is not None:
         return launched.program is not None
     argv = list(command or args)
-    return bool(argv) and argv[0].rsplit("/", 1)[-1] in SHELL_PROGRAMS
+    return bool(argv) and shell_program(argv[0].rsplit("/", 1)[-1])
+
+
+def root_filesystem(image: Image, files: dict[str, str], mounts: Sequence[str] = ()) -> None:
+    """Lay ``image``'s own files (:mod:`.filesystems`) under a starting container's ``files``.
+
+    The kubelet calls this when it starts a container (the runtime unpacks the image's layers
+    as the container's root file system before its process runs), so the container's own
+    program sees the same tree an exec does: ``sh -c 'cat /etc/os-release'`` logs it and
+    nginx serves ``/usr/share/nginx/html`` from it. ``mounts`` are the container's mount
+    paths, which hide the image's files beneath them.
+    """
+    filesystems.populate(image.ref.name, files, image.ref.tag, mounts)
 
 
 def program(image: Image, command: list[str], args: list[str], shell: Shell) -> Program:

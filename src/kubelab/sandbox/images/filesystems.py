@@ -10,11 +10,18 @@ under nginx, Alpine under alpine and the ``-alpine`` tags), ``/etc/passwd``/``/e
 The ``busybox`` image has no ``/etc/os-release``, as the real one has none. Directories the
 images have (``/tmp``, ``/var/log``…) exist as empty directories.
 
-:func:`populate` lays the tree under a container's files without overwriting what is there
-(a mount or a file the container wrote wins, as an upper layer does).
+:func:`populate` lays the tree under a container's files when the container starts (the
+kubelet's hook: :func:`kubelab.sandbox.images.root_filesystem`), without overwriting what is
+there (a mount or a file the container wrote wins, as an upper layer does). A volume mount
+hides the image's files at and under its mount path, as the bind mount the container runtime
+makes over the image's overlay root file system does: a ConfigMap mounted on
+``/usr/share/nginx/html`` shows only the ConfigMap's keys, and an empty volume an empty
+directory.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from kubelab.sandbox.images.catalog import page
 
@@ -234,7 +241,24 @@ def tree(repository: str, tag: str = "latest") -> dict[str, str]:
     return files
 
 
-def populate(repository: str, files: dict[str, str], tag: str = "latest") -> None:
-    """Lay the image's tree under ``files``; existing paths win (an upper layer)."""
+def _hidden(path: str, mount: str) -> bool:
+    """Whether the image's ``path`` (a directory when it ends in ``/``) lies at or under
+    ``mount``, so the mount hides it."""
+    path = path.rstrip("/")
+    return path == mount or path.startswith(mount + "/")
+
+
+def populate(repository: str, files: dict[str, str], tag: str = "latest",
+             mounts: Sequence[str] = ()) -> None:
+    """Lay the image's tree under ``files``; existing paths win (an upper layer).
+
+    ``mounts`` are the container's mount paths: the image's files at or under one are hidden,
+    and a mount path that has no file of its own is an (empty) directory.
+    """
+    points = [m.rstrip("/") for m in mounts if m.rstrip("/")]
     for path, content in tree(repository, tag).items():
-        files.setdefault(path, content)
+        if not any(_hidden(path, m) for m in points):
+            files.setdefault(path, content)
+    for mount in points:
+        if mount not in files:
+            files.setdefault(mount + "/", "")

@@ -6,12 +6,12 @@ start one more process in the container's namespaces (CRI ``Exec``, streamed by
 ``pkg/kubelet/cri/streaming``). Here the "process" is the sandbox shell
 (:mod:`kubelab.sandbox.images.shell`) started with the container's environment and *its*
 file system — the same mapping the container's own program writes to, with the image's own
-files (:mod:`kubelab.sandbox.images.filesystems`) beneath — so ``env``, ``cat`` of a mounted
-Secret, ``ls``, pipelines of BusyBox applets, ``tar`` (``kubectl cp``) and ``sh -c`` scripts
-answer as the image would, and ``wget``/``curl``/``nslookup`` reach Services through the pod
-network the API server lends the session. ``ps`` sees the container's PID namespace: PID 1 its
-main command. Programs the shell does not simulate answer ``sh: NAME: not found`` on stderr
-with status 127.
+files (:mod:`kubelab.sandbox.images.filesystems`, laid when the container started) beneath —
+so ``env``, ``cat`` of a mounted Secret, ``ls``, pipelines of BusyBox applets, ``tar``
+(``kubectl cp``) and ``sh -c`` scripts answer as the image would, and
+``wget``/``curl``/``nslookup`` reach Services through the pod network the API server lends
+the session. ``ps`` sees the container's PID namespace: PID 1 its main command. Programs the
+shell does not simulate answer ``sh: NAME: not found`` on stderr with status 127.
 
 This module is pure: :class:`ExecSession` turns the request and, for interactive sessions, the
 keystrokes into shell programs and terminal output; the API server's stream handler
@@ -27,7 +27,6 @@ from datetime import datetime
 
 from kubelab.sandbox import images
 from kubelab.sandbox.fabric import ExecError
-from kubelab.sandbox.images import filesystems
 from kubelab.sandbox.images.netutils import PodNetwork
 from kubelab.sandbox.images.shell import Input, Program, Shell
 from kubelab.sandbox.kubelet.runtime import ContainerRecord
@@ -167,9 +166,7 @@ def open_session(container: ContainerRecord, argv: list[str], *, stdin: bool, tt
         raise ExecError("you must specify at least 1 command")
     if not container.running:
         raise ExecError(f'container not found ("{container.name}")', 500, plain=True)
-    image = container.image
-    if image is not None:
-        filesystems.populate(image.ref.name, container.files, image.ref.tag)
+    image = container.image  # its files were laid under the container's at start
     processes = [(1, main_command(container))]
     if _is_shell(list(argv)):
         processes.append((7, " ".join(argv)))

@@ -37,6 +37,7 @@ from kubelab.sandbox.kubelet.volumes import (
     container_files,
     kubelet_env,
     kubelet_managed_files,
+    mount_paths,
     runtime_env,
     volume_files,
 )
@@ -383,6 +384,8 @@ class PodSync:
         c.kill_requested = False
         c.waiting_reason = c.waiting_message = ""
         c.files = dict(files)
+        if c.image is not None:
+            images.root_filesystem(c.image, c.files, mount_paths(c.spec))
         c.env = dict(env)
         c.logs = []
         c.run = None

@@ -355,3 +355,10 @@ def container_files(volumes: dict[str, dict[str, str]], container: Obj) -> dict[
         for rel, text in content.items():
             files[f"{path}/{rel}"] = text
     return files
+
+
+def mount_paths(container: Obj) -> list[str]:
+    """The paths ``volumeMounts[]`` mount over: the image's files there are hidden by the
+    mount (the runtime's bind mount over the image's root file system)."""
+    return [str(m.get("mountPath", "")) for m in container.get("volumeMounts") or []
+            if m.get("mountPath")]
