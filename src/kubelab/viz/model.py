@@ -479,9 +479,10 @@ def _scheduling_reason(pod: Obj, events: _EventIndex) -> str:
 def _pod_chip(pod: Obj, events: _EventIndex) -> PodChip:
     status = classify_pod(pod)
     ns, name = _namespace(pod), _name(pod)
-    reason = _scheduling_reason(pod, events) if status == UNSCHEDULED else kubectl_pod_status(pod)
+    summary = podstatus.summarize_pod(pod)  # once: kubectl's STATUS, READY and RESTARTS
+    reason = _scheduling_reason(pod, events) if status == UNSCHEDULED else (
+        summary.status or "Unknown")
     unhealthy = events.about("Pod", ns, name, "Unhealthy")
-    summary = podstatus.summarize_pod(pod)
     return PodChip(
         namespace=ns,
         name=name,
