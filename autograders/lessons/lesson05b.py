@@ -114,7 +114,7 @@ spec:
         command: ["sh", "-c", "while true; do echo report ready; sleep 60; done"]
         resources:
           requests:
-            cpu: "16"
+            cpu: "64"
             memory: 64Mi
 ---
 apiVersion: v1
@@ -363,7 +363,7 @@ def backoffice() -> list[Check]:
 @exercise("05b.capacity", "Exercise 4: repair the report and the API")
 def capacity() -> list[Check]:
     return [
-        repaired("deployment", "shop-report", f"{C0}.resources.requests.cpu", "16",
+        repaired("deployment", "shop-report", f"{C0}.resources.requests.cpu", "64",
                  test=lambda v: cpu_millis(v) == 100,
                  description="shop-report requests a tenth of a CPU (100m)",
                  hint=ladder("kubectl describe pod -l app=shop-report: the FailedScheduling "

@@ -121,7 +121,7 @@ VARIANTS: dict[str, list[Variant]] = {
             "{\"containers\": [{\"name\": \"api\", \"readinessProbe\": {\"httpGet\": "
             "{\"path\": \"/\"}}}]}}}}'\n"
             "%kubectl rollout status deployment/shop-api --timeout=120s")},
-            {"test-05b-capacity": 2}, {"test-05b-capacity": "requests.cpu is still '16'"}),
+            {"test-05b-capacity": 2}, {"test-05b-capacity": "requests.cpu is still '64'"}),
         Variant("all-six-left-broken", {"ex-05b-front": "# not done",
                                         "ex-05b-backoffice": "# not done",
                                         "ex-05b-capacity": "# not done"},
