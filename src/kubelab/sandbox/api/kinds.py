@@ -121,6 +121,10 @@ KINDS: tuple[KindInfo, ...] = (
              model="V1Deployment"),
     KindInfo("apps", "v1", "ReplicaSet", "replicasets", "replicaset", True, ("rs",), ("all",),
              subresources=(_scale(), _status("ReplicaSet", "apps")), model="V1ReplicaSet"),
+    KindInfo("batch", "v1", "CronJob", "cronjobs", "cronjob", True, ("cj",), ("all",),
+             subresources=(_status("CronJob", "batch"),), model="V1CronJob"),
+    KindInfo("batch", "v1", "Job", "jobs", "job", True, (), ("all",),
+             subresources=(_status("Job", "batch"),), model="V1Job"),
     KindInfo("coordination.k8s.io", "v1", "Lease", "leases", "lease", True,
              model="V1Lease"),
     KindInfo("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", "endpointslice",
@@ -131,7 +135,7 @@ KINDS: tuple[KindInfo, ...] = (
 
 # Groups in the order discovery lists them (core first, as the real server does).
 GROUP_ORDER: tuple[str, ...] = (
-    "", "apps", "events.k8s.io", "coordination.k8s.io", "discovery.k8s.io", "policy",
+    "", "apps", "events.k8s.io", "batch", "coordination.k8s.io", "discovery.k8s.io", "policy",
 )
 
 _BY_PATH: dict[tuple[str, str, str], KindInfo] = {

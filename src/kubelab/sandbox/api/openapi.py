@@ -83,6 +83,8 @@ _GROUP_PREFIXES: tuple[tuple[str, str], ...] = (
     ("ControllerRevision", "apps"), ("DaemonSet", "apps"), ("Deployment", "apps"),
     ("ReplicaSet", "apps"), ("RollingUpdate", "apps"), ("StatefulSet", "apps"),
     ("Lease", "coordination"),
+    ("CronJob", "batch"), ("Job", "batch"), ("PodFailurePolicy", "batch"),
+    ("SuccessPolicy", "batch"), ("UncountedTerminatedPods", "batch"),
 )
 
 

@@ -182,6 +182,87 @@ DeploymentCondition
 """
 
 # ---------------------------------------------------------------------------------------
+# batch/v1 (k8s.io/api/batch/v1): what ``kubectl create job|cronjob`` and
+# ``create job --from=cronjob/x`` send
+_BATCH = """
+Job
+  1 metadata ObjectMeta
+  2 spec JobSpec
+  3 status JobStatus
+
+JobSpec
+  1 parallelism int32 ptr
+  2 completions int32 ptr
+  3 activeDeadlineSeconds int64 ptr
+  11 podFailurePolicy PodFailurePolicy ptr
+  16 successPolicy SuccessPolicy ptr
+  7 backoffLimit int32 ptr
+  12 backoffLimitPerIndex int32 ptr
+  13 maxFailedIndexes int32 ptr
+  4 selector LabelSelector ptr
+  5 manualSelector bool ptr
+  6 template PodTemplateSpec req
+  8 ttlSecondsAfterFinished int32 ptr
+  9 completionMode string ptr
+  10 suspend bool ptr
+  14 podReplacementPolicy string ptr
+  15 managedBy string ptr
+
+PodFailurePolicy
+  1 rules []PodFailurePolicyRule req
+
+PodFailurePolicyRule
+  1 action string req
+  2 onExitCodes PodFailurePolicyOnExitCodesRequirement ptr
+  3 onPodConditions []PodFailurePolicyOnPodConditionsPattern
+
+PodFailurePolicyOnExitCodesRequirement
+  1 containerName string ptr
+  2 operator string req
+  3 values []int32 req
+
+PodFailurePolicyOnPodConditionsPattern
+  1 type string req
+  2 status string
+
+SuccessPolicy
+  1 rules []SuccessPolicyRule req
+
+SuccessPolicyRule
+  1 succeededIndexes string ptr
+  2 succeededCount int32 ptr
+
+JobStatus
+  4 active int32
+  5 succeeded int32
+  6 failed int32
+
+CronJob
+  1 metadata ObjectMeta
+  2 spec CronJobSpec
+  3 status CronJobStatus
+
+CronJobSpec
+  1 schedule string req
+  8 timeZone string ptr
+  2 startingDeadlineSeconds int64 ptr
+  3 concurrencyPolicy string
+  4 suspend bool ptr
+  5 jobTemplate JobTemplateSpec req
+  6 successfulJobsHistoryLimit int32 ptr
+  7 failedJobsHistoryLimit int32 ptr
+
+JobTemplateSpec
+  1 metadata ObjectMeta
+  2 spec JobSpec
+
+CronJobStatus
+  1 active []ObjectReference
+  4 lastScheduleTime Time ptr
+  5 lastSuccessfulTime Time ptr
+"""
+
+# ---------------------------------------------------------------------------------------
 # policy/v1 (k8s.io/api/policy/v1)
 _POLICY = """
 Eviction
@@ -692,11 +773,14 @@ KINDS: dict[tuple[str, str], str] = {
     ("v1", "ResourceQuota"): "ResourceQuota",
     ("apps/v1", "Deployment"): "Deployment",
     ("policy/v1", "Eviction"): "Eviction",
+    ("batch/v1", "Job"): "Job",
+    ("batch/v1", "CronJob"): "CronJob",
     # DELETE bodies: DeleteOptions is registered in every group version (and meta.k8s.io).
     ("meta.k8s.io/v1", "DeleteOptions"): "DeleteOptions",
     ("v1", "DeleteOptions"): "DeleteOptions",
     ("apps/v1", "DeleteOptions"): "DeleteOptions",
     ("policy/v1", "DeleteOptions"): "DeleteOptions",
+    ("batch/v1", "DeleteOptions"): "DeleteOptions",
 }
 
 
@@ -747,7 +831,7 @@ def parse_table(text: str) -> dict[str, Message]:
 
 def _build() -> dict[str, Message]:
     messages: dict[str, Message] = {}
-    for table in (_META, _APPS, _POLICY, _POD, _CORE):
+    for table in (_META, _APPS, _BATCH, _POLICY, _POD, _CORE):
         for name, message in parse_table(table).items():
             if name in messages:
                 raise ValueError(f"message {name} defined twice")

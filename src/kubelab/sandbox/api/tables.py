@@ -967,6 +967,124 @@ def print_daemon_set(obj: Obj, now: datetime) -> Row:
 
 
 # --------------------------------------------------------------------------------------
+# batch/v1
+# --------------------------------------------------------------------------------------
+
+
+def _has_true_condition(status: Obj, ctype: str) -> bool:
+    """``hasJobCondition``: a condition of that type with status True."""
+    return any(isinstance(c, Mapping) and c.get("type") == ctype and c.get("status") == "True"
+               for c in _list(status, "conditions"))
+
+
+def job_status_cell(obj: Obj) -> str:
+    """The STATUS cell of ``printJob`` (the first that holds, in upstream's order)."""
+    status = _m(obj, "status")
+    if _has_true_condition(status, "Complete"):
+        return "Complete"
+    if _has_true_condition(status, "Failed"):
+        return "Failed"
+    if _m(obj, "metadata").get("deletionTimestamp"):
+        return "Terminating"
+    for ctype in ("Suspended", "FailureTarget", "SuccessCriteriaMet"):
+        if _has_true_condition(status, ctype):
+            return ctype
+    return "Running"
+
+
+def job_completions_cell(obj: Obj) -> str:
+    """``printJob``'s COMPLETIONS: ``succeeded/completions``, or ``n/1 of parallelism``."""
+    spec, status = _m(obj, "spec"), _m(obj, "status")
+    succeeded = _int(status.get("succeeded"))
+    if spec.get("completions") is not None:
+        return f"{succeeded}/{_int(spec.get('completions'))}"
+    parallelism = _int(spec.get("parallelism"))
+    if parallelism > 1:
+        return f"{succeeded}/1 of {parallelism}"
+    return f"{succeeded}/1"
+
+
+def job_duration_cell(obj: Obj, now: datetime) -> str:
+    """``printJob``'s DURATION: start to completion, or start to now while it runs."""
+    status = _m(obj, "status")
+    start = _time(status.get("startTime"))
+    if start is None:
+        return ""
+    done = _time(status.get("completionTime"))
+    if done is None:
+        return _since(start, now)
+    return human_duration((done - start).total_seconds())
+
+
+@_register(
+    [("batch/v1", "Job")],
+    (
+        _name_column(),
+        Column("Status", "string", "Status of the job."),
+        Column("Completions", "string", ("V1JobStatus", "succeeded")),
+        Column("Duration", "string", "Time required to complete the job."),
+        _age_column(),
+        Column("Containers", "string", _CONTAINERS_DOC, priority=1),
+        Column("Images", "string", _IMAGES_DOC, priority=1),
+        Column("Selector", "string", ("V1JobSpec", "selector"), priority=1),
+    ),
+)
+def print_job(obj: Obj, now: datetime) -> Row:
+    """``printJob``."""
+    names, images = _containers_cells(_template_spec(obj))
+    return Row(
+        [
+            _name(obj),
+            job_status_cell(obj),
+            job_completions_cell(obj),
+            job_duration_cell(obj, now),
+            _age(obj, now),
+            names,
+            images,
+            format_label_selector(_m(obj, "spec").get("selector")),
+        ]
+    )
+
+
+@_register(
+    [("batch/v1", "CronJob")],
+    (
+        _name_column(),
+        Column("Schedule", "string", ("V1CronJobSpec", "schedule")),
+        Column("Timezone", "string", ("V1CronJobSpec", "timeZone")),
+        Column("Suspend", "boolean", ("V1CronJobSpec", "suspend")),
+        Column("Active", "integer", ("V1CronJobStatus", "active")),
+        Column("Last Schedule", "string", ("V1CronJobStatus", "lastScheduleTime")),
+        _age_column(),
+        Column("Containers", "string", _CONTAINERS_DOC, priority=1),
+        Column("Images", "string", _IMAGES_DOC, priority=1),
+        Column("Selector", "string", ("V1JobSpec", "selector"), priority=1),
+    ),
+)
+def print_cron_job(obj: Obj, now: datetime) -> Row:
+    """``printCronJob`` (SUSPEND is ``printBoolPtr``: ``True``/``False``/``<unset>``)."""
+    spec, status = _m(obj, "spec"), _m(obj, "status")
+    job_spec = _m(_m(spec, "jobTemplate"), "spec")
+    names, images = _containers_cells(_m(_m(job_spec, "template"), "spec"))
+    last = _time(status.get("lastScheduleTime"))
+    suspend = spec.get("suspend")
+    return Row(
+        [
+            _name(obj),
+            str(spec.get("schedule") or ""),
+            str(spec.get("timeZone")) if spec.get("timeZone") is not None else "<none>",
+            "<unset>" if suspend is None else ("True" if suspend else "False"),
+            len(_list(status, "active")),
+            "<none>" if last is None else _since(last, now),
+            _age(obj, now),
+            names,
+            images,
+            format_label_selector(job_spec.get("selector")),
+        ]
+    )
+
+
+# --------------------------------------------------------------------------------------
 # coordination.k8s.io/v1
 # --------------------------------------------------------------------------------------
 

@@ -10,16 +10,19 @@ through kube-apiserver.
 
 from __future__ import annotations
 
+from kubelab.sandbox.controllers.cronjob import CronJobController
 from kubelab.sandbox.controllers.daemonset import DaemonSetController
 from kubelab.sandbox.controllers.deployment import DeploymentController
 from kubelab.sandbox.controllers.endpoints import EndpointsController
 from kubelab.sandbox.controllers.garbage_collector import GarbageCollector
+from kubelab.sandbox.controllers.job import JobController
 from kubelab.sandbox.controllers.namespace import NamespaceController
 from kubelab.sandbox.controllers.node_lifecycle import NodeLifecycleController
 from kubelab.sandbox.controllers.replicaset import ReplicaSetController
 from kubelab.sandbox.controllers.resourcequota import ResourceQuotaController
 from kubelab.sandbox.controllers.root_ca_publisher import RootCAPublisher
 from kubelab.sandbox.controllers.service_lb import ServiceLBController
+from kubelab.sandbox.controllers.ttl_after_finished import TTLAfterFinishedController
 from kubelab.sandbox.reconcile.types import Reconciler
 
 
@@ -37,6 +40,9 @@ def all_controllers(ca_pem: str | None = None) -> list[Reconciler]:
         NodeLifecycleController(),
         DaemonSetController(),
         ResourceQuotaController(),
+        JobController(),
+        CronJobController(),
+        TTLAfterFinishedController(),
     ]
     if ca_pem:
         found.append(RootCAPublisher(ca_pem))

@@ -535,6 +535,8 @@ class Registry:
             # admission and the strategy (so allocated ClusterIPs are nobody's field).
             self._record_write(info, None, obj, manager, "")
         strategy.prepare_for_create(obj)
+        if storage.uid_before_validation:
+            meta["uid"] = self.names.uid()
         causes = strategy.validate(obj, info) or storage.before_create(self, obj)
         if causes:
             raise errors.invalid(info, name, causes)
@@ -543,7 +545,8 @@ class Registry:
             raise errors.already_exists(info, name)
         if info.namespaced and storage.quota_admitted:
             self._admit_quota(info, obj, namespace, name)
-        meta["uid"] = self.names.uid()
+        if not storage.uid_before_validation:
+            meta["uid"] = self.names.uid()
         meta["creationTimestamp"] = rfc3339(self.clock.now())
         meta.pop("deletionTimestamp", None)
         meta.pop("deletionGracePeriodSeconds", None)

@@ -136,6 +136,10 @@ class Storage:
     #: A resource whose create is a POST to a subresource of the object its body names
     #: (``bindings`` is ``pods/<name>/binding``): (kind, subresource).
     creates_through: tuple[KindInfo, str] | None = None
+    #: Whether the UID is assigned before validation, as kube-apiserver's ``BeforeCreate``
+    #: fills system fields before ``Validate`` (the Job strategy's generated selector names
+    #: the Job's UID).
+    uid_before_validation: bool = False
 
     def __init__(self, strategy: Strategy) -> None:
         self.strategy = strategy

@@ -54,6 +54,12 @@ OBJECTS: dict[tuple[str, str], dict[str, Any]] = {
     ("coordination.k8s.io/v1", "Lease"): {"spec": {"holderIdentity": "node-1",
                                                   "leaseDurationSeconds": 40}},
     ("v1", "ResourceQuota"): {"spec": {"hard": {"pods": "10", "requests.cpu": "2"}}},
+    ("batch/v1", "Job"): {"spec": {"template": {
+        "spec": {"restartPolicy": "Never",
+                 "containers": [{"name": "pi", "image": "perl:5.34.0"}]}}}},
+    ("batch/v1", "CronJob"): {"spec": {"schedule": "*/1 * * * *", "jobTemplate": {"spec": {
+        "template": {"spec": {"restartPolicy": "OnFailure",
+                              "containers": [{"name": "hello", "image": "busybox"}]}}}}}},
 }
 
 
