@@ -47,7 +47,6 @@ GROUPS = (
 _RC = "v1 ReplicationController"
 _RC_WHY = "ReplicationController is not served (404)"
 NOT_DONE: dict[str, tuple[str, str]] = {
-    "test_batch.TestClientBatch.test_job_apis": ("batch/v1 Job", "Job is not served (404)"),
     "test_client.TestClient.test_replication_controller_apis": (_RC, _RC_WHY),
     "test_utils.TestUtils.test_create_from_multi_resource_yaml": (_RC, _RC_WHY),
     "test_utils.TestUtils.test_create_from_multi_resource_yaml_with_conflict": (_RC, _RC_WHY),

@@ -211,3 +211,21 @@ def test_a_job_without_restart_policy_is_refused(cluster: Cluster) -> None:
         cluster.add(JOBS, body)
     assert 'spec.template.spec.restartPolicy: Unsupported value: "Always": supported ' \
         'values: "OnFailure", "Never"' in raised.value.message
+
+
+def test_scheduled_minutes_pass_at_the_sandbox_speed(cluster: Cluster,
+                                                    clock: ManualClock) -> None:
+    clock.speed = 5.0  # a simulated minute is 12 seconds of timestamps
+    cluster.add(CRONJOBS, cronjob())
+    controller = CronJobController()
+    result = cluster.run(controller, KEY)
+    assert result.requeue_after is not None and result.requeue_after <= 60.01
+    names = []
+    for _ in range(3):
+        clock.advance(12)
+        cluster.run(controller, KEY)
+        names = [j["metadata"]["name"] for j in jobs(cluster)]
+    minutes = sorted(int(n.rsplit("-", 1)[1]) for n in names)
+    assert len(minutes) == 3 and minutes[2] - minutes[0] == 2
+    last = cj_status(cluster)["lastScheduleTime"]
+    assert last <= rfc3339(clock.now())

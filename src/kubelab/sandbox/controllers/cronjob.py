@@ -22,13 +22,23 @@ minutes pass at the sandbox's speed:
 Schedules are parsed with croniter in the CronJob's ``timeZone`` (UTC, the controller
 manager's zone here, when unset). :meth:`CronJobController.reconcile` is pure and asks to be
 called again at the next scheduled time.
+
+Simulated minutes: the sandbox's timestamps run at wall-clock pace while its durations run
+``clock.speed`` times faster (a 10-minute progress deadline passes in 2 minutes at speed 5).
+The schedule is read on the same compressed timeline: from midnight (UTC) of the CronJob's
+creation day, ``t`` seconds of timestamps are ``t * speed`` seconds of schedule, so
+``*/1 * * * *`` starts a Job every ``60 / speed`` seconds. Job names count scheduled
+minutes on that timeline; ``lastScheduleTime`` and the scheduled-timestamp annotation are
+the timestamps at which the times fell, so AGE-style columns stay true. At speed 1 this is
+upstream's behaviour exactly. (Timestamps have whole seconds, so above speed 60 a schedule
+time can be recovered a minute early; the Job name check still prevents a second Job.)
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Iterable
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -82,14 +92,29 @@ def most_recent_schedule(schedule: str, zone: tzinfo, earliest: datetime,
             return latest, missed, croniter(expr, now.astimezone(zone)).get_next(datetime)
 
 
+def _origin(cronjob: Obj) -> datetime:
+    created = common.created_at(cronjob).astimezone(UTC)
+    return created.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def to_schedule_time(t: datetime, origin: datetime, speed: float) -> datetime:
+    """A timestamp on the schedule's (compressed) timeline."""
+    return origin + (t - origin) * speed
+
+
+def from_schedule_time(t: datetime, origin: datetime, speed: float) -> datetime:
+    """The timestamp at which a time of the schedule's timeline falls."""
+    return origin + (t - origin) / speed
+
+
 def job_name(cronjob: Obj, scheduled: datetime) -> str:
     """``getJobName``: ``<cronjob>-<scheduled time in minutes since the epoch>``."""
     return f"{common.name_of(cronjob)}-{int(scheduled.timestamp()) // 60}"
 
 
-def job_from_template(cronjob: Obj, scheduled: datetime) -> Obj:
+def job_from_template(cronjob: Obj, scheduled: datetime, at: datetime) -> Obj:
     """``getJobFromTemplate2``: the template's labels, annotations and spec, owned by the
-    CronJob, with the scheduled time as an annotation."""
+    CronJob, with the scheduled time (``at``: its timestamp) as an annotation."""
     template = (cronjob.get("spec") or {}).get("jobTemplate") or {}
     tmeta = template.get("metadata") or {}
     metadata: Obj = {"name": job_name(cronjob, scheduled),
@@ -97,9 +122,7 @@ def job_from_template(cronjob: Obj, scheduled: datetime) -> Obj:
     if tmeta.get("labels"):
         metadata["labels"] = copy.deepcopy(tmeta["labels"])
     metadata["annotations"] = {**copy.deepcopy(tmeta.get("annotations") or {}),
-                               SCHEDULED_TIMESTAMP: rfc3339(scheduled)
-                               if scheduled.utcoffset() == UTC.utcoffset(None)
-                               else scheduled.isoformat()}
+                               SCHEDULED_TIMESTAMP: rfc3339(at)}
     metadata["ownerReferences"] = [common.new_controller_ref(cronjob, CRONJOBS)]
     return {"apiVersion": "batch/v1", "kind": "Job", "metadata": metadata,
             "spec": copy.deepcopy(template.get("spec") or {})}
@@ -187,19 +210,28 @@ class CronJobController:
                          f"invalid schedule: {schedule} : {schedule_error(schedule)}",
                          COMPONENT)
         else:
-            earliest = last_schedule or common.created_at(cronjob)
+            speed = float(getattr(clock, "speed", 1.0) or 1.0)
+            origin = _origin(cronjob)
+            now_s = to_schedule_time(now, origin, speed)
+            if last_schedule is not None:
+                earliest = to_schedule_time(last_schedule, origin, speed)
+                if speed != 1.0 and (earliest.second or earliest.microsecond):
+                    # The stored timestamp lost its fraction: back to the minute it was.
+                    earliest = earliest.replace(second=0, microsecond=0) + timedelta(minutes=1)
+            else:
+                earliest = to_schedule_time(common.created_at(cronjob), origin, speed)
             deadline = spec.get("startingDeadlineSeconds")
             if deadline is not None:
-                window = datetime.fromtimestamp(now.timestamp() - int(deadline), UTC)
-                earliest = max(earliest, window)
-            scheduled, missed, upcoming = most_recent_schedule(schedule, zone, earliest, now)
-            requeue = (upcoming - now).total_seconds() + 0.001
+                earliest = max(earliest, now_s - timedelta(seconds=int(deadline)))
+            scheduled, missed, upcoming = most_recent_schedule(schedule, zone, earliest, now_s)
+            requeue = (upcoming - now_s).total_seconds() + 0.001
             if missed > MAX_MISSED:
                 writes.event(cronjob, "Warning", "TooManyMissedTimes",
                              "too many missed start times. Set or decrease "
                              ".spec.startingDeadlineSeconds or check clock skew", COMPONENT)
             if scheduled is not None:
-                self._start(cronjob, scheduled, active, owned, status, writes)
+                at = from_schedule_time(scheduled.astimezone(UTC), origin, speed)
+                self._start(cronjob, scheduled, at, active, owned, status, writes)
 
         if active:
             status["active"] = active
@@ -212,7 +244,7 @@ class CronJobController:
         return Result(writes.actions(), requeue)
 
     @staticmethod
-    def _start(cronjob: Obj, scheduled: datetime, active: list[dict[str, Any]],
+    def _start(cronjob: Obj, scheduled: datetime, at: datetime, active: list[dict[str, Any]],
                owned: list[Obj], status: Obj, writes: common.Writes) -> None:
         policy = (cronjob.get("spec") or {}).get("concurrencyPolicy") or "Allow"
         if policy == "Forbid" and active:
@@ -229,14 +261,14 @@ class CronJobController:
                 writes.event(cronjob, "Normal", "SuccessfulDelete",
                              f"Deleted job {common.name_of(job)}", COMPONENT)
                 active.remove(ref)
-        job = job_from_template(cronjob, scheduled)
+        job = job_from_template(cronjob, scheduled, at)
         name = job["metadata"]["name"]
         if not any(common.name_of(j) == name for j in owned):
             writes.create(JOBS, job, on_error=RecordEvent(
                 cronjob, "Warning", "FailedCreate", "Error creating job: ", COMPONENT))
             writes.event(cronjob, "Normal", "SuccessfulCreate", f"Created job {name}",
                          COMPONENT)
-        status["lastScheduleTime"] = rfc3339(scheduled.astimezone(UTC))
+        status["lastScheduleTime"] = rfc3339(at)
 
     @staticmethod
     def _cleanup(cronjob: Obj, owned: list[Obj], writes: common.Writes) -> None:
