@@ -150,8 +150,12 @@ class LiveView {
 
   reset(msg) {
     this.timers.forEach(clearTimeout);
+    // Build the whole picture detached from the page: one layout at the end, not one per element.
+    const marker = document.createComment("kl");
+    this.svg.replaceWith(marker);
     this.scene.clear();
     this.scene.apply({ set: msg.scene, del: [] });
+    marker.replaceWith(this.svg);
     this.frames = msg.frames || [];
     this.pos = this.frames.length - 1;
     this.legend.innerHTML = msg.legend || "";
