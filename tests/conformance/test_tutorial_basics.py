@@ -104,10 +104,11 @@ def test_module3_curl_inside_the_container(k8s: SandboxHandle) -> None:
     assert re.fullmatch(hello(1), proc.stdout)
 
 
-@pytest.mark.xfail(strict=False, reason="image files (the app's server.js) are not simulated")
 def test_module3_cat_server_js(k8s: SandboxHandle) -> None:
     [pod] = pod_names(k8s)
-    assert "http.createServer" in out(k8s, "exec", pod, "--", "cat", "server.js")
+    source = out(k8s, "exec", pod, "--", "cat", "server.js")
+    assert "http.createServer" in source and "www.listen(8080" in source
+    assert 'response.end(" | v=1\\n");' in source
 
 
 def test_module4_expose_label_and_delete_service(k8s: SandboxHandle) -> None:

@@ -128,3 +128,13 @@ def test_an_applet_as_an_app_images_command_runs_in_the_shell() -> None:
                        "command": ["seq", "3"]}], restartPolicy="Never")
     c = started(sim, "count", "count")
     assert logs(sim, c) == ["1", "2", "3"] and c.exit_code == 0
+
+
+def test_the_bootcamp_image_has_its_server_js_in_the_working_directory() -> None:
+    sim = Sim()
+    sim.pod("boot", [{"name": "boot", "image": "jocatalin/kubernetes-bootcamp:v2"}])
+    c = started(sim, "boot", "boot")
+    session = open_session(c, ["cat", "server.js"], stdin=False, tty=False, now=sim.clock.now)
+    source, err, status = drain_text(session.program())
+    assert (err, status) == ("", 0)
+    assert 'response.end(" | v=2\\n");' in source and "www.listen(8080" in source

@@ -7,7 +7,8 @@ course looks at, keyed by repository: nginx's welcome page (the one the catalog'
 answers with) and configuration as the official image ships them (``/etc/nginx/nginx.conf``,
 ``conf.d/default.conf``), ``/etc/os-release`` of each image's distribution (Debian bookworm
 under nginx, Alpine under alpine and the ``-alpine`` tags), ``/etc/passwd``/``/etc/group``.
-The ``busybox`` image has no ``/etc/os-release``, as the real one has none. Directories the
+The ``busybox`` image has no ``/etc/os-release``, as the real one has none. The Learn
+Kubernetes Basics image has its ``/server.js``. Directories the
 images have (``/tmp``, ``/var/log``…) exist as empty directories.
 
 :func:`populate` lays the tree under a container's files when the container starts (the
@@ -210,6 +211,35 @@ the error log for details.</p>
 """
 
 
+def _bootcamp_server_js(version: str) -> str:
+    """The Learn Kubernetes Basics app's ``/server.js`` (its image copies it to ``/``, the
+    working directory, and runs ``node server.js``), so the tutorial's ``kubectl exec POD --
+    cat server.js`` shows the program. Written for the sandbox to do exactly what the
+    catalog's simulation of the image does (the greeting, the start and request log lines),
+    not a copy of the image's file."""
+    return f"""\
+var http = require('http');
+var requests = 0;
+var startTime;
+var host;
+var handleRequest = function(request, response) {{
+  response.setHeader('Content-Type', 'text/plain');
+  response.writeHead(200);
+  response.write("Hello Kubernetes bootcamp! | Running on: ");
+  response.write(host);
+  response.end(" | v={version}\\n");
+  console.log("Running On:", host, "| Total Requests:", ++requests, "| App Uptime:",
+              (new Date() - startTime) / 1000, "seconds", "| Log Time:", new Date());
+}}
+var www = http.createServer(handleRequest);
+www.listen(8080, function () {{
+  startTime = new Date();
+  host = process.env.HOSTNAME;
+  console.log("Kubernetes Bootcamp App Started At:", startTime, "| Running On: ", host, "\\n");
+}});
+"""
+
+
 def _name(repository: str) -> str:
     return repository.rsplit("/", 1)[-1]
 
@@ -219,6 +249,8 @@ def tree(repository: str, tag: str = "latest") -> dict[str, str]:
     files = {path: "" for path in _DIRECTORIES}
     name = _name(repository)
     alpine = name == "alpine" or "alpine" in tag
+    if name == "kubernetes-bootcamp":
+        files["/server.js"] = _bootcamp_server_js(tag.lstrip("v") or "1")
     if name == "busybox":
         files["/etc/passwd"] = _BUSYBOX_PASSWD
         files["/etc/group"] = _BUSYBOX_GROUP
