@@ -16,6 +16,7 @@ from sandbox.controllers.controller_fakes import Cluster
 
 from kubelab.sandbox.api import kinds
 from kubelab.sandbox.clock import ManualClock, rfc3339
+from kubelab.sandbox.controllers.garbage_collector import GarbageCollector
 from kubelab.sandbox.controllers.job import (
     JobController,
     format_indexes,
@@ -296,3 +297,18 @@ def test_pods_of_a_deleted_job_lose_the_tracking_finalizer(clock: ManualClock) -
     cluster.delete(JOBS, "default", "pi")
     cluster.run(JobController(), key())
     assert all("finalizers" not in p["metadata"] for p in pods_of(cluster))
+
+
+def test_the_garbage_collector_deletes_the_pods_of_a_deleted_job(clock: ManualClock) -> None:
+    cluster = Cluster(clock)
+    cluster.add(JOBS, job())
+    cluster.run(JobController(), key())
+    finish(cluster, pods_of(cluster)[0], clock)
+    cluster.run(JobController(), key())
+    cluster.delete(JOBS, "default", "pi", propagation="Background")
+    gc = GarbageCollector()
+    assert JOBS in gc.watches
+    for pod in pods_of(cluster):
+        cluster.run(gc, Key.of(PODS, pod))
+    cluster.finish_terminating_pods()
+    assert pods_of(cluster) == []

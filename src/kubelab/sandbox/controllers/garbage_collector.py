@@ -45,6 +45,7 @@ TRACKED: tuple[KindInfo, ...] = (
     kinds.core("secrets"), kinds.core("nodes"), kinds.core("serviceaccounts"),
     kinds.resource("endpointslices.discovery.k8s.io"),
     kinds.resource("leases.coordination.k8s.io"),
+    kinds.resource("jobs.batch"), kinds.resource("cronjobs.batch"),
 )
 
 
