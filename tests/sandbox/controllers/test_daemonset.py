@@ -59,4 +59,4 @@ def test_tolerating_the_control_plane_adds_a_pod() -> None:
 
 def test_all_controllers_have_unique_names() -> None:
     names = [c.name for c in all_controllers()]
-    assert len(names) == len(set(names)) == 9
+    assert len(names) == len(set(names)) == 12
