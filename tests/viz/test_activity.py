@@ -191,6 +191,17 @@ def test_endpoint_changes_reach_every_kube_proxy_and_leases_are_ignored() -> Non
     assert pulses_for(WatchEvent("MODIFIED", "leases", lease), lease) == []
 
 
+def test_a_binding_with_its_podscheduled_condition_is_the_schedulers_alone() -> None:
+    old = {"metadata": {"name": "p", "namespace": "default", "resourceVersion": "1"},
+           "spec": {}, "status": {"phase": "Pending"}}
+    new = copy.deepcopy(old)
+    new["metadata"]["resourceVersion"] = "2"
+    new["spec"]["nodeName"] = "worker-1"
+    new["status"]["conditions"] = [{"type": "PodScheduled", "status": "True"}]
+    assert _hops(pulses_for(WatchEvent("MODIFIED", "pods", new), old)) == [
+        ("scheduler", "up"), ("kubelet/worker-1", "down")]
+
+
 def test_deleted_pods_and_json_form() -> None:
     pod = {"metadata": {"name": "p", "namespace": "default"}, "spec": {"nodeName": "n1"}}
     pulses = pulses_for(WatchEvent("DELETED", "pods", pod), pod)

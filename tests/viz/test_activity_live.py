@@ -61,6 +61,11 @@ def test_kubectl_scale_travels_through_the_api_server(sandbox: SandboxHandle) ->
                          ("scheduler", "up"), ("kubelet", "down"), ("kubelet", "up")], hops), hops
     first = next(p for p in pulses if p["c"] == "kubectl")
     assert "deployment default/travel" in first["o"]
+    # the sandbox records field managers: the writers come from managedFields
+    assert {p.get("m") for p in pulses} >= {"kube-controller-manager", "kubelet"}
+    assert first.get("m", "").startswith("kubectl")
+    for bind in (i for i, p in enumerate(pulses) if p["v"].startswith("bind to ")):
+        assert (pulses[bind + 1]["c"], pulses[bind + 1]["d"]) == ("kubelet", "down")
     binds = [p for p in pulses if p["c"] == "scheduler" and p["d"] == "up"]
     assert len(binds) == 2 and all(p["v"].startswith("bind to ") for p in binds)
     assert len({p["n"] for p in pulses if p["c"] == "kubelet"}) >= 1

@@ -250,15 +250,15 @@ def _writer_pulses(event: WatchEvent, old: Obj | None, nodes: Sequence[str]) -> 
                 out.append(Pulse("kubelet", "delete", ref, "up", _node_of(obj)))
             else:
                 out.append(Pulse("controller-manager" if owner else CLIENT, "delete", ref))
-        else:
+        elif not bound:  # a binding's own status change (PodScheduled=True) is the scheduler's
             if _meta(obj).get("deletionTimestamp") and not _meta(old).get("deletionTimestamp"):
                 out.append(Pulse("controller-manager" if owner in _CONTROLLED_KINDS else CLIENT,
                                  "delete (graceful)", ref))
             elif _status_changed(old, obj) and _node_of(obj):
                 out.append(Pulse("kubelet", "update status", ref, "up", _node_of(obj)))
-            elif not bound and _status_changed(old, obj):
+            elif _status_changed(old, obj):
                 out.append(Pulse("scheduler", "update status", ref))  # PodScheduled=False
-            elif not bound:
+            else:
                 out.append(Pulse(CLIENT, verb, ref))
     elif kind == "replicasets":
         out.append(Pulse("controller-manager", verb if event.type != "MODIFIED" or _spec_changed(old, obj)
