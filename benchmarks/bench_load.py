@@ -255,7 +255,18 @@ class ScaleRow:
     rss_mib: float
 
 
-def scale_row(pods: int, nodes: int) -> ScaleRow:
+def _scale_deployment(replicas: int) -> dict[str, Any]:
+    pod = _scale_pod("")
+    return {"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "scale", "labels": {"app": "scale"}},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": "scale"}},
+                     "template": {"metadata": {"labels": {"app": "scale"}},
+                                  "spec": pod["spec"]}}}
+
+
+def scale_row(pods: int, nodes: int, deployment: bool = False) -> ScaleRow:
+    """One row; ``deployment``: one Deployment of ``pods`` replicas instead of bare pods
+    (the ReplicaSet and Deployment controllers then create them; create rate not measured)."""
     state = Path(tempfile.mkdtemp(prefix="kubelab-bench-scale-")) / "sandbox"
     info = daemon.start(state, nodes=nodes, speed=SPEED, timeout=120)
     try:
@@ -263,16 +274,24 @@ def scale_row(pods: int, nodes: int) -> ScaleRow:
         time.sleep(2)  # the nodes register and report Ready
         idle = [api.timed_get("/api/v1/namespaces/default") for _ in range(100)]
         start = time.perf_counter()
-        rate = _create_all(api, pods)
+        if deployment:
+            status, body = api.request("POST", "/apis/apps/v1/namespaces/default/deployments",
+                                       _scale_deployment(pods), timeout=120)
+            assert status == 201, body
+            rate = 0.0
+        else:
+            rate = _create_all(api, pods)
         running = 0
+        items: list[dict[str, Any]] = []
         while time.perf_counter() - start < SCALE_BUDGET:
-            done, running = _settled(_list_all(api, "/api/v1/namespaces/default/pods"
-                                                    "?labelSelector=app%3Dscale"))
-            if done:
+            items = _list_all(api, "/api/v1/namespaces/default/pods?labelSelector=app%3Dscale")
+            done, running = _settled(items)
+            if done and len(items) >= pods:
                 break
             time.sleep(1.0)
         to_running = time.perf_counter() - start
-        name = "/api/v1/namespaces/default/pods/scale-00000"
+        first = items[0]["metadata"]["name"] if items else "scale-00000"
+        name = f"/api/v1/namespaces/default/pods/{first}"
         gets = [api.timed_get(name) for _ in range(100)]
         lists = []
         for _ in range(3):
@@ -288,12 +307,13 @@ def scale_row(pods: int, nodes: int) -> ScaleRow:
         daemon.stop(state)
 
 
-def scale(rows: tuple[tuple[int, int], ...] = SCALE_ROWS) -> list[report.Figure]:
-    measured = {(r.pods, r.nodes): r for r in (scale_row(p, n) for p, n in rows)}
+def scale(rows: tuple[tuple[int, int], ...] = SCALE_ROWS,
+          deployment: bool = False) -> list[report.Figure]:
+    measured = {(r.pods, r.nodes): r for r in (scale_row(p, n, deployment) for p, n in rows)}
     base = measured.get((500, 50))
     figures = []
     for (pods, nodes), row in measured.items():
-        tag = f"{pods} pods / {nodes} nodes"
+        tag = f"{pods} pods / {nodes} nodes" + (" (Deployment)" if deployment else "")
         linear = base.to_running * pods / 500 if base is not None and nodes == 50 else 0.0
         figures += [
             report.figure(f"create pods/s, {tag}", row.create_rate, "pods/s", 0.0),
@@ -314,7 +334,9 @@ def main(argv: list[str] | None = None) -> None:
         wanted = args[args.index("--rows") + 1].split(",")
         rows = tuple((int(p), int(n)) for p, n in (w.split("x") for w in wanted))
     if "scale" in args:
-        report.write("bench_load_scale", scale(rows))
+        deployment = "--deployment" in args
+        report.write("bench_load_scale_deployment" if deployment else "bench_load_scale",
+                     scale(rows, deployment))
         return
     figures = get_with_busy_pods() + watch_lag() + scale(rows)
     report.write("bench_load", figures)

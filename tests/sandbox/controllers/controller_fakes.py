@@ -122,6 +122,12 @@ class Cluster:
     def dependents(self, owner_uid: str) -> Any:
         return self.snapshot.dependents(owner_uid)
 
+    def controlled_by(self, info: KindInfo, controller_uid: str) -> list[Obj]:
+        return copy.deepcopy(self.snapshot.controlled_by(info, controller_uid))
+
+    def orphans(self, info: KindInfo, namespace: str) -> list[Obj]:
+        return copy.deepcopy(self.snapshot.orphans(info, namespace))
+
     # ------------------------------------------------------------------ writes
 
     def add(self, info: KindInfo, obj: Obj) -> Obj:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,6 +33,7 @@ from kubelab.sandbox.reconcile.types import (
     Delete,
     Obj,
     RecordEvent,
+    Snapshot,
     Update,
     UpdateStatus,
 )
@@ -110,6 +111,48 @@ def selector_is_empty(obj: Obj) -> bool:
     return selectors.selector_is_empty(obj.get("spec", {}).get("selector"))
 
 
+# ----------------------------------------------------------------------------- indexes
+
+
+def controlled_and_orphans(snapshot: Snapshot, info: KindInfo, owner: Obj) -> list[Obj]:
+    """Objects of ``info`` that ``owner`` controls, then the orphans of its namespace.
+
+    What a claim (``ClaimPods``, ``ClaimReplicaSets``) needs to look at: kube-controller-
+    manager reads them from its informer's controller-UID index (the owner's uid, and the
+    namespace's orphan key), so a sync costs O(its own objects + orphans), not a walk of
+    every object. A snapshot without those indexes (a test's fixture) is scanned instead.
+    """
+    namespace = namespace_of(owner)
+    controlled = getattr(snapshot, "controlled_by", None)
+    orphans = getattr(snapshot, "orphans", None)
+    if callable(controlled) and callable(orphans):
+        return [*controlled(info, uid_of(owner)), *orphans(info, namespace)]
+    uid = uid_of(owner)
+    out = []
+    for obj in snapshot.list(info, namespace):
+        ref = controller_ref(obj)
+        if ref is None or ref.get("uid") == uid:
+            out.append(obj)
+    return out
+
+
+def controlled_by(snapshot: Snapshot, info: KindInfo, owner_uids: Iterable[str],
+                  namespace: str) -> list[Obj]:
+    """Objects of ``info`` in ``namespace`` controlled by any of ``owner_uids`` (from the
+    controller-UID index when the snapshot has one, else a scan of the namespace)."""
+    uids = set(owner_uids)
+    indexed = getattr(snapshot, "controlled_by", None)
+    if callable(indexed):
+        return [obj for uid in sorted(uids) for obj in indexed(info, uid)
+                if namespace_of(obj) == namespace]
+    out = []
+    for obj in snapshot.list(info, namespace):
+        ref = controller_ref(obj)
+        if ref is not None and ref.get("uid") in uids:
+            out.append(obj)
+    return out
+
+
 # ----------------------------------------------------------------------------- pods
 
 
@@ -167,7 +210,7 @@ def max_restarts(pod: Obj) -> int:
     return max((int(s.get("restartCount", 0)) for s in statuses), default=0)
 
 
-def generated_name(base: str, seed: str, taken: set[str]) -> str:
+def generated_name(base: str, seed: str, taken: Container[str]) -> str:
     """``<base><5 chars>``, as ``names.SimpleNameGenerator`` makes them, but seeded.
 
     The suffix is drawn from a ``random.Random`` seeded by ``seed``, so a reconcile stays a

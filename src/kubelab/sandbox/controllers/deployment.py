@@ -151,7 +151,8 @@ class _Sync:
         uid = common.uid_of(d)
         selector = common.selector_of(d)
         deleting = common.is_deleting(d)
-        for rs in common.by_creation(self.snapshot.list(REPLICASETS, common.namespace_of(d))):
+        for rs in common.by_creation(common.controlled_and_orphans(self.snapshot, REPLICASETS,
+                                                                   d)):
             ref = common.controller_ref(rs)
             matches = selector.matches(common.labels_of(rs))
             if ref is not None:
@@ -463,15 +464,10 @@ class _Sync:
         if sum(du.rs_status(rs, "replicas") for rs in olds) > 0:
             return True
         old_uids = {common.uid_of(rs) for rs in olds}
-        for pod in self.snapshot.list(PODS, common.namespace_of(self.d)):
-            ref = common.controller_ref(pod)
-            if ref is None or ref.get("uid") not in old_uids:
-                continue
-            if new is not None and ref.get("uid") == common.uid_of(new):
-                continue
-            if not common.is_pod_terminal(pod):
-                return True
-        return False
+        if new is not None:
+            old_uids.discard(common.uid_of(new))
+        return any(not common.is_pod_terminal(pod) for pod in common.controlled_by(
+            self.snapshot, PODS, old_uids, common.namespace_of(self.d)))
 
     # ------------------------------------------------------------------ cleanup
 

@@ -191,7 +191,7 @@ class ReplicaSetController:
         uid = common.uid_of(rs)
         selector = common.selector_of(rs)
         owned: list[Obj] = []
-        for pod in snapshot.list(PODS, common.namespace_of(rs)):
+        for pod in common.controlled_and_orphans(snapshot, PODS, rs):
             ref = common.controller_ref(pod)
             matches = selector.matches(common.labels_of(pod))
             if ref is not None:
@@ -224,12 +224,12 @@ class ReplicaSetController:
         diff = len(active) - want
         if diff < 0:
             count = min(-diff, BURST_REPLICAS)
-            taken = {common.name_of(p) for p in snapshot.list(PODS, common.namespace_of(rs))}
+            taken = _TakenNames(snapshot, common.namespace_of(rs))
             base = f"{common.name_of(rs)}-"
             for i in range(count):
                 seed = f"{common.uid_of(rs)}/{common.now_str(clock)}/{len(active)}/{i}"
                 name = common.generated_name(base, seed, taken)
-                taken.add(name)
+                taken.chosen.add(name)
                 # A refused create (e.g. exceeded quota) becomes the upstream FailedCreate
                 # event; the rest of the batch waits for the next sync (slowStartBatch).
                 writes.create(PODS, pod_from_template(rs, REPLICASETS, name),
@@ -249,22 +249,29 @@ class ReplicaSetController:
                              f"Deleted pod: {common.name_of(pod)}", COMPONENT)
 
 
+class _TakenNames:
+    """The pod names a new pod must not take: this sync's own choices, and every pod of the
+    namespace (looked up one name at a time, not listed: a sync stays O(its pods))."""
+
+    def __init__(self, snapshot: Snapshot, namespace: str) -> None:
+        self.snapshot = snapshot
+        self.namespace = namespace
+        self.chosen: set[str] = set()
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.chosen or (
+            isinstance(name, str) and self.snapshot.get(PODS, self.namespace, name) is not None)
+
+
 def related_pods(snapshot: Snapshot, rs: Obj) -> list[Obj]:
     """``getIndirectlyRelatedPods``: pods of every RS sharing this RS's controller."""
     ns = common.namespace_of(rs)
     owner = common.controller_ref(rs)
     siblings = {common.uid_of(rs)}
     if owner is not None:
-        for other in snapshot.list(REPLICASETS, ns):
-            ref = common.controller_ref(other)
-            if ref is not None and ref.get("uid") == owner.get("uid"):
-                siblings.add(common.uid_of(other))
-    out = []
-    for pod in snapshot.list(PODS, ns):
-        ref = common.controller_ref(pod)
-        if ref is not None and ref.get("uid") in siblings:
-            out.append(pod)
-    return out
+        siblings |= {common.uid_of(other) for other in common.controlled_by(
+            snapshot, REPLICASETS, [str(owner.get("uid", ""))], ns)}
+    return common.controlled_by(snapshot, PODS, siblings, ns)
 
 
 def calculate_status(rs: Obj, active: list[Obj], clock: Clock,

@@ -64,6 +64,8 @@ from kubelab.sandbox.store.storage import (
 
 #: (kind, object) pairs, as the owner-reference index answers.
 Dependents = list[tuple[KindInfo, Obj]]
+#: Stored objects, as the controller-UID index answers.
+Objects = list[Obj]
 
 #: How many revisions of history stay watchable before compaction (etcd keeps 5 minutes;
 #: a sandbox writes far less than a real cluster, so 10,000 revisions is minutes of history).
@@ -140,6 +142,16 @@ class Expired(Exception):
         self.compacted = compacted
 
 
+def _controller_uid(obj: Obj | None) -> str | None:
+    """The uid of the ``controller: true`` owner reference ("" for none; None: no object)."""
+    if obj is None:
+        return None
+    for ref in (obj.get("metadata") or {}).get("ownerReferences") or ():
+        if isinstance(ref, dict) and ref.get("controller") and ref.get("uid"):
+            return str(ref["uid"])
+    return ""
+
+
 def _owner_uids(obj: Obj | None) -> frozenset[str]:
     if obj is None:
         return frozenset()
@@ -199,6 +211,13 @@ class Registry:
         # finding an owner's dependents costs O(dependents), not a scan of every object.
         self._dependents: dict[str, set[tuple[str, str, str]]] = {}
         self._indexed_kinds: dict[str, KindInfo] = {}
+        # (group_resource, controller uid) -> names' keys (namespace, name) of the objects it
+        # controls, and (group_resource, namespace) -> names of the objects no controller
+        # owns: kube-controller-manager's pod indexer by controller UID with its per-namespace
+        # orphan key, so a ReplicaSet's sync reads its own pods and the orphans it may adopt,
+        # not every pod of the cluster.
+        self._controlled: dict[tuple[str, str], set[tuple[str, str]]] = {}
+        self._orphans: dict[tuple[str, str], set[str]] = {}
         # group_resource -> sorted relative keys: the key order of etcd's range reads, so a
         # LIST chunk is a bisect and a slice, not a sort of every object.
         self._order: dict[str, list[str]] = {}
@@ -351,8 +370,58 @@ class Registry:
                 out.append((info, obj))
         return out
 
+    def controlled_by(self, info: KindInfo, controller_uid: str) -> list[Obj]:
+        """The stored objects of ``info`` (do not mutate) whose controller reference names
+        ``controller_uid``, from the controller index (O(result))."""
+        buckets = self._data.get(info.group_resource, {})
+        out = []
+        for namespace, name in sorted(self._controlled.get(
+                (info.group_resource, controller_uid), ())):
+            obj = buckets.get(namespace, {}).get(name)
+            if obj is not None:
+                out.append(obj)
+        return out
+
+    def orphans(self, info: KindInfo, namespace: str) -> list[Obj]:
+        """The stored objects of ``info`` in ``namespace`` (do not mutate) that no controller
+        owns: the ones a controller whose selector matches may adopt (O(orphans))."""
+        bucket = self._data.get(info.group_resource, {}).get(
+            namespace if info.namespaced else "", {})
+        out = []
+        for name in sorted(self._orphans.get((info.group_resource, namespace), ())):
+            obj = bucket.get(name)
+            if obj is not None:
+                out.append(obj)
+        return out
+
+    def _index_controller(self, info: KindInfo, namespace: str, name: str, old: Obj | None,
+                          new: Obj | None) -> None:
+        before, after = _controller_uid(old), _controller_uid(new)
+        if before == after:
+            return
+        resource = info.group_resource
+        if before is not None:
+            if before:
+                owned = self._controlled.get((resource, before))
+                if owned is not None:
+                    owned.discard((namespace, name))
+                    if not owned:
+                        del self._controlled[(resource, before)]
+            else:
+                orphans = self._orphans.get((resource, namespace))
+                if orphans is not None:
+                    orphans.discard(name)
+                    if not orphans:
+                        del self._orphans[(resource, namespace)]
+        if after is not None:
+            if after:
+                self._controlled.setdefault((resource, after), set()).add((namespace, name))
+            else:
+                self._orphans.setdefault((resource, namespace), set()).add(name)
+
     def _index_owners(self, info: KindInfo, namespace: str, name: str, old: Obj | None,
                       new: Obj | None) -> None:
+        self._index_controller(info, namespace, name, old, new)
         before = _owner_uids(old)
         after = _owner_uids(new)
         if before == after:
@@ -834,6 +903,14 @@ class RegistrySnapshot:
     def dependents(self, owner_uid: str) -> Dependents:
         """Objects naming ``owner_uid`` in their ownerReferences (an index, not a scan)."""
         return self._registry.dependents(owner_uid)
+
+    def controlled_by(self, info: KindInfo, controller_uid: str) -> Objects:
+        """Objects of ``info`` whose controller is ``controller_uid`` (an index)."""
+        return self._registry.controlled_by(info, controller_uid)
+
+    def orphans(self, info: KindInfo, namespace: str) -> Objects:
+        """Objects of ``info`` in ``namespace`` with no controller (an index)."""
+        return self._registry.orphans(info, namespace)
 
 
 __all__ = ["ApiError", "Cause", "Expired", "ListPage", "Registry", "RegistrySnapshot", "WatchEvent",
