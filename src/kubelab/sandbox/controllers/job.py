@@ -296,7 +296,9 @@ class JobController:
                 continue
             if phase == "Succeeded":
                 index = pod_index(pod)
-                if not indexed or (index is not None and index not in done_indexes
+                if finished:
+                    pass  # a finished Job's stragglers lose the finalizer uncounted
+                elif not indexed or (index is not None and index not in done_indexes
                                    and (completions is None or index < int(completions))):
                     succeeded += 1
                     if index is not None:
