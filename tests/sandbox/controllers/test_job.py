@@ -164,10 +164,11 @@ def test_on_failure_restarts_count_against_the_backoff_limit(clock: ManualClock)
     cluster.add(JOBS, job(restart="OnFailure", backoffLimit=2))
     cluster.run(JobController(), key())
     [pod] = pods_of(cluster)
-    finish(cluster, pod, clock, code=1, restarts=2)
+    finish(cluster, pod, clock, code=1, restarts=1)
     cluster.run(JobController(), key())
     assert condition_types(cluster) == []
-    finish(cluster, pods_of(cluster)[0], clock, code=1, restarts=3)
+    # pastBackoffLimitOnFailure: restarts >= backoffLimit
+    finish(cluster, pods_of(cluster)[0], clock, code=1, restarts=2)
     cluster.run(JobController(), key())
     assert ("FailureTarget", "True", "BackoffLimitExceeded") in condition_types(cluster)
     assert pods_of(cluster)[0]["metadata"].get("deletionTimestamp")

@@ -15,7 +15,7 @@ mode of ``indexed_job_utils.go``, ``pod_failure_policy.go`` and the pod backoff 
   counts as failed, unless the Job's own suspension deleted it.
 * Success: ``completions`` pods succeeded (every index, in Indexed mode; any pod, with
   ``completions`` unset). Failure: more failed pods than ``backoffLimit`` (with
-  ``restartPolicy: OnFailure`` the containers' restarts count too), ``activeDeadlineSeconds``
+  ``restartPolicy: OnFailure``, as many container restarts as the limit), ``activeDeadlineSeconds``
   passed, or a ``podFailurePolicy`` rule with ``FailJob`` matched. Either way the interim
   condition comes first (``SuccessCriteriaMet`` / ``FailureTarget``), active pods are
   deleted, and the final one (``Complete`` / ``Failed``) follows once no pod is terminating.
@@ -219,6 +219,22 @@ def pod_from_template(job: Obj, name: str, index: int | None) -> Obj:
     return {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": spec}
 
 
+def _past_backoff_limit_on_failure(spec: Obj, pods: list[Obj], limit: int) -> bool:
+    """``pastBackoffLimitOnFailure``: with ``restartPolicy: OnFailure`` the restarts of the
+    containers of pending and running pods count (any restart when the limit is 0)."""
+    if ((spec.get("template") or {}).get("spec") or {}).get("restartPolicy") != "OnFailure":
+        return False
+    restarts = 0
+    for pod in pods:
+        status = pod.get("status") or {}
+        if status.get("phase") not in ("Pending", "Running"):
+            continue
+        for c in [*(status.get("initContainerStatuses") or []),
+                  *(status.get("containerStatuses") or [])]:
+            restarts += int(c.get("restartCount") or 0)
+    return restarts > 0 if limit == 0 else restarts >= limit
+
+
 # ----------------------------------------------------------------------------- controller
 
 
@@ -327,9 +343,7 @@ class JobController:
         if not finished:
             if not suspended and not status.get("startTime"):
                 status["startTime"] = now
-            restarts = sum(common.max_restarts(p) for p in active) \
-                if (spec.get("template") or {}).get("spec", {}).get("restartPolicy") \
-                == "OnFailure" else 0
+            on_failure_exceeded = _past_backoff_limit_on_failure(spec, pods, backoff_limit)
             complete = (len(done_indexes) >= int(completions) if indexed and completions
                         else succeeded >= int(completions) if completions is not None
                         else succeeded > 0 and not active)
@@ -340,7 +354,7 @@ class JobController:
                     _set_condition(conditions, "FailureTarget", "True", "PodFailurePolicy",
                                    fail_job, now)
                     writes.event(job, "Warning", "PodFailurePolicy", fail_job, COMPONENT)
-                elif failed + restarts > backoff_limit:
+                elif failed > backoff_limit or on_failure_exceeded:
                     _set_condition(conditions, "FailureTarget", "True",
                                    "BackoffLimitExceeded", MSG_BACKOFF, now)
                     writes.event(job, "Warning", "BackoffLimitExceeded", MSG_BACKOFF,
