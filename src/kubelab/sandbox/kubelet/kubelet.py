@@ -61,10 +61,28 @@ def _last_heartbeat(status: Obj) -> datetime | None:
     return None
 
 
+def _pod_node(pod: Obj) -> str | None:
+    return ((pod.get("spec") or {}).get("nodeName") or None) if isinstance(pod, dict) else None
+
+
+def _node_name(node: Obj) -> str | None:
+    return (node.get("metadata") or {}).get("name") if isinstance(node, dict) else None
+
+
+def _lease_node(lease: Obj) -> str | None:
+    meta = (lease.get("metadata") or {}) if isinstance(lease, dict) else {}
+    return meta.get("name") if meta.get("namespace") == NODE_LEASE_NAMESPACE else None
+
+
 class Kubelet:
     """The simulated kubelet of one node (see the module docstring)."""
 
     watches: tuple[KindInfo, ...] = (PODS, NODES, LEASES)
+    #: Which node an object of each watched kind belongs to: the runners' dispatcher hands
+    #: this kubelet only its own node's pods, Node and Lease, as upstream's kubelet watches
+    #: pods with ``fieldSelector=spec.nodeName=<node>`` (an unbound pod reaches no kubelet).
+    node_routes = {PODS.group_resource: _pod_node, NODES.group_resource: _node_name,
+                   LEASES.group_resource: _lease_node}
 
     def __init__(self, config: nodes.NodeConfig, runtime: NodeRuntime | None = None) -> None:
         self.config = config

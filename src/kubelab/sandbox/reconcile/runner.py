@@ -32,6 +32,7 @@ import contextlib
 import logging
 import weakref
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from kubelab.sandbox.api import kinds
@@ -68,6 +69,92 @@ def _routing(obj: Any) -> tuple[Any, Any, Any, Any]:
     spec = obj.get("spec")
     node = spec.get("nodeName") if isinstance(spec, dict) else None
     return (meta.get("namespace"), meta.get("labels"), meta.get("ownerReferences"), node)
+
+
+#: How a node-bound component (a kubelet) names the node an object of one kind belongs to:
+#: ``node_routes`` on the component maps a resource (``pods``) to such a function.
+NodeOf = Callable[[Any], str | None]
+
+
+class Dispatcher:
+    """One subscription to the registry for every runner, routing each event by a table.
+
+    An event reaches only the runners whose component watches its kind (a Lease renewal
+    wakes the kubelet that renewed it and the node lifecycle controller, not the ReplicaSet
+    controller), and for a node-bound component (``node`` and ``node_routes``: a kubelet,
+    which upstream watches its pods with ``fieldSelector=spec.nodeName=<node>``) only the
+    events of its own node: the node is computed once per event and looked up, rather than
+    fifty kubelets each testing every pod.
+    """
+
+    def __init__(self, registry: Registry) -> None:
+        self._by_kind: dict[str, list[ComponentRunner]] = {}
+        #: resource -> [(node_of, node -> runners)]
+        self._by_node: dict[str, list[tuple[NodeOf, dict[str, list[ComponentRunner]]]]] = {}
+        self._runners = 0
+        self._registry = registry
+        self._unsubscribe: Callable[[], None] | None = None
+        #: Runner notifications so far (for tests and benchmarks).
+        self.delivered = 0
+
+    def add(self, runner: ComponentRunner) -> Callable[[], None]:
+        """Route ``runner``'s kinds to it; returns how to stop."""
+        component = runner.component
+        routes: dict[str, NodeOf] = dict(getattr(component, "node_routes", None) or {})
+        node = getattr(component, "node", None)
+        added: list[list[ComponentRunner]] = []
+        for info in component.watches:
+            resource = info.group_resource
+            node_of = routes.get(resource) if isinstance(node, str) else None
+            if node_of is None:
+                target = self._by_kind.setdefault(resource, [])
+            else:
+                tables = self._by_node.setdefault(resource, [])
+                table = next((t for f, t in tables if f is node_of), None)
+                if table is None:
+                    table = {}
+                    tables.append((node_of, table))
+                target = table.setdefault(str(node), [])
+            if runner not in target:
+                target.append(runner)
+                added.append(target)
+        self._runners += 1
+        if self._unsubscribe is None:
+            self._unsubscribe = self._registry.subscribe(self._on_event)
+
+        def remove() -> None:
+            for target in added:
+                if runner in target:
+                    target.remove(runner)
+            self._runners -= 1
+            if self._runners == 0 and self._unsubscribe is not None:
+                self._unsubscribe()
+                self._unsubscribe = None
+
+        return remove
+
+    def _on_event(self, event: WatchEvent) -> None:
+        resource = event.info.group_resource
+        for runner in self._by_kind.get(resource, ()):
+            runner._on_event(event)
+            self.delivered += 1
+        for node_of, table in self._by_node.get(resource, ()):
+            node = node_of(event.obj)
+            if node:
+                for runner in table.get(node, ()):
+                    runner._on_event(event)
+                    self.delivered += 1
+
+
+_dispatchers: weakref.WeakKeyDictionary[Any, Dispatcher] = weakref.WeakKeyDictionary()
+
+
+def dispatcher_for(registry: Registry) -> Dispatcher:
+    """The one dispatcher of every runner on ``registry``."""
+    found = _dispatchers.get(registry)
+    if found is None:
+        found = _dispatchers[registry] = Dispatcher(registry)
+    return found
 
 
 class WorkQueue:
@@ -193,7 +280,7 @@ class ComponentRunner:
         return self.component.name
 
     def start(self) -> None:
-        self._unsubscribe = self.registry.subscribe(self._on_event)
+        self._unsubscribe = dispatcher_for(self.registry).add(self)
         self._unregister_busy = add_busy_check(self.clock, lambda: self.queue.busy)
         # Components with work that no object announces yet (a kubelet registering its Node,
         # the static pod manager publishing mirror pods) say so with initial_keys().
