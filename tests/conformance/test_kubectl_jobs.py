@@ -140,3 +140,37 @@ def test_a_cronjob_makes_a_job_every_minute_and_keeps_its_history(
     sb.kubectl("patch", "cronjob", "hello-cron", "-p", '{"spec":{"suspend":true}}')
     row = sb.kubectl("get", "cj", "hello-cron", "--no-headers").stdout.split()
     assert row[6:8] == ["<none>", "True"]  # after the five fields of the schedule
+
+
+def test_an_indexed_job_gives_each_pod_its_index(cluster_sandbox: SandboxHandle) -> None:
+    sb = cluster_sandbox
+    body = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "idx"},
+            "spec": {"completions": 3, "parallelism": 2, "completionMode": "Indexed",
+                     "template": {"spec": {"restartPolicy": "Never", "containers": [{
+                         "name": "c", "image": "busybox",
+                         "command": ["sh", "-c", "echo index $JOB_COMPLETION_INDEX"]}]}}}}
+    sb.kubectl("apply", "-f", "-", input=json.dumps(body))
+    sb.kubectl("wait", "--for=condition=complete", "job/idx", "--timeout=120s", timeout=150)
+    assert _json(sb, "get", "job", "idx")["status"]["completedIndexes"] == "0-2"
+    logs = sb.kubectl("logs", "-l", "batch.kubernetes.io/job-name=idx").stdout.split("\n")
+    assert sorted(line for line in logs if line) == ["index 0", "index 1", "index 2"]
+    assert "Completed Indexes:  0-2" in sb.kubectl("describe", "job", "idx").stdout
+
+
+def test_a_suspended_job_starts_when_resumed(cluster_sandbox: SandboxHandle) -> None:
+    sb = cluster_sandbox
+    body = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "later"},
+            "spec": {"suspend": True, "template": {"spec": {"restartPolicy": "Never",
+                                                             "containers": [{
+                                                                 "name": "c", "image": "busybox",
+                                                                 "command": ["true"]}]}}}}
+    sb.kubectl("apply", "-f", "-", input=json.dumps(body))
+    wait_for(lambda: sb.kubectl("get", "job", "later", "--no-headers").stdout.split()[1]
+             == "Suspended", what="the Suspended condition")
+    assert sb.kubectl("get", "pods", "-l", "batch.kubernetes.io/job-name=later",
+                      "-o", "name").stdout == ""
+    sb.kubectl("patch", "job", "later", "-p", '{"spec":{"suspend":false}}')
+    sb.kubectl("wait", "--for=condition=complete", "job/later", "--timeout=120s", timeout=150)
+    reasons = {c["type"]: c["reason"] for c in
+               _json(sb, "get", "job", "later")["status"]["conditions"]}
+    assert reasons["Suspended"] == "JobResumed"
