@@ -94,9 +94,12 @@ VARIANTS: dict[str, list[Variant]] = {
                 {"test-05-healthy": 6}, {"test-05-healthy": "readinessProbe.httpGet.path is nothing"}),
         Variant("broken-rollout-skipped", {"ex-05-broken": "# not done"},
                 {"test-05-broken": 2}, {"test-05-broken": "no Unhealthy event yet"}),
+        # The undo cell rolls back only while 1.1 runs (safe to run twice), so a release
+        # stuck on a tag that does not exist stays stuck: no undo points either.
         Variant("unknown-tag", {"ex-05-broken": None},
-                {"test-05-broken": 3},
-                {"test-05-broken": "image is 'quay.io/apprenda/k8s-workshop-probes:1.2'"}),
+                {"test-05-broken": 3, "test-05-undo": 0},
+                {"test-05-broken": "image is 'quay.io/apprenda/k8s-workshop-probes:1.2'",
+                 "test-05-undo": "image is 'quay.io/apprenda/k8s-workshop-probes:1.2'"}),
     ],
     # The debugging lesson: each of the six breakages left unfixed is named by the
     # self-check of its exercise (selector, QUEUE and CPU one at a time; image, ConfigMap
