@@ -192,8 +192,11 @@ class ReplicaSetController:
         selector = common.selector_of(rs)
         owned: list[Obj] = []
         for pod in common.controlled_and_orphans(snapshot, PODS, rs):
-            ref = common.controller_ref(pod)
-            matches = selector.matches(common.labels_of(pod))
+            # Read in place (no copies): this loop runs over every pod the RS owns.
+            metadata = pod.get("metadata") or {}
+            ref = next((r for r in metadata.get("ownerReferences") or ()
+                        if r.get("controller")), None)
+            matches = selector.matches(metadata.get("labels"))
             if ref is not None:
                 if ref.get("uid") != uid:
                     continue
