@@ -59,7 +59,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from jupyter_client.manager import AsyncKernelManager
 from nbclient.exceptions import DeadKernelError
@@ -290,42 +290,104 @@ def _grant_traverse(directory: Path, gid: int) -> None:
 def kernel_access() -> Iterator[tuple[bool, str]]:
     """While grading a class: (kernels can run as a separate user, why not).
 
-    As root, grants the kernels' group traverse rights where needed (restored on exit) and
-    probes that a kernel would start; otherwise says why kernels run as this user.
+    As root, grants the kernels' group traverse rights where needed and probes that a kernel
+    would start; otherwise says why kernels run as this user. Several grading runs may overlap
+    (two instructors, or a test suite): each holds a shared lock on ``acl.holders`` for as long
+    as it grades, the directories' previous ACLs are kept in ``acl.saved.json`` beside it, and
+    only the last run to finish (the one that can take that lock exclusively) restores them. A
+    run that was killed leaves the file behind, and the next run's end restores from it.
     """
     if not hasattr(os, "geteuid") or os.geteuid() != 0:
         yield False, "grading does not run as root"
         return
     import fcntl
 
-    saved: dict[Path, tuple[bytes | None, int]] = {}
     locks = _locks_dir()
-    with open(locks / "acl.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            for directory in closed_ancestors(needed_paths()):
-                if any(e[0] == ACL_GROUP and e[2] == KERNEL_GID
-                       for e in _acl_entries(directory)):
-                    continue  # another grading run holds it; it restores it
+    with open(locks / "acl.holders", "a") as holders:
+        refused: OSError | None = None
+        with open(locks / "acl.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                fcntl.flock(holders, fcntl.LOCK_SH)
                 try:
-                    raw: bytes | None = os.getxattr(directory, ACL_XATTR)
-                except OSError:
-                    raw = None
-                saved[directory] = (raw, directory.stat().st_mode & 0o7777)
-                _grant_traverse(directory, KERNEL_GID)
-        except OSError as exc:
-            _restore(saved)
-            saved = {}
-            yield False, f"cannot grant the kernels' group traverse rights ({exc})"
+                    _grant_all(locks / "acl.saved.json")
+                except OSError as exc:
+                    refused = exc
+                    _restore_if_last(holders, locks / "acl.saved.json")
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+        if refused is not None:
+            yield False, f"cannot grant the kernels' group traverse rights ({refused})"
             return
+        try:
+            privilege_drop.cache_clear()
+            yield privilege_drop()
         finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+            privilege_drop.cache_clear()
+            with open(locks / "acl.lock", "w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                try:
+                    _restore_if_last(holders, locks / "acl.saved.json")
+                finally:
+                    fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _grant_all(saved_file: Path) -> None:
+    """Grant traverse rights on every closed ancestor, noting each one's ACL before the first
+    grant in ``saved_file`` (a directory already granted keeps its first-noted ACL)."""
+    saved = _read_saved(saved_file)
     try:
-        privilege_drop.cache_clear()
-        yield privilege_drop()
+        for directory in closed_ancestors(needed_paths()):
+            if any(e[0] == ACL_GROUP and e[2] == KERNEL_GID for e in _acl_entries(directory)):
+                continue  # granted by an overlapping run, or left by a killed one
+            try:
+                raw: bytes | None = os.getxattr(directory, ACL_XATTR)
+            except OSError:
+                raw = None
+            saved[directory] = (raw, directory.stat().st_mode & 0o7777)
+            _write_saved(saved_file, saved)
+            _grant_traverse(directory, KERNEL_GID)
     finally:
-        privilege_drop.cache_clear()
-        _restore(saved)
+        _write_saved(saved_file, saved)
+
+
+def _restore_if_last(holders: IO[str], saved_file: Path) -> None:
+    """Restore the noted ACLs when no other grading run holds ``holders``; else leave them."""
+    import fcntl
+
+    try:
+        fcntl.flock(holders, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        fcntl.flock(holders, fcntl.LOCK_UN)
+        return
+    try:
+        _restore(_read_saved(saved_file))
+        saved_file.unlink(missing_ok=True)
+    finally:
+        fcntl.flock(holders, fcntl.LOCK_UN)
+
+
+def _read_saved(saved_file: Path) -> dict[Path, tuple[bytes | None, int]]:
+    import base64
+
+    try:
+        data = json.loads(saved_file.read_text())
+    except (OSError, ValueError):
+        return {}
+    return {Path(d): (None if raw is None else base64.b64decode(raw), int(mode))
+            for d, (raw, mode) in data.items()}
+
+
+def _write_saved(saved_file: Path, saved: dict[Path, tuple[bytes | None, int]]) -> None:
+    import base64
+
+    data = {str(d): (None if raw is None else base64.b64encode(raw).decode(), mode)
+            for d, (raw, mode) in saved.items()}
+    tmp = saved_file.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(json.dumps(data))
+    os.replace(tmp, saved_file)
 
 
 def _restore(saved: dict[Path, tuple[bytes | None, int]]) -> None:
