@@ -671,6 +671,10 @@ _STRIPPED: frozenset[FieldPath] = frozenset({
         "generation", "managedFields", "resourceVersion")),
 })
 
+# Stripped metadata fields are skipped whole (a write's field set never walks the
+# object's own managedFields).
+_NOT_WALKED: frozenset[FieldPath] = frozenset(p for p in _STRIPPED if len(p) == 2)
+
 # Defaults of list-map key fields that an applied item may leave out (OpenAPI defaults).
 _KEY_DEFAULTS = {"protocol": "TCP"}
 
@@ -685,6 +689,10 @@ class _Manager:
     time: str | None
     subresource: str
     fields: set[FieldPath] = field(default_factory=set)
+    #: The entry this manager was read from, and its field set then: an entry nothing
+    #: changed is written back as it was, not encoded again.
+    source: dict[str, Any] | None = field(default=None, compare=False)
+    read: frozenset[FieldPath] = field(default=frozenset(), compare=False)
 
     def label(self) -> str:
         # managedfields/internal/conflict.go printManager (the identifier carries no time)
@@ -696,6 +704,10 @@ class _Manager:
         return text
 
     def to_entry(self) -> dict[str, Any]:
+        if self.source is not None and self.fields == self.read \
+                and self.time == self.source.get("time") \
+                and self.api_version == self.source.get("apiVersion"):
+            return self.source
         entry: dict[str, Any] = {
             "manager": self.manager,
             "operation": self.operation,
@@ -715,13 +727,14 @@ def _read_managers(obj: dict[str, Any]) -> list[_Manager]:
     for entry in (obj.get("metadata") or {}).get("managedFields") or []:
         if not isinstance(entry, dict):
             continue
+        fields = parse_fields_v1(entry.get("fieldsV1") or {})
         out.append(_Manager(
             manager=str(entry.get("manager", "")),
             operation=str(entry.get("operation", "")),
             api_version=str(entry.get("apiVersion", "")),
             time=entry.get("time"),
             subresource=str(entry.get("subresource", "")),
-            fields=parse_fields_v1(entry.get("fieldsV1") or {}),
+            fields=fields, source=entry, read=frozenset(fields),
         ))
     return out
 
@@ -786,34 +799,44 @@ def _item_key(item: dict[str, Any], keys: tuple[str, ...]) -> str:
 
 
 def field_set(obj: dict[str, Any], *, api_version: str, kind: str,
-              subresource: str = "", nodes: set[FieldPath] | None = None) -> set[FieldPath]:
+              subresource: str = "", nodes: set[FieldPath] | None = None,
+              values: dict[FieldPath, Any] | None = None) -> set[FieldPath]:
     """Every path of ``obj`` a manager would own (leaves, list items, set values).
 
     The status strategies' reset fields: a write to the ``status`` subresource owns no
     ``spec`` (its metadata, such as the deployment controller's revision annotation, it
     does), and any other write owns no ``status``. ``nodes`` collects the paths of the
     non-empty, non-atomic maps and lists on the way (what an ``Update`` owns as ``.``
-    when it creates them).
+    when it creates them). ``values`` collects the value at each leaf path (so comparing two
+    versions needs no lookup from the root per path).
     """
     table = table_for(api_version, kind)
     out: set[FieldPath] = set()
+
+    def leaf(path: FieldPath, value: Any) -> None:
+        out.add(path)
+        if values is not None:
+            values[path] = value
 
     def walk(value: Any, path: FieldPath, schema_path: str) -> None:
         if isinstance(value, dict):
             meta = field_meta(table, schema_path)
             if not value or meta.strategy == "replace":
-                out.add(path)
+                leaf(path, value)
                 return
             if nodes is not None:
                 nodes.add(path)
             for key, child in value.items():
-                walk(child, (*path, f"f:{key}"), _child(schema_path, key))
+                child_path = (*path, f"f:{key}")
+                if child_path in _NOT_WALKED:
+                    continue
+                walk(child, child_path, _child(schema_path, key))
         elif isinstance(value, list):
             meta = field_meta(table, schema_path)
             if value and meta.list_type in ("map", "set") and nodes is not None:
                 nodes.add(path)
             if not value:
-                out.add(path)
+                leaf(path, value)
             elif meta.list_type == "map" and all(isinstance(i, dict) for i in value):
                 for item in value:
                     item_path = (*path, _item_key(item, meta.ssa_keys))
@@ -824,9 +847,9 @@ def field_set(obj: dict[str, Any], *, api_version: str, kind: str,
                 for item in value:
                     out.add((*path, "v:" + _compact(item)))
             else:
-                out.add(path)
+                leaf(path, value)
         else:
-            out.add(path)
+            leaf(path, value)
 
     for key, value in obj.items():
         if key == ("spec" if subresource == "status" else "status"):
@@ -997,6 +1020,25 @@ _ZERO_VALUE_NODES: dict[str, tuple[FieldPath, ...]] = {
 }
 
 
+Walk = tuple[set[FieldPath], set[FieldPath], dict[FieldPath, Any]]
+#: The field sets of the last status-written versions (stored objects are never mutated, so
+#: a version's walk stays true): object id -> (object, subresource, leaves, nodes, values).
+_WALKS: dict[int, tuple[dict[str, Any], str, set[FieldPath], set[FieldPath],
+                        dict[FieldPath, Any]]] = {}
+_WALKS_MAX = 512
+
+
+def _walk(obj: dict[str, Any], api_version: str, kind: str, subresource: str) -> Walk:
+    hit = _WALKS.get(id(obj))
+    if hit is not None and hit[0] is obj and hit[1] == subresource:
+        return hit[2], hit[3], hit[4]
+    nodes: set[FieldPath] = set()
+    values: dict[FieldPath, Any] = {}
+    leaves = field_set(obj, api_version=api_version, kind=kind, subresource=subresource,
+                       nodes=nodes, values=values)
+    return leaves, nodes, values
+
+
 def update_managed_fields(old: dict[str, Any] | None, new: dict[str, Any], *, manager: str,
                           api_version: str, kind: str, now: str,
                           subresource: str = "", in_place: bool = False) -> dict[str, Any]:
@@ -1012,14 +1054,20 @@ def update_managed_fields(old: dict[str, Any] | None, new: dict[str, Any], *, ma
     """
     result = new if in_place else copy.deepcopy(new)
     managers = _read_managers(old) if old is not None else _read_managers(result)
-    before = (field_set(old, api_version=api_version, kind=kind, subresource=subresource)
-              if old is not None else set())
-    nodes: set[FieldPath] = set()
-    after = field_set(result, api_version=api_version, kind=kind, subresource=subresource,
-                      nodes=nodes)
+    before, old_nodes, old_values = (_walk(old, api_version, kind, subresource)
+                                     if old is not None else (set(), set(), {}))
+    after, nodes, new_values = _walk(result, api_version, kind, subresource)
+    if old is not None:
+        _WALKS.pop(id(old), None)  # a replaced version is nobody's old one again
+    if in_place and subresource == "status":
+        # The next status write of this object starts from this version: its walk is kept
+        # (nothing changes a status write's object after its field manager ran).
+        _WALKS[id(result)] = (result, subresource, after, nodes, new_values)
+        while len(_WALKS) > _WALKS_MAX:
+            del _WALKS[next(iter(_WALKS))]
     changed = {p for p in after
-               if p not in before or (_is_leaf_value(p) and not _same_value(
-                   _resolve(old, p), _resolve(result, p)))}
+               if p not in before or (p in new_values and not _same_value(
+                   old_values.get(p, _MISSING), new_values[p]))}
     # A map or list this write brought into being is the writer's too (its ``.``), as
     # structured-merge-diff's comparison adds every node the old value lacked. A create
     # compares with the Go zero value of the kind, which has its value-typed structs.
@@ -1027,7 +1075,8 @@ def update_managed_fields(old: dict[str, Any] | None, new: dict[str, Any], *, ma
         existed = set(_ZERO_VALUE_NODES.get(kind, ())) | _ZERO_VALUE_ROOTS
         changed |= {p for p in nodes if p not in existed and p not in _STRIPPED}
     else:
-        changed |= {p for p in nodes if p not in _STRIPPED and _resolve(old, p) is _MISSING}
+        changed |= {p for p in nodes
+                    if p not in _STRIPPED and p not in old_nodes and p not in before}
     gone = before - after
     for m in managers:
         m.fields -= gone

@@ -52,7 +52,8 @@ class EventRecorder:
                     event["count"] = int(event.get("count", 1)) + 1
                     event["lastTimestamp"] = stamp
                     try:
-                        self.registry.update(info, event, namespace=ns, manager=manager)
+                        self.registry.update(info, event, namespace=ns, manager=manager,
+                                             copy_result=False)
                         return
                     except ApiError:
                         pass
@@ -83,7 +84,8 @@ class EventRecorder:
             "reportingInstance": action.host or "",
         }
         try:
-            self.registry.create(info, event, namespace=namespace, manager=manager)
+            self.registry.create(info, event, namespace=namespace, manager=manager,
+                                 copy_result=False)
         except ApiError:
             return  # e.g. the namespace is terminating: events are best effort upstream too
         self._recent[key] = (namespace, name)

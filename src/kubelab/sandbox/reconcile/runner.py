@@ -454,14 +454,14 @@ class ComponentRunner:
         elif isinstance(action, RecordEvent):
             self.recorder.record(action, self.field_manager)
         elif isinstance(action, Create):
-            reg.create(action.info, action.obj, manager=self.field_manager,
+            reg.create(action.info, action.obj, manager=self.field_manager, copy_result=False,
                        namespace=action.obj.get("metadata", {}).get("namespace", ""))
         elif isinstance(action, Update):
-            reg.update(action.info, action.obj, manager=self.field_manager,
+            reg.update(action.info, action.obj, manager=self.field_manager, copy_result=False,
                        namespace=action.obj.get("metadata", {}).get("namespace", ""))
         elif isinstance(action, UpdateStatus):
             reg.update(action.info, action.obj, subresource="status",
-                       manager=self.field_manager,
+                       manager=self.field_manager, copy_result=False,
                        namespace=action.obj.get("metadata", {}).get("namespace", ""))
         elif isinstance(action, Delete):
             reg.delete(action.info, action.namespace, action.name,

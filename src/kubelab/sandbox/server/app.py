@@ -676,7 +676,7 @@ class KubeApi:
         warnings = self.field_validation(request, t.info, body)
         obj = self.registry.create(t.info, body, namespace=self._ns(t),
                                    dry_run=self.dry_run(request),
-                                   manager=self.field_manager(request))
+                                   manager=self.field_manager(request), copy_result=False)
         return self.respond_object(request, t.info, obj, 201, warnings)
 
     async def replace(self, request: web.Request, t: Target) -> web.Response:
@@ -692,7 +692,7 @@ class KubeApi:
                 f'({t.name})')
         obj = self.registry.update(t.info, body, namespace=self._ns(t),
                                    subresource=t.subresource, dry_run=self.dry_run(request),
-                                   manager=self.field_manager(request))
+                                   manager=self.field_manager(request), copy_result=False)
         return self.respond_object(request, t.info, obj, 200, warnings)
 
     async def patch(self, request: web.Request, t: Target) -> web.Response:
@@ -726,7 +726,7 @@ class KubeApi:
                 if live is None:
                     merged.setdefault("metadata", {}).setdefault("name", t.name)
                     obj = self.registry.create(t.info, merged, namespace=namespace,
-                                               dry_run=dry, applied=True)
+                                               dry_run=dry, applied=True, copy_result=False)
                     return self.respond_object(request, t.info, obj, 201, warnings)
             else:
                 if live is None:
@@ -748,7 +748,7 @@ class KubeApi:
         obj = self.registry.update(t.info, merged, namespace=namespace,
                                    subresource=t.subresource, dry_run=dry,
                                    manager=self.field_manager(request),
-                                   applied=content_type == patching.APPLY)
+                                   applied=content_type == patching.APPLY, copy_result=False)
         return self.respond_object(request, t.info, obj, 200, warnings)
 
     @staticmethod
@@ -891,7 +891,8 @@ class KubeApi:
         obj["spec"]["replicas"] = replicas
         updated = self.registry.update(t.info, obj, namespace=namespace,
                                        dry_run=self.dry_run(request),
-                                       manager=self.field_manager(request), via="scale")
+                                       manager=self.field_manager(request), via="scale",
+                                       copy_result=False)
         return _json(self._scale_of(t.info, updated))
 
     # ---------------------------------------------------------------- watch

@@ -565,12 +565,15 @@ class Registry:
 
     def create(self, info: KindInfo, obj: Obj, *, namespace: str = "",
                dry_run: bool = False, manager: str = SERVER_MANAGER,
-               applied: bool = False) -> Obj:
+               applied: bool = False, copy_result: bool = True) -> Obj:
         """POST: default, validate, fill server fields, store; 409 if the name exists.
 
         ``manager`` is the writer recorded in ``metadata.managedFields`` (the request's
         ``fieldManager`` or its User-Agent's product, a component's binary name);
         ``applied``: server-side apply already recorded the write (operation ``Apply``).
+        ``copy_result=False`` returns the stored object itself, for callers that only read
+        or serialise it (the HTTP layer, the components' runner): a deep copy of every
+        written object, managedFields included, was a third of a status write's cost.
         """
         obj = copy.deepcopy(obj)
         storage = self.storage(info)
@@ -624,15 +627,16 @@ class Registry:
             return obj
         stored = self._commit(info, obj, old=None, event_type="ADDED",
                               namespace=namespace, name=name)
-        return copy.deepcopy(stored)
+        return copy.deepcopy(stored) if copy_result else stored
 
     def update(self, info: KindInfo, obj: Obj, *, namespace: str = "",
                subresource: str | None = None, dry_run: bool = False,
-               manager: str = SERVER_MANAGER, applied: bool = False, via: str = "") -> Obj:
+               manager: str = SERVER_MANAGER, applied: bool = False, via: str = "",
+               copy_result: bool = True) -> Obj:
         """PUT (main resource or an update subresource): 409 on a stale resourceVersion.
 
-        ``manager``/``applied`` as for :meth:`create`; ``via`` names the subresource a
-        main-resource write came through for ``managedFields`` (``scale``).
+        ``manager``/``applied``/``copy_result`` as for :meth:`create`; ``via`` names the
+        subresource a main-resource write came through for ``managedFields`` (``scale``).
         """
         obj = copy.deepcopy(obj)
         meta = obj.setdefault("metadata", {})
@@ -685,16 +689,16 @@ class Registry:
             raise errors.invalid(info, name, causes)
         self._check_size(obj)
         if obj == old:
-            return copy.deepcopy(old)
+            return copy.deepcopy(old) if copy_result else old
         if dry_run:
             return obj
         if self._ready_to_vanish(storage, obj):
             self._commit(info, None, old=obj, event_type="DELETED",
                          namespace=namespace, name=name)
-            return copy.deepcopy(obj)
+            return copy.deepcopy(obj) if copy_result else obj
         stored = self._commit(info, obj, old=old, event_type="MODIFIED",
                               namespace=namespace, name=name)
-        return copy.deepcopy(stored)
+        return copy.deepcopy(stored) if copy_result else stored
 
     def _record_write(self, info: KindInfo, old: Obj | None, obj: Obj, manager: str,
                       subresource: str) -> None:

@@ -3,7 +3,9 @@
 Mirrors kube-apiserver's ``pkg/registry/<group>/<kind>/strategy.go`` plus the defaulting
 functions of ``pkg/apis/<group>/v1/defaults.go`` and the validation of
 ``pkg/apis/<group>/validation``. The generic registry (:mod:`kubelab.sandbox.store.registry`)
-calls a strategy at fixed points, exactly like ``genericregistry.Store``:
+calls a strategy, through the kind's storage object (:mod:`kubelab.sandbox.storage`, which
+adds the rules a strategy cannot express: allocation, graceful deletion, finalisation,
+subresources), at fixed points, exactly like ``genericregistry.Store``:
 
 1. ``default(obj)`` after decoding a request body (create, update, patch result);
 2. ``prepare_for_create(obj)`` / ``prepare_for_update(obj, old)`` (reset status on create,
