@@ -1066,7 +1066,9 @@ class KubeApi:
                 "the kubelab sandbox streams exec over WebSocket only (subprotocol "
                 f"{' or '.join(exec_stream.PROTOCOLS)}), not SPDY: use kubectl 1.30 or newer")
         await ws.prepare(request)
-        await exec_stream.ExecStream(ws, process, list(command), self.clock, tty=tty).serve()
+        await exec_stream.ExecStream(ws, process, list(command), self.clock, tty=tty,
+                                     stdout=q.get("stdout") in ("true", "1"),
+                                     stderr=q.get("stderr") in ("true", "1")).serve()
         return ws
 
     # ---------------------------------------------------------------- attach
