@@ -219,7 +219,7 @@ CASES = [
 
 
 def run_case(command: str, infile: str, stdin: str) -> tuple[str, str, int]:
-    shell = Shell({"PWD": "/work"}, {"/work/input": infile})
+    shell = Shell({"PWD": "/testsuite"}, {"/testsuite/input": infile})
     return drain_text(shell.run_script(command, Input(stdin)))
 
 
