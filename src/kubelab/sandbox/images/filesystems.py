@@ -25,10 +25,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from kubelab.sandbox.images.catalog import page
-
-_DIRECTORIES = ("/tmp/", "/root/", "/home/", "/var/", "/var/log/", "/var/tmp/", "/usr/",
-                "/usr/bin/", "/usr/local/", "/usr/local/bin/", "/bin/", "/sbin/", "/dev/",
-                "/proc/", "/sys/", "/run/", "/opt/", "/mnt/", "/srv/", "/lib/")
+from kubelab.sandbox.images.shell_io import STANDARD_DIRECTORIES
 
 DEBIAN_OS_RELEASE = """\
 PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"
@@ -246,7 +243,7 @@ def _name(repository: str) -> str:
 
 def tree(repository: str, tag: str = "latest") -> dict[str, str]:
     """The image's own files (directories as keys ending in ``/``)."""
-    files = {path: "" for path in _DIRECTORIES}
+    files = {path: "" for path in STANDARD_DIRECTORIES}
     name = _name(repository)
     alpine = name == "alpine" or "alpine" in tag
     if name == "kubernetes-bootcamp":

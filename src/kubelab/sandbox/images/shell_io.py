@@ -35,9 +35,13 @@ MAX_VALUE_BYTES = 1024 * 1024
 MAX_FILE_BYTES = 1024 * 1024
 MAX_WRITTEN_BYTES = 8 * 1024 * 1024
 MAX_FILES = 10_000
-#: What ``ls /`` shows besides the directories of mounted files: a Linux image's root.
-ROOT_DIRECTORIES = frozenset({"bin", "dev", "etc", "home", "lib", "proc", "root", "run", "sbin",
-                              "sys", "tmp", "usr", "var"})
+#: The directories every image has (a Linux image's file system hierarchy), empty until written.
+STANDARD_DIRECTORIES = ("/tmp/", "/root/", "/home/", "/etc/", "/var/", "/var/log/", "/var/tmp/",
+                        "/usr/", "/usr/bin/", "/usr/local/", "/usr/local/bin/", "/bin/", "/sbin/",
+                        "/dev/", "/proc/", "/sys/", "/run/", "/opt/", "/mnt/", "/srv/", "/lib/")
+#: What ``ls /`` shows besides the directories of mounted files: the image's root, derived from
+#: :data:`STANDARD_DIRECTORIES` so the two cannot disagree.
+ROOT_DIRECTORIES = frozenset(path.split("/")[1] for path in STANDARD_DIRECTORIES)
 NO_SPACE = "No space left on device"
 NO_SUCH_FILE = "No such file or directory"
 
