@@ -35,7 +35,7 @@ from kubelab.sandbox.api import decode, errors, kinds, params
 from kubelab.sandbox.api.errors import ApiError
 from kubelab.sandbox.api.kinds import KindInfo
 from kubelab.sandbox.clock import Clock, client_waiting, hold, touch
-from kubelab.sandbox.fabric import ExecError
+from kubelab.sandbox.fabric import ExecError, NodeAgent
 from kubelab.sandbox.server import (
     attach_stream,
     discovery,
@@ -190,6 +190,18 @@ def _json(obj: Any, status: int = 200, content_type: str = "application/json",
             else json.dumps(obj, separators=(",", ":")).encode())
     return web.Response(body=body, status=status, content_type=None,
                         headers={"Content-Type": content_type, **(headers or {})})
+
+
+async def _channel_websocket(request: web.Request, verb: str) -> web.WebSocketResponse:
+    """The WebSocket upgrade exec and attach share (channel protocols v5/v4); SPDY is refused."""
+    ws = web.WebSocketResponse(protocols=exec_stream.PROTOCOLS, autoping=True)
+    ready = ws.can_prepare(request)
+    if not ready.ok or ready.protocol is None:
+        raise errors.bad_request(
+            f"the kubelab sandbox streams {verb} over WebSocket only (subprotocol "
+            f"{' or '.join(exec_stream.PROTOCOLS)}), not SPDY: use kubectl 1.30 or newer")
+    await ws.prepare(request)
+    return ws
 
 
 def _upgrade_refused(exc: ExecError) -> web.Response:
@@ -1028,6 +1040,25 @@ class KubeApi:
 
     # ---------------------------------------------------------------- exec
 
+    def _streaming_agent(self, pod: Obj, name: str, verb: str) -> NodeAgent | None:
+        """The API server's checks before a stream to a container (``ExecLocation``,
+        ``AttachLocation``: not a completed pod, a node assigned), then that node's kubelet,
+        or None when no kubelet serves it."""
+        phase = pod.get("status", {}).get("phase")
+        if phase in ("Succeeded", "Failed"):
+            raise errors.bad_request(
+                f"cannot {verb} a container in a completed pod; current phase is {phase}")
+        node = pod["spec"].get("nodeName")
+        if not node:
+            raise errors.bad_request(f"pod {name} does not have a host assigned")
+        return self.fabric.node_agent(node) if self.fabric else None
+
+    def _pod_network(self, namespace: str, pod: Obj) -> pod_network.ClusterNetwork:
+        """What an exec or attached shell reaches: cluster DNS and Services, from the pod's IP."""
+        return pod_network.ClusterNetwork(
+            self.registry, self.fabric, namespace, pod.get("status", {}).get("podIP", ""),
+            asyncio.get_running_loop(), self._service_endpoint, self._http_session)
+
     async def exec(self, request: web.Request, t: Target) -> web.StreamResponse:
         """``pods/<name>/exec``: the API server's checks (``ExecLocation``), the kubelet's,
         then the WebSocket stream (:mod:`.exec_stream`)."""
@@ -1037,35 +1068,19 @@ class KubeApi:
         q = request.query
         command = q.getall("command", [])
         container = _pod_container(pod, q.get("container"))
-        phase = pod.get("status", {}).get("phase")
-        if phase in ("Succeeded", "Failed"):
-            raise errors.bad_request(
-                f"cannot exec into a container in a completed pod; current phase is {phase}")
-        node = pod["spec"].get("nodeName")
-        if not node:
-            raise errors.bad_request(f"pod {t.name} does not have a host assigned")
+        agent = self._streaming_agent(pod, t.name, "exec into")
         if not command:
             raise errors.bad_request("you must specify at least 1 command")
-        agent = self.fabric.node_agent(node) if self.fabric else None
         tty = q.get("tty") in ("true", "1")
         try:
             if agent is None:
                 raise ExecError(f'container not found ("{container}")', 500, plain=True)
-            network = pod_network.ClusterNetwork(
-                self.registry, self.fabric, namespace, pod.get("status", {}).get("podIP", ""),
-                asyncio.get_running_loop(), self._service_endpoint, self._http_session)
             process = agent.exec(namespace, t.name, container, list(command),
                                  stdin=q.get("stdin") in ("true", "1"), tty=tty,
-                                 network=network)
+                                 network=self._pod_network(namespace, pod))
         except ExecError as exc:
             return _upgrade_refused(exc)
-        ws = web.WebSocketResponse(protocols=exec_stream.PROTOCOLS, autoping=True)
-        ready = ws.can_prepare(request)
-        if not ready.ok or ready.protocol is None:
-            raise errors.bad_request(
-                "the kubelab sandbox streams exec over WebSocket only (subprotocol "
-                f"{' or '.join(exec_stream.PROTOCOLS)}), not SPDY: use kubectl 1.30 or newer")
-        await ws.prepare(request)
+        ws = await _channel_websocket(request, "exec")
         await exec_stream.ExecStream(ws, process, list(command), self.clock, tty=tty,
                                      stdout=q.get("stdout") in ("true", "1"),
                                      stderr=q.get("stderr") in ("true", "1")).serve()
@@ -1082,33 +1097,17 @@ class KubeApi:
         pod = self.registry.get(t.info, namespace, t.name)
         q = request.query
         container = _pod_container(pod, q.get("container"))
-        phase = pod.get("status", {}).get("phase")
-        if phase in ("Succeeded", "Failed"):
-            raise errors.bad_request(
-                f"cannot attach to a container in a completed pod; current phase is {phase}")
-        node = pod["spec"].get("nodeName")
-        if not node:
-            raise errors.bad_request(f"pod {t.name} does not have a host assigned")
-        agent = self.fabric.node_agent(node) if self.fabric else None
+        agent = self._streaming_agent(pod, t.name, "attach to")
         tty = q.get("tty") in ("true", "1")
         try:
             if agent is None:
                 raise ExecError(f'container not found ("{container}")', 500, plain=True)
-            network = pod_network.ClusterNetwork(
-                self.registry, self.fabric, namespace, pod.get("status", {}).get("podIP", ""),
-                asyncio.get_running_loop(), self._service_endpoint, self._http_session)
             process = agent.attach(namespace, t.name, container,
                                    stdin=q.get("stdin") in ("true", "1"), tty=tty,
-                                   network=network)
+                                   network=self._pod_network(namespace, pod))
         except ExecError as exc:
             return _upgrade_refused(exc)
-        ws = web.WebSocketResponse(protocols=exec_stream.PROTOCOLS, autoping=True)
-        ready = ws.can_prepare(request)
-        if not ready.ok or ready.protocol is None:
-            raise errors.bad_request(
-                "the kubelab sandbox streams attach over WebSocket only (subprotocol "
-                f"{' or '.join(exec_stream.PROTOCOLS)}), not SPDY: use kubectl 1.30 or newer")
-        await ws.prepare(request)
+        ws = await _channel_websocket(request, "attach")
         stream = attach_stream.AttachStream(ws, process, self.clock, tty=tty,
                                             log=agent.attach_log(namespace, t.name, container))
         try:
