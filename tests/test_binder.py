@@ -17,7 +17,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 import tomllib
 import urllib.error
 import urllib.request
@@ -25,12 +24,12 @@ import venv
 from pathlib import Path
 
 import pytest
+from jupyter_support import wait_for_jupyter
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from kubelab import labsetup
-from kubelab.sandbox.cluster import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 BINDER = REPO / "binder"
@@ -106,22 +105,17 @@ def _get(url: str) -> bytes:
 
 def _lab_rest_checks(bindir: Path, env: dict[str, str], root: Path) -> None:
     """What a student's browser gets from JupyterLab after postBuild, read over REST."""
-    port, token = free_port(), "binder-test"
+    token = "binder-test"
     server = subprocess.Popen(
-        [str(bindir / "jupyter"), "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+        [str(bindir / "jupyter"), "lab", "--no-browser", "--ip=127.0.0.1", "--port=0",
          "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
          f"--ServerApp.root_dir={root}", *(["--allow-root"] if os.geteuid() == 0 else [])],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                _get(f"{base}/api/status?token={token}")
-                break
-            except OSError:
-                assert time.monotonic() < deadline and server.poll() is None, "no JupyterLab"
-                time.sleep(0.3)
+        found = wait_for_jupyter(Path(env["JUPYTER_RUNTIME_DIR"]), token,
+                                 lambda: server.poll() is None)
+        assert found is not None, "no JupyterLab"
+        base = found
         tracker = json.loads(_get(f"{base}/lab/api/settings/@jupyterlab/notebook-extension:"
                                   f"tracker?token={token}"))
         # overrides.json becomes the schema's defaults, under the user's own settings (none).

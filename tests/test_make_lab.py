@@ -30,9 +30,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from jupyter_support import wait_for_jupyter
 
 from kubelab import lab
-from kubelab.sandbox.cluster import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 VENV = Path(sys.prefix)
@@ -134,11 +134,10 @@ def test_make_lab_from_a_clean_clone(workspace: tuple[Path, list[str]]) -> None:
         pytest.skip("the virtualenv is older than the committed pyproject.toml: run `make venv`")
 
     home, state = tmp / "home", tmp / "state"
-    port = free_port()
     token = f"make-lab-{os.getpid()}"
     (home / ".jupyter").mkdir(parents=True)
     (home / ".jupyter" / "jupyter_server_config.json").write_text(json.dumps({
-        "ServerApp": {"open_browser": False, "port": port, "port_retries": 0},
+        "ServerApp": {"open_browser": False, "port": 0, "port_retries": 0},
         "IdentityProvider": {"token": token}}))
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("KUBE", "JUPYTER", "VIRTUAL_ENV", "PYTHON", "MAKE", "IPYTHON"))}
@@ -166,15 +165,14 @@ def test_make_lab_from_a_clean_clone(workspace: tuple[Path, list[str]]) -> None:
                                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                                 start_new_session=True)
     try:
-        url = (f"http://127.0.0.1:{port}/api/contents/{LESSON}?content=1&token={token}")
-        served = None
-        while time.monotonic() - started < 120 and make.poll() is None:
-            try:
-                with urllib.request.urlopen(url, timeout=5) as response:
-                    served = json.loads(response.read())
-                    break
-            except (urllib.error.URLError, OSError):
-                time.sleep(0.25)
+        runtime = home / ".local/share/jupyter/runtime"
+        base = wait_for_jupyter(runtime, token, lambda: make.poll() is None,
+                                timeout=max(1.0, 120 - (time.monotonic() - started)))
+        assert base is not None, log.read_text()[-4000:]
+        port = int(base.rsplit(":", 1)[1].split("/")[0])
+        with urllib.request.urlopen(f"{base}/api/contents/{LESSON}?content=1&token={token}",
+                                    timeout=30) as response:
+            served = json.loads(response.read())
         served_after = time.monotonic() - started
         assert served is not None, log.read_text()[-4000:]
         assert served["type"] == "notebook" and served["content"]["cells"]

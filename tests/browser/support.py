@@ -9,14 +9,13 @@ notebook's kernel is connected.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,9 +24,8 @@ from typing import Any
 
 import nbformat
 import pytest
+from jupyter_support import wait_for_jupyter
 from sandbox_support import SandboxHandle, start_sandbox
-
-from kubelab.sandbox.cluster import free_port
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_MISSING = not Path(CHROMIUM).exists()
@@ -102,30 +100,33 @@ def write_notebook(path: Path, *sources: str) -> None:
 def jupyterlab(root_dir: Path, env: Mapping[str, str], *, token: str = TOKEN,
                base_url: str = "/", args: Sequence[str] = (),
                sandbox: SandboxHandle | None = None) -> Iterator[Lab]:
-    """JupyterLab on a free loopback port serving ``root_dir``, ready when this yields;
-    stopped with its whole process group (kernels included) afterwards."""
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1",
-         f"--port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
-         f"--ServerApp.base_url={base_url}", f"--ServerApp.root_dir={root_dir}", *args,
-         *(["--allow-root"] if os.geteuid() == 0 else [])],
-        env=dict(env), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        start_new_session=True)
-    lab = Lab(f"http://127.0.0.1:{port}{base_url.rstrip('/')}", token, sandbox)
+    """JupyterLab on a loopback port of its own choosing serving ``root_dir``, ready when this
+    yields; stopped with its whole process group (kernels included) afterwards.
+
+    The server binds port 0 and the test reads the port back from the server's runtime file
+    (``jpserver-<pid>.json``): a port picked here and handed over would stay free for the
+    seconds the server takes to import, long enough for another listener to take it and
+    answer in its place. The server's log goes to ``jupyterlab.log`` beside ``root_dir``,
+    quoted when it does not start.
+    """
+    runtime = Path(env["JUPYTER_RUNTIME_DIR"])
+    log_path = root_dir.parent / "jupyterlab.log"
+    with log_path.open("ab") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1",
+             "--port=0", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
+             f"--ServerApp.base_url={base_url}", f"--ServerApp.root_dir={root_dir}", *args,
+             *(["--allow-root"] if os.geteuid() == 0 else [])],
+            env=dict(env), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(lab.url("api/status"), timeout=2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    pytest.fail("JupyterLab did not start")
-                time.sleep(0.2)
-        yield lab
+        url = wait_for_jupyter(runtime, token, lambda: server.poll() is None)
+        if url is None:
+            tail = log_path.read_text(errors="replace")[-3000:]
+            pytest.fail(f"JupyterLab did not start (exit {server.poll()}):\n{tail}")
+        yield Lab(url, token, sandbox)
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
 
 
