@@ -347,8 +347,11 @@ def _age_seconds(now: datetime, value: object) -> float | None:
     return None if when is None else max(0.0, (now - when).total_seconds())
 
 
+_DIGIT_RUNS = re.compile(r"(\d+)")
+
+
 def _natural_key(text: str) -> tuple[Any, ...]:
-    return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", text))
+    return tuple(int(t) if t.isdigit() else t for t in _DIGIT_RUNS.split(text))
 
 
 def _quantity(value: object) -> Decimal:
@@ -482,7 +485,8 @@ def _pod_chip(pod: Obj, events: _EventIndex) -> PodChip:
     summary = podstatus.summarize_pod(pod)  # once: kubectl's STATUS, READY and RESTARTS
     reason = _scheduling_reason(pod, events) if status == UNSCHEDULED else (
         summary.status or "Unknown")
-    unhealthy = events.about("Pod", ns, name, "Unhealthy")
+    unhealthy = events.about("Pod", ns, name, "Unhealthy") if events.for_object(
+        "Pod", ns, name) else []
     return PodChip(
         namespace=ns,
         name=name,
@@ -828,11 +832,14 @@ class ProjectionCache:
             fact = self._pods.get(id(pod))
             version = _meta(pod).get("resourceVersion")
             if fact is None or fact.pod is not pod or not version or fact.version != version:
-                ns, name = _namespace(pod), _name(pod)
+                meta = _meta(pod)
+                ns, name = str(meta.get("namespace") or ""), str(meta.get("name") or "")
                 node = (pod.get("spec") or {}).get("nodeName")
+                system = ns == SYSTEM_NAMESPACE  # only kube-system pods are components
                 fact = _PodFacts(pod, ns, name, (ns, _natural_key(name)),
                                  str(node) if node else None,
-                                 _is_kube_proxy(pod), _component_of(pod), version)
+                                 system and _is_kube_proxy(pod),
+                                 _component_of(pod) if system else None, version)
             kept[id(pod)] = fact
         self._pods = kept
         return sorted(kept.values(), key=lambda f: f.sort_key)
