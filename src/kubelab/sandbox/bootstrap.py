@@ -4,7 +4,8 @@ kubeadm init/join leave: the four system namespaces; the ``default/kubernetes`` 
 (first ClusterIP of the service range) and its endpoints; the ``kube-dns`` Service (tenth
 ClusterIP) labelled for ``kubectl cluster-info``; one Node per machine, the control-plane
 node labelled and tainted ``node-role.kubernetes.io/control-plane``; the static control-plane
-pods, the kube-proxy DaemonSet and the CoreDNS Deployment. Names follow kind's
+pods, the kube-proxy DaemonSet and the CoreDNS Deployment; and, as kind adds, the default
+StorageClass ``standard``. Names follow kind's
 (``kubelab-control-plane``, ``kubelab-worker``, ``kubelab-worker2``…), which is what learners
 see on a kind cluster too.
 
@@ -76,6 +77,19 @@ def seed(registry: Registry, workers: int) -> None:
         {"k8s-app": "kube-dns", "kubernetes.io/cluster-service": "true",
          "kubernetes.io/name": "CoreDNS"}, {"k8s-app": "kube-dns"}), "kube-system")
     _seed_workloads(registry)
+    _ensure(registry, kinds.resource("storageclasses.storage.k8s.io"), DEFAULT_STORAGE_CLASS)
+
+
+#: kind's default StorageClass: claims that name no class get it, and its provisioner
+#: (rancher.io/local-path, simulated by the sandbox's controller manager) makes a volume on
+#: the node the scheduler picked for the claim's first pod.
+DEFAULT_STORAGE_CLASS: dict[str, Any] = {
+    "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+    "metadata": {"name": "standard",
+                 "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
+    "provisioner": "rancher.io/local-path", "reclaimPolicy": "Delete",
+    "volumeBindingMode": "WaitForFirstConsumer",
+}
 
 
 def _seed_workloads(registry: Registry) -> None:

@@ -386,6 +386,7 @@ def test_every_served_property_has_a_description() -> None:
     # Fields newer than the published spec the table was generated from (1.37's workload
     # scheduling fields of the Job spec among them).
     assert missing <= {("io.k8s.api.core.v1.NodeSpec", "podPreemptionPolicy"),
+                       ("io.k8s.api.core.v1.PersistentVolumeClaimStatus", "healthStatus"),
                        ("io.k8s.api.batch.v1.JobSpec", "scheduling"),
                        ("io.k8s.api.batch.v1.JobSchedulingConfiguration",
                         "schedulingConstraints"),

@@ -88,6 +88,12 @@ KINDS: tuple[KindInfo, ...] = (
                                                         ("create", "delete", "get", "patch",
                                                          "update"))),
              model="V1Node"),
+    KindInfo("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims",
+             "persistentvolumeclaim", True, ("pvc",),
+             subresources=(_status("PersistentVolumeClaim"),),
+             model="V1PersistentVolumeClaim"),
+    KindInfo("", "v1", "PersistentVolume", "persistentvolumes", "persistentvolume", False,
+             ("pv",), subresources=(_status("PersistentVolume"),), model="V1PersistentVolume"),
     KindInfo("", "v1", "Pod", "pods", "pod", True, ("po",), ("all",),
              subresources=(
                  Subresource("attach", "PodAttachOptions", ("create", "get")),
@@ -114,6 +120,8 @@ KINDS: tuple[KindInfo, ...] = (
                  _status("Service"),
              ),
              model="V1Service"),
+    KindInfo("apps", "v1", "ControllerRevision", "controllerrevisions", "controllerrevision",
+             True, model="V1ControllerRevision"),
     KindInfo("apps", "v1", "DaemonSet", "daemonsets", "daemonset", True, ("ds",), ("all",),
              subresources=(_status("DaemonSet", "apps"),), model="V1DaemonSet"),
     KindInfo("apps", "v1", "Deployment", "deployments", "deployment", True, ("deploy",),
@@ -121,6 +129,9 @@ KINDS: tuple[KindInfo, ...] = (
              model="V1Deployment"),
     KindInfo("apps", "v1", "ReplicaSet", "replicasets", "replicaset", True, ("rs",), ("all",),
              subresources=(_scale(), _status("ReplicaSet", "apps")), model="V1ReplicaSet"),
+    KindInfo("apps", "v1", "StatefulSet", "statefulsets", "statefulset", True, ("sts",),
+             ("all",), subresources=(_scale(), _status("StatefulSet", "apps")),
+             model="V1StatefulSet"),
     KindInfo("batch", "v1", "CronJob", "cronjobs", "cronjob", True, ("cj",), ("all",),
              subresources=(_status("CronJob", "batch"),), model="V1CronJob"),
     KindInfo("batch", "v1", "Job", "jobs", "job", True, (), ("all",),
@@ -131,11 +142,14 @@ KINDS: tuple[KindInfo, ...] = (
              True, model="V1EndpointSlice"),
     KindInfo("events.k8s.io", "v1", "Event", "events", "event", True, ("ev",),
              model="EventsV1Event"),
+    KindInfo("storage.k8s.io", "v1", "StorageClass", "storageclasses", "storageclass", False,
+             ("sc",), model="V1StorageClass"),
 )
 
 # Groups in the order discovery lists them (core first, as the real server does).
 GROUP_ORDER: tuple[str, ...] = (
-    "", "apps", "events.k8s.io", "batch", "coordination.k8s.io", "discovery.k8s.io", "policy",
+    "", "apps", "events.k8s.io", "batch", "storage.k8s.io",
+    "coordination.k8s.io", "discovery.k8s.io", "policy",
 )
 
 _BY_PATH: dict[tuple[str, str, str], KindInfo] = {

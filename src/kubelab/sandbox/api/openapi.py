@@ -82,7 +82,7 @@ _GROUP_TYPES: dict[str, str] = {
 _GROUP_PREFIXES: tuple[tuple[str, str], ...] = (
     ("ControllerRevision", "apps"), ("DaemonSet", "apps"), ("Deployment", "apps"),
     ("ReplicaSet", "apps"), ("RollingUpdate", "apps"), ("StatefulSet", "apps"),
-    ("Lease", "coordination"),
+    ("Lease", "coordination"), ("StorageClass", "storage"),
     ("CronJob", "batch"), ("Job", "batch"), ("PodFailurePolicy", "batch"),
     ("SuccessPolicy", "batch"), ("UncountedTerminatedPods", "batch"),
 )

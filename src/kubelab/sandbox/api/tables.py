@@ -966,6 +966,158 @@ def print_daemon_set(obj: Obj, now: datetime) -> Row:
     )
 
 
+@_register(
+    [("apps/v1", "StatefulSet")],
+    (
+        _name_column(),
+        Column("Ready", "string", "Number of the pod with ready state"),
+        _age_column(),
+        Column("Containers", "string", _CONTAINERS_DOC, priority=1),
+        Column("Images", "string", _IMAGES_DOC, priority=1),
+    ),
+)
+def print_stateful_set(obj: Obj, now: datetime) -> Row:
+    """``printStatefulSet``: READY is ``readyReplicas/spec.replicas``."""
+    spec, status = _m(obj, "spec"), _m(obj, "status")
+    names, images = _containers_cells(_template_spec(obj))
+    ready = f"{_int(status.get('readyReplicas'))}/{_replicas(spec)}"
+    return Row([_name(obj), ready, _age(obj, now), names, images])
+
+
+@_register(
+    [("apps/v1", "ControllerRevision")],
+    (
+        _name_column(),
+        Column("Controller", "string", "Controller of the object"),
+        Column("Revision", "integer", ("V1ControllerRevision", "revision")),
+        _age_column(),
+    ),
+)
+def print_controller_revision(obj: Obj, now: datetime) -> Row:
+    """``printControllerRevision``: CONTROLLER is ``<kind>.<group>/<name>`` in lower case."""
+    controller = "<none>"
+    for ref in _list(_m(obj, "metadata"), "ownerReferences"):
+        if isinstance(ref, Mapping) and ref.get("controller"):
+            group = str(ref.get("apiVersion") or "").rpartition("/")[0]
+            kind = str(ref.get("kind") or "") + (f".{group}" if group else "")
+            controller = f"{kind.lower()}/{ref.get('name', '')}"
+    return Row([_name(obj), controller, _int(obj.get("revision")), _age(obj, now)])
+
+
+_ACCESS_MODE_SHORT = (("ReadWriteOnce", "RWO"), ("ReadOnlyMany", "ROX"),
+                      ("ReadWriteMany", "RWX"), ("ReadWriteOncePod", "RWOP"))
+
+
+def access_modes_string(modes: Any) -> str:
+    """``GetAccessModesAsString``: RWO, ROX, RWX, RWOP in that order, comma separated."""
+    present = modes if isinstance(modes, list) else []
+    return ",".join(short for mode, short in _ACCESS_MODE_SHORT if mode in present)
+
+
+def _storage_class_of(obj: Obj) -> str:
+    """``GetPersistentVolume(Claim)Class``: the beta annotation, else the field."""
+    beta = _m(_m(obj, "metadata"), "annotations").get("volume.beta.kubernetes.io/storage-class")
+    if beta is not None:
+        return str(beta)
+    return str(_m(obj, "spec").get("storageClassName") or "")
+
+
+def _volume_mode(spec: Obj) -> str:
+    mode = spec.get("volumeMode")
+    return "<unset>" if mode is None else str(mode)
+
+
+@_register(
+    [("v1", "PersistentVolume")],
+    (
+        _name_column(),
+        Column("Capacity", "string", ("V1PersistentVolumeSpec", "capacity")),
+        Column("Access Modes", "string", ("V1PersistentVolumeSpec", "accessModes")),
+        Column("Reclaim Policy", "string",
+               ("V1PersistentVolumeSpec", "persistentVolumeReclaimPolicy")),
+        Column("Status", "string", ("V1PersistentVolumeStatus", "phase")),
+        Column("Claim", "string", ("V1PersistentVolumeSpec", "claimRef")),
+        Column("StorageClass", "string", "StorageClass of the pv"),
+        Column("VolumeAttributesClass", "string", "VolumeAttributesClass of the pv"),
+        Column("Reason", "string", ("V1PersistentVolumeStatus", "reason")),
+        _age_column(),
+        Column("VolumeMode", "string", ("V1PersistentVolumeSpec", "volumeMode"), priority=1),
+    ),
+)
+def print_persistent_volume(obj: Obj, now: datetime) -> Row:
+    """``printPersistentVolume``."""
+    spec, status = _m(obj, "spec"), _m(obj, "status")
+    claim = _m(spec, "claimRef")
+    claim_cell = f"{claim.get('namespace', '')}/{claim.get('name', '')}" if claim else ""
+    phase = str(status.get("phase") or "")
+    if _m(obj, "metadata").get("deletionTimestamp"):
+        phase = "Terminating"
+    return Row([
+        _name(obj), str(_m(spec, "capacity").get("storage") or "0"),
+        access_modes_string(spec.get("accessModes")),
+        str(spec.get("persistentVolumeReclaimPolicy") or ""), phase, claim_cell,
+        _storage_class_of(obj), str(spec.get("volumeAttributesClassName") or "<unset>"),
+        str(status.get("reason") or ""), _age(obj, now), _volume_mode(spec),
+    ])
+
+
+@_register(
+    [("v1", "PersistentVolumeClaim")],
+    (
+        _name_column(),
+        Column("Status", "string", ("V1PersistentVolumeClaimStatus", "phase")),
+        Column("Volume", "string", ("V1PersistentVolumeClaimSpec", "volumeName")),
+        Column("Capacity", "string", ("V1PersistentVolumeClaimStatus", "capacity")),
+        Column("Access Modes", "string", ("V1PersistentVolumeClaimStatus", "accessModes")),
+        Column("StorageClass", "string", "StorageClass of the pvc"),
+        Column("VolumeAttributesClass", "string", "VolumeAttributesClass of the pvc"),
+        _age_column(),
+        Column("VolumeMode", "string", ("V1PersistentVolumeClaimSpec", "volumeMode"),
+               priority=1),
+    ),
+)
+def print_persistent_volume_claim(obj: Obj, now: datetime) -> Row:
+    """``printPersistentVolumeClaim``: capacity and modes only once bound to a volume."""
+    spec, status = _m(obj, "spec"), _m(obj, "status")
+    phase = str(status.get("phase") or "")
+    if _m(obj, "metadata").get("deletionTimestamp"):
+        phase = "Terminating"
+    capacity = modes = ""
+    if spec.get("volumeName"):
+        modes = access_modes_string(status.get("accessModes"))
+        capacity = str(_m(status, "capacity").get("storage") or "0")
+    return Row([
+        _name(obj), phase, str(spec.get("volumeName") or ""), capacity, modes,
+        _storage_class_of(obj), str(spec.get("volumeAttributesClassName") or "<unset>"),
+        _age(obj, now), _volume_mode(spec),
+    ])
+
+
+@_register(
+    [("storage.k8s.io/v1", "StorageClass")],
+    (
+        _name_column(),
+        Column("Provisioner", "string", ("V1StorageClass", "provisioner")),
+        Column("ReclaimPolicy", "string", ("V1StorageClass", "reclaimPolicy")),
+        Column("VolumeBindingMode", "string", ("V1StorageClass", "volumeBindingMode")),
+        Column("AllowVolumeExpansion", "string", ("V1StorageClass", "allowVolumeExpansion")),
+        _age_column(),
+    ),
+)
+def print_storage_class(obj: Obj, now: datetime) -> Row:
+    """``printStorageClass``: the default class's name ends in `` (default)``."""
+    annotations = _m(_m(obj, "metadata"), "annotations")
+    name = _name(obj)
+    if "true" in (annotations.get("storageclass.kubernetes.io/is-default-class"),
+                  annotations.get("storageclass.beta.kubernetes.io/is-default-class")):
+        name += " (default)"
+    return Row([
+        name, str(obj.get("provisioner") or ""), str(obj.get("reclaimPolicy") or "Delete"),
+        str(obj.get("volumeBindingMode") or "Immediate"),
+        bool(obj.get("allowVolumeExpansion")), _age(obj, now),
+    ])
+
+
 # --------------------------------------------------------------------------------------
 # batch/v1
 # --------------------------------------------------------------------------------------

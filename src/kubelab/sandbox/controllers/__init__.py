@@ -18,10 +18,16 @@ from kubelab.sandbox.controllers.garbage_collector import GarbageCollector
 from kubelab.sandbox.controllers.job import JobController
 from kubelab.sandbox.controllers.namespace import NamespaceController
 from kubelab.sandbox.controllers.node_lifecycle import NodeLifecycleController
+from kubelab.sandbox.controllers.persistentvolume import (
+    LocalPathProvisioner,
+    PersistentVolumeBinder,
+    VolumeProtectionController,
+)
 from kubelab.sandbox.controllers.replicaset import ReplicaSetController
 from kubelab.sandbox.controllers.resourcequota import ResourceQuotaController
 from kubelab.sandbox.controllers.root_ca_publisher import RootCAPublisher
 from kubelab.sandbox.controllers.service_lb import ServiceLBController
+from kubelab.sandbox.controllers.statefulset import StatefulSetController
 from kubelab.sandbox.controllers.ttl_after_finished import TTLAfterFinishedController
 from kubelab.sandbox.reconcile.types import Reconciler
 
@@ -43,6 +49,10 @@ def all_controllers(ca_pem: str | None = None) -> list[Reconciler]:
         JobController(),
         CronJobController(),
         TTLAfterFinishedController(),
+        StatefulSetController(),
+        PersistentVolumeBinder(),
+        LocalPathProvisioner(),
+        VolumeProtectionController(),
     ]
     if ca_pem:
         found.append(RootCAPublisher(ca_pem))

@@ -31,7 +31,7 @@ from kubelab.sandbox.api import kinds
 from kubelab.sandbox.api.kinds import KindInfo
 from kubelab.sandbox.api.strategies import strategy_for
 from kubelab.sandbox.clock import Clock
-from kubelab.sandbox.storage import batch, event, namespace, pod, service, workloads
+from kubelab.sandbox.storage import batch, event, namespace, pod, service, volumes, workloads
 from kubelab.sandbox.store import registry as generic
 from kubelab.sandbox.store.storage import Storage
 
@@ -46,6 +46,8 @@ _STORAGES: dict[tuple[str, str], type[Storage]] = {
     ("", "Service"): service.ServiceStorage,
     ("apps", "Deployment"): workloads.ScalableStorage,
     ("apps", "ReplicaSet"): workloads.ScalableStorage,
+    ("apps", "StatefulSet"): volumes.StatefulSetStorage,
+    ("", "PersistentVolumeClaim"): volumes.ClaimStorage,
     ("batch", "Job"): batch.JobStorage,
 }
 

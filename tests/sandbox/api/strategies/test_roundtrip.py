@@ -60,6 +60,19 @@ OBJECTS: dict[tuple[str, str], dict[str, Any]] = {
     ("batch/v1", "CronJob"): {"spec": {"schedule": "*/1 * * * *", "jobTemplate": {"spec": {
         "template": {"spec": {"restartPolicy": "OnFailure",
                               "containers": [{"name": "hello", "image": "busybox"}]}}}}}},
+    ("apps/v1", "StatefulSet"): {"spec": {
+        "serviceName": "web", "selector": {"matchLabels": {"app": "web"}}, "template": TEMPLATE,
+        "volumeClaimTemplates": [{"metadata": {"name": "www"}, "spec": {
+            "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}]}},
+    ("apps/v1", "ControllerRevision"): {"data": {"spec": {"template": TEMPLATE}},
+                                        "revision": 1},
+    ("v1", "PersistentVolumeClaim"): {"spec": {"accessModes": ["ReadWriteOnce"],
+                                               "resources": {"requests": {"storage": "1Gi"}}}},
+    ("v1", "PersistentVolume"): {"metadata": {"name": "pv1"}, "spec": {
+        "accessModes": ["ReadWriteOnce"], "capacity": {"storage": "1Gi"},
+        "hostPath": {"path": "/mnt/data"}}},
+    ("storage.k8s.io/v1", "StorageClass"): {"metadata": {"name": "standard"},
+                                            "provisioner": "rancher.io/local-path"},
 }
 
 
