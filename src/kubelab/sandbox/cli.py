@@ -54,6 +54,10 @@ def _parser() -> argparse.ArgumentParser:
     logs = sub.add_parser("logs", help="print the sandbox's log")
     logs.add_argument("--tail", type=int, default=50)
     sub.add_parser("kubeconfig", help="print the kubeconfig path")
+    addons = sub.add_parser("addons", help="enable cluster add-ons, as minikube addons does")
+    addons.add_argument("action", choices=("enable", "list"))
+    addons.add_argument("name", nargs="?", choices=("ingress",),
+                        help="ingress: the ingress-nginx controller and the nginx IngressClass")
     return parser
 
 
@@ -103,7 +107,28 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "kubeconfig":
         print(state_dir / "kubeconfig")
         return 0
+    if args.command == "addons":
+        return _addons(state_dir, args)
     return 2
+
+
+def _addons(state_dir: Path, args: argparse.Namespace) -> int:
+    from kubelab.sandbox import addons
+
+    if args.action == "list":
+        print("\n".join(sorted(addons.ADDONS)))
+        return 0
+    if not args.name:
+        print("error: name the add-on to enable (ingress)", file=sys.stderr)
+        return 2
+    live = daemon.running(state_dir)
+    if live is None:
+        print("error: the sandbox is not running (kubelab sandbox start)", file=sys.stderr)
+        return 1
+    for line in addons.enable(args.name, live.url, live.token, daemon.ca_of(state_dir)):
+        print(line)
+    print(f"The '{args.name}' addon is enabled")
+    return 0
 
 
 def _event_ttl(args: argparse.Namespace) -> float:

@@ -118,6 +118,9 @@ _BINARIES = (("kubelab.sandbox.controllers", "kube-controller-manager"),
 
 
 def field_manager_of(component: object) -> str | None:
+    own = getattr(component, "field_manager", None)
+    if isinstance(own, str):  # an add-on's own binary (nginx-ingress-controller)
+        return own
     module = type(component).__module__
     return next((binary for prefix, binary in _BINARIES if module.startswith(prefix)), None)
 
@@ -193,6 +196,9 @@ class Sandbox:
                               server_address=f"127.0.0.1:{self.port}", health=self.health,
                               faults=self.inject_fault)
         self.api = KubeApi(self.registry, self.clock, config, self.fabric)
+        # In-cluster programs (the ingress controller) read the API as pods reach it.
+        self.fabric.register_api(
+            lambda resource: self.registry.snapshot_list(kinds.resource(resource)))
         self._runner = web.AppRunner(self.api.app(), access_log=None,
                                      handle_signals=False, shutdown_timeout=0.5)
         await self._runner.setup()

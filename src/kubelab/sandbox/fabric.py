@@ -14,8 +14,8 @@ server looks it up. One :class:`Fabric` exists per sandbox.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     import asyncio
@@ -138,6 +138,7 @@ class Fabric:
     def __init__(self) -> None:
         self._endpoints: dict[tuple[str, int], tuple[str, int]] = {}
         self._agents: dict[str, NodeAgent] = {}
+        self._api: Callable[[str], list[Mapping[str, Any]]] | None = None
 
     def register_endpoint(self, pod_ip: str, port: int, host: str, local_port: int) -> None:
         """A container in the pod with ``pod_ip`` now accepts connections on ``port``."""
@@ -164,3 +165,13 @@ class Fabric:
 
     def node_agent(self, node: str) -> NodeAgent | None:
         return self._agents.get(node)
+
+    def register_api(self, reader: Callable[[str], list[Mapping[str, Any]]]) -> None:
+        """What a pod reaches at ``kubernetes.default.svc``: a reader of API objects by
+        resource (``ingresses.networking.k8s.io``), for in-cluster programs that watch the
+        API (the ingress controller) as their informers would."""
+        self._api = reader
+
+    def read_api(self, resource: str) -> list[Mapping[str, Any]]:
+        """The objects of ``resource`` (none before the API server registers its reader)."""
+        return self._api(resource) if self._api is not None else []

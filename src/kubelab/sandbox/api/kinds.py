@@ -142,13 +142,17 @@ KINDS: tuple[KindInfo, ...] = (
              True, model="V1EndpointSlice"),
     KindInfo("events.k8s.io", "v1", "Event", "events", "event", True, ("ev",),
              model="EventsV1Event"),
+    KindInfo("networking.k8s.io", "v1", "IngressClass", "ingressclasses", "ingressclass",
+             False, model="V1IngressClass"),
+    KindInfo("networking.k8s.io", "v1", "Ingress", "ingresses", "ingress", True, ("ing",),
+             subresources=(_status("Ingress", "networking.k8s.io"),), model="V1Ingress"),
     KindInfo("storage.k8s.io", "v1", "StorageClass", "storageclasses", "storageclass", False,
              ("sc",), model="V1StorageClass"),
 )
 
 # Groups in the order discovery lists them (core first, as the real server does).
 GROUP_ORDER: tuple[str, ...] = (
-    "", "apps", "events.k8s.io", "batch", "storage.k8s.io",
+    "", "apps", "events.k8s.io", "batch", "networking.k8s.io", "storage.k8s.io",
     "coordination.k8s.io", "discovery.k8s.io", "policy",
 )
 

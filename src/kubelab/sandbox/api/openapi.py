@@ -85,6 +85,8 @@ _GROUP_PREFIXES: tuple[tuple[str, str], ...] = (
     ("Lease", "coordination"), ("StorageClass", "storage"),
     ("CronJob", "batch"), ("Job", "batch"), ("PodFailurePolicy", "batch"),
     ("SuccessPolicy", "batch"), ("UncountedTerminatedPods", "batch"),
+    ("Ingress", "networking"), ("HTTPIngress", "networking"),
+    ("ServiceBackendPort", "networking"),
 )
 
 

@@ -591,6 +591,30 @@ DESCRIPTIONS: dict[tuple[str, str], str] = {
         "series is data about the Event series this event represents or nil if it's a singleton Event.",
     ('io.k8s.api.events.v1.EventList', 'metadata'):
         'Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata',
+    ('io.k8s.api.networking.v1.HTTPIngressPath', 'backend'):
+        'backend defines the referenced service endpoint to which the traffic will be forwarded to.',
+    ('io.k8s.api.networking.v1.Ingress', 'spec'):
+        'spec is the desired state of the Ingress. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status',
+    ('io.k8s.api.networking.v1.Ingress', 'status'):
+        'status is the current state of the Ingress. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status',
+    ('io.k8s.api.networking.v1.IngressBackend', 'resource'):
+        'resource is an ObjectRef to another Kubernetes resource in the namespace of the Ingress object. If resource is specified, a service.Name and service.Port must not be specified. This is a mutually exclusive setting with "Service".',
+    ('io.k8s.api.networking.v1.IngressBackend', 'service'):
+        'service references a service as a backend. This is a mutually exclusive setting with "Resource".',
+    ('io.k8s.api.networking.v1.IngressClass', 'spec'):
+        'spec is the desired state of the IngressClass. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status',
+    ('io.k8s.api.networking.v1.IngressClassList', 'metadata'):
+        'Standard list metadata.',
+    ('io.k8s.api.networking.v1.IngressClassSpec', 'parameters'):
+        'parameters is a link to a custom resource containing additional configuration for the controller. This is optional if the controller does not require extra parameters.',
+    ('io.k8s.api.networking.v1.IngressList', 'metadata'):
+        "Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata",
+    ('io.k8s.api.networking.v1.IngressServiceBackend', 'port'):
+        'port of the referenced service. A port name or port number is required for a IngressServiceBackend.',
+    ('io.k8s.api.networking.v1.IngressSpec', 'defaultBackend'):
+        "defaultBackend is the backend that should handle requests that don't match any rule. If Rules are not specified, DefaultBackend must be specified. If DefaultBackend is not set, the handling of requests that do not match any of the rules will be up to the Ingress controller.",
+    ('io.k8s.api.networking.v1.IngressStatus', 'loadBalancer'):
+        'loadBalancer contains the current status of the load-balancer.',
     ('io.k8s.api.policy.v1.Eviction', 'deleteOptions'):
         'DeleteOptions may be provided',
     ('io.k8s.api.policy.v1.Eviction', 'metadata'):

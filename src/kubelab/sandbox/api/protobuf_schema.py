@@ -263,6 +263,88 @@ CronJobStatus
 """
 
 # ---------------------------------------------------------------------------------------
+# networking.k8s.io/v1 (k8s.io/api/networking/v1): what ``kubectl create ingress`` sends
+_NETWORKING = """
+Ingress
+  1 metadata ObjectMeta
+  2 spec IngressSpec
+  3 status IngressStatus
+
+IngressSpec
+  4 ingressClassName string ptr
+  1 defaultBackend IngressBackend ptr
+  2 tls []IngressTLS
+  3 rules []IngressRule
+
+IngressBackend
+  4 service IngressServiceBackend ptr
+  3 resource IngressTypedLocalObjectReference ptr
+
+IngressTypedLocalObjectReference
+  1 apiGroup string ptr req
+  2 kind string req
+  3 name string req
+
+IngressServiceBackend
+  1 name string req
+  2 port ServiceBackendPort
+
+ServiceBackendPort
+  1 name string
+  2 number int32
+
+IngressTLS
+  1 hosts []string
+  2 secretName string
+
+IngressRule
+  1 host string
+  2 ingressRuleValue IngressRuleValue inline
+
+IngressRuleValue
+  1 http HTTPIngressRuleValue ptr
+
+HTTPIngressRuleValue
+  1 paths []HTTPIngressPath req
+
+HTTPIngressPath
+  1 path string
+  3 pathType string ptr req
+  2 backend IngressBackend req
+
+IngressStatus
+  1 loadBalancer IngressLoadBalancerStatus
+
+IngressLoadBalancerStatus
+  1 ingress []IngressLoadBalancerIngress
+
+IngressLoadBalancerIngress
+  1 ip string
+  2 hostname string
+  4 ports []IngressPortStatus
+
+IngressPortStatus
+  1 port int32 req
+  2 protocol string req
+  3 error string ptr
+
+IngressClass
+  1 metadata ObjectMeta
+  2 spec IngressClassSpec
+
+IngressClassSpec
+  1 controller string
+  2 parameters IngressClassParametersReference ptr
+
+IngressClassParametersReference
+  1 apiGroup string ptr
+  2 kind string req
+  3 name string req
+  4 scope string ptr req
+  5 namespace string ptr
+"""
+
+# ---------------------------------------------------------------------------------------
 # policy/v1 (k8s.io/api/policy/v1)
 _POLICY = """
 Eviction
@@ -775,12 +857,15 @@ KINDS: dict[tuple[str, str], str] = {
     ("policy/v1", "Eviction"): "Eviction",
     ("batch/v1", "Job"): "Job",
     ("batch/v1", "CronJob"): "CronJob",
+    ("networking.k8s.io/v1", "Ingress"): "Ingress",
+    ("networking.k8s.io/v1", "IngressClass"): "IngressClass",
     # DELETE bodies: DeleteOptions is registered in every group version (and meta.k8s.io).
     ("meta.k8s.io/v1", "DeleteOptions"): "DeleteOptions",
     ("v1", "DeleteOptions"): "DeleteOptions",
     ("apps/v1", "DeleteOptions"): "DeleteOptions",
     ("policy/v1", "DeleteOptions"): "DeleteOptions",
     ("batch/v1", "DeleteOptions"): "DeleteOptions",
+    ("networking.k8s.io/v1", "DeleteOptions"): "DeleteOptions",
 }
 
 
@@ -831,7 +916,7 @@ def parse_table(text: str) -> dict[str, Message]:
 
 def _build() -> dict[str, Message]:
     messages: dict[str, Message] = {}
-    for table in (_META, _APPS, _BATCH, _POLICY, _POD, _CORE):
+    for table in (_META, _APPS, _BATCH, _NETWORKING, _POLICY, _POD, _CORE):
         for name, message in parse_table(table).items():
             if name in messages:
                 raise ValueError(f"message {name} defined twice")

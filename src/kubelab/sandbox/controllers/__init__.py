@@ -15,6 +15,7 @@ from kubelab.sandbox.controllers.daemonset import DaemonSetController
 from kubelab.sandbox.controllers.deployment import DeploymentController
 from kubelab.sandbox.controllers.endpoints import EndpointsController
 from kubelab.sandbox.controllers.garbage_collector import GarbageCollector
+from kubelab.sandbox.controllers.ingress_nginx import IngressNginxStatusController
 from kubelab.sandbox.controllers.job import JobController
 from kubelab.sandbox.controllers.namespace import NamespaceController
 from kubelab.sandbox.controllers.node_lifecycle import NodeLifecycleController
@@ -47,6 +48,7 @@ def all_controllers(ca_pem: str | None = None) -> list[Reconciler]:
         DaemonSetController(),
         ResourceQuotaController(),
         JobController(),
+        IngressNginxStatusController(),
         CronJobController(),
         TTLAfterFinishedController(),
         StatefulSetController(),

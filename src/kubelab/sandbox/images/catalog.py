@@ -194,6 +194,8 @@ REDIS_TAGS = tag_family(
     {"7.2": (10,), "7.4": (5,), "8.0": (3,), "8.2": (1,)},
     {"latest": "8.2.1", "8": "8.2.1", "7": "7.4.5"}, ("", "-alpine", "-bookworm"))
 AGNHOST_TAGS = tuple(f"2.{minor}" for minor in range(39, 57))
+INGRESS_NGINX_TAGS = ("v1.11.5", "v1.11.6", "v1.12.0", "v1.12.1", "v1.12.2", "v1.12.3",
+                      "v1.12.4", "v1.13.0", "v1.13.1", "v1.13.2", "v1.13.3")
 
 
 def _kdemo(color: str, version: str) -> HttpApp:
@@ -289,6 +291,12 @@ TUTORIAL_IMAGES: tuple[ImageBehaviour, ...] = (
         "Kubernetes e2e test image: netexec, serve-hostname, liveness, pause (by args)",
         52_142_719, tags=AGNHOST_TAGS, entrypoint=("/agnhost",), default_command=("pause",),
         runner="agnhost",
+    ),
+    ImageBehaviour(
+        "registry.k8s.io/ingress-nginx/controller",
+        "ingress-nginx controller: routes HTTP on 80 by the Ingresses of its class",
+        110_712_450, tags=INGRESS_NGINX_TAGS, entrypoint=("/usr/bin/dumb-init", "--"),
+        default_command=("/nginx-ingress-controller",), runner="ingress-nginx",
     ),
     ImageBehaviour(
         "registry.k8s.io/liveness", "the old probes tutorial's liveness server on 8080",

@@ -14,6 +14,7 @@ queries each search domain and AAAA records), and ``https`` is refused (no TLS).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urlsplit
@@ -48,7 +49,9 @@ class PodNetwork(Protocol):
 
     def resolve(self, host: str) -> Resolved | None: ...
 
-    def get(self, url: str) -> HttpResult: ...
+    def get(self, url: str, headers: Mapping[str, str] | None = None) -> HttpResult:
+        """GET ``url``; ``headers`` as sent (``curl -H 'Host: …'`` for an ingress)."""
+        ...
 
 
 def _url(arg: str) -> str:
@@ -60,16 +63,24 @@ def _host(url: str) -> str:
 
 
 def wget(args: list[str], network: PodNetwork | None) -> tuple[list[tuple[str, bool]], int, str]:
-    """BusyBox ``wget [-q] [-O FILE|-O-] URL``: (lines with an is-stderr flag, status, and the
-    file written, if any, as ``path\\0content``)."""
+    """BusyBox ``wget [-q] [-O FILE|-O-] [--header 'Name: value'] URL``: (lines with an
+    is-stderr flag, status, and the file written, if any, as ``path\\0content``)."""
     quiet = False
     target: str | None = None
     urls: list[str] = []
+    headers: dict[str, str] = {}
     i = 0
     while i < len(args):
         arg = args[i]
         if arg in ("-q", "--quiet"):
             quiet = True
+        elif arg == "--header" or arg.startswith("--header="):
+            if arg == "--header":
+                i += 1
+            line = arg.partition("=")[2] if "=" in arg else (args[i] if i < len(args) else "")
+            name, _, value = line.partition(":")
+            if name.strip():
+                headers[name.strip()] = value.strip()
         elif arg in ("-O", "--output-document"):
             i += 1
             target = args[i] if i < len(args) else "-"
@@ -95,7 +106,7 @@ def wget(args: list[str], network: PodNetwork | None) -> tuple[list[tuple[str, b
         if network is None:
             return [*lines, (f"wget: bad address '{host}' (a container's own program has no "
                              "network in the sandbox; try kubectl exec)", True)], 1, written
-        result = network.get(url)
+        result = network.get(url, headers) if headers else network.get(url)
         if result.error == "resolve":
             return [*lines, (f"wget: bad address '{host}'", True)], 1, written
         if not quiet:
@@ -125,12 +136,20 @@ def wget(args: list[str], network: PodNetwork | None) -> tuple[list[tuple[str, b
 
 
 def curl(args: list[str], network: PodNetwork | None) -> tuple[list[tuple[str, bool]], int]:
-    """``curl [-s] [-S] [-f] [-i] URL``: body on stdout; errors as ``curl: (N) …``."""
+    """``curl [-s] [-S] [-f] [-i] [-H 'Name: value'] URL``: body on stdout; errors as
+    ``curl: (N) …``."""
     fail = include = False
     silent = show_errors = False
     urls: list[str] = []
-    for arg in args:
-        if arg.startswith("--"):
+    headers: dict[str, str] = {}
+    words = iter(args)
+    for arg in words:
+        if arg in ("-H", "--header") or (arg.startswith("-H") and not arg.startswith("--")):
+            line = arg[2:] if len(arg) > 2 and arg.startswith("-H") else next(words, "")
+            name, _, value = line.partition(":")
+            if name.strip():
+                headers[name.strip()] = value.strip()
+        elif arg.startswith("--"):
             fail = fail or arg == "--fail"
             include = include or arg == "--include"
             silent = silent or arg == "--silent"
@@ -149,7 +168,10 @@ def curl(args: list[str], network: PodNetwork | None) -> tuple[list[tuple[str, b
     for raw in urls:
         url = _url(raw)
         host = _host(url)
-        result = network.get(url) if network is not None else HttpResult(host, error="resolve")
+        if network is None:
+            result = HttpResult(host, error="resolve")
+        else:
+            result = network.get(url, headers) if headers else network.get(url)
         if result.error in ("resolve", "refused", "unsupported"):
             code, text = {
                 "resolve": (6, f"Could not resolve host: {host}"),

@@ -18,6 +18,7 @@ import ast
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from kubelab.sandbox.images import ingress_nginx
 from kubelab.sandbox.images.catalog import PYTHON_TAGS, REDIS_TAGS, HttpApp, Route
 from kubelab.sandbox.images.shell import Output, Program, Shell, Sleep
 
@@ -381,8 +382,15 @@ def _redis(name: str, words: list[str], tag: str) -> Launch | None:
         "1:M $redistime * Ready to accept connections tcp"))
 
 
+def _ingress_nginx(name: str, args: list[str], tag: str) -> Launch | None:
+    """``/usr/bin/dumb-init -- /nginx-ingress-controller --flags…``: the controller's nginx."""
+    app = ingress_nginx.app_for([name, *args])
+    return Launch(app=app, start_logs=ingress_nginx.start_logs(tag)) if app else None
+
+
 _RUNNERS: dict[str, Callable[[str, list[str], str], Launch | None]] = {
     "agnhost": _agnhost,
+    "ingress-nginx": _ingress_nginx,
     "liveness": _old_liveness,
     "perl": _perl,
     "python": _python,

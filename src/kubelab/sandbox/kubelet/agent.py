@@ -42,6 +42,8 @@ import aiohttp
 from kubelab.sandbox import images
 from kubelab.sandbox.clock import Clock, hold
 from kubelab.sandbox.fabric import ExecError, ExecProcess, Fabric, LogError, PortForwarder
+from kubelab.sandbox.images.ingress_nginx import IngressControllerApp
+from kubelab.sandbox.images.ingress_server import IngressNginxServer
 from kubelab.sandbox.images.netutils import PodNetwork
 from kubelab.sandbox.images.server import AppServer
 from kubelab.sandbox.images.shell import ProgramRun, Shell
@@ -139,7 +141,7 @@ class KubeletAgent:
         self.sync_now: Callable[[Key], None] | None = None
         self._heartbeat_task: asyncio.Task[None] | None = None
         self._last_tick: datetime | None = None
-        self._servers: dict[tuple[str, str], AppServer] = {}
+        self._servers: dict[tuple[str, str], AppServer | IngressNginxServer] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._probe_task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
@@ -236,8 +238,16 @@ class KubeletAgent:
                 container.logs.append(LogLine(now, images.request_log_line(
                     app, pod.name, method, path, status, server.requests, uptime(), now)))
 
-        server = AppServer(app, pod.name, log_request, uptime=uptime, now=self.clock.now,
-                           files=lambda: container.files)
+        server: AppServer | IngressNginxServer
+        if isinstance(app, IngressControllerApp):
+            # The controller's nginx routes by the API's Ingresses (it watches the API server
+            # through the pod network, as the real controller's informers do).
+            server = IngressNginxServer(
+                app, pod.name, self.fabric.read_api, self.fabric.resolve, self.clock.now,
+                log=lambda line: container.logs.append(LogLine(self.clock.now(), line)))
+        else:
+            server = AppServer(app, pod.name, log_request, uptime=uptime, now=self.clock.now,
+                               files=lambda: container.files)
         port = await server.start()
         if not container.running or self.runtime.pods.get(pod.uid) is not pod:
             await server.close()

@@ -1175,8 +1175,14 @@ class KubeApi:
         host, local_port = resolved
         url = f"http://{host}:{local_port}/{quote(t.rest, safe='/')}"
         body = await request.read()
+        # The client's headers go on, its Host included (kube-apiserver's proxy does not set
+        # UseLocationHost: an ingress controller behind it routes by the Host the client
+        # sent); the credentials and hop-by-hop headers stay here.
+        forwarded = {k: v for k, v in request.headers.items() if k.lower() not in (
+            "authorization", "connection", "keep-alive", "upgrade", "te", "trailer",
+            "transfer-encoding", "content-length", "proxy-authorization", "accept-encoding")}
         async with self._http_session().request(request.method, url, params=request.query,
-                                      data=body or None) as upstream:
+                                      data=body or None, headers=forwarded) as upstream:
             payload = await upstream.read()
             headers = {k: v for k, v in upstream.headers.items()
                        if k.lower() in ("content-type", "x-served-by")}

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -51,8 +51,8 @@ class ClusterNetwork:
     def resolve(self, host: str) -> Resolved | None:
         return self._call(self._resolve(host))
 
-    def get(self, url: str) -> HttpResult:
-        return self._call(self._get(url))
+    def get(self, url: str, headers: Mapping[str, str] | None = None) -> HttpResult:
+        return self._call(self._get(url, headers))
 
     def _call(self, coro: Coroutine[Any, Any, Any]) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(CALL_TIMEOUT)
@@ -94,7 +94,7 @@ class ClusterNetwork:
                 return dict(svc)
         return None
 
-    async def _get(self, url: str) -> HttpResult:
+    async def _get(self, url: str, headers: Mapping[str, str] | None = None) -> HttpResult:
         parts = urlsplit(url)
         host = parts.hostname or ""
         port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -124,6 +124,7 @@ class ClusterNetwork:
             path += "?" + parts.query
         try:
             async with self.http().get(f"http://{local[0]}:{local[1]}{path}",
+                                       headers={"Host": parts.netloc, **(headers or {})},
                                        timeout=ClientTimeout(total=10)) as response:
                 body = await response.text()
                 return HttpResult(host, found.address, port, response.status,

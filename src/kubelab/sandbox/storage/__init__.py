@@ -32,6 +32,7 @@ from kubelab.sandbox.api.kinds import KindInfo
 from kubelab.sandbox.api.strategies import strategy_for
 from kubelab.sandbox.clock import Clock
 from kubelab.sandbox.storage import batch, event, namespace, pod, service, volumes, workloads
+from kubelab.sandbox.storage.networking import IngressStorage
 from kubelab.sandbox.store import registry as generic
 from kubelab.sandbox.store.storage import Storage
 
@@ -49,6 +50,7 @@ _STORAGES: dict[tuple[str, str], type[Storage]] = {
     ("apps", "StatefulSet"): volumes.StatefulSetStorage,
     ("", "PersistentVolumeClaim"): volumes.ClaimStorage,
     ("batch", "Job"): batch.JobStorage,
+    ("networking.k8s.io", "Ingress"): IngressStorage,
 }
 
 

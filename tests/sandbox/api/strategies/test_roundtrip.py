@@ -60,6 +60,11 @@ OBJECTS: dict[tuple[str, str], dict[str, Any]] = {
     ("batch/v1", "CronJob"): {"spec": {"schedule": "*/1 * * * *", "jobTemplate": {"spec": {
         "template": {"spec": {"restartPolicy": "OnFailure",
                               "containers": [{"name": "hello", "image": "busybox"}]}}}}}},
+    ("networking.k8s.io/v1", "Ingress"): {"spec": {"rules": [{"host": "foo.bar.com", "http": {
+        "paths": [{"path": "/", "pathType": "Prefix", "backend": {
+            "service": {"name": "web", "port": {"number": 80}}}}]}}]}},
+    ("networking.k8s.io/v1", "IngressClass"): {"metadata": {"name": "nginx"},
+                                               "spec": {"controller": "k8s.io/ingress-nginx"}},
     ("apps/v1", "StatefulSet"): {"spec": {
         "serviceName": "web", "selector": {"matchLabels": {"app": "web"}}, "template": TEMPLATE,
         "volumeClaimTemplates": [{"metadata": {"name": "www"}, "spec": {
