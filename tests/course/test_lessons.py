@@ -163,6 +163,23 @@ def test_every_lesson_has_wrong_submissions() -> None:
         assert len(VARIANTS.get(lesson, [])) >= 3, lesson
 
 
+def test_debugging_variants_leave_each_breakage_unfixed_alone() -> None:
+    """The debugging lesson's wrong submissions cover all six breakages one at a time: for
+    each cause, a variant whose failing report quotes the still-broken field (the graded
+    runs below check that the self-check really says it)."""
+    from autograders.lessons.lesson05b import CAUSES
+
+    field_of = {"image": "image is still", "selector": "spec.selector.app is still",
+                "crash": "env[QUEUE].value is still", "cpu": "requests.cpu is still",
+                "config": "configMapKeyRef.key is still",
+                "probe": "readinessProbe.httpGet.path is still"}
+    assert set(field_of) == set(CAUSES)
+    variants = VARIANTS["05b-debugging"]
+    for cause, text in field_of.items():
+        named = [v for v in variants if any(text in m for m in v.messages.values())]
+        assert len(named) == 1 and len(named[0].messages) == 1, (cause, named)
+
+
 @pytest.mark.parametrize("lesson", LESSONS)
 def test_solution_gets_full_marks(graded: dict[str, LessonResult], lesson: str) -> None:
     score = score_of(graded[lesson], "solution")

@@ -101,9 +101,8 @@ VARIANTS: dict[str, list[Variant]] = {
                 {"test-05-broken": "image is 'quay.io/apprenda/k8s-workshop-probes:1.2'",
                  "test-05-undo": "image is 'quay.io/apprenda/k8s-workshop-probes:1.2'"}),
     ],
-    # The debugging lesson: each of the six breakages left unfixed is named by the
-    # self-check of its exercise (selector, QUEUE and CPU one at a time; image, ConfigMap
-    # key and probe in the submission that repairs nothing).
+    # The debugging lesson: each of the six breakages left unfixed, alone, is named by the
+    # self-check of its exercise (the other repair of that exercise done).
     "05b-debugging": [
         Variant("diagnosis-cpu-and-config-swapped", {"ex-05b-diagnose": (
             'diagnosis = {"shop-web": "image", "shop-worker": "crash", '
@@ -125,13 +124,20 @@ VARIANTS: dict[str, list[Variant]] = {
             "{\"path\": \"/\"}}}]}}}}'\n"
             "%kubectl rollout status deployment/shop-api --timeout=120s")},
             {"test-05b-capacity": 2}, {"test-05b-capacity": "requests.cpu is still '64'"}),
-        Variant("all-six-left-broken", {"ex-05b-front": "# not done",
-                                        "ex-05b-backoffice": "# not done",
-                                        "ex-05b-capacity": "# not done"},
-                {"test-05b-front": 0, "test-05b-backoffice": 0, "test-05b-capacity": 0},
-                {"test-05b-front": "image is still 'nginx:1.99-typo'",
-                 "test-05b-backoffice": "configMapKeyRef.key is still 'greting'",
-                 "test-05b-capacity": "readinessProbe.httpGet.path is still '/ready'"}),
+        # The Service selects the shop-web pods, but none is ready: no endpoints, no page.
+        Variant("image-left-broken", {"ex-05b-front": (
+            "%kubectl set selector service shop-front app=shop-web")},
+            {"test-05b-front": 1}, {"test-05b-front": "image is still 'nginx:1.99-typo'"}),
+        Variant("config-key-left-broken", {"ex-05b-backoffice": (
+            "%kubectl set env deployment/shop-worker QUEUE=orders\n"
+            "%kubectl rollout status deployment/shop-worker --timeout=120s")},
+            {"test-05b-backoffice": 3},
+            {"test-05b-backoffice": "configMapKeyRef.key is still 'greting'"}),
+        Variant("probe-left-broken", {"ex-05b-capacity": (
+            "%kubectl set resources deployment/shop-report --requests=cpu=100m\n"
+            "%kubectl rollout status deployment/shop-report --timeout=120s")},
+            {"test-05b-capacity": 2},
+            {"test-05b-capacity": "readinessProbe.httpGet.path is still '/ready'"}),
     ],
     "06-secrets": [
         Variant("key-named-pass", {"ex-06-secret": (
