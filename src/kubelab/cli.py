@@ -11,7 +11,8 @@ import sys
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] in ("-h", "--help"):
-        print("usage: kubelab sandbox {start,stop,status,reset,logs,serve,kubeconfig} …\n"
+        print("usage: kubelab sandbox {start,stop,status,reset,logs,serve,kubeconfig,addons} "
+              "…\n"
               "       kubelab grade <class-dir-or-zip> [--assignment NAME]\n"
               "       kubelab why pod/NAME|deploy/NAME|svc/NAME|node/NAME [-n NAMESPACE] "
               "[--json]\n"
