@@ -51,10 +51,6 @@ NOT_DONE: dict[str, tuple[str, str]] = {
     "test_utils.TestUtils.test_create_from_multi_resource_yaml": (_RC, _RC_WHY),
     "test_utils.TestUtils.test_create_from_multi_resource_yaml_with_conflict": (_RC, _RC_WHY),
     "test_utils.TestUtils.test_create_multi_resource_from_directory": (_RC, _RC_WHY),
-    "test_utils.TestUtils.test_create_rbac_role_from_yaml": (
-        "RBAC (Role, ClusterRole and their bindings are not served", "Role is not served (404)"),
-    "test_utils.TestUtils.test_create_rbac_role_from_yaml_with_verbose_enabled": (
-        "RBAC (Role, ClusterRole and their bindings are not served", "Role is not served (404)"),
     "test_utils.TestUtils.test_create_apiservice_from_yaml_with_conflict": (
         "APIService objects", "apiregistration.k8s.io APIService is not served (404)"),
     "test_client.TestClient.test_portforward_raw": (

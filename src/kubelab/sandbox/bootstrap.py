@@ -20,6 +20,7 @@ from typing import Any
 
 from kubelab.sandbox.api import kinds
 from kubelab.sandbox.api.errors import ApiError
+from kubelab.sandbox.auth import policy as rbac_policy
 from kubelab.sandbox.store.registry import Registry
 
 CLUSTER_NAME = "kubelab"
@@ -60,6 +61,7 @@ def seed(registry: Registry, workers: int) -> None:
     for ns in SYSTEM_NAMESPACES:
         _ensure(registry, ns_info, {"apiVersion": "v1", "kind": "Namespace",
                                     "metadata": {"name": ns}})
+    rbac_policy.seed(registry)  # kube-apiserver's rbac/bootstrap-roles post-start hook
     sa = kinds.core("serviceaccounts")
     for ns in SYSTEM_NAMESPACES:
         _ensure(registry, sa, {"apiVersion": "v1", "kind": "ServiceAccount",

@@ -112,6 +112,8 @@ KINDS: tuple[KindInfo, ...] = (
              subresources=(_status("ResourceQuota"),), model="V1ResourceQuota"),
     KindInfo("", "v1", "Secret", "secrets", "secret", True, model="V1Secret"),
     KindInfo("", "v1", "ServiceAccount", "serviceaccounts", "serviceaccount", True, ("sa",),
+             subresources=(Subresource("token", "TokenRequest", ("create",),
+                                       "authentication.k8s.io", "v1"),),
              model="V1ServiceAccount"),
     KindInfo("", "v1", "Service", "services", "service", True, ("svc",), ("all",),
              subresources=(
@@ -136,6 +138,29 @@ KINDS: tuple[KindInfo, ...] = (
              subresources=(_status("CronJob", "batch"),), model="V1CronJob"),
     KindInfo("batch", "v1", "Job", "jobs", "job", True, (), ("all",),
              subresources=(_status("Job", "batch"),), model="V1Job"),
+    KindInfo("authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews",
+             "selfsubjectreview", False, verbs=("create",), model="V1SelfSubjectReview"),
+    KindInfo("authentication.k8s.io", "v1", "TokenReview", "tokenreviews", "tokenreview",
+             False, verbs=("create",), model="V1TokenReview"),
+    KindInfo("authorization.k8s.io", "v1", "LocalSubjectAccessReview",
+             "localsubjectaccessreviews", "localsubjectaccessreview", True, verbs=("create",),
+             model="V1LocalSubjectAccessReview"),
+    KindInfo("authorization.k8s.io", "v1", "SelfSubjectAccessReview",
+             "selfsubjectaccessreviews", "selfsubjectaccessreview", False, verbs=("create",),
+             model="V1SelfSubjectAccessReview"),
+    KindInfo("authorization.k8s.io", "v1", "SelfSubjectRulesReview", "selfsubjectrulesreviews",
+             "selfsubjectrulesreview", False, verbs=("create",),
+             model="V1SelfSubjectRulesReview"),
+    KindInfo("authorization.k8s.io", "v1", "SubjectAccessReview", "subjectaccessreviews",
+             "subjectaccessreview", False, verbs=("create",), model="V1SubjectAccessReview"),
+    KindInfo("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings",
+             "clusterrolebinding", False, model="V1ClusterRoleBinding"),
+    KindInfo("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", "clusterrole",
+             False, model="V1ClusterRole"),
+    KindInfo("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", "rolebinding",
+             True, model="V1RoleBinding"),
+    KindInfo("rbac.authorization.k8s.io", "v1", "Role", "roles", "role", True,
+             model="V1Role"),
     KindInfo("coordination.k8s.io", "v1", "Lease", "leases", "lease", True,
              model="V1Lease"),
     KindInfo("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", "endpointslice",
@@ -152,7 +177,8 @@ KINDS: tuple[KindInfo, ...] = (
 
 # Groups in the order discovery lists them (core first, as the real server does).
 GROUP_ORDER: tuple[str, ...] = (
-    "", "apps", "events.k8s.io", "batch", "networking.k8s.io", "storage.k8s.io",
+    "", "apps", "events.k8s.io", "authentication.k8s.io", "authorization.k8s.io", "batch",
+    "rbac.authorization.k8s.io", "networking.k8s.io", "storage.k8s.io",
     "coordination.k8s.io", "discovery.k8s.io", "policy",
 )
 

@@ -85,6 +85,80 @@ DESCRIPTIONS: dict[tuple[str, str], str] = {
         'spec defines the behavior of the scale. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status.',
     ('io.k8s.api.autoscaling.v1.Scale', 'status'):
         'status is the current status of the scale. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status. Read-only.',
+    # authentication.k8s.io, authorization.k8s.io and rbac.authorization.k8s.io: from the
+    # official Python client's kubernetes/swagger.json.unprocessed (commit ac0ee509).
+    ('io.k8s.api.authentication.v1.SelfSubjectReview', 'metadata'):
+        "metadata is standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata",
+    ('io.k8s.api.authentication.v1.SelfSubjectReview', 'status'):
+        'status is filled in by the server with the user attributes.',
+    ('io.k8s.api.authentication.v1.SelfSubjectReviewStatus', 'userInfo'):
+        'userInfo is a set of attributes belonging to the user making this request.',
+    ('io.k8s.api.authentication.v1.TokenReview', 'metadata'):
+        "metadata is the standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata",
+    ('io.k8s.api.authentication.v1.TokenReview', 'spec'):
+        'spec holds information about the request being evaluated',
+    ('io.k8s.api.authentication.v1.TokenReview', 'status'):
+        'status is filled in by the server and indicates whether the request can be authenticated.',
+    ('io.k8s.api.authentication.v1.TokenReviewStatus', 'user'):
+        'user is the UserInfo associated with the provided token.',
+    ('io.k8s.api.authorization.v1.LocalSubjectAccessReview', 'metadata'):
+        'metadata is the standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata',
+    ('io.k8s.api.authorization.v1.LocalSubjectAccessReview', 'spec'):
+        'spec holds information about the request being evaluated.  spec.namespace must be equal to the namespace you made the request against.  If empty, it is defaulted.',
+    ('io.k8s.api.authorization.v1.LocalSubjectAccessReview', 'status'):
+        'status is filled in by the server and indicates whether the request is allowed or not',
+    ('io.k8s.api.authorization.v1.ResourceAttributes', 'fieldSelector'):
+        'fieldSelector describes the limitation on access based on field.  It can only limit access, not broaden it.',
+    ('io.k8s.api.authorization.v1.ResourceAttributes', 'labelSelector'):
+        'labelSelector describes the limitation on access based on labels.  It can only limit access, not broaden it.',
+    ('io.k8s.api.authorization.v1.SelfSubjectAccessReview', 'metadata'):
+        'metadata is the standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata',
+    ('io.k8s.api.authorization.v1.SelfSubjectAccessReview', 'spec'):
+        'spec holds information about the request being evaluated.  user and groups must be empty',
+    ('io.k8s.api.authorization.v1.SelfSubjectAccessReview', 'status'):
+        'status is filled in by the server and indicates whether the request is allowed or not',
+    ('io.k8s.api.authorization.v1.SelfSubjectAccessReviewSpec', 'nonResourceAttributes'):
+        'nonResourceAttributes describes information for a non-resource access request',
+    ('io.k8s.api.authorization.v1.SelfSubjectAccessReviewSpec', 'resourceAttributes'):
+        'resourceAttributes describes information for a resource access request',
+    ('io.k8s.api.authorization.v1.SelfSubjectRulesReview', 'metadata'):
+        'metadata is the standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata',
+    ('io.k8s.api.authorization.v1.SelfSubjectRulesReview', 'spec'):
+        'spec holds information about the request being evaluated.',
+    ('io.k8s.api.authorization.v1.SelfSubjectRulesReview', 'status'):
+        'status is filled in by the server and indicates the set of actions a user can perform.',
+    ('io.k8s.api.authorization.v1.SubjectAccessReview', 'metadata'):
+        'metadata is the standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata',
+    ('io.k8s.api.authorization.v1.SubjectAccessReview', 'spec'):
+        'spec holds information about the request being evaluated',
+    ('io.k8s.api.authorization.v1.SubjectAccessReview', 'status'):
+        'status is filled in by the server and indicates whether the request is allowed or not',
+    ('io.k8s.api.authorization.v1.SubjectAccessReviewSpec', 'nonResourceAttributes'):
+        'nonResourceAttributes describes information for a non-resource access request',
+    ('io.k8s.api.authorization.v1.SubjectAccessReviewSpec', 'resourceAttributes'):
+        'resourceAttributes describes information for a resource access request',
+    ('io.k8s.api.rbac.v1.ClusterRole', 'aggregationRule'):
+        'AggregationRule is an optional field that describes how to build the Rules for this ClusterRole. If AggregationRule is set, then the Rules are controller managed and direct changes to Rules will be stomped by the controller.',
+    ('io.k8s.api.rbac.v1.ClusterRole', 'metadata'):
+        "Standard object's metadata.",
+    ('io.k8s.api.rbac.v1.ClusterRoleBinding', 'metadata'):
+        "Standard object's metadata.",
+    ('io.k8s.api.rbac.v1.ClusterRoleBinding', 'roleRef'):
+        'RoleRef can only reference a ClusterRole in the global namespace. If the RoleRef cannot be resolved, the Authorizer must return an error. This field is immutable.',
+    ('io.k8s.api.rbac.v1.ClusterRoleBindingList', 'metadata'):
+        "Standard object's metadata.",
+    ('io.k8s.api.rbac.v1.ClusterRoleList', 'metadata'):
+        "Standard object's metadata.",
+    ('io.k8s.api.rbac.v1.Role', 'metadata'):
+        "Standard object's metadata.",
+    ('io.k8s.api.rbac.v1.RoleBinding', 'metadata'):
+        "Standard object's metadata.",
+    ('io.k8s.api.rbac.v1.RoleBinding', 'roleRef'):
+        'RoleRef can reference a Role in the current namespace or a ClusterRole in the global namespace. If the RoleRef cannot be resolved, the Authorizer must return an error. This field is immutable.',
+    ('io.k8s.api.rbac.v1.RoleBindingList', 'metadata'):
+        "Standard object's metadata.",
+    ('io.k8s.api.rbac.v1.RoleList', 'metadata'):
+        "Standard object's metadata.",
     ('io.k8s.api.batch.v1.CronJob', 'metadata'):
         "Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata",
     ('io.k8s.api.batch.v1.CronJob', 'spec'):

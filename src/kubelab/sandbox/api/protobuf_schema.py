@@ -345,6 +345,286 @@ IngressClassParametersReference
 """
 
 # ---------------------------------------------------------------------------------------
+# rbac.authorization.k8s.io/v1, authorization.k8s.io/v1 and authentication.k8s.io/v1: what
+# ``kubectl create role|clusterrole|rolebinding|clusterrolebinding``, ``auth can-i``
+# (``--list``), ``auth whoami`` and ``create token`` send
+_AUTH = """
+Role
+  1 metadata ObjectMeta
+  2 rules []PolicyRule req
+
+ClusterRole
+  1 metadata ObjectMeta
+  2 rules []PolicyRule req
+  3 aggregationRule AggregationRule ptr
+
+AggregationRule
+  1 clusterRoleSelectors []LabelSelector
+
+PolicyRule
+  1 verbs []string req
+  2 apiGroups []string
+  3 resources []string
+  4 resourceNames []string
+  5 nonResourceURLs []string
+
+RoleBinding
+  1 metadata ObjectMeta
+  2 subjects []Subject
+  3 roleRef RoleRef req
+
+ClusterRoleBinding
+  1 metadata ObjectMeta
+  2 subjects []Subject
+  3 roleRef RoleRef req
+
+RoleRef
+  1 apiGroup string req
+  2 kind string req
+  3 name string req
+
+Subject
+  1 kind string req
+  2 apiGroup string
+  3 name string req
+  4 namespace string
+
+SelfSubjectAccessReview
+  1 metadata ObjectMeta
+  2 spec SelfSubjectAccessReviewSpec req
+
+SelfSubjectAccessReviewSpec
+  1 resourceAttributes ResourceAttributes ptr
+  2 nonResourceAttributes NonResourceAttributes ptr
+
+SubjectAccessReview
+  1 metadata ObjectMeta
+  2 spec SubjectAccessReviewSpec req
+
+SubjectAccessReviewSpec
+  1 resourceAttributes ResourceAttributes ptr
+  2 nonResourceAttributes NonResourceAttributes ptr
+  3 user string
+  4 groups []string
+  6 uid string
+
+ResourceAttributes
+  1 namespace string
+  2 verb string
+  3 group string
+  4 version string
+  5 resource string
+  6 subresource string
+  7 name string
+
+NonResourceAttributes
+  1 path string
+  2 verb string
+
+SelfSubjectRulesReview
+  1 metadata ObjectMeta
+  2 spec SelfSubjectRulesReviewSpec req
+
+SelfSubjectRulesReviewSpec
+  1 namespace string
+
+SelfSubjectReview
+  1 metadata ObjectMeta
+
+TokenReview
+  1 metadata ObjectMeta
+  2 spec TokenReviewSpec req
+
+TokenReviewSpec
+  1 token string
+  2 audiences []string
+
+TokenRequest
+  1 metadata ObjectMeta
+  2 spec TokenRequestSpec req
+
+TokenRequestSpec
+  1 audiences []string req
+  4 expirationSeconds int64 ptr
+  3 boundObjectRef BoundObjectReference ptr
+
+BoundObjectReference
+  1 kind string
+  2 apiVersion string
+  3 name string
+  4 uid string
+"""
+
+# ---------------------------------------------------------------------------------------
+# autoscaling/v2 and v1 (k8s.io/api/autoscaling/{v2,v1}): what ``kubectl autoscale`` sends
+# (v2 first, v1 when the v2 POST fails). The v1 messages carry a ``V1`` suffix here; on the
+# wire only the numbers count. Status is never sent by a client, so it is not listed.
+_AUTOSCALING = """
+HorizontalPodAutoscaler
+  1 metadata ObjectMeta
+  2 spec HorizontalPodAutoscalerSpec
+
+HorizontalPodAutoscalerSpec
+  1 scaleTargetRef CrossVersionObjectReference
+  2 minReplicas int32 ptr
+  3 maxReplicas int32 req
+  4 metrics []MetricSpec
+  5 behavior HorizontalPodAutoscalerBehavior ptr
+
+CrossVersionObjectReference
+  1 kind string req
+  2 name string req
+  3 apiVersion string
+
+MetricSpec
+  1 type string req
+  2 object ObjectMetricSource ptr
+  3 pods PodsMetricSource ptr
+  4 resource ResourceMetricSource ptr
+  7 containerResource ContainerResourceMetricSource ptr
+  5 external ExternalMetricSource ptr
+
+ResourceMetricSource
+  1 name string req
+  2 target MetricTarget
+
+ContainerResourceMetricSource
+  1 name string req
+  2 target MetricTarget
+  3 container string req
+
+ObjectMetricSource
+  1 describedObject CrossVersionObjectReference
+  2 target MetricTarget
+  3 metric MetricIdentifier
+
+PodsMetricSource
+  1 metric MetricIdentifier
+  2 target MetricTarget
+
+ExternalMetricSource
+  1 metric MetricIdentifier
+  2 target MetricTarget
+
+MetricIdentifier
+  1 name string req
+  2 selector LabelSelector ptr
+
+MetricTarget
+  1 type string req
+  2 value Quantity ptr
+  3 averageValue Quantity ptr
+  4 averageUtilization int32 ptr
+
+HorizontalPodAutoscalerBehavior
+  1 scaleUp HPAScalingRules ptr
+  2 scaleDown HPAScalingRules ptr
+
+HPAScalingRules
+  3 stabilizationWindowSeconds int32 ptr
+  1 selectPolicy string ptr
+  2 policies []HPAScalingPolicy
+  4 tolerance Quantity ptr
+
+HPAScalingPolicy
+  1 type string req
+  2 value int32 req
+  3 periodSeconds int32 req
+
+HorizontalPodAutoscalerV1
+  1 metadata ObjectMeta
+  2 spec HorizontalPodAutoscalerSpecV1
+
+HorizontalPodAutoscalerSpecV1
+  1 scaleTargetRef CrossVersionObjectReference
+  2 minReplicas int32 ptr
+  3 maxReplicas int32 req
+  4 targetCPUUtilizationPercentage int32 ptr
+"""
+
+# ---------------------------------------------------------------------------------------
+# networking.k8s.io/v1 (k8s.io/api/networking/v1): what ``kubectl create ingress`` sends
+_NETWORKING = """
+Ingress
+  1 metadata ObjectMeta
+  2 spec IngressSpec
+  3 status IngressStatus
+
+IngressSpec
+  4 ingressClassName string ptr
+  1 defaultBackend IngressBackend ptr
+  2 tls []IngressTLS
+  3 rules []IngressRule
+
+IngressBackend
+  4 service IngressServiceBackend ptr
+  3 resource IngressTypedLocalObjectReference ptr
+
+IngressTypedLocalObjectReference
+  1 apiGroup string ptr req
+  2 kind string req
+  3 name string req
+
+IngressServiceBackend
+  1 name string req
+  2 port ServiceBackendPort
+
+ServiceBackendPort
+  1 name string
+  2 number int32
+
+IngressTLS
+  1 hosts []string
+  2 secretName string
+
+IngressRule
+  1 host string
+  2 ingressRuleValue IngressRuleValue inline
+
+IngressRuleValue
+  1 http HTTPIngressRuleValue ptr
+
+HTTPIngressRuleValue
+  1 paths []HTTPIngressPath req
+
+HTTPIngressPath
+  1 path string
+  3 pathType string ptr req
+  2 backend IngressBackend req
+
+IngressStatus
+  1 loadBalancer IngressLoadBalancerStatus
+
+IngressLoadBalancerStatus
+  1 ingress []IngressLoadBalancerIngress
+
+IngressLoadBalancerIngress
+  1 ip string
+  2 hostname string
+  4 ports []IngressPortStatus
+
+IngressPortStatus
+  1 port int32 req
+  2 protocol string req
+  3 error string ptr
+
+IngressClass
+  1 metadata ObjectMeta
+  2 spec IngressClassSpec
+
+IngressClassSpec
+  1 controller string
+  2 parameters IngressClassParametersReference ptr
+
+IngressClassParametersReference
+  1 apiGroup string ptr
+  2 kind string req
+  3 name string req
+  4 scope string ptr req
+  5 namespace string ptr
+"""
+
+# ---------------------------------------------------------------------------------------
 # policy/v1 (k8s.io/api/policy/v1)
 _POLICY = """
 Eviction
@@ -859,6 +1139,18 @@ KINDS: dict[tuple[str, str], str] = {
     ("batch/v1", "CronJob"): "CronJob",
     ("networking.k8s.io/v1", "Ingress"): "Ingress",
     ("networking.k8s.io/v1", "IngressClass"): "IngressClass",
+    ("rbac.authorization.k8s.io/v1", "Role"): "Role",
+    ("rbac.authorization.k8s.io/v1", "ClusterRole"): "ClusterRole",
+    ("rbac.authorization.k8s.io/v1", "RoleBinding"): "RoleBinding",
+    ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"): "ClusterRoleBinding",
+    ("authorization.k8s.io/v1", "SelfSubjectAccessReview"): "SelfSubjectAccessReview",
+    ("authorization.k8s.io/v1", "SubjectAccessReview"): "SubjectAccessReview",
+    ("authorization.k8s.io/v1", "LocalSubjectAccessReview"): "SubjectAccessReview",
+    ("authorization.k8s.io/v1", "SelfSubjectRulesReview"): "SelfSubjectRulesReview",
+    ("authentication.k8s.io/v1", "SelfSubjectReview"): "SelfSubjectReview",
+    ("authentication.k8s.io/v1", "TokenReview"): "TokenReview",
+    ("authentication.k8s.io/v1", "TokenRequest"): "TokenRequest",
+    ("rbac.authorization.k8s.io/v1", "DeleteOptions"): "DeleteOptions",
     # DELETE bodies: DeleteOptions is registered in every group version (and meta.k8s.io).
     ("meta.k8s.io/v1", "DeleteOptions"): "DeleteOptions",
     ("v1", "DeleteOptions"): "DeleteOptions",
@@ -916,7 +1208,7 @@ def parse_table(text: str) -> dict[str, Message]:
 
 def _build() -> dict[str, Message]:
     messages: dict[str, Message] = {}
-    for table in (_META, _APPS, _BATCH, _NETWORKING, _POLICY, _POD, _CORE):
+    for table in (_META, _APPS, _BATCH, _AUTH, _NETWORKING, _POLICY, _POD, _CORE):
         for name, message in parse_table(table).items():
             if name in messages:
                 raise ValueError(f"message {name} defined twice")

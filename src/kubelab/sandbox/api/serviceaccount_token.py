@@ -17,10 +17,9 @@ Simulation note: the signing key is made once per sandbox process and lives only
 memory (the sandbox keeps no ``sa.key``). It is an ECDSA P-256 key (ES256, which
 kube-apiserver's issuer supports as it does RSA): kubeadm's ``sa.key`` is RSA, but an RS256
 signature costs milliseconds per pod where ES256 costs a fraction of one, and a key is made
-at once. The sandbox's API server does not accept these
-tokens: its only credential stays its random admin token (there is no RBAC to give a
-ServiceAccount a narrower view). :func:`verify` checks a token's signature and lifetime so
-that authentication can accept them once authorisation exists.
+at once. :func:`verify` checks a token's signature and lifetime; the API server's
+authenticator (:mod:`kubelab.sandbox.auth.authenticate`) accepts a verified token as its
+ServiceAccount while the account (and the pod or Secret it is bound to) exists.
 """
 
 from __future__ import annotations
@@ -83,17 +82,22 @@ def key_id() -> str:
 
 def claims(*, namespace: str, service_account: str, service_account_uid: str,
            pod: str, pod_uid: str, node: str, node_uid: str, audiences: list[str],
-           expiration_seconds: int, now: datetime, jti: str) -> dict[str, Any]:
-    """``Claims`` + ``ScopedClaims`` for a pod-bound token requested at ``now``."""
+           expiration_seconds: int, now: datetime, jti: str,
+           secret: str = "", secret_uid: str = "") -> dict[str, Any]:
+    """``Claims`` + ``ScopedClaims`` for a token requested at ``now``: bound to a pod (the
+    kubelet's), a Secret, or nothing (``kubectl create token``)."""
     iat = int(now.timestamp())
     private: dict[str, Any] = {"namespace": namespace,
                                "serviceaccount": {"name": service_account,
                                                   "uid": service_account_uid}}
-    private["pod"] = {"name": pod, "uid": pod_uid}
+    if pod:
+        private["pod"] = {"name": pod, "uid": pod_uid}
+    if secret:
+        private["secret"] = {"name": secret, "uid": secret_uid}
     if node:
         private["node"] = {"name": node, "uid": node_uid}
     exp = iat + expiration_seconds
-    if expiration_seconds == WARN_ONLY_EXPIRATION_SECONDS:
+    if expiration_seconds == WARN_ONLY_EXPIRATION_SECONDS and pod:
         private["warnafter"] = exp
         exp = iat + EXTENDED_EXPIRATION_SECONDS
     return {"aud": audiences, "exp": exp, "iat": iat, "iss": ISSUER, "jti": jti,

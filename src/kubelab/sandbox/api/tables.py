@@ -1325,3 +1325,63 @@ def print_ingress_class(obj: Obj, now: datetime) -> Row:
 def print_lease(obj: Obj, now: datetime) -> Row:
     """``printLease``."""
     return Row([_name(obj), str(_m(obj, "spec").get("holderIdentity") or ""), _age(obj, now)])
+
+
+@_register(
+    [("rbac.authorization.k8s.io/v1", "Role"), ("rbac.authorization.k8s.io/v1", "ClusterRole")],
+    (
+        _name_column(),
+        Column("Created At", "date", ("V1ObjectMeta", "creationTimestamp")),
+    ),
+)
+def print_role(obj: Obj, now: datetime) -> Row:
+    """Roles have no printer of their own: ``rest.NewDefaultTableConvertor``'s NAME and
+    CREATED AT (the creation time in RFC 3339, UTC)."""
+    return Row([_name(obj), str(_m(obj, "metadata").get("creationTimestamp") or "")])
+
+
+def rbac_subjects_cells(obj: Obj) -> tuple[str, str, str]:
+    """``SubjectsStrings`` joined as ``printRoleBinding`` shows them: users, groups and
+    ``namespace/name`` ServiceAccounts."""
+    users, groups, accounts = [], [], []
+    for subject in _list(obj, "subjects"):
+        kind, name = subject.get("kind"), str(subject.get("name") or "")
+        if kind == "ServiceAccount":
+            accounts.append(f"{subject.get('namespace') or ''}/{name}")
+        elif kind == "User":
+            users.append(name)
+        elif kind == "Group":
+            groups.append(name)
+    return ", ".join(users), ", ".join(groups), ", ".join(accounts)
+
+
+def _binding_columns(what: str, model: str) -> tuple[Column, ...]:
+    return (
+        _name_column(),
+        Column("Role", "string", (model, "roleRef")),
+        _age_column(),
+        Column("Users", "string", f"Users in the {what}", priority=1),
+        Column("Groups", "string", f"Groups in the {what}", priority=1),
+        Column("ServiceAccounts", "string", f"ServiceAccounts in the {what}", priority=1),
+    )
+
+
+def _print_binding(obj: Obj, now: datetime) -> Row:
+    ref = _m(obj, "roleRef")
+    users, groups, accounts = rbac_subjects_cells(obj)
+    return Row([_name(obj), f"{ref.get('kind', '')}/{ref.get('name', '')}", _age(obj, now),
+                users, groups, accounts])
+
+
+@_register([("rbac.authorization.k8s.io/v1", "RoleBinding")],
+           _binding_columns("roleBinding", "V1RoleBinding"))
+def print_role_binding(obj: Obj, now: datetime) -> Row:
+    """``printRoleBinding``: ROLE is ``Kind/name``."""
+    return _print_binding(obj, now)
+
+
+@_register([("rbac.authorization.k8s.io/v1", "ClusterRoleBinding")],
+           _binding_columns("clusterRoleBinding", "V1ClusterRoleBinding"))
+def print_cluster_role_binding(obj: Obj, now: datetime) -> Row:
+    """``printClusterRoleBinding``."""
+    return _print_binding(obj, now)

@@ -10,6 +10,9 @@ through kube-apiserver.
 
 from __future__ import annotations
 
+from kubelab.sandbox.controllers.clusterrole_aggregation import (
+    ClusterRoleAggregationController,
+)
 from kubelab.sandbox.controllers.cronjob import CronJobController
 from kubelab.sandbox.controllers.daemonset import DaemonSetController
 from kubelab.sandbox.controllers.deployment import DeploymentController
@@ -51,6 +54,7 @@ def all_controllers(ca_pem: str | None = None) -> list[Reconciler]:
         IngressNginxStatusController(),
         CronJobController(),
         TTLAfterFinishedController(),
+        ClusterRoleAggregationController(),
         StatefulSetController(),
         PersistentVolumeBinder(),
         LocalPathProvisioner(),

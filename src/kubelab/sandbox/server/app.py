@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import hmac
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -34,10 +33,13 @@ from kubelab.apimachinery.types import Obj
 from kubelab.sandbox.api import decode, errors, kinds, params
 from kubelab.sandbox.api.errors import ApiError
 from kubelab.sandbox.api.kinds import KindInfo
+from kubelab.sandbox.auth.authenticate import Authenticator
+from kubelab.sandbox.auth.rbac import Authorizer
 from kubelab.sandbox.clock import Clock, client_waiting, hold, touch
 from kubelab.sandbox.fabric import ExecError, NodeAgent
 from kubelab.sandbox.server import (
     attach_stream,
+    auth_routes,
     discovery,
     encoded,
     exec_stream,
@@ -235,6 +237,8 @@ class KubeApi:
         self.config = config
         self.fabric = fabric
         self._http: ClientSession | None = None
+        self.authenticator = Authenticator(config.token, registry, clock)
+        self.authorizer = Authorizer(registry)
         self.requests = 0
         #: The streams this server serves for connect subresources (upstream hands them to
         #: the kubelet), by subresource name.
@@ -293,11 +297,12 @@ class KubeApi:
                                handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
                                ) -> web.StreamResponse:
         header = request.headers.get("Authorization", "")
-        valid = hmac.compare_digest(header.encode(), f"Bearer {self.config.token}".encode())
         # Like kubeadm's system:public-info-viewer: /version and health are anonymous.
-        anonymous_ok = not header and request.path.startswith(ANONYMOUS_PATHS)
-        if not valid and not anonymous_ok:
-            return error_response(errors.unauthorized())
+        if not header and request.path.startswith(ANONYMOUS_PATHS):
+            return await handler(request)
+        # Authentication (401), impersonation and authorisation (403): auth_routes.admit.
+        request[auth_routes.USER_KEY] = auth_routes.admit(self.authenticator, self.authorizer,
+                                                          request)
         return await handler(request)
 
     # ---------------------------------------------------------------- dispatch
@@ -404,6 +409,8 @@ class KubeApi:
         is (a stream, a POST of another kind, the Scale view, or an update of the object);
         no kind is named here."""
         method = request.method
+        if t.info.group in auth_routes.REVIEW_GROUPS:
+            return await auth_routes.review(self, request, t)
         storage = self.registry.storage(t.info)
         sub = storage.subresource(t.subresource) if t.subresource is not None else None
         if isinstance(sub, ConnectSubresource):
@@ -686,6 +693,7 @@ class KubeApi:
         self.check_kind(t.info, body)
         self.check_types(t.info, body)
         warnings = self.field_validation(request, t.info, body)
+        auth_routes.check_rbac_write(self, request, t, body)
         obj = self.registry.create(t.info, body, namespace=self._ns(t),
                                    dry_run=self.dry_run(request),
                                    manager=self.field_manager(request), copy_result=False)
@@ -702,6 +710,7 @@ class KubeApi:
             raise errors.bad_request(
                 f'the name of the object ({body_name}) does not match the name on the URL '
                 f'({t.name})')
+        auth_routes.check_rbac_write(self, request, t, body)
         obj = self.registry.update(t.info, body, namespace=self._ns(t),
                                    subresource=t.subresource, dry_run=self.dry_run(request),
                                    manager=self.field_manager(request), copy_result=False)
@@ -737,6 +746,7 @@ class KubeApi:
                     now=self.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ"))
                 if live is None:
                     merged.setdefault("metadata", {}).setdefault("name", t.name)
+                    auth_routes.check_rbac_write(self, request, t, merged)
                     obj = self.registry.create(t.info, merged, namespace=namespace,
                                                dry_run=dry, applied=True, copy_result=False)
                     return self.respond_object(request, t.info, obj, 201, warnings)
@@ -752,6 +762,7 @@ class KubeApi:
         except patching.PatchError as exc:
             raise exc.api_error() from exc
         merged.setdefault("metadata", {})
+        auth_routes.check_rbac_write(self, request, t, merged)
         if "resourceVersion" not in merged["metadata"] or content_type != patching.JSON_PATCH:
             # A patch applies to the current object unless it names a resourceVersion.
             rv = self._patched_rv(raw, content_type)

@@ -33,6 +33,7 @@ from kubelab.sandbox.api.strategies import strategy_for
 from kubelab.sandbox.clock import Clock
 from kubelab.sandbox.storage import batch, event, namespace, pod, service, volumes, workloads
 from kubelab.sandbox.storage.networking import IngressStorage
+from kubelab.sandbox.storage.serviceaccount import ServiceAccountStorage
 from kubelab.sandbox.store import registry as generic
 from kubelab.sandbox.store.storage import Storage
 
@@ -45,6 +46,7 @@ _STORAGES: dict[tuple[str, str], type[Storage]] = {
     ("", "Pod"): pod.PodStorage,
     ("", "Binding"): pod.BindingStorage,
     ("", "Service"): service.ServiceStorage,
+    ("", "ServiceAccount"): ServiceAccountStorage,
     ("apps", "Deployment"): workloads.ScalableStorage,
     ("apps", "ReplicaSet"): workloads.ScalableStorage,
     ("apps", "StatefulSet"): volumes.StatefulSetStorage,
