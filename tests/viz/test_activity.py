@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from kubelab.viz.activity import (
+    Flow,
     Pulse,
     WatchEvent,
     component_of_manager,
@@ -209,3 +210,18 @@ def test_deleted_pods_and_json_form() -> None:
     assert pulses[0].to_json() == {"c": "kubelet", "v": "delete", "o": "pod default/p", "d": "up",
                                    "l": "kubelet/n1", "n": "n1",
                                    "t": "kubelet on n1 → API server: delete pod default/p"}
+
+
+def test_flow_folds_repeats_and_names_components_in_order() -> None:
+    flow = Flow.of([
+        "kubectl → API server: create deployment default/web",
+        "API server → controller manager: deployment default/web changed",
+        "kubelet on w1 → API server: status pod default/web-1",
+        "kubelet on w1 → API server: status pod default/web-1",
+        "scheduler → API server: bind to w1 pod default/web-2",
+    ])
+    assert flow.hops[2] == "kubelet on w1 → API server: status pod default/web-1 (2 times)"
+    assert len(flow.hops) == 4
+    assert flow.components() == ["kubectl", "controller manager", "kubelet", "scheduler"]
+    assert str(flow).splitlines()[0] == "  1. kubectl → API server: create deployment default/web"
+    assert str(Flow(())) == "(no activity recorded)"

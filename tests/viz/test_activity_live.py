@@ -69,3 +69,32 @@ def test_kubectl_scale_travels_through_the_api_server(sandbox: SandboxHandle) ->
     binds = [p for p in pulses if p["c"] == "scheduler" and p["d"] == "up"]
     assert len(binds) == 2 and all(p["v"].startswith("bind to ") for p in binds)
     assert len({p["n"] for p in pulses if p["c"] == "kubelet"}) >= 1
+
+
+def test_flow_tells_a_create_deployment_as_numbered_hops(sandbox: SandboxHandle) -> None:
+    """What lesson 1 prints under the diagram: after ``mark()``, a ``kubectl create
+    deployment`` read back as hops, kubectl first, then the controller manager, the
+    scheduler and a kubelet, in the order they acted."""
+    api = config.new_client_from_config(config_file=str(sandbox.kubeconfig))
+    diagram = ClusterDiagram(api_client=api, namespace="default")
+    diagram.send = lambda m: None  # type: ignore[method-assign,assignment]
+    diagram.start()
+    try:
+        assert _wait_for(lambda: diagram.updates > 0, 20)
+        mark = diagram.mark()
+        before = diagram.flow(mark, about="storyline", settle=0.5)
+        sandbox.kubectl("create", "deployment", "storyline", "--image=nginx", "--replicas=2")
+        sandbox.kubectl("rollout", "status", "deployment/storyline", "--timeout=60s")
+        flow = diagram.flow(mark, about="storyline")
+        everything = diagram.flow(mark, settle=0.1)
+    finally:
+        diagram.stop()
+        sandbox.kubectl("delete", "deployment", "storyline", "--wait=false", check=False)
+    assert before.hops == ()
+    assert flow.hops[0].startswith("kubectl → API server: create deployment default/storyline")
+    assert flow.components()[:4] == ["kubectl", "controller-manager", "scheduler", "kubelet"], flow
+    assert sum("bind to " in hop for hop in flow.hops) == 2, flow
+    text = str(flow)
+    assert text.splitlines()[0].startswith("  1. kubectl → API server"), text
+    assert "<ol" in flow._repr_html_()
+    assert len(everything.hops) >= len(flow.hops)

@@ -398,3 +398,49 @@ def dedupe(pulses: Iterable[Pulse]) -> Iterator[Pulse]:
         if key != last:
             yield pulse
         last = key
+
+
+@dataclass(frozen=True)
+class Flow:
+    """The hops a change made, in order, as a learner reads them under the diagram: what the
+    pulses showed, kept as text (a saved notebook or a screen reader gets the same story).
+
+    ``hops`` holds each pulse's :meth:`Pulse.text`; repeats in a row (a kubelet reporting a
+    pod's status three times) are folded into one line with a count."""
+
+    hops: tuple[str, ...]
+
+    @classmethod
+    def of(cls, texts: Iterable[str]) -> Flow:
+        folded: list[tuple[str, int]] = []
+        for text in texts:
+            if folded and folded[-1][0] == text:
+                folded[-1] = (text, folded[-1][1] + 1)
+            else:
+                folded.append((text, 1))
+        return cls(tuple(t if n == 1 else f"{t} ({n} times)" for t, n in folded))
+
+    def components(self) -> list[str]:
+        """The components involved, in the order they first acted (``API server`` left out:
+        every hop goes through it)."""
+        seen: list[str] = []
+        for hop in self.hops:
+            ends = hop.split(":", 1)[0].split(" → ")
+            for end in ends:
+                name = end.split(" on ", 1)[0].strip()
+                if name != "API server" and name not in seen:
+                    seen.append(name)
+        return seen
+
+    def __str__(self) -> str:
+        if not self.hops:
+            return "(no activity recorded)"
+        return "\n".join(f"{i:>3}. {hop}" for i, hop in enumerate(self.hops, 1))
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        if not self.hops:
+            return "<p><em>no activity recorded</em></p>"
+        items = "".join(f"<li><code>{escape(hop)}</code></li>" for hop in self.hops)
+        return f'<ol class="kubelab-flow">{items}</ol>'

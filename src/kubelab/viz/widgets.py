@@ -35,7 +35,14 @@ from kubernetes import client, config
 from kubelab.apimachinery.types import ObjView as Obj
 from kubelab.viz import scene as scenes
 from kubelab.viz._clock import Clock, parse_time
-from kubelab.viz.activity import Pulse, WatchEvent, dedupe, events_between, pulses_between
+from kubelab.viz.activity import (
+    Flow,
+    Pulse,
+    WatchEvent,
+    dedupe,
+    events_between,
+    pulses_between,
+)
 from kubelab.viz.model import (
     DEFAULT_CHIP_LIMIT,
     ClusterSnapshot,
@@ -275,6 +282,40 @@ class ClusterDiagram(anywidget.AnyWidget):
             for view in self._views:
                 view.update_from(snapshot, state)
             return state
+
+    # ------------------------------------------------------------------ the story told
+
+    def mark(self) -> int:
+        """A point in the diagram's history, for :meth:`flow` (``since=diagram.mark()``)."""
+        with self._update_lock:
+            return self.updates
+
+    def flow(self, since: int = 0, *, about: str | None = None, settle: float = 1.5,
+             timeout: float = 15.0) -> Flow:
+        """The hops drawn as pulses after ``since`` (a :meth:`mark`), as numbered text;
+        with ``about``, only hops whose object's name contains it (``about="web"`` keeps
+        the Deployment ``web``, its ReplicaSet and pods, and leaves out the kubelets' node
+        heartbeats and everything else going on at the time).
+
+        The watcher delivers changes a moment after the API has them, so this first waits
+        until no new frame has arrived for ``settle`` seconds (at most ``timeout``): called
+        right after ``kubectl rollout status``, it still shows the kubelets' last reports.
+        Frames older than the history kept (:attr:`history_limit`) are gone.
+        """
+        idle = threading.Event()
+        waited, last = 0.0, self.mark()
+        step = 0.25
+        quiet = 0.0
+        while waited < timeout and quiet < settle:
+            idle.wait(step)
+            waited += step
+            now = self.mark()
+            quiet = 0.0 if now != last else quiet + step
+            last = now
+        with self._update_lock:
+            frames = [f for f in self.history if f.seq > since]
+        return Flow.of(str(p.get("t", "")) for f in frames for p in f.pulses
+                       if about is None or about in str(p.get("o", "")))
 
     # ------------------------------------------------------------------ front-end
 
