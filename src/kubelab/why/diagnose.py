@@ -127,7 +127,9 @@ class Diagnosis:
     def _repr_html_(self) -> str:
         esc = html.escape
         colour = "#1a7f37" if self.ok else "#cf222e"
-        parts = [f"<div class='kubelab-why' style='border-left:4px solid {colour};"
+        # mathjax_ignore: JupyterLab typesets HTML outputs, and a command quoted in the
+        # problem ("$QUEUE … $QUEUE") would otherwise be set as a formula.
+        parts = [f"<div class='kubelab-why mathjax_ignore' style='border-left:4px solid {colour};"
                  "padding:4px 8px'>",
                  f"<div><strong>{esc(self.subject)}</strong>: {esc(self.problem)}</div>"]
         if self.evidence:
