@@ -14,7 +14,9 @@ values never reach a log.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+from datetime import datetime, timedelta
 from typing import Any
 
 from kubelab.sandbox.api import kinds, serviceaccount_token
@@ -29,6 +31,11 @@ from kubelab.sandbox.clock import Clock
 from kubelab.sandbox.store.registry import Registry
 
 EXTRA_PREFIX = "authentication.kubernetes.io/"
+#: kube-apiserver caches a token's authentication for 10 seconds (``tokenSuccessCacheTTL``);
+#: here only the signature check is cached (a few hundred microseconds of ECDSA per request),
+#: under a digest of the token, and the account and pod are still looked up every time.
+CACHE_SECONDS = 10
+CACHE_SIZE = 1024
 
 
 def bearer_token(header: str) -> str | None:
@@ -46,6 +53,7 @@ class Authenticator:
         self._admin = f"{admin_token}".encode()
         self.registry = registry
         self.clock = clock
+        self._verified: dict[bytes, tuple[datetime, dict[str, Any]]] = {}
 
     def authenticate(self, token: str, audiences: tuple[str, ...] = ()) -> UserInfo | None:
         """The user a token stands for, or None (401)."""
@@ -55,9 +63,27 @@ class Authenticator:
             return None
         return self.service_account_user(token, audiences)
 
+    def _verify(self, token: str) -> dict[str, Any] | None:
+        """:func:`serviceaccount_token.verify`, remembered for :data:`CACHE_SECONDS`."""
+        now = self.clock.now()
+        digest = hashlib.sha256(token.encode()).digest()
+        cached = self._verified.get(digest)
+        if cached is not None:
+            if now < cached[0]:
+                return cached[1]
+            del self._verified[digest]
+        claims = serviceaccount_token.verify(token, now)
+        if claims is not None:
+            if len(self._verified) >= CACHE_SIZE:
+                self._verified.pop(next(iter(self._verified)))
+            expiry = datetime.fromtimestamp(int(claims.get("exp", 0)), now.tzinfo)
+            self._verified[digest] = (min(now + timedelta(seconds=CACHE_SECONDS), expiry),
+                                      claims)
+        return claims
+
     def service_account_user(self, token: str,
                              audiences: tuple[str, ...] = ()) -> UserInfo | None:
-        claims = serviceaccount_token.verify(token, self.clock.now())
+        claims = self._verify(token)
         if claims is None:
             return None
         wanted = audiences or (serviceaccount_token.ISSUER,)

@@ -15,7 +15,8 @@ Mirrors ``plugin/pkg/auth/authorizer/rbac`` (``RBACAuthorizer.Authorize``, ``Rul
 
 Bindings are indexed by subject (user, each group, the ServiceAccount), as upstream's
 informer indexers would be, so a request costs the bindings that name its user, not every
-binding of the cluster. The index is rebuilt after any RBAC write.
+binding of the cluster; the rules a user holds in a namespace are resolved once and kept
+until the next RBAC write.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ CLUSTER_ROLES = kinds.resource(f"clusterroles.{GROUP}")
 ROLE_BINDINGS = kinds.resource(f"rolebindings.{GROUP}")
 CLUSTER_ROLE_BINDINGS = kinds.resource(f"clusterrolebindings.{GROUP}")
 RBAC_KINDS: tuple[KindInfo, ...] = (ROLES, CLUSTER_ROLES, ROLE_BINDINGS, CLUSTER_ROLE_BINDINGS)
+RESOLVED_CACHE_SIZE = 512
 
 
 # ------------------------------------------------------------------------------ rules
@@ -151,11 +153,16 @@ class Authorizer:
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
         self._index: _Index | None = None
+        #: (user, groups, namespace) -> the grants resolved for them; cleared by any RBAC
+        #: write, so a user's requests resolve its bindings once, not on every request.
+        self._resolved: dict[tuple[str, tuple[str, ...], str], list[_Grant | ApiError]] = {}
         registry.subscribe(self._on_event)
 
     def _on_event(self, event: WatchEvent) -> None:
-        if event.info in (ROLE_BINDINGS, CLUSTER_ROLE_BINDINGS):
-            self._index = None
+        if event.info in RBAC_KINDS:
+            self._resolved.clear()
+            if event.info in (ROLE_BINDINGS, CLUSTER_ROLE_BINDINGS):
+                self._index = None
 
     def _built(self) -> _Index:
         index = self._index
@@ -216,9 +223,18 @@ class Authorizer:
                         seen.add(id(rb))
                         yield rb, namespace
 
-    def _grants(self, user: UserInfo, namespace: str) -> Iterator[_Grant | ApiError]:
+    def _grants(self, user: UserInfo, namespace: str) -> list[_Grant | ApiError]:
         """``VisitRulesFor``: every rule the user holds in ``namespace``, or the error
         resolving a binding's role."""
+        key = (user.name, user.groups, namespace)
+        found = self._resolved.get(key)
+        if found is None:
+            if len(self._resolved) >= RESOLVED_CACHE_SIZE:
+                self._resolved.pop(next(iter(self._resolved)))
+            found = self._resolved[key] = list(self._visit(user, namespace))
+        return found
+
+    def _visit(self, user: UserInfo, namespace: str) -> Iterator[_Grant | ApiError]:
         for binding, binding_ns in self._bindings(user, namespace):
             subject = next((s for s in binding.get("subjects") or ()
                             if subject_applies(user, s, binding_ns)), None)
