@@ -189,3 +189,36 @@ async def test_anonymous_and_bad_tokens(api: Api) -> None:
     assert (await client.get("/api/v1/pods")).status == 401
     assert (await client.get("/api/v1/pods", headers=bearer("not-a-token"))).status == 401
     assert (await client.get("/api/v1/pods", headers=bearer("a.b.c"))).status == 401
+
+
+async def test_patching_a_role_cannot_escalate(api: Api) -> None:
+    client, registry, _ = api
+    rbac = "/apis/rbac.authorization.k8s.io/v1/namespaces/default"
+    registry.create(kinds.resource("roles.rbac.authorization.k8s.io"), {
+        "metadata": {"name": "role-editor", "namespace": "default"},
+        "rules": [{"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["roles"],
+                   "verbs": ["get", "patch", "create"]},
+                  {"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}]})
+    registry.create(kinds.resource("rolebindings.rbac.authorization.k8s.io"), {
+        "metadata": {"name": "role-editor", "namespace": "default"},
+        "roleRef": {"kind": "Role", "name": "role-editor"},
+        "subjects": [{"kind": "ServiceAccount", "name": "bot"}]})
+    _, body = await token_for(client)
+    as_bot = bearer(body["status"]["token"])
+    created = await client.post(f"{rbac}/roles", headers=as_bot, json={
+        "metadata": {"name": "small"},
+        "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}]})
+    assert created.status == 201, await created.text()
+    patch = {"rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "delete"]}]}
+    response = await client.patch(f"{rbac}/roles/small", headers={
+        **as_bot, "Content-Type": "application/merge-patch+json"}, json=patch)
+    body = await response.json()
+    assert response.status == 403
+    assert body["message"].endswith(
+        'is attempting to grant RBAC permissions not currently held:\n'
+        '{APIGroups:[""], Resources:["pods"], Verbs:["delete"]}')
+    stored = registry.get(kinds.resource("roles.rbac.authorization.k8s.io"), "default", "small")
+    assert stored["rules"][0]["verbs"] == ["get"]
+    admin = await client.patch(f"{rbac}/roles/small", headers={
+        **ADMIN, "Content-Type": "application/merge-patch+json"}, json=patch)
+    assert admin.status == 200
