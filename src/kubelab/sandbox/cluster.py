@@ -9,6 +9,7 @@ meet in the registry, through watches and writes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.metadata
 import logging
 import socket
@@ -23,6 +24,7 @@ from aiohttp import web
 from kubelab.sandbox import bootstrap, certs
 from kubelab.sandbox.api import kinds
 from kubelab.sandbox.clock import Clock, RealClock, VirtualClock
+from kubelab.sandbox.metrics import MetricsServer
 from kubelab.sandbox.reconcile.events import EventRecorder
 from kubelab.sandbox.reconcile.runner import ComponentRunner
 from kubelab.sandbox.reconcile.types import Reconciler
@@ -153,6 +155,8 @@ class Sandbox:
         self.runners: list[ComponentRunner] = []
         self.agents: list[Any] = []
         self.api: KubeApi | None = None
+        self.metrics_server: MetricsServer | None = None
+        self._metrics_task: asyncio.Task[None] | None = None
         self.node_ports: Any = None
         self._site: web.TCPSite | None = None
         self._runner: web.AppRunner | None = None
@@ -196,6 +200,10 @@ class Sandbox:
                               server_address=f"127.0.0.1:{self.port}", health=self.health,
                               faults=self.inject_fault)
         self.api = KubeApi(self.registry, self.clock, config, self.fabric)
+        self.metrics_server = MetricsServer(
+            self.clock, self.fabric.node_agent,
+            lambda: self.registry.list_objects(kinds.core("nodes"), copies=False)[0])
+        self.api.metrics_server = self.metrics_server
         # In-cluster programs (the ingress controller) read the API as pods reach it.
         self.fabric.register_api(
             lambda resource: self.registry.snapshot_list(kinds.resource(resource)))
@@ -234,6 +242,22 @@ class Sandbox:
         for component in found:
             if hasattr(component, "liveness"):  # the node-lifecycle controller
                 component.liveness = self.kubelet_liveness
+            if hasattr(component, "resource_metrics"):  # the HPA controller
+                component.resource_metrics = self.pod_metrics
+        return found
+
+    def pod_metrics(self, namespace: str, resource: str) -> dict[str, Any]:
+        """The resource metrics client of the HPA controller: each pod's usage of
+        ``resource`` in milli-units, its timestamp and window (``PodMetrics``)."""
+        from kubelab.sandbox.controllers.podautoscaler import PodMetric
+
+        found: dict[str, Any] = {}
+        if self.metrics_server is None:
+            return found
+        for usage in self.metrics_server.pod_usages(namespace):
+            milli = (round(usage.cpu_cores * 1000) if resource == "cpu"
+                     else usage.memory_bytes * 1000)
+            found[usage.name] = PodMetric(milli, usage.timestamp, usage.window)
         return found
 
     def kubelet_liveness(self, node: str) -> datetime | None:
@@ -314,6 +338,9 @@ class Sandbox:
             runner = ComponentRunner(component, self.registry, self.clock, self.recorder,
                                      field_manager=field_manager_of(component))
             self.runners.append(runner)
+        if self.metrics_server is not None:
+            self._metrics_task = asyncio.get_running_loop().create_task(
+                self.metrics_server.run())
         for runner in self.runners:
             start_agent = getattr(runner.component, "start_agent", None)
             if callable(start_agent):
@@ -327,6 +354,12 @@ class Sandbox:
         return next((r for r in self.runners if r.name == name), None)
 
     async def stop(self) -> None:
+        if self.metrics_server is not None:
+            self.metrics_server.stop()
+        if self._metrics_task is not None:
+            self._metrics_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._metrics_task
         for runner in self.runners:
             await runner.stop()
         for agent in self.agents:

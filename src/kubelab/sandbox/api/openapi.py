@@ -98,6 +98,10 @@ _GROUP_PREFIXES: tuple[tuple[str, str], ...] = (
     ("Lease", "coordination"), ("StorageClass", "storage"),
     ("CronJob", "batch"), ("Job", "batch"), ("PodFailurePolicy", "batch"),
     ("SuccessPolicy", "batch"), ("UncountedTerminatedPods", "batch"),
+    ("HorizontalPodAutoscaler", "autoscaling"), ("CrossVersionObjectReference", "autoscaling"),
+    ("HPAScaling", "autoscaling"), ("Metric", "autoscaling"), ("ResourceMetric", "autoscaling"),
+    ("ContainerResourceMetric", "autoscaling"), ("ExternalMetric", "autoscaling"),
+    ("ObjectMetric", "autoscaling"), ("PodsMetric", "autoscaling"),
     ("Ingress", "networking"), ("HTTPIngress", "networking"),
     ("ServiceBackendPort", "networking"),
 )
@@ -156,6 +160,9 @@ QUANTITY_FIELDS = frozenset({
     ("V1VolumeResourceRequirements", "limits"), ("V1VolumeResourceRequirements", "requests"),
     ("V1PersistentVolumeClaimStatus", "capacity"),
     ("V1PersistentVolumeClaimStatus", "allocatedResources"),
+    ("V2MetricTarget", "value"), ("V2MetricTarget", "averageValue"),
+    ("V2MetricValueStatus", "value"), ("V2MetricValueStatus", "averageValue"),
+    ("V2HPAScalingRules", "tolerance"),
 })
 
 # ``metav1.MicroTime`` fields; the client types them ``datetime`` like ``metav1.Time``.

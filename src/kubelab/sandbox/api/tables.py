@@ -1314,6 +1314,85 @@ def print_ingress_class(obj: Obj, now: datetime) -> Row:
 
 
 # --------------------------------------------------------------------------------------
+# autoscaling/v2
+# --------------------------------------------------------------------------------------
+
+
+def _hpa_metric(spec: Obj, current: Obj | None) -> str:
+    """One metric of ``formatHPAMetrics``: ``cpu: 12%/50%``, ``<unknown>`` until measured."""
+    kind = spec.get("type")
+    if kind in ("Resource", "ContainerResource"):
+        source = _m(spec, "resource" if kind == "Resource" else "containerResource")
+        target = _m(source, "target")
+        now = _m(current or {}, "resource" if kind == "Resource" else "containerResource")
+        name = str(source.get("name") or "")
+        if kind == "ContainerResource":
+            name = f"{name} of container \"{source.get('container', '')}\""
+        if target.get("averageValue") is not None:
+            value = _m(now, "current").get("averageValue") if now else None
+            shown = str(value) if value is not None else "<unknown>"
+            return f"{name}: {shown}/{target['averageValue']}"
+        percent = _m(now, "current").get("averageUtilization") if now else None
+        shown = f"{percent}%" if percent is not None else "<unknown>"
+        wanted = (f"{target['averageUtilization']}%"
+                  if target.get("averageUtilization") is not None else "<auto>")
+        return f"{name}: {shown}/{wanted}"
+    field_name = {"Pods": "pods", "Object": "object", "External": "external"}.get(str(kind))
+    if field_name is None:
+        return "<unknown type>"
+    source = _m(spec, field_name)
+    target = _m(source, "target")
+    now = _m(_m(current or {}, field_name), "current")
+    key = "value" if target.get("value") is not None else "averageValue"
+    value = now.get(key)
+    return f"{value if value is not None else '<unknown>'}/{target.get(key, '')}" + \
+        (" (avg)" if kind != "Pods" and key == "averageValue" else "")
+
+
+def format_hpa_metrics(specs: list[Any], statuses: list[Any]) -> str:
+    """``formatHPAMetrics``: the first two metrics, then ``+ N more...``."""
+    if not specs:
+        return "<none>"
+    cells = [_hpa_metric(spec if isinstance(spec, dict) else {},
+                         statuses[i] if i < len(statuses) and isinstance(statuses[i], dict)
+                         else None)
+             for i, spec in enumerate(specs)]
+    if len(cells) > 2:
+        return ", ".join(cells[:2]) + f" + {len(cells) - 2} more..."
+    return ", ".join(cells)
+
+
+@_register(
+    [("autoscaling/v2", "HorizontalPodAutoscaler")],
+    (
+        _name_column(),
+        Column("Reference", "string", ("V2HorizontalPodAutoscalerSpec", "scaleTargetRef")),
+        Column("Targets", "string", ("V2HorizontalPodAutoscalerSpec", "metrics")),
+        Column("MinPods", "string", ("V2HorizontalPodAutoscalerSpec", "minReplicas")),
+        Column("MaxPods", "integer", ("V2HorizontalPodAutoscalerSpec", "maxReplicas")),
+        Column("Replicas", "integer", ("V2HorizontalPodAutoscalerStatus", "currentReplicas")),
+        _age_column(),
+    ),
+)
+def print_horizontal_pod_autoscaler(obj: Obj, now: datetime) -> Row:
+    """``printHorizontalPodAutoscaler``."""
+    spec, status = _m(obj, "spec"), _m(obj, "status")
+    ref = _m(spec, "scaleTargetRef")
+    low = spec.get("minReplicas")
+    return Row(
+        [
+            _name(obj),
+            f"{ref.get('kind', '')}/{ref.get('name', '')}",
+            format_hpa_metrics(_list(spec, "metrics"), _list(status, "currentMetrics")),
+            "<unset>" if low is None else str(low),
+            _int(spec.get("maxReplicas")),
+            _int(status.get("currentReplicas")),
+            _age(obj, now),
+        ]
+    )
+
+
+# --------------------------------------------------------------------------------------
 # coordination.k8s.io/v1
 # --------------------------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ from kubelab.sandbox.controllers.persistentvolume import (
     PersistentVolumeBinder,
     VolumeProtectionController,
 )
+from kubelab.sandbox.controllers.podautoscaler import HorizontalController
 from kubelab.sandbox.controllers.replicaset import ReplicaSetController
 from kubelab.sandbox.controllers.resourcequota import ResourceQuotaController
 from kubelab.sandbox.controllers.root_ca_publisher import RootCAPublisher
@@ -54,6 +55,7 @@ def all_controllers(ca_pem: str | None = None) -> list[Reconciler]:
         IngressNginxStatusController(),
         CronJobController(),
         TTLAfterFinishedController(),
+        HorizontalController(),
         ClusterRoleAggregationController(),
         StatefulSetController(),
         PersistentVolumeBinder(),

@@ -39,6 +39,7 @@ from typing import Any
 
 import aiohttp
 
+from kubelab.apimachinery.resources import parse_quantity
 from kubelab.sandbox import images
 from kubelab.sandbox.clock import Clock, hold
 from kubelab.sandbox.fabric import ExecError, ExecProcess, Fabric, LogError, PortForwarder
@@ -58,6 +59,7 @@ from kubelab.sandbox.kubelet.runtime import (
     PodRecord,
     ProbeTask,
 )
+from kubelab.sandbox.metrics.model import ContainerFacts
 from kubelab.sandbox.reconcile.types import Key
 
 #: Longest the probe loop sleeps before looking for newly due probes (simulated seconds).
@@ -265,6 +267,35 @@ class KubeletAgent:
     def _pod_removed(self, pod: PodRecord) -> None:
         if pod.ip and pod.ip != self.runtime.node_ip:
             self.fabric.unregister_pod(pod.ip)
+
+    # ------------------------------------------------------------------ resource metrics
+
+    def resource_usage(self) -> list[ContainerFacts] | None:
+        """The kubelet's ``/metrics/resource`` as facts for the usage model: each running
+        container's image, requests served and whether its program is busy; None while the
+        kubelet is stopped (metrics-server's scrape of it fails)."""
+        if not self.runtime.running:
+            return None
+        facts: list[ContainerFacts] = []
+        for pod in list(self.runtime.pods.values()):
+            for c in pod.containers.values():
+                if not c.running or c.started_at is None or c.image is None:
+                    continue
+                server = self._servers.get((pod.uid, c.name))
+                app = c.image.app
+                limit = ((c.spec.get("resources") or {}).get("limits") or {}).get("cpu")
+                try:
+                    cores = float(parse_quantity(limit)) if limit is not None else None
+                except ValueError:
+                    cores = None
+                facts.append(ContainerFacts(
+                    pod.namespace, pod.name, pod.uid, c.name, c.restart_count,
+                    c.image.behaviour.repository, c.started_at,
+                    requests_served=server.requests if server is not None else 0,
+                    cpu_seconds_per_request=app.cpu_seconds_per_request if app else 0.0,
+                    busy=c.run is not None and c.run.busy and c.run.exit_code is None,
+                    cpu_limit_cores=cores))
+        return facts
 
     # ------------------------------------------------------------------ probes
 

@@ -236,6 +236,8 @@ class KubeApi:
         self.encoded = encoded.EncodedObjects(registry)
         self.config = config
         self.fabric = fabric
+        #: metrics-server behind ``metrics.k8s.io`` (:class:`kubelab.sandbox.metrics.MetricsServer`).
+        self.metrics_server: Any = None
         self._http: ClientSession | None = None
         self.authenticator = Authenticator(config.token, registry, clock)
         self.authorizer = Authorizer(registry)
@@ -333,10 +335,51 @@ class KubeApi:
                 doc = discovery.resource_list(parts[1], parts[2])
                 if doc is not None:
                     return _json(doc)
+        if parts[:3] == ["apis", "metrics.k8s.io", "v1beta1"] and len(parts) > 3:
+            return self.resource_metrics(request, parts[3:])
         target = parse_path(path)
         if target is None:
             return self.not_found_path()
         return await self.resource(request, target)
+
+    def resource_metrics(self, request: web.Request, rest: list[str]) -> web.Response:
+        """``metrics.k8s.io/v1beta1``, as kube-aggregator proxies it to metrics-server:
+        ``nodes[/NAME]``, ``pods``, ``namespaces/NS/pods[/NAME]`` (get and list, with label
+        and field selectors); the numbers come from :mod:`kubelab.sandbox.metrics`."""
+        if request.method != "GET":
+            raise errors.method_not_allowed()
+        namespace: str | None = None
+        if rest[0] == "namespaces" and len(rest) >= 3:
+            namespace, rest = rest[1], rest[2:]
+        if rest[0] not in ("nodes", "pods") or len(rest) > 2 or (
+                rest[0] == "nodes" and namespace is not None):
+            return self.not_found_path()
+        server = self.metrics_server
+        if server is None:
+            raise ApiError(503, "ServiceUnavailable",
+                           "the server is currently unable to handle the request", {})
+        nodes = rest[0] == "nodes"
+        info = kinds.core(rest[0])
+        kind = "NodeMetrics" if nodes else "PodMetrics"
+        if len(rest) == 2:
+            name = rest[1]
+            obj = self.registry.peek(info, "" if nodes else (namespace or "default"), name)
+            found = ([] if obj is None else server.node_metrics([obj]) if nodes
+                     else server.pod_metrics([obj]))
+            if not found:
+                shown = name if nodes else f"{namespace or 'default'}/{name}"
+                raise ApiError(404, "NotFound",
+                               f'{kind.lower()}.metrics.k8s.io "{shown}" not found',
+                               {"name": shown, "group": "metrics.k8s.io",
+                                "kind": kind.lower()})
+            return _json({"kind": kind, "apiVersion": "metrics.k8s.io/v1beta1", **found[0]})
+        objs, _ = self.registry.list_objects(
+            info, None if nodes else namespace,
+            label_selector=request.query.get("labelSelector", ""),
+            field_selector=request.query.get("fieldSelector", ""), copies=False)
+        items = server.node_metrics(objs) if nodes else server.pod_metrics(objs)
+        return _json({"kind": f"{kind}List", "apiVersion": "metrics.k8s.io/v1beta1",
+                      "metadata": {}, "items": items})
 
     async def fault(self, request: web.Request) -> web.Response:
         """Inject a fault a lesson needs (stop a kubelet, stall the scheduler, kill a

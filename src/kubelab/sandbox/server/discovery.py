@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kubelab.sandbox.api.kinds import KINDS, KindInfo, served_groups
+from kubelab.sandbox.api.kinds import AGGREGATED, KINDS, KindInfo, served_groups
 
 AGGREGATED_V2 = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
 AGGREGATED_V2BETA1 = "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList"
@@ -55,18 +55,37 @@ def _resource_entry(info: KindInfo) -> dict[str, Any]:
     return entry
 
 
+def _versions(infos: list[KindInfo]) -> list[str]:
+    """A group's served versions, preferred first (``autoscaling``: v2, then v1)."""
+    return list(dict.fromkeys(i.version for i in infos)) or ["v1"]
+
+
+def _all_groups() -> list[tuple[str, list[KindInfo]]]:
+    """Built-in groups in discovery order, then the aggregated APIs (kube-aggregator merges
+    the discovery of each APIService after the local groups)."""
+    extra: dict[str, list[KindInfo]] = {}
+    for info in AGGREGATED:
+        extra.setdefault(info.group, []).append(info)
+    return served_groups() + list(extra.items())
+
+
 def aggregated(core: bool, version_label: str = "v2") -> dict[str, Any]:
     """``GET /api`` (core=True) or ``GET /apis`` as an ``APIGroupDiscoveryList``."""
     items = []
-    for group, infos in served_groups():
+    for group, infos in _all_groups():
         if (group == "") != core:
             continue
-        resources = [_resource_entry(i) for i in infos if i.kind != "Binding" or core]
-        if group in _EMPTY_GROUPS:
-            resources = []
+        versions = []
+        for version in _versions(infos):
+            resources = [_resource_entry(i) for i in infos
+                         if i.version == version and (i.kind != "Binding" or core)]
+            if group in _EMPTY_GROUPS:
+                resources = []
+            versions.append({"version": version, "resources": resources,
+                             "freshness": "Current"})
         item: dict[str, Any] = {
             "metadata": {"name": group, "creationTimestamp": None},
-            "versions": [{"version": "v1", "resources": resources, "freshness": "Current"}],
+            "versions": versions,
         }
         if core:
             item["metadata"] = {"creationTimestamp": None}
@@ -82,24 +101,25 @@ def api_versions(server_address: str) -> dict[str, Any]:
                                             "serverAddress": server_address}]}
 
 
-def _group(name: str) -> dict[str, Any]:
-    gv = {"groupVersion": f"{name}/v1", "version": "v1"}
-    return {"name": name, "versions": [gv], "preferredVersion": gv}
+def _group(name: str, infos: list[KindInfo]) -> dict[str, Any]:
+    gvs = [{"groupVersion": f"{name}/{v}", "version": v} for v in _versions(infos)]
+    return {"name": name, "versions": gvs, "preferredVersion": gvs[0]}
 
 
 def api_group_list() -> dict[str, Any]:
     return {"kind": "APIGroupList", "apiVersion": "v1",
-            "groups": [_group(g) for g, _ in served_groups() if g]}
+            "groups": [_group(g, infos) for g, infos in _all_groups() if g]}
 
 
 def api_group(name: str) -> dict[str, Any] | None:
-    if name not in {g for g, _ in served_groups() if g}:
-        return None
-    return {"kind": "APIGroup", "apiVersion": "v1", **_group(name)}
+    for group, infos in _all_groups():
+        if group and group == name:
+            return {"kind": "APIGroup", "apiVersion": "v1", **_group(name, infos)}
+    return None
 
 
 def resource_list(group: str, version: str) -> dict[str, Any] | None:
-    infos = [k for k in KINDS if k.group == group and k.version == version]
+    infos = [k for k in (*KINDS, *AGGREGATED) if k.group == group and k.version == version]
     if not infos and group not in _EMPTY_GROUPS:
         return None
     resources: list[dict[str, Any]] = []

@@ -57,6 +57,10 @@ OBJECTS: dict[tuple[str, str], dict[str, Any]] = {
     ("batch/v1", "Job"): {"spec": {"template": {
         "spec": {"restartPolicy": "Never",
                  "containers": [{"name": "pi", "image": "perl:5.34.0"}]}}}},
+    ("autoscaling/v2", "HorizontalPodAutoscaler"): {"spec": {
+        "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+        "minReplicas": 1, "maxReplicas": 10, "metrics": [{"type": "Resource", "resource": {
+            "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}}}]}},
     ("batch/v1", "CronJob"): {"spec": {"schedule": "*/1 * * * *", "jobTemplate": {"spec": {
         "template": {"spec": {"restartPolicy": "OnFailure",
                               "containers": [{"name": "hello", "image": "busybox"}]}}}}}},

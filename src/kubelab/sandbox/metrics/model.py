@@ -1,0 +1,93 @@
+"""The CPU and memory model of the simulated images (pure).
+
+A container's CPU use over a scrape interval is the sum of
+
+* its image's idle baseline (a web server waiting for requests uses about a millicore);
+* the CPU its requests cost: the app counts the HTTP requests it served, and an image that
+  does work per request says how much (``HttpApp.cpu_seconds_per_request``: hpa-example's
+  square-root loop is 20 ms of CPU per request);
+* a busy shell loop (``while true; do :; done``, a program that used its whole step budget
+  when last stepped) runs flat out: its CPU limit, or a whole core without one;
+
+and never more than its CPU limit: the CFS quota throttles a container at its limit, which
+is why hpa-example under load shows 500m (its limit), not the 2 cores the load asks for.
+Memory is the image's working set, constant. The figures are plausible values for these
+images, not measurements; the behaviour (what rises with load, what the limit caps) is the
+point.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+#: (idle CPU in millicores, working set in MiB) by image repository; shells and sleepers
+#: use next to nothing.
+BASELINES: dict[str, tuple[float, float]] = {
+    "registry.k8s.io/hpa-example": (1.0, 10.8),
+    "docker.io/library/nginx": (0.5, 3.6),
+    "docker.io/library/httpd": (1.0, 5.2),
+    "docker.io/library/redis": (2.0, 3.1),
+    "docker.io/library/busybox": (0.0, 0.4),
+    "docker.io/library/alpine": (0.0, 0.5),
+    "docker.io/library/perl": (0.5, 2.8),
+    "docker.io/library/python": (1.0, 9.5),
+    "registry.k8s.io/e2e-test-images/agnhost": (1.0, 4.4),
+    "registry.k8s.io/coredns/coredns": (2.0, 13.6),
+    "registry.k8s.io/kube-proxy": (1.0, 11.9),
+}
+DEFAULT_BASELINE = (1.0, 6.0)
+#: A busy loop without a CPU limit runs on one core.
+UNLIMITED_BUSY_CORES = 1.0
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ContainerFacts:
+    """What a kubelet knows about one running container, for its resource metrics."""
+
+    namespace: str
+    pod: str
+    pod_uid: str
+    container: str
+    restart: int
+    image: str  # the normalised repository (``docker.io/library/nginx``)
+    started_at: datetime
+    requests_served: int = 0
+    cpu_seconds_per_request: float = 0.0
+    busy: bool = False
+    cpu_limit_cores: float | None = None
+
+    @property
+    def instance(self) -> tuple[str, str, int]:
+        """One run of the container: a restart starts its counters again."""
+        return (self.pod_uid, self.container, self.restart)
+
+
+@dataclass(frozen=True)
+class Usage:
+    """A container's usage over one interval: CPU in cores, memory in bytes."""
+
+    cpu_cores: float
+    memory_bytes: int
+
+
+def baseline(image: str) -> tuple[float, float]:
+    return BASELINES.get(image, DEFAULT_BASELINE)
+
+
+def interval_usage(facts: ContainerFacts, seconds: float, new_requests: int) -> Usage:
+    """The container's usage over ``seconds`` simulated seconds in which it served
+    ``new_requests`` requests (the model in the module docstring)."""
+    idle_millicores, memory_mib = baseline(facts.image)
+    memory = int(memory_mib * MIB) // 1024 * 1024
+    if seconds <= 0:
+        return Usage(idle_millicores / 1000, memory)
+    cpu_seconds = idle_millicores / 1000 * seconds
+    cpu_seconds += max(new_requests, 0) * facts.cpu_seconds_per_request
+    if facts.busy:
+        cpu_seconds += (facts.cpu_limit_cores or UNLIMITED_BUSY_CORES) * seconds
+    cores = cpu_seconds / seconds
+    if facts.cpu_limit_cores is not None:
+        cores = min(cores, facts.cpu_limit_cores)
+    return Usage(cores, memory)

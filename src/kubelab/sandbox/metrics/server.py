@@ -1,0 +1,235 @@
+"""metrics-server: scrape the kubelets on the sandbox clock, serve ``metrics.k8s.io``.
+
+Mirrors kubernetes-sigs/metrics-server: every ``--metric-resolution`` (15 s) it scrapes each
+node's kubelet (here the simulated kubelet's :meth:`resource_usage`, through the fabric),
+keeps per container the rate over the last interval (``window``) and the time of the
+scrape (``timestamp``), and answers ``NodeMetrics`` and ``PodMetrics`` lists as the
+aggregated API ``metrics.k8s.io/v1beta1``. A container that started after the previous
+scrape is measured from its start (metrics-server uses the container's start time as the
+earlier point), so a new pod has metrics after one scrape. A pod appears only when every
+container it runs has metrics; a node whose kubelet does not answer (stopped) is left out,
+and so are its pods. Node usage is the pods' usage plus the node's own system overhead
+(kubelet, container runtime, OS), as a node's root cgroup would show it.
+
+The HorizontalPodAutoscaler controller reads the same numbers (:meth:`pod_usage`), as its
+resource metrics client reads ``PodMetrics`` through the API server.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from kubelab.sandbox.clock import Clock
+from kubelab.sandbox.metrics.model import MIB, ContainerFacts, Usage, interval_usage
+
+#: metrics-server's default ``--metric-resolution``.
+METRIC_RESOLUTION = 15.0
+API_VERSION = "metrics.k8s.io/v1beta1"
+#: The node's own use (kubelet, containerd, the OS): (millicores, MiB).
+SYSTEM_OVERHEAD = {"control-plane": (95.0, 520.0), "worker": (22.0, 210.0)}
+
+
+class UsageSource(Protocol):
+    """A kubelet's ``/metrics/resource``: the facts of its running containers, or None
+    when the kubelet does not answer."""
+
+    def resource_usage(self) -> list[ContainerFacts] | None: ...
+
+
+@dataclass(frozen=True)
+class ContainerPoint:
+    """One container's last measured usage."""
+
+    usage: Usage
+    timestamp: datetime
+    window: float  # simulated seconds
+
+
+@dataclass(frozen=True)
+class PodUsage:
+    """One pod's metrics: its containers' usage, the scrape time and the window."""
+
+    namespace: str
+    name: str
+    timestamp: datetime
+    window: float
+    containers: tuple[tuple[str, Usage], ...]
+
+    @property
+    def cpu_cores(self) -> float:
+        return sum(u.cpu_cores for _, u in self.containers)
+
+    @property
+    def memory_bytes(self) -> int:
+        return sum(u.memory_bytes for _, u in self.containers)
+
+
+@dataclass
+class _Counter:
+    """What metrics-server remembers of a container instance between scrapes."""
+
+    at: datetime
+    requests: int
+
+
+def cpu_quantity(cores: float) -> str:
+    """CPU as metrics-server writes it: nanocores (``12345678n``)."""
+    return f"{max(round(cores * 1e9), 0)}n"
+
+
+def memory_quantity(value: int) -> str:
+    """Memory as metrics-server writes it: binary SI, kibibytes (``3686Ki``)."""
+    if value % 1024 == 0 and value:
+        return f"{value // 1024}Ki"
+    return str(value)
+
+
+def go_duration(seconds: float) -> str:
+    """Go's ``time.Duration.String`` for a window (``15s``, ``14.998s``)."""
+    text = f"{seconds:.3f}".rstrip("0").rstrip(".")
+    return f"{text}s"
+
+
+def _rfc3339(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class MetricsServer:
+    """The scrape loop and the store of the last points (one per sandbox)."""
+
+    def __init__(self, clock: Clock, agents: Callable[[str], UsageSource | None],
+                 nodes: Callable[[], list[dict[str, Any]]],
+                 resolution: float = METRIC_RESOLUTION) -> None:
+        self.clock = clock
+        self.agents = agents
+        self.nodes = nodes
+        self.resolution = resolution
+        self._counters: dict[tuple[str, str, int], _Counter] = {}
+        self._points: dict[tuple[str, str], dict[str, ContainerPoint]] = {}
+        self._pod_nodes: dict[tuple[str, str], str] = {}
+        self._node_points: dict[str, tuple[datetime, float]] = {}
+        self._running = False
+
+    # ------------------------------------------------------------------ scraping
+
+    def scrape(self) -> None:
+        """One scrape of every kubelet (metrics-server's ``tick``)."""
+        now = self.clock.now()
+        points: dict[tuple[str, str], dict[str, ContainerPoint]] = {}
+        pod_nodes: dict[tuple[str, str], str] = {}
+        seen: set[tuple[str, str, int]] = set()
+        node_points: dict[str, tuple[datetime, float]] = {}
+        for node in self.nodes():
+            name = (node.get("metadata") or {}).get("name", "")
+            agent = self.agents(name)
+            facts = agent.resource_usage() if agent is not None else None
+            if facts is None:
+                continue
+            windows: list[float] = []
+            for fact in facts:
+                seen.add(fact.instance)
+                counter = self._counters.get(fact.instance)
+                since = counter.at if counter is not None else fact.started_at
+                served_before = counter.requests if counter is not None else 0
+                seconds = max(self.clock.sim_elapsed(since), 0.0)
+                usage = interval_usage(fact, seconds, fact.requests_served - served_before)
+                self._counters[fact.instance] = _Counter(now, fact.requests_served)
+                if seconds <= 0:
+                    continue
+                key = (fact.namespace, fact.pod)
+                points.setdefault(key, {})[fact.container] = ContainerPoint(usage, now,
+                                                                            seconds)
+                pod_nodes[key] = name
+                windows.append(seconds)
+            previous = self._node_points.get(name)
+            window = self.clock.sim_elapsed(previous[0]) if previous else (
+                max(windows) if windows else self.resolution)
+            node_points[name] = (now, window)
+        for instance in [k for k in self._counters if k not in seen]:
+            del self._counters[instance]
+        self._points, self._pod_nodes, self._node_points = points, pod_nodes, node_points
+
+    async def run(self) -> None:
+        """Scrape every :attr:`resolution` simulated seconds until :meth:`stop`."""
+        self._running = True
+        while self._running:
+            with contextlib.suppress(Exception):
+                self.scrape()
+            await self.clock.sleep(self.resolution)
+
+    def stop(self) -> None:
+        self._running = False
+
+    # ------------------------------------------------------------------ reading
+
+    def pod_usage(self, namespace: str, name: str) -> PodUsage | None:
+        containers = self._points.get((namespace, name))
+        if not containers:
+            return None
+        first = next(iter(containers.values()))
+        return PodUsage(namespace, name, first.timestamp,
+                        max(p.window for p in containers.values()),
+                        tuple((c, p.usage) for c, p in containers.items()))
+
+    def pod_usages(self, namespace: str | None = None) -> list[PodUsage]:
+        found = []
+        for ns, name in sorted(self._points):
+            if namespace is None or ns == namespace:
+                usage = self.pod_usage(ns, name)
+                if usage is not None:
+                    found.append(usage)
+        return found
+
+    # ------------------------------------------------------------------ API objects
+
+    def node_metrics(self, nodes: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+        """``NodeMetrics`` of the given Node objects that were scraped."""
+        items = []
+        for node in nodes:
+            meta = node.get("metadata") or {}
+            name = meta.get("name", "")
+            point = self._node_points.get(name)
+            if point is None:
+                continue
+            labels = meta.get("labels") or {}
+            role = ("control-plane" if "node-role.kubernetes.io/control-plane" in labels
+                    else "worker")
+            millicores, mib = SYSTEM_OVERHEAD[role]
+            cpu, memory = millicores / 1000, int(mib * MIB)
+            for key, node_name in self._pod_nodes.items():
+                if node_name == name:
+                    for container in self._points.get(key, {}).values():
+                        cpu += container.usage.cpu_cores
+                        memory += container.usage.memory_bytes
+            items.append({
+                "metadata": {"name": name, "creationTimestamp": _rfc3339(self.clock.now()),
+                             **({"labels": dict(labels)} if labels else {})},
+                "timestamp": _rfc3339(point[0]), "window": go_duration(point[1]),
+                "usage": {"cpu": cpu_quantity(cpu), "memory": memory_quantity(memory)},
+            })
+        return items
+
+    def pod_metrics(self, pods: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+        """``PodMetrics`` of the given Pod objects that have metrics."""
+        items = []
+        for pod in pods:
+            meta = pod.get("metadata") or {}
+            usage = self.pod_usage(meta.get("namespace", ""), meta.get("name", ""))
+            if usage is None:
+                continue
+            labels = meta.get("labels") or {}
+            items.append({
+                "metadata": {"name": usage.name, "namespace": usage.namespace,
+                             "creationTimestamp": _rfc3339(self.clock.now()),
+                             **({"labels": dict(labels)} if labels else {})},
+                "timestamp": _rfc3339(usage.timestamp), "window": go_duration(usage.window),
+                "containers": [{"name": c, "usage": {"cpu": cpu_quantity(u.cpu_cores),
+                                                     "memory": memory_quantity(u.memory_bytes)}}
+                               for c, u in usage.containers],
+            })
+        return items
+
