@@ -103,10 +103,11 @@ GO_PACKAGES = {
     "core/v1": "io.k8s.api.core.v1", "apps/v1": "io.k8s.api.apps.v1",
     "discovery/v1": "io.k8s.api.discovery.v1", "autoscaling/v1": "io.k8s.api.autoscaling.v1",
     "policy/v1": "io.k8s.api.policy.v1", "coordination/v1": "io.k8s.api.coordination.v1",
-    "events/v1": "io.k8s.api.events.v1",
+    "events/v1": "io.k8s.api.events.v1", "networking/v1": "io.k8s.api.networking.v1",
 }
 _TYPE = re.compile(r"^type (\w+) string\b")
-_CONST = re.compile(r'^\s*(?:const\s+)?(\w+)\s+(\w+)\s*=\s*"([^"]*)"')
+# ``Name Type = "value"`` or ``Name = Type("value")`` (networking/v1's PathType).
+_CONST = re.compile(r'^\s*(?:const\s+)?(\w+)(?:\s+(\w+)\s*=\s*"([^"]*)"|\s*=\s*(\w+)\("([^"]*)"\))')
 _STRUCT = re.compile(r"^type (\w+) struct \{")
 _FIELD = re.compile(r'^\t(\w+)\s+([\w.*\[\]]+)\s+`json:"([\w-]+)')
 _IMPORT = re.compile(r'^\s*(\w+)?\s*"k8s\.io/api/([\w/]+)"')
@@ -134,7 +135,9 @@ def enum_types(root: Path, package: str) -> dict[str, list[tuple[str, str]]]:
             match = _CONST.match(line)
             if match:
                 words = [c for c in comment if c and not c.startswith("+")]
-                consts.append((match.group(2), match.group(1), match.group(3), " ".join(words)))
+                consts.append((match.group(2) or match.group(4), match.group(1),
+                               match.group(3) if match.group(2) else match.group(5),
+                               " ".join(words)))
             comment = []
     out: dict[str, list[tuple[str, str]]] = {}
     for type_name in types:

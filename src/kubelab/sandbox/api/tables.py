@@ -1393,6 +1393,83 @@ def print_horizontal_pod_autoscaler(obj: Obj, now: datetime) -> Row:
 
 
 # --------------------------------------------------------------------------------------
+# networking.k8s.io/v1
+# --------------------------------------------------------------------------------------
+
+
+def ingress_hosts_cell(spec: Obj) -> str:
+    """``formatHosts``: up to three hosts, ``+ N more...``, or ``*`` when none is named."""
+    rules = _list(spec, "rules")
+    shown: list[str] = []
+    more = False
+    for rule in rules:
+        if len(shown) == 3:
+            more = True
+        host = rule.get("host") if isinstance(rule, Mapping) else None
+        if not more and host:
+            shown.append(str(host))
+    if not shown:
+        return "*"
+    return ",".join(shown) + (f" + {len(rules) - 3} more..." if more else "")
+
+
+@_register(
+    [("networking.k8s.io/v1", "Ingress")],
+    (
+        _name_column(),
+        Column("Class", "string",
+               "The name of the IngressClass resource that should be used for this Ingress."),
+        Column("Hosts", "string",
+               "Hosts that incoming requests are matched against before the ingress rule"),
+        Column("Address", "string",
+               "Address is a list containing ingress points for the load-balancer"),
+        Column("Ports", "string", "Ports of TLS configurations that open"),
+        _age_column(),
+    ),
+)
+def print_ingress(obj: Obj, now: datetime) -> Row:
+    """``printIngress`` (the server prints wide: the address is not clipped)."""
+    spec = _m(obj, "spec")
+    class_name = spec.get("ingressClassName")
+    return Row(
+        [
+            _name(obj),
+            "<none>" if class_name is None else str(class_name),
+            ingress_hosts_cell(spec),
+            _load_balancer_ips(_m(obj, "status")),
+            "80, 443" if _list(spec, "tls") else "80",
+            _age(obj, now),
+        ]
+    )
+
+
+@_register(
+    [("networking.k8s.io/v1", "IngressClass")],
+    (
+        _name_column(),
+        Column("Controller", "string", "Controller that is responsible for handling this class"),
+        Column("Parameters", "string", "A reference to a resource with additional parameters"),
+        _age_column(),
+    ),
+)
+def print_ingress_class(obj: Obj, now: datetime) -> Row:
+    """``printIngressClass``: ``(default)`` after the default class's name (Kubernetes 1.35+)."""
+    spec = _m(obj, "spec")
+    annotations = _m(_m(obj, "metadata"), "annotations")
+    name = _name(obj)
+    if annotations.get("ingressclass.kubernetes.io/is-default-class") == "true":
+        name = f"{name} (default)"
+    params = _m(spec, "parameters")
+    parameters = "<none>"
+    if params:
+        parameters = str(params.get("kind") or "")
+        if params.get("apiGroup") is not None:
+            parameters += "." + str(params["apiGroup"])
+        parameters += "/" + str(params.get("name") or "")
+    return Row([name, str(spec.get("controller") or ""), parameters, _age(obj, now)])
+
+
+# --------------------------------------------------------------------------------------
 # coordination.k8s.io/v1
 # --------------------------------------------------------------------------------------
 

@@ -183,3 +183,28 @@ def test_with_two_default_classes_the_newest_wins(registry: Registry) -> None:
     registry.create(CLASSES, ingress_class("new", default=True))
     assert registry.create(INGRESSES, ingress(), namespace="default")["spec"][
         "ingressClassName"] == "new"
+
+
+def test_path_type_is_served_as_an_enum_read_from_typed_constants(tmp_path: Any) -> None:
+    """networking/v1 declares ``PathTypeExact = PathType("Exact")``: the enum table's generator
+    reads that form too, and the served schema lists the three values."""
+    from kubelab.sandbox.api import openapi_descriptions_gen as gen
+    from kubelab.sandbox.api.openapi import v3_group_version
+
+    package = tmp_path / "networking" / "v1"
+    package.mkdir(parents=True)
+    (package / "types.go").write_text(
+        "package v1\n\n// +enum\ntype PathType string\n\nconst (\n"
+        "\t// PathTypeExact matches the URL path exactly.\n"
+        "\tPathTypeExact = PathType(\"Exact\")\n"
+        "\t// PathTypePrefix matches by element.\n"
+        "\tPathTypePrefix = PathType(\"Prefix\")\n)\n")
+    assert gen.enum_types(tmp_path, "networking/v1") == {
+        "PathType": [("Exact", "matches the URL path exactly."),
+                     ("Prefix", "matches by element.")]}
+    doc = v3_group_version("apis/networking.k8s.io/v1")
+    assert doc is not None
+    prop = doc["components"]["schemas"]["io.k8s.api.networking.v1.HTTPIngressPath"][
+        "properties"]["pathType"]
+    assert prop["enum"] == ["Exact", "ImplementationSpecific", "Prefix"]
+    assert "Possible enum values:" in prop["description"]
