@@ -200,9 +200,6 @@ class Sandbox:
                               server_address=f"127.0.0.1:{self.port}", health=self.health,
                               faults=self.inject_fault)
         self.api = KubeApi(self.registry, self.clock, config, self.fabric)
-        # In-cluster programs (the ingress controller) read the API as pods reach it.
-        self.fabric.register_api(
-            lambda resource: self.registry.snapshot_list(kinds.resource(resource)))
         self.metrics_server = MetricsServer(
             self.clock, self.fabric.node_agent,
             lambda: self.registry.list_objects(kinds.core("nodes"), copies=False)[0])

@@ -98,8 +98,6 @@ _GROUP_PREFIXES: tuple[tuple[str, str], ...] = (
     ("Lease", "coordination"), ("StorageClass", "storage"),
     ("CronJob", "batch"), ("Job", "batch"), ("PodFailurePolicy", "batch"),
     ("SuccessPolicy", "batch"), ("UncountedTerminatedPods", "batch"),
-    ("Ingress", "networking"), ("HTTPIngress", "networking"),
-    ("ServiceBackendPort", "networking"),
     ("HorizontalPodAutoscaler", "autoscaling"), ("CrossVersionObjectReference", "autoscaling"),
     ("HPAScaling", "autoscaling"), ("Metric", "autoscaling"), ("ResourceMetric", "autoscaling"),
     ("ContainerResourceMetric", "autoscaling"), ("ExternalMetric", "autoscaling"),

@@ -34,7 +34,6 @@ from kubelab.sandbox.clock import Clock
 from kubelab.sandbox.storage import batch, event, namespace, pod, service, volumes, workloads
 from kubelab.sandbox.storage.networking import IngressStorage
 from kubelab.sandbox.storage.serviceaccount import ServiceAccountStorage
-from kubelab.sandbox.storage.networking import IngressStorage
 from kubelab.sandbox.store import registry as generic
 from kubelab.sandbox.store.storage import Storage
 
