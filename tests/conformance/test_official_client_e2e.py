@@ -44,13 +44,7 @@ GROUPS = (
 )
 
 # Upstream test → (the phrase of README's "Not done" column that covers it, why it fails).
-_RC = "v1 ReplicationController"
-_RC_WHY = "ReplicationController is not served (404)"
 NOT_DONE: dict[str, tuple[str, str]] = {
-    "test_client.TestClient.test_replication_controller_apis": (_RC, _RC_WHY),
-    "test_utils.TestUtils.test_create_from_multi_resource_yaml": (_RC, _RC_WHY),
-    "test_utils.TestUtils.test_create_from_multi_resource_yaml_with_conflict": (_RC, _RC_WHY),
-    "test_utils.TestUtils.test_create_multi_resource_from_directory": (_RC, _RC_WHY),
     "test_utils.TestUtils.test_create_apiservice_from_yaml_with_conflict": (
         "APIService objects", "apiregistration.k8s.io APIService is not served (404)"),
     "test_client.TestClient.test_portforward_raw": (

@@ -78,6 +78,8 @@ KINDS: tuple[KindInfo, ...] = (
     KindInfo("", "v1", "Endpoints", "endpoints", "endpoints", True, ("ep",),
              model="V1Endpoints"),
     KindInfo("", "v1", "Event", "events", "event", True, ("ev",), model="CoreV1Event"),
+    KindInfo("", "v1", "LimitRange", "limitranges", "limitrange", True, ("limits",),
+             model="V1LimitRange"),
     KindInfo("", "v1", "Namespace", "namespaces", "namespace", False, ("ns",),
              verbs=("create", "delete", "get", "list", "patch", "update", "watch"),
              subresources=(_status("Namespace"),
@@ -108,6 +110,10 @@ KINDS: tuple[KindInfo, ...] = (
                  _status("Pod"),
              ),
              model="V1Pod"),
+    KindInfo("", "v1", "ReplicationController", "replicationcontrollers",
+             "replicationcontroller", True, ("rc",), ("all",),
+             subresources=(_scale(), _status("ReplicationController")),
+             model="V1ReplicationController"),
     KindInfo("", "v1", "ResourceQuota", "resourcequotas", "resourcequota", True, ("quota",),
              subresources=(_status("ResourceQuota"),), model="V1ResourceQuota"),
     KindInfo("", "v1", "Secret", "secrets", "secret", True, model="V1Secret"),
@@ -171,6 +177,10 @@ KINDS: tuple[KindInfo, ...] = (
              True, model="V1EndpointSlice"),
     KindInfo("events.k8s.io", "v1", "Event", "events", "event", True, ("ev",),
              model="EventsV1Event"),
+    KindInfo("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets",
+             "poddisruptionbudget", True, ("pdb",),
+             subresources=(_status("PodDisruptionBudget", "policy"),),
+             model="V1PodDisruptionBudget"),
     KindInfo("networking.k8s.io", "v1", "IngressClass", "ingressclasses", "ingressclass",
              False, model="V1IngressClass"),
     KindInfo("networking.k8s.io", "v1", "Ingress", "ingresses", "ingress", True, ("ing",),
@@ -231,7 +241,7 @@ def resource(name: str) -> KindInfo:
 
 
 def served_groups() -> list[tuple[str, list[KindInfo]]]:
-    """Resources grouped by API group, in discovery order (``policy`` serves only evictions)."""
+    """Resources grouped by API group, in discovery order."""
     result: list[tuple[str, list[KindInfo]]] = []
     for group in GROUP_ORDER:
         result.append((group, [k for k in KINDS if k.group == group]))

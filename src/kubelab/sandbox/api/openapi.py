@@ -104,6 +104,7 @@ _GROUP_PREFIXES: tuple[tuple[str, str], ...] = (
     ("ObjectMetric", "autoscaling"), ("PodsMetric", "autoscaling"),
     ("Ingress", "networking"), ("HTTPIngress", "networking"),
     ("ServiceBackendPort", "networking"),
+    ("PodDisruptionBudget", "policy"),
 )
 
 

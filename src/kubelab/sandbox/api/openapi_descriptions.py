@@ -211,6 +211,26 @@ DESCRIPTIONS: dict[tuple[str, str], str] = {
         'target specifies the target value for the given metric',
     ('io.k8s.api.autoscaling.v2.ResourceMetricStatus', 'current'):
         'current contains the current value for the given metric',
+    ('io.k8s.api.core.v1.LimitRange', 'spec'):
+        'Spec defines the limits enforced. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status',
+    ('io.k8s.api.core.v1.LimitRangeList', 'metadata'):
+        'Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds',
+    ('io.k8s.api.core.v1.ReplicationController', 'spec'):
+        'Spec defines the specification of the desired behavior of the replication controller. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status',
+    ('io.k8s.api.core.v1.ReplicationController', 'status'):
+        'Status is the most recently observed status of the replication controller. This data may be out of date by some window of time. Populated by the system. Read-only. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status',
+    ('io.k8s.api.core.v1.ReplicationControllerList', 'metadata'):
+        'Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds',
+    ('io.k8s.api.core.v1.ReplicationControllerSpec', 'template'):
+        'Template is the object that describes the pod that will be created if insufficient replicas are detected. This takes precedence over a TemplateRef. The only allowed template.spec.restartPolicy value is "Always". More info: https://kubernetes.io/docs/concepts/workloads/controllers/replicationcontroller#pod-template',
+    ('io.k8s.api.policy.v1.PodDisruptionBudget', 'spec'):
+        'Specification of the desired behavior of the PodDisruptionBudget.',
+    ('io.k8s.api.policy.v1.PodDisruptionBudget', 'status'):
+        'Most recently observed status of the PodDisruptionBudget.',
+    ('io.k8s.api.policy.v1.PodDisruptionBudgetList', 'metadata'):
+        "Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata",
+    ('io.k8s.api.policy.v1.PodDisruptionBudgetSpec', 'selector'):
+        'Label query over pods whose evictions are managed by the disruption budget. A null selector will match no pods, while an empty ({}) selector will select all pods within the namespace.',
     ('io.k8s.api.rbac.v1.ClusterRole', 'aggregationRule'):
         'AggregationRule is an optional field that describes how to build the Rules for this ClusterRole. If AggregationRule is set, then the Rules are controller managed and direct changes to Rules will be stomped by the controller.',
     ('io.k8s.api.rbac.v1.ClusterRole', 'metadata'):

@@ -630,6 +630,24 @@ _POLICY = """
 Eviction
   1 metadata ObjectMeta
   2 deleteOptions DeleteOptions ptr
+
+PodDisruptionBudget
+  1 metadata ObjectMeta
+  2 spec PodDisruptionBudgetSpec
+  3 status PodDisruptionBudgetStatus
+
+PodDisruptionBudgetSpec
+  1 minAvailable IntOrString ptr
+  2 selector LabelSelector ptr
+  3 maxUnavailable IntOrString ptr
+  4 unhealthyPodEvictionPolicy string ptr
+
+PodDisruptionBudgetStatus
+  1 observedGeneration int64
+  3 disruptionsAllowed int32 req
+  4 currentHealthy int32 req
+  5 desiredHealthy int32 req
+  6 expectedPods int32 req
 """
 
 # ---------------------------------------------------------------------------------------
@@ -1135,6 +1153,7 @@ KINDS: dict[tuple[str, str], str] = {
     ("v1", "ResourceQuota"): "ResourceQuota",
     ("apps/v1", "Deployment"): "Deployment",
     ("policy/v1", "Eviction"): "Eviction",
+    ("policy/v1", "PodDisruptionBudget"): "PodDisruptionBudget",
     ("batch/v1", "Job"): "Job",
     ("batch/v1", "CronJob"): "CronJob",
     ("networking.k8s.io/v1", "Ingress"): "Ingress",

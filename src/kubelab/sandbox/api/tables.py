@@ -1464,3 +1464,80 @@ def print_role_binding(obj: Obj, now: datetime) -> Row:
 def print_cluster_role_binding(obj: Obj, now: datetime) -> Row:
     """``printClusterRoleBinding``."""
     return _print_binding(obj, now)
+
+# --------------------------------------------------------------------------------------
+# core/v1 LimitRange and ReplicationController, policy/v1 PodDisruptionBudget
+# --------------------------------------------------------------------------------------
+
+
+@_register(
+    [("v1", "LimitRange")],
+    (_name_column(), Column("Created At", "date", ("V1ObjectMeta", "creationTimestamp"))),
+)
+def print_limit_range(obj: Obj, now: datetime) -> Row:
+    """``printLimitRange``: the creation time itself (RFC 3339), not an age."""
+    return Row([_name(obj), str(_m(obj, "metadata").get("creationTimestamp") or "")])
+
+
+@_register(
+    [("v1", "ReplicationController")],
+    (
+        _name_column(),
+        Column("Desired", "integer", ("V1ReplicationControllerSpec", "replicas")),
+        Column("Current", "integer", ("V1ReplicationControllerStatus", "replicas")),
+        Column("Ready", "integer", ("V1ReplicationControllerStatus", "readyReplicas")),
+        _age_column(),
+        Column("Containers", "string", _CONTAINERS_DOC, priority=1),
+        Column("Images", "string", _IMAGES_DOC, priority=1),
+        Column("Selector", "string", ("V1ReplicationControllerSpec", "selector"), priority=1),
+    ),
+)
+def print_replication_controller(obj: Obj, now: datetime) -> Row:
+    """``printReplicationController``: the selector is a plain label map."""
+    spec, status = _m(obj, "spec"), _m(obj, "status")
+    names, images = _containers_cells(_template_spec(obj))
+    return Row(
+        [
+            _name(obj),
+            _replicas(spec),
+            _int(status.get("replicas")),
+            _int(status.get("readyReplicas")),
+            _age(obj, now),
+            names,
+            images,
+            format_labels(_m(spec, "selector")),
+        ]
+    )
+
+
+def _int_or_string(value: Any) -> str:
+    """``intstr.IntOrString.String()``; ``N/A`` when unset, as the PDB printer shows it."""
+    if value is None:
+        return "N/A"
+    return str(value)
+
+
+@_register(
+    [("policy/v1", "PodDisruptionBudget")],
+    (
+        _name_column(),
+        Column("Min Available", "string", "The minimum number of pods that must be available."),
+        Column("Max Unavailable", "string",
+               "The maximum number of pods that may be unavailable."),
+        Column("Allowed Disruptions", "integer",
+               "Calculated number of pods that may be disrupted at this time."),
+        _age_column(),
+    ),
+)
+def print_pod_disruption_budget(obj: Obj, now: datetime) -> Row:
+    """``printPodDisruptionBudget``."""
+    spec, status = _m(obj, "spec"), _m(obj, "status")
+    return Row(
+        [
+            _name(obj),
+            _int_or_string(spec.get("minAvailable")),
+            _int_or_string(spec.get("maxUnavailable")),
+            _int(status.get("disruptionsAllowed")),
+            _age(obj, now),
+        ]
+    )

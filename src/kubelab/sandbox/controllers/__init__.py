@@ -16,6 +16,7 @@ from kubelab.sandbox.controllers.clusterrole_aggregation import (
 from kubelab.sandbox.controllers.cronjob import CronJobController
 from kubelab.sandbox.controllers.daemonset import DaemonSetController
 from kubelab.sandbox.controllers.deployment import DeploymentController
+from kubelab.sandbox.controllers.disruption import DisruptionController
 from kubelab.sandbox.controllers.endpoints import EndpointsController
 from kubelab.sandbox.controllers.garbage_collector import GarbageCollector
 from kubelab.sandbox.controllers.ingress_nginx import IngressNginxStatusController
@@ -29,6 +30,7 @@ from kubelab.sandbox.controllers.persistentvolume import (
 )
 from kubelab.sandbox.controllers.podautoscaler import HorizontalController
 from kubelab.sandbox.controllers.replicaset import ReplicaSetController
+from kubelab.sandbox.controllers.replicationcontroller import ReplicationControllerController
 from kubelab.sandbox.controllers.resourcequota import ResourceQuotaController
 from kubelab.sandbox.controllers.root_ca_publisher import RootCAPublisher
 from kubelab.sandbox.controllers.service_lb import ServiceLBController
@@ -61,6 +63,8 @@ def all_controllers(ca_pem: str | None = None) -> list[Reconciler]:
         PersistentVolumeBinder(),
         LocalPathProvisioner(),
         VolumeProtectionController(),
+        DisruptionController(),
+        ReplicationControllerController(),
     ]
     if ca_pem:
         found.append(RootCAPublisher(ca_pem))

@@ -46,6 +46,7 @@ TRACKED: tuple[KindInfo, ...] = (
     kinds.resource("endpointslices.discovery.k8s.io"),
     kinds.resource("leases.coordination.k8s.io"),
     kinds.resource("jobs.batch"), kinds.resource("cronjobs.batch"),
+    kinds.core("replicationcontrollers"),
     kinds.apps("statefulsets"), kinds.apps("controllerrevisions"),
     kinds.core("persistentvolumeclaims"),
 )

@@ -37,6 +37,7 @@ import math
 from collections.abc import Iterable
 from functools import cmp_to_key
 
+from kubelab.apimachinery.selectors import LabelSelector
 from kubelab.sandbox.api import kinds
 from kubelab.sandbox.api.kinds import KindInfo
 from kubelab.sandbox.clock import Clock
@@ -140,29 +141,42 @@ def rank_pods_for_deletion(pods: list[Obj], related: list[Obj], clock: Clock) ->
 
 
 class ReplicaSetController:
-    """``replicaset-controller``: ReplicaSets → Pods."""
+    """``replicaset-controller``: ReplicaSets → Pods.
+
+    Upstream runs the ReplicationController's controller on this same code
+    (``NewReplicationManager`` wraps the ReplicaSet controller with conversions); a subclass
+    sets :attr:`resource` and :attr:`name` and reads its selector its own way
+    (:meth:`selector`, :meth:`selector_empty`).
+    """
 
     name = COMPONENT
+    resource: KindInfo = REPLICASETS
     watches: tuple[KindInfo, ...] = (REPLICASETS, PODS)
 
+    def selector(self, rs: Obj) -> LabelSelector:
+        return common.selector_of(rs)
+
+    def selector_empty(self, rs: Obj) -> bool:
+        return common.selector_is_empty(rs)
+
     def keys_for(self, info: KindInfo, obj: Obj, snapshot: Snapshot) -> Iterable[Key]:
-        if info == REPLICASETS:
+        if info == self.resource:
             yield Key.of(info, obj)
             return
         ns = common.namespace_of(obj)
         ref = common.controller_ref(obj)
         if ref is not None:
-            if ref.get("kind") == "ReplicaSet":
-                yield Key(REPLICASETS.group_resource, ns, ref.get("name", ""))
+            if ref.get("kind") == self.resource.kind:
+                yield Key(self.resource.group_resource, ns, ref.get("name", ""))
             return
         labels = common.labels_of(obj)
-        for rs in snapshot.list(REPLICASETS, ns):
-            if not common.selector_is_empty(rs) and common.selector_of(rs).matches(labels):
-                yield Key.of(REPLICASETS, rs)
+        for rs in snapshot.list(self.resource, ns):
+            if not self.selector_empty(rs) and self.selector(rs).matches(labels):
+                yield Key.of(self.resource, rs)
 
     def reconcile(self, snapshot: Snapshot, key: Key, clock: Clock) -> Result:
         """Pure: one ``syncReplicaSet`` pass; no side effects."""
-        rs = snapshot.get(REPLICASETS, key.namespace, key.name)
+        rs = snapshot.get(self.resource, key.namespace, key.name)
         if rs is None:
             return Result()
         writes = common.Writes()
@@ -174,7 +188,7 @@ class ReplicaSetController:
             ``manageReplicasErr``)."""
             updated = copy.deepcopy(rs)
             updated["status"] = calculate_status(rs, active, clock, failure=message)[0]
-            return UpdateStatus(REPLICASETS, updated)
+            return UpdateStatus(self.resource, updated)
 
         if not common.is_deleting(rs):
             self.manage_replicas(snapshot, rs, active, writes, clock, on_failure=failed)
@@ -182,14 +196,13 @@ class ReplicaSetController:
         if status != rs.get("status", {}):
             updated = copy.deepcopy(rs)
             updated["status"] = status
-            writes.update_status(REPLICASETS, updated)
+            writes.update_status(self.resource, updated)
         return Result(writes.actions(), requeue)
 
-    @staticmethod
-    def claim_pods(snapshot: Snapshot, rs: Obj, writes: common.Writes) -> list[Obj]:
+    def claim_pods(self, snapshot: Snapshot, rs: Obj, writes: common.Writes) -> list[Obj]:
         """``ClaimPods``: owned pods that still match; adopt orphans, release strays."""
         uid = common.uid_of(rs)
-        selector = common.selector_of(rs)
+        selector = self.selector(rs)
         owned: list[Obj] = []
         for pod in common.controlled_and_orphans(snapshot, PODS, rs):
             # Read in place (no copies): this loop runs over every pod the RS owns.
@@ -210,17 +223,16 @@ class ReplicaSetController:
                     writes.update(PODS, released)
                 continue
             if (not matches or common.is_deleting(rs) or common.is_deleting(pod)
-                    or common.selector_is_empty(rs) or not common.is_pod_active(pod)):
+                    or self.selector_empty(rs) or not common.is_pod_active(pod)):
                 continue
             adopted = copy.deepcopy(pod)
             adopted["metadata"].setdefault("ownerReferences", []).append(
-                common.new_controller_ref(rs, REPLICASETS))
+                common.new_controller_ref(rs, self.resource))
             writes.update(PODS, adopted)
             owned.append(adopted)
         return owned
 
-    @staticmethod
-    def manage_replicas(snapshot: Snapshot, rs: Obj, active: list[Obj],
+    def manage_replicas(self, snapshot: Snapshot, rs: Obj, active: list[Obj],
                         writes: common.Writes, clock: Clock,
                         on_failure: common.FailureWrite | None = None) -> None:
         want = int(rs.get("spec", {}).get("replicas", 1) or 0)
@@ -235,12 +247,12 @@ class ReplicaSetController:
                 taken.chosen.add(name)
                 # A refused create (e.g. exceeded quota) becomes the upstream FailedCreate
                 # event; the rest of the batch waits for the next sync (slowStartBatch).
-                writes.create(PODS, pod_from_template(rs, REPLICASETS, name),
+                writes.create(PODS, pod_from_template(rs, self.resource, name),
                               on_error=RecordEvent(rs, "Warning", "FailedCreate",
-                                                   "Error creating: ", COMPONENT),
+                                                   "Error creating: ", self.name),
                               on_failure=on_failure)
                 writes.event(rs, "Normal", "SuccessfulCreate", f"Created pod: {name}",
-                             COMPONENT)
+                             self.name)
         elif diff > 0:
             count = min(diff, BURST_REPLICAS)
             related = related_pods(snapshot, rs)
@@ -249,7 +261,7 @@ class ReplicaSetController:
             for pod in victims[:count]:
                 writes.delete(PODS, pod)
                 writes.event(rs, "Normal", "SuccessfulDelete",
-                             f"Deleted pod: {common.name_of(pod)}", COMPONENT)
+                             f"Deleted pod: {common.name_of(pod)}", self.name)
 
 
 class _TakenNames:

@@ -909,6 +909,9 @@ class KubeApi:
 
     def _scale_of(self, info: KindInfo, obj: Obj) -> Obj:
         meta = obj["metadata"]
+        sub = self.registry.storage(info).subresource("scale")
+        selector = (sub.selector(obj) if isinstance(sub, ScaleSubresource)
+                    else selector_string(obj.get("spec", {}).get("selector")))
         return {
             "kind": "Scale", "apiVersion": "autoscaling/v1",
             "metadata": {"name": meta["name"], "namespace": meta.get("namespace"),
@@ -916,7 +919,7 @@ class KubeApi:
                          "creationTimestamp": meta["creationTimestamp"]},
             "spec": {"replicas": obj.get("spec", {}).get("replicas", 0)},
             "status": {"replicas": obj.get("status", {}).get("replicas", 0),
-                       "selector": selector_string(obj.get("spec", {}).get("selector"))},
+                       "selector": selector},
         }
 
     async def scale(self, request: web.Request, t: Target) -> web.Response:

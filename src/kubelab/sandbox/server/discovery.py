@@ -15,9 +15,9 @@ from kubelab.sandbox.api.kinds import AGGREGATED, KINDS, KindInfo, served_groups
 AGGREGATED_V2 = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
 AGGREGATED_V2BETA1 = "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList"
 
-# The eviction subresource is served by the policy group's discovery only as a subresource
-# of pods, so the group has no top-level resources here.
-_EMPTY_GROUPS = {"policy"}
+# Groups listed with no resources of their own (none since policy/v1 serves
+# PodDisruptionBudgets; its Eviction is a subresource of pods, listed under core v1).
+_EMPTY_GROUPS: set[str] = set()
 
 
 def wants_aggregated(accept: str) -> str | None:

@@ -49,6 +49,7 @@ _STORAGES: dict[tuple[str, str], type[Storage]] = {
     ("", "ServiceAccount"): ServiceAccountStorage,
     ("apps", "Deployment"): workloads.ScalableStorage,
     ("apps", "ReplicaSet"): workloads.ScalableStorage,
+    ("", "ReplicationController"): workloads.ReplicationControllerStorage,
     ("apps", "StatefulSet"): volumes.StatefulSetStorage,
     ("", "PersistentVolumeClaim"): volumes.ClaimStorage,
     ("batch", "Job"): batch.JobStorage,

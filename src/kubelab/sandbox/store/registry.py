@@ -606,6 +606,8 @@ class Registry:
             # As kube-apiserver's create handler: the decoded, defaulted request, before
             # admission and the strategy (so allocated ClusterIPs are nobody's field).
             self._record_write(info, None, obj, manager, "")
+        if info.namespaced:
+            storage.admit(self, obj)
         strategy.prepare_for_create(obj)
         if storage.uid_before_validation:
             meta["uid"] = self.names.uid()

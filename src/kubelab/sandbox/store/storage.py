@@ -30,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from kubelab.apimachinery.selectors import selector_string
 from kubelab.apimachinery.types import Obj
 from kubelab.sandbox.api.errors import Cause
 from kubelab.sandbox.api.kinds import KindInfo
@@ -97,6 +98,10 @@ class CreateSubresource(Subresource):
 class ScaleSubresource(Subresource):
     """``/scale``: an ``autoscaling/v1`` Scale view of ``spec.replicas`` and the selector."""
 
+    def selector(self, obj: Obj) -> str:
+        """``status.selector``: the object's ``metav1.LabelSelector`` as a string."""
+        return selector_string((obj.get("spec") or {}).get("selector"))
+
 
 @dataclass(frozen=True)
 class ConnectSubresource(Subresource):
@@ -149,6 +154,11 @@ class Storage:
 
     def subresource(self, name: str) -> Subresource | None:
         return self.subresources.get(name)
+
+    def admit(self, registry: Registry, obj: Obj) -> None:
+        """Mutating admission of a create: after defaulting and the field manager, before
+        ``PrepareForCreate`` and validation, as kube-apiserver's create handler runs it
+        (the LimitRanger plugin's default requests and limits)."""
 
     def before_create(self, registry: Registry, obj: Obj) -> list[Cause]:
         """After validation, before the write (``BeginCreate``; the Service REST allocates

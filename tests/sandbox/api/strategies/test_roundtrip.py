@@ -96,6 +96,12 @@ OBJECTS: dict[tuple[str, str], dict[str, Any]] = {
         "roleRef": {"kind": "ClusterRole", "name": "view"},
         "subjects": [{"kind": "User", "name": "jane"},
                      {"kind": "ServiceAccount", "name": "default", "namespace": "default"}]},
+    ("policy/v1", "PodDisruptionBudget"): {"spec": {
+        "minAvailable": 2, "selector": {"matchLabels": {"app": "web"}}}},
+    ("v1", "LimitRange"): {"spec": {"limits": [{"type": "Container",
+                                                "default": {"cpu": "500m"}}]}},
+    ("v1", "ReplicationController"): {"spec": {"replicas": 2, "selector": {"app": "web"},
+                                               "template": TEMPLATE}},
 }
 
 
