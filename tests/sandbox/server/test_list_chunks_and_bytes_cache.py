@@ -122,4 +122,4 @@ async def test_bytes_are_encoded_once_per_version_and_dropped_by_every_write(api
     registry.delete(CM, "default", "cm-01")
     status, _, _ = await get(client, f"{CMS}/cm-01")
     assert status == 404
-    assert all(key[2] != "cm-01" for key in cache._full)
+    assert all(key[2] != "cm-01" for key in cache.cached_keys())

@@ -212,11 +212,15 @@ class NodeLifecycleController:
             writes.update(NODES, tainted)
         if status_node.get("status") != node.get("status"):
             writes.update_status(NODES, status_node)
-        pods = [p for p in snapshot.list(PODS)
-                if p.get("spec", {}).get("nodeName") == key.name and not common.is_deleting(p)]
-        if ready_status is not None and ready_status != "True":
-            self.mark_pods_not_ready(pods, now, writes)
+        # A node's pods matter only when it is not Ready or has NoExecute taints: a healthy
+        # node's heartbeat (every Lease renewal reconciles it) reads no pod at all.
+        not_ready = ready_status is not None and ready_status != "True"
         no_execute = [t for t in taints if t.get("effect") == "NoExecute"]
+        pods = [p for p in snapshot.list(PODS)
+                if p.get("spec", {}).get("nodeName") == key.name
+                and not common.is_deleting(p)] if not_ready or no_execute else []
+        if not_ready:
+            self.mark_pods_not_ready(pods, now, writes)
         if no_execute:
             wait = self.evict(pods, no_execute, clock, writes)
             if wait is not None:

@@ -276,7 +276,12 @@ class KubeApi:
             # (and may again once it is answered: a client is active).
             touch(self.clock)
             with hold(self.clock):
-                return await handler(request)
+                response = await handler(request)
+                if request.method not in ("GET", "HEAD", "OPTIONS"):
+                    # As etcd answers a write only after its commit: the datastore commits
+                    # off the event loop, and a write is acknowledged once it is durable.
+                    await self.registry.log.synced()
+                return response
         except ApiError as err:
             return error_response(err)
         except web.HTTPRequestEntityTooLarge:

@@ -25,9 +25,12 @@ class EncodedObjects:
 
     def __init__(self, registry: Registry) -> None:
         self._registry = registry
-        # key -> (the stored object the bytes are of, the bytes)
-        self._full: dict[_Key, tuple[Obj, bytes]] = {}
-        self._item: dict[_Key, tuple[Obj, bytes]] = {}
+        # id(stored object) -> (the object, its bytes): a hit is one lookup and an identity
+        # check (the entry holds the object, so its id is not reused while cached).
+        self._full: dict[int, tuple[Obj, bytes]] = {}
+        self._item: dict[int, tuple[Obj, bytes]] = {}
+        # key -> id of the object version whose bytes are cached, for the write that drops them
+        self._ids: dict[_Key, int] = {}
         self.hits = 0
         self.misses = 0
         self._unsubscribe = registry.subscribe(self._invalidate)
@@ -36,36 +39,52 @@ class EncodedObjects:
         self._unsubscribe()
         self._full.clear()
         self._item.clear()
+        self._ids.clear()
 
     def __len__(self) -> int:
         return len(self._full) + len(self._item)
 
+    def cached_keys(self) -> list[_Key]:
+        """The objects (resource, namespace, name) with bytes cached."""
+        return list(self._ids)
+
     def _invalidate(self, event: WatchEvent) -> None:
-        key = _key_of(event.info, event.obj)
-        self._full.pop(key, None)
-        self._item.pop(key, None)
+        self._drop(_key_of(event.info, event.obj))
+
+    def _drop(self, key: _Key) -> None:
+        cached = self._ids.pop(key, None)
+        if cached is not None:
+            self._full.pop(cached, None)
+            self._item.pop(cached, None)
 
     def full(self, info: KindInfo, obj: Obj) -> bytes:
         """``obj`` as a JSON object (no trailing newline)."""
+        cached = self._full.get(id(obj))
+        if cached is not None and cached[0] is obj:
+            self.hits += 1
+            return cached[1]
         return self._encode(self._full, info, obj, item=False)
 
     def item(self, info: KindInfo, obj: Obj) -> bytes:
         """``obj`` as a List item: without ``apiVersion`` and ``kind``."""
-        return self._encode(self._item, info, obj, item=True)
-
-    def _encode(self, cache: dict[_Key, tuple[Obj, bytes]], info: KindInfo, obj: Obj, *,
-                item: bool) -> bytes:
-        key = _key_of(info, obj)
-        cached = cache.get(key)
+        cached = self._item.get(id(obj))
         if cached is not None and cached[0] is obj:
             self.hits += 1
             return cached[1]
+        return self._encode(self._item, info, obj, item=True)
+
+    def _encode(self, cache: dict[int, tuple[Obj, bytes]], info: KindInfo, obj: Obj, *,
+                item: bool) -> bytes:
         self.misses += 1
         body = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind")} if item \
             else obj
         encoded = wire_json(body)[:-1]
+        key = _key_of(info, obj)
         if self._registry.peek(info, key[1], key[2]) is obj:
-            cache[key] = (obj, encoded)
+            if self._ids.get(key) != id(obj):
+                self._drop(key)
+                self._ids[key] = id(obj)
+            cache[id(obj)] = (obj, encoded)
         return encoded
 
 
@@ -79,7 +98,14 @@ def list_body(kind: str, api_version: str, metadata: Obj, items: list[bytes]) ->
     """A List as kube-apiserver writes it, from encoded items (byte for byte what
     ``wire_json`` of the whole List would give)."""
     head = wire_json({"kind": kind, "apiVersion": api_version, "metadata": metadata})[:-2]
-    return head + b',"items":[' + b",".join(items) + b"]}\n"
+    # One copy of the items' bytes (a 1,000-pod list is megabytes).
+    parts = [head + b',"items":[']
+    for i, item in enumerate(items):
+        if i:
+            parts.append(b",")
+        parts.append(item)
+    parts.append(b"]}\n")
+    return b"".join(parts)
 
 
 def watch_event(event_type: str, encoded_object: bytes) -> bytes:

@@ -222,6 +222,9 @@ class Registry:
         # group_resource -> sorted relative keys: the key order of etcd's range reads, so a
         # LIST chunk is a bisect and a slice, not a sort of every object.
         self._order: dict[str, list[str]] = {}
+        # group_resource -> relative key -> object: what a LIST chunk reads its keys' objects
+        # from (one lookup per item).
+        self._by_key: dict[str, dict[str, Obj]] = {}
         self._subscribers: list[Callable[[WatchEvent], None]] = []
         self._watchers: list[Watcher] = []
         for row in self.log.current():
@@ -232,6 +235,8 @@ class Registry:
                 self._index_owners(info, ns, name, None, row.value)
                 self._order.setdefault(info.group_resource, []).append(
                     relative_key(info, ns, name))
+                self._by_key.setdefault(info.group_resource, {})[
+                    relative_key(info, ns, name)] = row.value
                 if self.storage(info).leased:
                     # A lease outlives a restart: count the TTL from now (never shorter).
                     self._lease_event(row.key, info, ns, name)
@@ -317,9 +322,15 @@ class Registry:
             for key in sorted(self.log.keys_changed_after(revision, base + low, base + high)):
                 changed[key[len(base):]] = self.log.value_at(key, revision)
 
-        def stored(key: str) -> Obj | None:
-            ns, _, name = key.rpartition("/")
-            return self.peek(info, ns, name)
+        objects = self._by_key.get(info.group_resource, {})
+        stored = objects.get
+        if not changed and not filtered:
+            # The common read (as of now, no selector): a slice of the key order.
+            stop = min(last, first + limit) if limit else last
+            page = [objects[k] for k in keys[first:stop]]
+            if stop < last:
+                return ListPage(page, revision, keys[stop - 1] + "\x00", last - stop)
+            return ListPage(page, revision, None, None)
 
         then = sorted(k for k, v in changed.items() if v is not None)
         items: list[Obj] = []
@@ -465,14 +476,16 @@ class Registry:
         bucket = self._bucket(info, namespace)
         self._index_owners(info, namespace, name, bucket.get(name),
                            None if obj is None else value)
+        relative = relative_key(info, namespace, name)
         if obj is None:
             if bucket.pop(name, None) is not None:
-                self._unorder(info, relative_key(info, namespace, name))
+                self._unorder(info, relative)
+                self._by_key.get(info.group_resource, {}).pop(relative, None)
         else:
             if name not in bucket:
-                bisect.insort(self._order.setdefault(info.group_resource, []),
-                              relative_key(info, namespace, name))
+                bisect.insort(self._order.setdefault(info.group_resource, []), relative)
             bucket[name] = value
+            self._by_key.setdefault(info.group_resource, {})[relative] = value
         self._notify(WatchEvent(event_type, info, value, revision))
         if self.storage(info).leased:
             if obj is None:
@@ -529,7 +542,8 @@ class Registry:
             del self._event_written[key]
             if old is None:
                 continue
-            self._commit(info, None, old=copy.deepcopy(old), event_type="DELETED",
+            # _commit copies the stored object for the DELETED row; no second copy here.
+            self._commit(info, None, old=old, event_type="DELETED",
                          namespace=namespace, name=name)
             expired += 1
         return expired
