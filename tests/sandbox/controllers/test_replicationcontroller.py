@@ -79,3 +79,18 @@ def test_the_controller_creates_scales_and_adopts(clock: ManualClock) -> None:
     keys = list(ReplicationControllerController().keys_for(
         PODS, cluster.get(PODS, "default", "other") or {}, cluster.snapshot))
     assert keys == []
+
+
+def test_a_quota_counts_replicationcontrollers(clock: ManualClock) -> None:
+    cluster = Cluster(clock)
+    cluster.add(kinds.core("resourcequotas"), {"metadata": {"name": "q"}, "spec": {
+        "hard": {"replicationcontrollers": "1"}}})
+    cluster.add(RCS, rc())
+    second = rc()
+    second["metadata"]["name"] = "backend"
+    with pytest.raises(ApiError) as refused:
+        cluster.add(RCS, second)
+    assert refused.value.message == (
+        'replicationcontrollers "backend" is forbidden: exceeded quota: q, requested: '
+        "replicationcontrollers=1, used: replicationcontrollers=1, limited: "
+        "replicationcontrollers=1")

@@ -25,6 +25,7 @@ Usage = dict[str, Fraction]
 
 _LEGACY_COUNTS = {"configmaps": "configmaps", "secrets": "secrets",
                   "resourcequotas": "resourcequotas",
+                  "replicationcontrollers": "replicationcontrollers",
                   "persistentvolumeclaims": "persistentvolumeclaims"}
 _COMPUTE = ("cpu", "memory", "ephemeral-storage")
 
