@@ -147,3 +147,15 @@ def test_pod_and_node_events_map_to_every_ingress(clock: ManualClock) -> None:
     other = copy.deepcopy(pod)
     other["spec"]["containers"][0]["image"] = "nginx:1.29"
     assert list(controller.keys_for(PODS, other, cluster.snapshot)) == []
+
+
+def test_node_events_cost_nothing_without_ingresses(clock: ManualClock) -> None:
+    cluster = Cluster(clock)
+    setup(cluster)
+    controller = IngressNginxStatusController()
+    node_obj = cluster.get(NODES, "", "kubelab-worker")
+    assert node_obj is not None
+    assert list(controller.keys_for(NODES, node_obj, cluster.snapshot)) == []
+    cluster.add(INGRESSES, ingress())
+    assert [k.name for k in controller.keys_for(NODES, node_obj, cluster.snapshot)] == \
+        ["example"]

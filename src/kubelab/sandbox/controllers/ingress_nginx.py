@@ -141,10 +141,11 @@ class IngressNginxStatusController:
         if info is PODS and not any(
                 ingress_nginx.IMAGE in str(c.get("image") or "")
                 for c in (obj.get("spec") or {}).get("containers") or []):
+            return  # the cheap test first: most pod events are not the controller's
+        ingresses = snapshot.list(INGRESSES)
+        if not ingresses or (info in (NODES, SERVICES) and not controller_pods(snapshot)):
             return
-        if info in (NODES, SERVICES) and not controller_pods(snapshot):
-            return
-        for ingress in snapshot.list(INGRESSES):
+        for ingress in ingresses:
             yield Key.of(INGRESSES, ingress)
 
     def reconcile(self, snapshot: Snapshot, key: Key, clock: Clock) -> Result:
