@@ -145,7 +145,9 @@ def test_resource_paths_and_actions(info: kinds.KindInfo) -> None:
             assert actions[(f"{info.path_prefix()}/{info.plural}", "get")] == "list"
     if "get" in info.verbs:
         assert actions[(f"{base}/{{name}}", "get")] == "get"
+    if "update" in info.verbs:
         assert actions[(f"{base}/{{name}}", "put")] == "put"
+    if "delete" in info.verbs:
         assert actions[(f"{base}/{{name}}", "delete")] == "delete"
     for item in doc["paths"].values():
         for method, op in item.items():

@@ -73,6 +73,8 @@ def _scale() -> Subresource:
 KINDS: tuple[KindInfo, ...] = (
     KindInfo("", "v1", "Binding", "bindings", "binding", True, verbs=("create",),
              model="V1Binding"),
+    KindInfo("", "v1", "ComponentStatus", "componentstatuses", "componentstatus", False,
+             ("cs",), verbs=("get", "list"), model="V1ComponentStatus"),
     KindInfo("", "v1", "ConfigMap", "configmaps", "configmap", True, ("cm",),
              model="V1ConfigMap"),
     KindInfo("", "v1", "Endpoints", "endpoints", "endpoints", True, ("ep",),
@@ -130,6 +132,15 @@ KINDS: tuple[KindInfo, ...] = (
              model="V1Service"),
     KindInfo("apps", "v1", "ControllerRevision", "controllerrevisions", "controllerrevision",
              True, model="V1ControllerRevision"),
+    # Listed so clients can ask (kubectl's validation lists CRDs before it reports an
+    # unknown kind); the sandbox serves no custom resources, so it takes no writes.
+    KindInfo("apiextensions.k8s.io", "v1", "CustomResourceDefinition",
+             "customresourcedefinitions", "customresourcedefinition", False, ("crd", "crds"),
+             ("api-extensions",), verbs=READ_ONLY_VERBS),
+    KindInfo("apiregistration.k8s.io", "v1", "APIService", "apiservices", "apiservice", False,
+             categories=("api-extensions",),
+             subresources=(_status("APIService", "apiregistration.k8s.io"),),
+             model="V1APIService"),
     KindInfo("apps", "v1", "DaemonSet", "daemonsets", "daemonset", True, ("ds",), ("all",),
              subresources=(_status("DaemonSet", "apps"),), model="V1DaemonSet"),
     KindInfo("apps", "v1", "Deployment", "deployments", "deployment", True, ("deploy",),
@@ -191,10 +202,10 @@ KINDS: tuple[KindInfo, ...] = (
 
 # Groups in the order discovery lists them (core first, as the real server does).
 GROUP_ORDER: tuple[str, ...] = (
-    "", "apps", "events.k8s.io", "authentication.k8s.io", "authorization.k8s.io",
+    "", "apiregistration.k8s.io", "apps", "events.k8s.io", "authentication.k8s.io", "authorization.k8s.io",
     "autoscaling", "batch",
     "rbac.authorization.k8s.io", "networking.k8s.io", "storage.k8s.io",
-    "coordination.k8s.io", "discovery.k8s.io", "policy",
+    "apiextensions.k8s.io", "coordination.k8s.io", "discovery.k8s.io", "policy",
 )
 
 #: Aggregated APIs: served by an extension API server behind kube-aggregator (an APIService),

@@ -133,6 +133,9 @@ def definition_name(model_name: str) -> str:
     'io.k8s.api.core.v1.Event'
     """
     prefix, version, type_name = _split_model_name(model_name)
+    if prefix == "Apiregistration" or type_name.startswith("APIService"):
+        # kube-aggregator's types live outside k8s.io/api.
+        return f"io.k8s.kube-aggregator.pkg.apis.apiregistration.{version}.{type_name}"
     if prefix:
         return f"io.k8s.api.{prefix.lower()}.{version}.{type_name}"
     if type_name in _META_TYPES:

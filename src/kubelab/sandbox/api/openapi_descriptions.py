@@ -799,4 +799,15 @@ DESCRIPTIONS: dict[tuple[str, str], str] = {
         'Extended data associated with the reason.  Each reason may define its own extended details. This field is optional and the data returned is not guaranteed to conform to any schema except that defined by the reason type.',
     ('io.k8s.apimachinery.pkg.apis.meta.v1.Status', 'metadata'):
         'Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds',
+    # apiregistration.k8s.io/v1 and ComponentStatusList: the same published spec's wording.
+    ('io.k8s.api.core.v1.ComponentStatusList', 'metadata'):
+        'Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds',
+    ('io.k8s.kube-aggregator.pkg.apis.apiregistration.v1.APIService', 'spec'):
+        'Spec contains information for locating and communicating with a server',
+    ('io.k8s.kube-aggregator.pkg.apis.apiregistration.v1.APIService', 'status'):
+        'Status contains derived information about an API server',
+    ('io.k8s.kube-aggregator.pkg.apis.apiregistration.v1.APIServiceList', 'metadata'):
+        'Standard list metadata More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata',
+    ('io.k8s.kube-aggregator.pkg.apis.apiregistration.v1.APIServiceSpec', 'service'):
+        'Service is a reference to the service for this API server.  It must communicate on port 443. If the Service is nil, that means the handling for the API groupversion is handled locally on this server. The call will simply delegate to the normal handler chain to be fulfilled.',
 }

@@ -1541,3 +1541,61 @@ def print_pod_disruption_budget(obj: Obj, now: datetime) -> Row:
             _age(obj, now),
         ]
     )
+
+
+@_register(
+    [("v1", "ComponentStatus")],
+    (
+        _name_column(),
+        Column("Status", "string", "Status of the component conditions"),
+        Column("Message", "string", "Message of the component conditions"),
+        Column("Error", "string", "Error of the component conditions"),
+    ),
+)
+def print_component_status(obj: Obj, now: datetime) -> Row:
+    """``printComponentStatus``: the ``Healthy`` condition as Healthy/Unhealthy (no AGE)."""
+    status, message, error = "Unknown", "", ""
+    for condition in _list(obj, "conditions"):
+        if condition.get("type") == "Healthy":
+            status = "Healthy" if condition.get("status") == "True" else "Unhealthy"
+            message = str(condition.get("message") or "")
+            error = str(condition.get("error") or "")
+            break
+    return Row([_name(obj), status, message, error])
+
+
+@_register(
+    [("apiregistration.k8s.io/v1", "APIService")],
+    (
+        _name_column(),
+        Column("Service", "string", "The reference to the service that hosts this API endpoint."),
+        Column("Available", "string", "Whether this service is available."),
+        _age_column(),
+    ),
+)
+def print_api_service(obj: Obj, now: datetime) -> Row:
+    """kube-aggregator's ``ConvertToTable`` (``pkg/registry/apiservice/etcd``): SERVICE is
+    ``Local`` or ``namespace/name``; AVAILABLE is ``True``, or ``False (Reason)``."""
+    service = _m(obj, "spec").get("service")
+    service_cell = f"{service.get('namespace', '')}/{service.get('name', '')}" if service \
+        else "Local"
+    available = "Unknown"
+    for condition in _list(_m(obj, "status"), "conditions"):
+        if condition.get("type") == "Available":
+            available = str(condition.get("status") or "")
+            if available != "True":
+                available = f"{available} ({condition.get('reason', '')})"
+            break
+    return Row([_name(obj), service_cell, available, _age(obj, now)])
+
+
+@_register(
+    [("apiextensions.k8s.io/v1", "CustomResourceDefinition")],
+    (
+        _name_column(),
+        Column("Created At", "date", ("V1ObjectMeta", "creationTimestamp")),
+    ),
+)
+def print_custom_resource_definition(obj: Obj, now: datetime) -> Row:
+    """CRDs use the generic ``DefaultTableConvertor``: NAME and CREATED AT (RFC 3339)."""
+    return Row([_name(obj), str(_m(obj, "metadata").get("creationTimestamp") or "")])

@@ -10,6 +10,7 @@ through kube-apiserver.
 
 from __future__ import annotations
 
+from kubelab.sandbox.controllers.apiservice import APIServiceController
 from kubelab.sandbox.controllers.clusterrole_aggregation import (
     ClusterRoleAggregationController,
 )
@@ -57,6 +58,7 @@ def all_controllers(ca_pem: str | None = None) -> list[Reconciler]:
         IngressNginxStatusController(),
         CronJobController(),
         TTLAfterFinishedController(),
+        APIServiceController(),
         HorizontalController(),
         ClusterRoleAggregationController(),
         StatefulSetController(),

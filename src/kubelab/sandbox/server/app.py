@@ -218,6 +218,17 @@ def error_response(err: ApiError) -> web.Response:
     return _json(err.status(), err.code, headers=err.headers)
 
 
+def _verb(method: str, name: str | None, request: web.Request) -> str:
+    """The API verb of a request on a resource (``RequestInfoFactory``'s mapping)."""
+    if method == "GET":
+        if params.bool_param(request.query, "watch"):
+            return "watch"
+        return "get" if name is not None else "list"
+    if method == "DELETE":
+        return "delete" if name is not None else "deletecollection"
+    return {"POST": "create", "PUT": "update", "PATCH": "patch"}.get(method, method.lower())
+
+
 def _long_lived(request: web.Request) -> bool:
     """Watches, followed logs and upgraded streams (exec, port-forward): they wait on the
     cluster rather than keep it busy, so they never hold a virtual clock."""
@@ -248,6 +259,11 @@ class KubeApi:
                                              Awaitable[web.StreamResponse]]] = {
             "exec": self.exec, "attach": self.attach, "portforward": self.portforward,
             "proxy": self.proxy, "log": self.logs,
+        }
+        #: Resources computed on each read rather than stored (upstream's REST storages
+        #: that answer from probes), by kind.
+        self._computed: dict[KindInfo, Callable[[web.Request, Target], web.Response]] = {
+            kinds.core("componentstatuses"): self.component_statuses,
         }
 
     # ---------------------------------------------------------------- plumbing
@@ -324,6 +340,8 @@ class KubeApi:
             return self.discover(request, core=path == "/api")
         if path == "/kubelab/v1/faults" and request.method == "POST":
             return await self.fault(request)
+        if path == "/openapi/v2":
+            return await self.openapi_v2(request)
         if path.startswith("/openapi/"):
             return self.openapi(request, path)
         parts = path.strip("/").split("/")
@@ -345,6 +363,9 @@ class KubeApi:
         target = parse_path(path)
         if target is None:
             return self.not_found_path()
+        computed = self._computed.get(target.info)
+        if computed is not None:
+            return computed(request, target)
         return await self.resource(request, target)
 
     def resource_metrics(self, request: web.Request, rest: list[str]) -> web.Response:
@@ -450,6 +471,55 @@ class KubeApi:
                              if request.query.get("hash") else {}, encoder=False)
         return self.not_found_path()
 
+    def component_statuses(self, request: web.Request, t: Target) -> web.Response:
+        """``componentstatuses``: computed on each GET, never stored (see
+        :mod:`kubelab.sandbox.server.componentstatus`), with upstream's deprecation warning."""
+        from kubelab.sandbox.server import componentstatus
+
+        if t.namespace is not None or t.subresource is not None:
+            return self.not_found_path()
+        if request.method != "GET":
+            raise errors.method_not_allowed()
+        headers = self._warning_headers([componentstatus.DEPRECATION])
+        checks = self.config.health()
+        if t.name is not None:
+            found = componentstatus.component_status(t.name, checks)
+            if found is None:
+                raise errors.not_found(t.info, t.name)
+            items = [found]
+        else:
+            items = componentstatus.component_statuses(checks)
+        if "as=Table" in request.headers.get("Accept", ""):
+            return _json(self.table(request, t.info, items), content_type=TABLE_TYPE,
+                         headers=headers)
+        if t.name is not None:
+            return _json(items[0], headers=headers)
+        return _json({"kind": "ComponentStatusList", "apiVersion": "v1", "metadata": {},
+                      "items": items}, headers=headers)
+
+    async def openapi_v2(self, request: web.Request) -> web.Response:
+        """``/openapi/v2`` as kube-openapi's handler serves it: JSON or gnostic protobuf by
+        ``Accept`` (406 for neither), a quoted ETag and 304 for a matching If-None-Match.
+        The first request builds the document in a worker thread (about a second of CPU),
+        so the event loop keeps serving meanwhile."""
+        from kubelab.sandbox.api import openapi_v2
+
+        media = openapi_v2.negotiate(request.headers.get("Accept", ""))
+        if media is None:
+            return web.Response(status=406)
+        data, etag = await asyncio.get_running_loop().run_in_executor(
+            None, openapi_v2.body, media)
+        content_type = openapi_v2.PROTOBUF_RETURNED if media == openapi_v2.PROTOBUF \
+            else openapi_v2.JSON
+        headers = {"Content-Type": content_type, "Etag": f'"{etag}"',
+                   "Accept-Ranges": "bytes"}
+        # net/http's checkIfNoneMatch: any listed tag, weak or strong, or "*".
+        wanted = {t.strip().removeprefix("W/")
+                  for t in request.headers.get("If-None-Match", "").split(",")}
+        if f'"{etag}"' in wanted or "*" in wanted:
+            return web.Response(status=304, headers={"Etag": f'"{etag}"'})
+        return web.Response(body=data, content_type=None, headers=headers)
+
     # ---------------------------------------------------------------- resources
 
     async def resource(self, request: web.Request, t: Target) -> web.StreamResponse:
@@ -459,6 +529,9 @@ class KubeApi:
         method = request.method
         if t.info.group in auth_routes.REVIEW_GROUPS:
             return await auth_routes.review(self, request, t)
+        if t.subresource is None and _verb(method, t.name, request) not in t.info.verbs:
+            # The REST storage has no handler for it (a read-only kind: 405, as upstream).
+            raise errors.method_not_allowed()
         storage = self.registry.storage(t.info)
         sub = storage.subresource(t.subresource) if t.subresource is not None else None
         if isinstance(sub, ConnectSubresource):
