@@ -252,3 +252,38 @@ def test_both_set_prints_the_spec_as_go_does(clock: ManualClock) -> None:
     assert "spec: Invalid value: policy.PodDisruptionBudgetSpec{MinAvailable:(*intstr." \
            "IntOrString)(0xc" in text
     assert "UnhealthyPodEvictionPolicy:(*policy.UnhealthyPodEvictionPolicyType)(nil)}" in text
+
+
+def test_unready_pods_go_without_taking_a_disruption(clock: ManualClock) -> None:
+    cluster = Cluster(clock)
+    pods = running_deployment(cluster, clock, 3)
+    cluster.add(PDBS, pdb(minAvailable=2))
+    cluster.run(DisruptionController(), key())
+    unready = copy.deepcopy(cluster.get(PODS, "default", pods[0]["metadata"]["name"]) or {})
+    unready["status"]["conditions"][0]["status"] = "False"
+    cluster.update_status(PODS, unready)
+    cluster.run(DisruptionController(), key())
+    assert status(cluster)["disruptionsAllowed"] == 0  # 2 healthy of 2 desired
+    # currentHealthy >= desiredHealthy: an unready pod is deleted, the budget untouched.
+    evict(cluster, unready)
+    gone = cluster.get(PODS, "default", unready["metadata"]["name"])
+    assert gone is not None and gone["metadata"]["deletionTimestamp"]
+    assert "disruptedPods" not in status(cluster)
+    # A ready one is still protected.
+    with pytest.raises(ApiError):
+        evict(cluster, pods[1])
+
+
+def test_always_allow_evicts_unready_pods_of_an_unhealthy_budget(clock: ManualClock) -> None:
+    cluster = Cluster(clock)
+    pods = running_deployment(cluster, clock, 2)
+    cluster.add(PDBS, pdb(minAvailable=2, unhealthyPodEvictionPolicy="AlwaysAllow"))
+    for pod in pods:
+        unready = copy.deepcopy(cluster.get(PODS, "default", pod["metadata"]["name"]) or {})
+        unready["status"]["conditions"][0]["status"] = "False"
+        cluster.update_status(PODS, unready)
+    cluster.run(DisruptionController(), key())
+    assert status(cluster)["currentHealthy"] == 0
+    evict(cluster, pods[0])
+    assert (cluster.get(PODS, "default", pods[0]["metadata"]["name"]) or {}).get(
+        "metadata", {}).get("deletionTimestamp")
