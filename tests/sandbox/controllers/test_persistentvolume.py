@@ -171,6 +171,9 @@ def test_deleting_a_claim_waits_for_its_pod_then_releases_and_deletes_the_volume
     assert held["metadata"]["deletionTimestamp"]
     assert held["metadata"]["finalizers"] == ["kubernetes.io/pvc-protection"]
     cluster.delete(PODS, "default", "user", grace_period_seconds=0)
+    # The binder hears of the claim's deletion and looks at its volume again.
+    assert Key("persistentvolumes", "", pv_name) in list(PersistentVolumeBinder().keys_for(
+        PVCS, held, cluster))
     settle(cluster)
     assert cluster.get(PVCS, "default", "data") is None
     # Released, then deleted by its provisioner (reclaimPolicy Delete), finalizer lifted.

@@ -72,6 +72,16 @@ def should_be_in_endpoints(pod: Obj, include_terminating: bool) -> bool:
     return include_terminating or not common.is_deleting(pod)
 
 
+def endpoint_hostname(svc: Obj, pod: Obj) -> str:
+    """The endpoint's ``hostname``: the pod's, when its ``subdomain`` names this Service
+    (``podEndpointsChanged``/``getHostname``: how ``web-0.nginx`` gets a DNS record)."""
+    spec = pod.get("spec", {})
+    if spec.get("hostname") and spec.get("subdomain") == common.name_of(svc) \
+            and common.namespace_of(pod) == common.namespace_of(svc):
+        return str(spec["hostname"])
+    return ""
+
+
 def selected_pods(snapshot: Snapshot, svc: Obj) -> list[Obj]:
     selector = selector_from_match_labels(svc.get("spec", {}).get("selector"))
     pods = [p for p in snapshot.list(PODS, common.namespace_of(svc))
@@ -119,6 +129,9 @@ def desired_slices(svc: Obj, pods: list[Obj]) -> list[tuple[list[dict[str, Any]]
             "conditions": {"ready": ready, "serving": ready_pod, "terminating": terminating},
             "targetRef": _target_ref(pod),
         }
+        hostname = endpoint_hostname(svc, pod)
+        if hostname:
+            endpoint["hostname"] = hostname
         if pod.get("spec", {}).get("nodeName"):
             endpoint["nodeName"] = pod["spec"]["nodeName"]
         key = repr(ports)
@@ -146,6 +159,9 @@ def desired_subsets(svc: Obj, pods: list[Obj]) -> list[dict[str, Any]]:
                 port["appProtocol"] = sp["appProtocol"]
             ports.append(port)
         address: dict[str, Any] = {"ip": _pod_ip(pod)}
+        hostname = endpoint_hostname(svc, pod)
+        if hostname:
+            address["hostname"] = hostname
         if pod.get("spec", {}).get("nodeName"):
             address["nodeName"] = pod["spec"]["nodeName"]
         address["targetRef"] = _target_ref(pod)

@@ -22,8 +22,8 @@ Three components of a real cluster, each a reconcile function here:
   ``Immediate`` class has no selected node: the sandbox makes its volume without node
   affinity, where the real provisioner would refuse), pre-bound to the claim; events
   ``Provisioning`` and ``ProvisioningSucceeded``. A ``Released`` volume it made whose reclaim
-  policy is ``Delete`` is deleted (the kubelets drop its files: the data lives as long as
-  the volume).
+  policy is ``Delete`` is deleted, and its files with it (the kubelets keep a volume's
+  files by its uid: see :mod:`kubelab.sandbox.kubelet.disks`).
 * **pvc-protection** and **pv-protection** (``pkg/controller/volume/pvcprotection``,
   ``pvprotection``): a deleted claim keeps its ``kubernetes.io/pvc-protection`` finalizer
   while a pod that is not finished uses it; a deleted volume keeps
@@ -207,6 +207,10 @@ class PersistentVolumeBinder:
     def keys_for(self, info: KindInfo, obj: Obj, snapshot: Snapshot) -> Iterable[Key]:
         if info == PVCS:
             yield Key.of(info, obj)
+            volume = (obj.get("spec") or {}).get("volumeName")
+            if volume:
+                # A claim deleted (or changed) moves its volume's phase (Released).
+                yield Key(PVS.group_resource, "", str(volume))
         elif info == PVS:
             yield Key.of(info, obj)
             ref = (obj.get("spec") or {}).get("claimRef") or {}

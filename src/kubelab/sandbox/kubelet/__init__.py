@@ -15,6 +15,7 @@ from __future__ import annotations
 from kubelab.sandbox.clock import Clock
 from kubelab.sandbox.fabric import Fabric
 from kubelab.sandbox.kubelet.agent import KubeletAgent
+from kubelab.sandbox.kubelet.disks import Disks
 from kubelab.sandbox.kubelet.kubelet import Kubelet
 from kubelab.sandbox.kubelet.node import NodeConfig
 from kubelab.sandbox.kubelet.runtime import NodeRuntime
@@ -31,10 +32,11 @@ def build_components(fabric: Fabric, clock: Clock, nodes: list[str], *,
                      kubelet_version: str = "v1.37.0") -> list[Reconciler]:
     """One kubelet reconciler per node; each has ``.agent`` (start it with ``await``)."""
     components: list[Reconciler] = []
+    disks = Disks()  # the nodes' local volumes (one table: see kubelet.disks)
     for index, name in enumerate(nodes):
         config = NodeConfig(name, index, control_plane=is_control_plane(name),
                             kubelet_version=kubelet_version)
-        kubelet = Kubelet(config)
+        kubelet = Kubelet(config, NodeRuntime(name, index, disks))
         agent = KubeletAgent(kubelet.runtime, fabric, clock)
         kubelet.agent = agent
         fabric.register_node_agent(name, agent)

@@ -23,6 +23,7 @@ from kubelab.sandbox import images
 from kubelab.sandbox.clock import Clock, rfc3339
 from kubelab.sandbox.images import Image, ImageNotFound, InvalidImageName, ProgramRun, Shell
 from kubelab.sandbox.kubelet import expansion, stages
+from kubelab.sandbox.kubelet.disks import MountedFiles
 from kubelab.sandbox.kubelet.probes import ProbeWorker, container_probes
 from kubelab.sandbox.kubelet.runtime import (
     ContainerRecord,
@@ -34,6 +35,7 @@ from kubelab.sandbox.kubelet.runtime import (
 from kubelab.sandbox.kubelet.volumes import (
     ConfigError,
     MountError,
+    VolumeBacking,
     container_files,
     kubelet_env,
     kubelet_managed_files,
@@ -93,6 +95,8 @@ class PodSync:
         self._config_cache: dict[str, tuple[str, dict[str, str], dict[str, str]]] = {}
         #: The kubelet-built variables per container, for ``$(VAR)`` in command and args.
         self._declared_env: dict[str, dict[str, str]] = {}
+        #: Where this pod's claims and emptyDirs keep their files (the bind mounts' sources).
+        self._backing = VolumeBacking(runtime.disks, record.volumes)
 
     # ------------------------------------------------------------------ engine
 
@@ -275,7 +279,8 @@ class PodSync:
             env = runtime_env(self.pod) | declared
             self._declared_env[c.name] = declared
             volumes = volume_files(self.snapshot, self.pod, node_ip=self.runtime.node_ip,
-                                   pod_ip=self.record.ip, now=self.clock.now())
+                                   pod_ip=self.record.ip, now=self.clock.now(),
+                                   backing=self._backing)
             files = ({} if self.spec.get("hostNetwork")
                      else kubelet_managed_files(self.pod, self.record.ip))
             files.update(container_files(volumes, c.spec))
@@ -383,7 +388,8 @@ class PodSync:
         c.kill_reason = ""
         c.kill_requested = False
         c.waiting_reason = c.waiting_message = ""
-        c.files = dict(files)
+        mounts = self._backing.mounts(c.spec)
+        c.files = MountedFiles(files, mounts) if mounts else dict(files)
         if c.image is not None:
             images.root_filesystem(c.image, c.files, mount_paths(c.spec))
         c.env = dict(env)

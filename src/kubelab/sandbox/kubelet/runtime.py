@@ -26,6 +26,7 @@ from kubelab.sandbox.clock import Clock
 from kubelab.sandbox.images import Image, ProgramRun
 from kubelab.sandbox.images.shell import MAX_LOG_LINES
 from kubelab.sandbox.kubelet.backoff import Backoff
+from kubelab.sandbox.kubelet.disks import Disks
 from kubelab.sandbox.kubelet.probes import ProbeWorker
 
 
@@ -125,6 +126,9 @@ class PodRecord:
     terminal_phase: str = ""
     mount_error: str = ""
     events: list[tuple[str, str, str, str]] = field(default_factory=list)
+    #: The pod's ``emptyDir`` directories (volume name → files): they outlive a container
+    #: restart and go with the pod.
+    volumes: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.since is None:
@@ -150,7 +154,7 @@ Listener = Callable[[PodRecord, ContainerRecord], None]
 class NodeRuntime:
     """Everything the simulated kubelet of one node remembers between reconciles."""
 
-    def __init__(self, node: str, index: int) -> None:
+    def __init__(self, node: str, index: int, disks: Disks | None = None) -> None:
         self.node = node
         self.index = index
         self.network = ipaddress.ip_network(f"10.244.{index}.0/24")
@@ -167,6 +171,8 @@ class NodeRuntime:
         self.last_lease_renew: datetime | None = None
         self.last_status_report: datetime | None = None
         self.boot_id = _hex_uuid(f"boot/{node}")
+        #: Persistent volumes' files, shared by the sandbox's nodes (:mod:`.disks`).
+        self.disks = disks if disks is not None else Disks()
 
     @property
     def pod_cidr(self) -> str:

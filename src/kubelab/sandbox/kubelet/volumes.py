@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 from datetime import datetime
 
 from kubelab.apimachinery.types import Obj
 from kubelab.sandbox.api import kinds, serviceaccount_token
 from kubelab.sandbox.kubelet import expansion
+from kubelab.sandbox.kubelet.disks import Disks, Mount
 from kubelab.sandbox.reconcile.types import Snapshot
 
 SECRETS = kinds.core("secrets")
@@ -27,6 +29,8 @@ CONFIGMAPS = kinds.core("configmaps")
 SERVICES = kinds.core("services")
 SERVICEACCOUNTS = kinds.core("serviceaccounts")
 NODES = kinds.core("nodes")
+PVCS = kinds.core("persistentvolumeclaims")
+PVS = kinds.core("persistentvolumes")
 #: Services of the ``default`` namespace whose variables every pod gets, links or not.
 MASTER_SERVICES = frozenset({"kubernetes"})
 
@@ -208,12 +212,70 @@ def service_env(snapshot: Snapshot, namespace: str, *, enable_links: bool) -> di
     return env
 
 
+class VolumeBacking:
+    """Where the writable volumes of one pod keep their files: a bound claim's volume on the
+    node's :class:`~.disks.Disks` (by the PersistentVolume's uid), an ``emptyDir`` in the
+    pod's own record. ``resolved`` remembers each volume name's directory once asked."""
+
+    def __init__(self, disks: Disks, pod_volumes: dict[str, dict[str, str]]) -> None:
+        self.disks = disks
+        self.pod_volumes = pod_volumes
+        self.resolved: dict[str, dict[str, str]] = {}
+
+    def __call__(self, volume: Obj, pv: Obj | None) -> dict[str, str] | None:
+        name = str(volume.get("name", ""))
+        if pv is not None:
+            uid = str((pv.get("metadata") or {}).get("uid") or (pv.get("metadata") or {}).get(
+                "name", ""))
+            files = self.disks.volume(uid)
+        elif "emptyDir" in volume:
+            files = self.pod_volumes.setdefault(name, {})
+        else:
+            return None
+        self.resolved[name] = files
+        return files
+
+    def mounts(self, container: Obj) -> list[Mount]:
+        """The container's writable mounts of resolved volumes."""
+        return [Mount(str(m.get("mountPath", "")), str(m.get("subPath") or ""),
+                      self.resolved[m["name"]])
+                for m in container.get("volumeMounts") or []
+                if m.get("name") in self.resolved and not m.get("readOnly")]
+
+
+Backing = Callable[[Obj, Obj | None], dict[str, str] | None]
+
+
+def _claim_volume(snapshot: Snapshot, ns: str, name: str, source: Obj) -> Obj:
+    """The bound PersistentVolume behind a ``persistentVolumeClaim`` volume; raise
+    :class:`MountError` with the kubelet volume manager's wording when there is none."""
+    claim_name = str(source.get("claimName", ""))
+    prefix = (f"Unable to attach or mount volumes: unmounted volumes=[{name}], unattached "
+              f"volumes=[], failed to process volumes=[{name}]: error processing PVC "
+              f"{ns}/{claim_name}: ")
+    claim = snapshot.get(PVCS, ns, claim_name)
+    if claim is None:
+        raise MountError(prefix + "failed to fetch PVC from API server: "
+                         f'persistentvolumeclaims "{claim_name}" not found')
+    volume_name = str((claim.get("spec") or {}).get("volumeName") or "")
+    if not volume_name or (claim.get("status") or {}).get("phase") != "Bound":
+        raise MountError(prefix + "PVC is not bound")
+    pv = snapshot.get(PVS, "", volume_name)
+    if pv is None:
+        raise MountError(prefix + f"failed to fetch PV {volume_name} from API server: "
+                         f'persistentvolumes "{volume_name}" not found')
+    return pv
+
+
 def volume_files(snapshot: Snapshot, pod: Obj, *, node_ip: str = "",
-                 pod_ip: str = "", now: datetime | None = None) -> dict[str, dict[str, str]]:
+                 pod_ip: str = "", now: datetime | None = None,
+                 backing: Backing | None = None) -> dict[str, dict[str, str]]:
     """Each volume's files (relative path → content); raise :class:`MountError`.
 
     ``now`` is when the kubelet asks for the tokens of projected ``serviceAccountToken``
-    sources; without it (a mount check) no token is issued."""
+    sources; without it (a mount check) no token is issued. ``backing`` gives the directory
+    of a claim's volume or an ``emptyDir`` (their files so far); without it they start
+    empty."""
     ns = (pod.get("metadata") or {}).get("namespace", "")
     volumes: dict[str, dict[str, str]] = {}
     for volume in (pod.get("spec") or {}).get("volumes") or []:
@@ -242,8 +304,13 @@ def volume_files(snapshot: Snapshot, pod: Obj, *, node_ip: str = "",
         elif "projected" in volume:
             volumes[name] = _projected_files(snapshot, pod, name, volume["projected"],
                                              node_ip=node_ip, pod_ip=pod_ip, now=now)
+        elif "persistentVolumeClaim" in volume:
+            pv = _claim_volume(snapshot, ns, name, volume["persistentVolumeClaim"] or {})
+            found = backing(volume, pv) if backing is not None else None
+            volumes[name] = dict(found or {})
         else:
-            volumes[name] = {}
+            found = backing(volume, None) if backing is not None else None
+            volumes[name] = dict(found or {})
     return volumes
 
 
@@ -351,6 +418,10 @@ def container_files(volumes: dict[str, dict[str, str]], container: Obj) -> dict[
         if sub:
             if sub in content:
                 files[path] = content[sub]
+            inside = sub.strip("/") + "/"
+            for rel, text in content.items():
+                if rel.startswith(inside) and rel != inside:
+                    files[f"{path}/{rel[len(inside):]}"] = text
             continue
         for rel, text in content.items():
             files[f"{path}/{rel}"] = text

@@ -40,8 +40,10 @@ from kubelab.sandbox.reconcile.types import (
     RecordEvent,
     Result,
     Snapshot,
+    Update,
     UpdateStatus,
 )
+from kubelab.sandbox.scheduler import volumebinding
 from kubelab.sandbox.scheduler.cache import SchedulerCache
 from kubelab.sandbox.scheduler.plugins import (
     NodeVerdict,
@@ -65,6 +67,9 @@ PODS = kinds.core("pods")
 NODES = kinds.core("nodes")
 SERVICES = kinds.core("services")
 REPLICASETS = kinds.apps("replicasets")
+PVCS = kinds.core("persistentvolumeclaims")
+PVS = kinds.core("persistentvolumes")
+STORAGECLASSES = kinds.resource("storageclasses.storage.k8s.io")
 
 
 def wants_scheduling(pod: Obj) -> bool:
@@ -124,7 +129,7 @@ class Scheduler:
     """The ``default-scheduler`` component (see the module docstring)."""
 
     name = "default-scheduler"
-    watches: tuple[KindInfo, ...] = (PODS, NODES)
+    watches: tuple[KindInfo, ...] = (PODS, NODES, PVCS)
 
     def __init__(self) -> None:
         self._attempts: dict[str, _Attempts] = {}
@@ -170,6 +175,9 @@ class Scheduler:
             if before is None or _scheduling_view(before) != _scheduling_view(node):
                 return self._pending_keys()
             return []
+        if info.plural == "persistentvolumeclaims":
+            # A claim bound or annotated: pods waiting on their volumes may go on.
+            return self._pending_keys()
         return []
 
     def _forget(self, uid: str) -> None:
@@ -194,9 +202,22 @@ class Scheduler:
             wait = backoff_seconds(attempt.count) - clock.sim_elapsed(attempt.last)
             if wait > 1e-6:
                 return Result(requeue_after=wait)
+        volumes = _pod_volumes(snapshot, pod)
+        if volumes is not None and volumes.error:
+            return self._unschedulable(pod, uid, attempt, volumebinding.prefilter_message(
+                volumes.error, len(self.cache.node_infos())), clock)
         verdicts = evaluate(pod, self.cache.node_infos(), spread_of(snapshot, pod),
                             self._verdicts)
+        if volumes is not None:
+            nodes = {n: obj for n in {v.node for v in verdicts}
+                     if (obj := snapshot.get(NODES, "", n)) is not None}
+            verdicts = volumebinding.filter_verdicts(volumes, verdicts, nodes)
         host = select_host(verdicts)
+        if host is not None and volumes is not None and volumes.delayed:
+            # PreBind: name the node on the claims, bind once the volumes are bound.
+            selects: list[Action] = [Update(PVCS, claim) for claim in
+                                     volumebinding.claims_to_select(volumes, host)]
+            return Result(selects, requeue_after=1.0)
         if host is not None:
             self._attempts.pop(uid, None)
             ns = pod["metadata"].get("namespace", "")
@@ -206,10 +227,14 @@ class Scheduler:
                             f"Successfully assigned {ns}/{key.name} to {host}", SCHEDULER_NAME),
             ]
             return Result(actions)
+        return self._unschedulable(pod, uid, attempt, fit_error(pod, verdicts), clock)
+
+    def _unschedulable(self, pod: Obj, uid: str, attempt: _Attempts | None, message: str,
+                       clock: Clock) -> Result:
+        """Record a failed attempt: the condition, the event, the back-off."""
         count = attempt.count + 1 if attempt else 1
         self._attempts[uid] = _Attempts(count, clock.now())
-        message = fit_error(pod, verdicts)
-        actions = []
+        actions: list[Action] = []
         status = _unschedulable_status(pod, message, clock)
         if status is not None:
             actions.append(UpdateStatus(PODS, status))
@@ -217,6 +242,19 @@ class Scheduler:
         # Unschedulable: retried when a cluster event could help (a node added or changed, a
         # pod gone), once its back-off has passed, or after UNSCHEDULABLE_FLUSH regardless.
         return Result(actions, requeue_after=UNSCHEDULABLE_FLUSH)
+
+
+def _pod_volumes(snapshot: Snapshot, pod: Obj) -> volumebinding.PodVolumes | None:
+    """The VolumeBinding plugin's PreFilter state: the pod's claims, their classes and
+    volumes, read from the snapshot (None for a pod without claims)."""
+    names = volumebinding.claim_names(pod)
+    if not names:
+        return None
+    namespace = str((pod.get("metadata") or {}).get("namespace", ""))
+    claims = {name: snapshot.get(PVCS, namespace, name) for name in names}
+    classes = {str(sc["metadata"]["name"]): sc for sc in snapshot.list(STORAGECLASSES)}
+    volumes = {str(pv["metadata"]["name"]): pv for pv in snapshot.list(PVS)}
+    return volumebinding.pod_volumes(pod, claims, classes, volumes)
 
 
 def _scheduling_view(node: Obj) -> tuple[object, ...]:

@@ -27,6 +27,7 @@ from kubelab.sandbox.images.netutils import HttpResult, Resolved
 
 SERVICES = kinds.core("services")
 PODS = kinds.core("pods")
+ENDPOINTS = kinds.core("endpoints")
 DOMAIN = "cluster.local"
 CALL_TIMEOUT = 15.0
 
@@ -67,26 +68,52 @@ class ClusterNetwork:
         return svc
 
     async def _resolve(self, host: str) -> Resolved | None:
-        """Cluster DNS with the pod's search path (``<ns>.svc.cluster.local``, …)."""
+        """Cluster DNS with the pod's search path (``<ns>.svc.cluster.local``, …): a name
+        with fewer than five dots (``ndots:5``) is tried with each search domain first."""
         name = host.rstrip(".").lower()
         if name == "localhost":
             return Resolved("localhost", "127.0.0.1")
         if _is_ip(name):
             return Resolved(name, name)
-        parts = name.removesuffix("." + DOMAIN).split(".")
-        if parts[-1] == "svc":
-            parts = parts[:-1]
-        if len(parts) == 1:
-            service, namespace = parts[0], self.namespace
-        elif len(parts) == 2:
-            service, namespace = parts
-        else:
+        candidates = [name]
+        if name.count(".") < 5 and not name.endswith("." + DOMAIN):
+            candidates = [f"{name}.{self.namespace}.svc.{DOMAIN}", f"{name}.svc.{DOMAIN}",
+                          f"{name}.{DOMAIN}", name]
+        for fqdn in candidates:
+            found = self._lookup(fqdn)
+            if found is not None:
+                return found
+        return None
+
+    def _lookup(self, fqdn: str) -> Resolved | None:
+        """CoreDNS's kubernetes plugin: ``<svc>.<ns>.svc.<domain>`` is the ClusterIP (a
+        headless Service: its ready endpoints' addresses, the first one here);
+        ``<hostname>.<svc>.<ns>.svc.<domain>`` is the endpoint whose ``hostname`` it is (a
+        pod with ``hostname`` and ``subdomain``, as a StatefulSet's pods have)."""
+        if not fqdn.endswith("." + DOMAIN):
             return None
+        parts = fqdn[:-len(DOMAIN) - 1].split(".")
+        if len(parts) not in (3, 4) or parts[-1] != "svc":
+            return None
+        *host, service, namespace = parts[:-1]
         svc = self._service(namespace, service)
-        ip = (svc or {}).get("spec", {}).get("clusterIP")
-        if svc is None or not ip or ip == "None":
+        if svc is None:
             return None
-        return Resolved(f"{service}.{namespace}.svc.{DOMAIN}", str(ip))
+        ip = svc.get("spec", {}).get("clusterIP")
+        if not host and ip and ip != "None":
+            return Resolved(fqdn, str(ip))
+        for address in self._ready_addresses(namespace, service):
+            if not host or address.get("hostname") == host[0]:
+                return Resolved(fqdn, str(address.get("ip", "")))
+        return None
+
+    def _ready_addresses(self, namespace: str, service: str) -> list[dict[str, Any]]:
+        try:
+            endpoints: dict[str, Any] = self.registry.get(ENDPOINTS, namespace, service)
+        except ApiError:
+            return []
+        return [a for subset in endpoints.get("subsets") or []
+                for a in subset.get("addresses") or []]
 
     def _service_by_ip(self, ip: str) -> dict[str, Any] | None:
         for svc in self.registry.snapshot_list(SERVICES, None, None):
