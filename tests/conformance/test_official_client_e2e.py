@@ -45,8 +45,6 @@ GROUPS = (
 
 # Upstream test → (the phrase of README's "Not done" column that covers it, why it fails).
 NOT_DONE: dict[str, tuple[str, str]] = {
-    "test_utils.TestUtils.test_create_apiservice_from_yaml_with_conflict": (
-        "APIService objects", "apiregistration.k8s.io APIService is not served (404)"),
     "test_client.TestClient.test_portforward_raw": (
         "programs of your own run by an image's interpreter",
         "the pod runs port_server.py (a TCP echo server) with python; the python image "
