@@ -239,3 +239,19 @@ def test_request_attributes() -> None:
         ("create", True, "", "authorization.k8s.io", "selfsubjectaccessreviews", "", "")
     assert info("GET", "/apis/apps/v1")[:2] == ("get", False)
     assert info("GET", "/version")[:2] == ("get", False)
+
+
+def test_an_aggregation_rule_takes_cluster_admin(registry: Registry) -> None:
+    authz = Authorizer(registry)
+    registry.create(CLUSTER_ROLE_BINDINGS, {
+        "metadata": {"name": "jane-roles"},
+        "roleRef": {"kind": "ClusterRole", "name": "admin"},
+        "subjects": [{"kind": "User", "name": "jane"}]})
+    aggregated = {"metadata": {"name": "monitoring"}, "rules": [], "aggregationRule": {
+        "clusterRoleSelectors": [{"matchLabels": {"team": "monitoring"}}]}}
+    with pytest.raises(ApiError) as caught:
+        check_write(authz, JANE, CLUSTER_ROLES, "", aggregated)
+    assert caught.value.message == (
+        'clusterroles.rbac.authorization.k8s.io "monitoring" is forbidden: must have '
+        "cluster-admin privileges to use the aggregationRule")
+    check_write(authz, ADMIN, CLUSTER_ROLES, "", aggregated)

@@ -380,6 +380,13 @@ def confirm_no_escalation(authorizer: Authorizer, user: UserInfo, namespace: str
                    {"name": name, "group": info.group, "kind": info.plural})
 
 
+#: ``fullAuthority``: what cluster-admin holds.
+FULL_AUTHORITY: tuple[Obj, ...] = (
+    {"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]},
+    {"verbs": ["*"], "nonResourceURLs": ["*"]},
+)
+
+
 def check_write(authorizer: Authorizer, user: UserInfo, info: KindInfo, namespace: str,
                 obj: Obj) -> None:
     """The policy-based RBAC storages' checks before a Role, ClusterRole or binding is
@@ -393,10 +400,16 @@ def check_write(authorizer: Authorizer, user: UserInfo, info: KindInfo, namespac
                               resource=info.plural, name=name)
         if authorizer.authorize(escalate).allowed:
             return
-        rules = list(obj.get("rules") or ())
+        confirm_no_escalation(authorizer, user, namespace, list(obj.get("rules") or ()), info,
+                              name)
         if info is CLUSTER_ROLES and obj.get("aggregationRule") is not None:
-            rules = []  # the aggregation controller fills them in from other roles
-        confirm_no_escalation(authorizer, user, namespace, rules, info, name)
+            # An aggregation rule can gather anything: it takes full authority.
+            owned, _ = authorizer.rules_for(user, "")
+            if missing_rules(owned, FULL_AUTHORITY):
+                raise ApiError(403, "Forbidden",
+                               f'{info.group_resource} "{name}" is forbidden: must have '
+                               "cluster-admin privileges to use the aggregationRule",
+                               {"name": name, "group": info.group, "kind": info.plural})
         return
     ref = obj.get("roleRef") or {}
     ref_kind = ref.get("kind", "")
