@@ -327,6 +327,7 @@ class _PodDoctor:
         self.describe = f"kubectl describe pod {self.name}{_ns_flag(namespace)}"
         self.spec = pod.get("spec") or {}
         self.status = pod.get("status") or {}
+        self.claim_evidence: list[str] = []
 
     def result(self, problem: str, reason: str, *, evidence: Iterable[str] = (),
                commands: Iterable[str] = (), fix: str = "", ok: bool = False) -> Diagnosis:
@@ -425,7 +426,9 @@ class _PodDoctor:
                 commands=(self.describe, "kubectl get pods -n kube-system"),
                 fix="Wait a few seconds; if it stays Pending with no events, check that "
                     "kube-scheduler is running.")
-        evidence = [f"PodScheduled=False: {message}" if cond else ""]
+        # A cluster (or a describe printout) may give the condition without its message;
+        # the verdict then comes from the FailedScheduling event alone.
+        evidence = [f"PodScheduled=False: {message}" if (cond or {}).get("message") else ""]
         if event is not None:
             evidence.append(_quote_event(event))
         return self.schedule_verdict(message, [e for e in evidence if e])
@@ -466,8 +469,10 @@ class _PodDoctor:
                                  "Taint", "Unschedulable", "NodeName", "HostPort",
                                  "VolumeZone") if t in tags), "Taint" if tags == ["ControlPlane"]
                     else tags[0])
-        problem = (f"Pod {self.name} cannot be scheduled: none of the {total} nodes can take "
-                   f"it — {'; '.join(phrases)}.")
+        nodes = "the cluster's only node cannot" if total == 1 else f"none of the {total} nodes can"
+        problem = (f"Pod {self.name} cannot be scheduled: {nodes} take it — "
+                   f"{'; '.join(phrases)}.")
+        evidence = evidence + self.claim_evidence
         return self.result(problem, main, evidence=evidence,
                            commands=(self.describe, "kubectl describe nodes"),
                            fix=" ".join(fixes))
@@ -556,8 +561,17 @@ class _PodDoctor:
             else:
                 phase = (obj.get("status") or {}).get("phase", "Pending")
                 sc = (obj.get("spec") or {}).get("storageClassName")
-                parts.append(f"claim {claim} is {phase}"
-                             + (f" (storage class {sc})" if sc else " (no storage class)"))
+                # The PersistentVolume controller says why it cannot provision.
+                failed = _last(_events_for(self.objects, "PersistentVolumeClaim", claim),
+                               "ProvisioningFailed")
+                if failed is not None:
+                    self.claim_evidence.append(_quote_event(failed))
+                if failed is not None and sc and f'"{sc}" not found' in _message(failed):
+                    parts.append(f"claim {claim} is {phase} (storage class {sc}), and no "
+                                 f"storage class {sc} exists to provision it")
+                else:
+                    parts.append(f"claim {claim} is {phase}"
+                                 + (f" (storage class {sc})" if sc else " (no storage class)"))
         detail = "; ".join(parts) if parts else "its PersistentVolumeClaim"
         return f"its storage is not ready: {detail} — no PersistentVolume is bound to it yet"
 
@@ -728,7 +742,9 @@ class _PodDoctor:
         text = str(last.get("message") or "")
         restarts = int(status.get("restartCount") or 0)
         flag = _ns_flag(self.namespace)
-        multi = len(self.spec.get("containers") or []) > 1
+        # kubectl logs without -c reads the pod's default (first) container, so an init
+        # container, or one of several, must be named.
+        multi = len(self.spec.get("containers") or []) > 1 or self._is_init(cname)
         logs_cmd = (f"kubectl logs {self.name}{flag}{f' -c {cname}' if multi else ''} "
                     "--previous")
         log = self.objects.previous_logs.get(f"{self.name}/{cname}", "")
@@ -775,7 +791,10 @@ class _PodDoctor:
                 "LivenessProbe", evidence=evidence, commands=(self.describe, logs_cmd),
                 fix="Point the livenessProbe at a path and port the app answers, or give it "
                     "more time (initialDelaySeconds, failureThreshold).")
-        said = f"; its last log line: {tail[-1]!r}" if tail else "; it wrote no log"
+        # "No log" only when the log was read (objects from a file may not carry it).
+        known = f"{self.name}/{cname}" in self.objects.previous_logs
+        said = f"; its last log line: {tail[-1]!r}" if tail else \
+            "; it wrote no log" if known else ""
         if code is None:
             return self.result(
                 f"Container {cname} of pod {self.name} keeps crashing: it has restarted "
@@ -799,14 +818,17 @@ class _PodDoctor:
             fix="Read the log of the crashed run (the command above) and fix the program, "
                 "its command or its configuration.")
 
+    def _is_init(self, container: str) -> bool:
+        return any(c.get("name") == container for c in self.spec.get("initContainers") or [])
+
     def _command(self, container: str) -> list[str]:
-        for c in self.spec.get("containers") or []:
+        for c in (self.spec.get("containers") or []) + (self.spec.get("initContainers") or []):
             if c.get("name") == container:
                 return [str(x) for x in (c.get("command") or []) + (c.get("args") or [])]
         return []
 
     def _limit(self, container: str, resource: str) -> str:
-        for c in self.spec.get("containers") or []:
+        for c in (self.spec.get("containers") or []) + (self.spec.get("initContainers") or []):
             if c.get("name") == container:
                 return str(((c.get("resources") or {}).get("limits") or {}).get(resource, ""))
         return ""
