@@ -132,12 +132,21 @@ class NodeAgent(Protocol):
         ...
 
 
+#: An app answering in-process: (method, path with query, weight) → (status, body).
+InlineApp = Callable[[str, str, float], tuple[int, str]]
+
+
 class Fabric:
     """Routing from pod endpoints and node names to in-process addresses and agents."""
 
     def __init__(self) -> None:
         self._endpoints: dict[tuple[str, int], tuple[str, int]] = {}
         self._agents: dict[str, NodeAgent] = {}
+        #: In-process answers of the apps, by (pod IP, port), for containers' own programs.
+        self._inline: dict[tuple[str, int], InlineApp] = {}
+        #: The pod network a container's own program gets (set by the API server).
+        self.program_networks: Callable[[str, str, Callable[[], float]], PodNetwork] | None = \
+            None
         self._api: Callable[[str], list[Mapping[str, Any]]] | None = None
 
     def register_endpoint(self, pod_ip: str, port: int, host: str, local_port: int) -> None:
@@ -146,11 +155,31 @@ class Fabric:
 
     def unregister_endpoint(self, pod_ip: str, port: int) -> None:
         self._endpoints.pop((pod_ip, port), None)
+        self._inline.pop((pod_ip, port), None)
+
+    def register_inline(self, pod_ip: str, port: int, app: InlineApp) -> None:
+        """How a container's own program reaches the app on ``pod_ip:port`` without a
+        socket (its program is stepped inside the kubelet, on the event loop)."""
+        self._inline[(pod_ip, port)] = app
+
+    def inline(self, pod_ip: str, port: int) -> InlineApp | None:
+        return self._inline.get((pod_ip, port))
+
+    def program_network(self, namespace: str, pod_ip: str,
+                        weight: Callable[[], float]) -> PodNetwork | None:
+        """The network of a container's own program in the pod with ``pod_ip`` (None until
+        the API server lends one: then ``wget`` says the program has no network); ``weight``
+        says how many requests one request of the program stands for (its throttling)."""
+        if self.program_networks is None or not pod_ip:
+            return None
+        return self.program_networks(namespace, pod_ip, weight)
 
     def unregister_pod(self, pod_ip: str) -> None:
         """The pod's sandbox is gone: nothing answers on its IP any more."""
         for key in [k for k in self._endpoints if k[0] == pod_ip]:
             del self._endpoints[key]
+        for key in [k for k in self._inline if k[0] == pod_ip]:
+            del self._inline[key]
 
     def resolve(self, pod_ip: str, port: int) -> tuple[str, int] | None:
         """Where to connect for ``pod_ip:port``, or None (the real "connection refused")."""

@@ -144,6 +144,12 @@ def test_load_scales_up_by_the_usage_to_request_ratio(clock: ManualClock) -> Non
                                "ScalingActive": ("True", "ValidMetricFound"),
                                "ScalingLimited": ("False", "DesiredWithinRange")}
     assert targets_cell(obj, clock) == "cpu: 125%/50%"
+    # Its own status write wakes it again: the queue lets it through once per sync period.
+    clock.advance(5)
+    metrics.usage = {"php-apache-0": 500}
+    again = cluster.run(controller, KEY)
+    assert again.actions == [] and again.requeue_after == 10.0
+    assert replicas(cluster) == 3
 
 
 def test_within_tolerance_nothing_changes(clock: ManualClock) -> None:

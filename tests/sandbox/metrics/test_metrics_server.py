@@ -70,18 +70,24 @@ def test_scrapes_give_rates_over_the_window() -> None:
     assert first[0]["containers"] == [{"name": "php", "usage": {"cpu": "1000000n",
                                                                 "memory": "11059Ki"}}]
     clock.advance(15)
-    kubelet.facts = [php(clock, 300)]  # 300 requests in 15 s: 20 req/s * 20 ms = 400m
+    kubelet.facts = [php(clock, 300)]  # 300 requests * 20 ms = 6 CPU seconds
     server.scrape()
     [metrics] = server.pod_metrics([pod("php")])
-    assert metrics["window"] == "15s"
-    assert metrics["containers"][0]["usage"]["cpu"] == "401000000n"
+    # The rate over the last minute of samples: since the start, 45 s ago.
+    assert metrics["window"] == "45s"
+    assert metrics["containers"][0]["usage"]["cpu"] == "134333333n"
     assert metrics["timestamp"] == "2026-01-01T00:00:15Z"
     assert metrics["metadata"]["labels"] == {"run": "php"}
     [node_metrics] = server.node_metrics([node("w1"), node("w2")])  # w2 has no kubelet
     assert node_metrics["metadata"]["name"] == "w1"
-    assert node_metrics["usage"]["cpu"] == "423000000n"  # plus the node's own 22m
+    assert node_metrics["usage"]["cpu"] == "156333333n"  # plus the node's own 22m
     usage = server.pod_usage("default", "php")
-    assert usage is not None and round(usage.cpu_cores, 3) == 0.401
+    assert usage is not None and round(usage.cpu_cores, 3) == 0.134
+    for _ in range(5):  # a minute on without requests: the old burst leaves the window
+        clock.advance(15)
+        server.scrape()
+    [idle] = server.pod_metrics([pod("php")])
+    assert idle["window"] == "60s" and idle["containers"][0]["usage"]["cpu"] == "1000000n"
 
 
 def test_a_stopped_kubelet_drops_its_node_and_pods() -> None:

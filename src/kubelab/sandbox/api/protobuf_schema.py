@@ -1156,6 +1156,8 @@ KINDS: dict[tuple[str, str], str] = {
     ("policy/v1", "PodDisruptionBudget"): "PodDisruptionBudget",
     ("batch/v1", "Job"): "Job",
     ("batch/v1", "CronJob"): "CronJob",
+    ("autoscaling/v2", "HorizontalPodAutoscaler"): "HorizontalPodAutoscaler",
+    ("autoscaling/v1", "HorizontalPodAutoscaler"): "HorizontalPodAutoscalerV1",
     ("networking.k8s.io/v1", "Ingress"): "Ingress",
     ("networking.k8s.io/v1", "IngressClass"): "IngressClass",
     ("rbac.authorization.k8s.io/v1", "Role"): "Role",
@@ -1176,6 +1178,8 @@ KINDS: dict[tuple[str, str], str] = {
     ("apps/v1", "DeleteOptions"): "DeleteOptions",
     ("policy/v1", "DeleteOptions"): "DeleteOptions",
     ("batch/v1", "DeleteOptions"): "DeleteOptions",
+    ("autoscaling/v2", "DeleteOptions"): "DeleteOptions",
+    ("autoscaling/v1", "DeleteOptions"): "DeleteOptions",
     ("networking.k8s.io/v1", "DeleteOptions"): "DeleteOptions",
 }
 
@@ -1227,7 +1231,7 @@ def parse_table(text: str) -> dict[str, Message]:
 
 def _build() -> dict[str, Message]:
     messages: dict[str, Message] = {}
-    for table in (_META, _APPS, _BATCH, _AUTH, _NETWORKING, _POLICY, _POD, _CORE):
+    for table in (_META, _APPS, _AUTOSCALING, _BATCH, _AUTH, _NETWORKING, _POLICY, _POD, _CORE):
         for name, message in parse_table(table).items():
             if name in messages:
                 raise ValueError(f"message {name} defined twice")

@@ -255,6 +255,9 @@ class HorizontalController:
         self._recommendations: dict[Key, list[_Recommendation]] = {}
         self._scale_up_events: dict[Key, list[_ScaleEvent]] = {}
         self._scale_down_events: dict[Key, list[_ScaleEvent]] = {}
+        #: When each HPA was last synced: upstream's queue lets a key through at most once
+        #: per sync period (``AddRateLimited`` with a fixed interval), whatever the events.
+        self._synced: dict[Key, datetime] = {}
 
     def keys_for(self, info: KindInfo, obj: Obj, snapshot: Snapshot) -> Iterable[Key]:
         yield Key.of(info, obj)
@@ -264,12 +267,17 @@ class HorizontalController:
     def reconcile(self, snapshot: Snapshot, key: Key, clock: Clock) -> Result:
         hpa = snapshot.get(HPAS, key.namespace, key.name)
         if hpa is None:
+            self._synced.pop(key, None)
             for table in (self._recommendations, self._scale_up_events,
                           self._scale_down_events):
                 table.pop(key, None)
             return Result()
         if common.is_deleting(hpa):
             return Result()
+        last = self._synced.get(key)
+        if last is not None and clock.sim_elapsed(last) < SYNC_PERIOD - 0.001:
+            return Result(requeue_after=SYNC_PERIOD - clock.sim_elapsed(last))
+        self._synced[key] = clock.now()
         return Result(self._sync(snapshot, key, hpa, clock), requeue_after=SYNC_PERIOD)
 
     def _sync(self, snapshot: Snapshot, key: Key, hpa: Obj, clock: Clock) -> list[Action]:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-from kubelab.sandbox.images import HttpApp, respond
+from kubelab.sandbox.images import HttpApp, Response, respond
 
 RequestHook = Callable[[str, str, int], None]
 Uptime = Callable[[], float]
@@ -30,21 +31,44 @@ class AppServer:
         #: Requests answered so far (the bootcamp app's ``Total Requests``; with the app's
         #: ``cpu_seconds_per_request``, the CPU a metrics model can charge the container).
         self.requests = 0
+        #: The requests' weight for a metrics model: a request from a program the sandbox
+        #: throttled stands for the ones its loop lost (see :meth:`serve_inline`).
+        self.load = 0.0
         self._on_request = on_request
         self._uptime = uptime
         self._now = now
         self._files = files
         self._runner: web.AppRunner | None = None
 
-    async def _handle(self, request: web.Request) -> web.Response:
+    def serve(self, method: str, path: str, query: dict[str, str], path_qs: str) -> Response:
+        """Answer one request: count it and log it as the app does (the HTTP handler and
+        in-cluster programs, :meth:`serve_inline`, both come here)."""
         uptime = self._uptime() if self._uptime is not None else 0.0
         now = self._now() if self._now is not None else None
         files = self._files() if self._files is not None else None
-        answer = respond(self.app, self.pod, request.path, dict(request.query), uptime, now,
-                         files)
+        answer = respond(self.app, self.pod, path, query, uptime, now, files)
         self.requests += 1
+        self.load += 1.0
         if self._on_request is not None:
-            self._on_request(request.method, request.path_qs, answer.status)
+            self._on_request(method, path_qs, answer.status)
+        return answer
+
+    def serve_inline(self, method: str, path_qs: str, weight: float = 1.0) -> tuple[int, str]:
+        """A request from a container's own program (a load generator's ``wget`` loop),
+        answered in-process: (status, body). The program is stepped on the sandbox clock
+        inside the kubelet, where a socket round trip would block the event loop. ``weight``
+        is how many requests it stands for: a program the sandbox throttles (its step budget
+        protects the event loop, and skips simulated time) makes fewer requests per
+        simulated second than its loop says, and the load it puts on the app must not depend
+        on the sandbox's speed."""
+        path, _, query = path_qs.partition("?")
+        answer = self.serve(method, path or "/", dict(parse_qsl(query)), path_qs)
+        self.load += max(weight, 1.0) - 1.0
+        return answer.status, answer.body if method != "HEAD" else ""
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        answer = self.serve(request.method, request.path, dict(request.query),
+                            request.path_qs)
         headers = {"Server": answer.server} if answer.server else {}
         body = answer.body if request.method != "HEAD" else ""
         response = web.Response(status=answer.status, text=body, headers=headers)

@@ -151,6 +151,7 @@ class KubeletAgent:
         runtime.on_container_started.append(self._container_started)
         runtime.on_container_stopped.append(self._container_stopped)
         runtime.on_pod_removed.append(self._pod_removed)
+        runtime.program_network = self._program_network
 
     # ------------------------------------------------------------------ life cycle
 
@@ -256,6 +257,8 @@ class KubeletAgent:
             return
         self._servers[key] = server
         self.fabric.register_endpoint(pod.ip, app.port, "127.0.0.1", port)
+        if isinstance(server, AppServer):
+            self.fabric.register_inline(pod.ip, app.port, server.serve_inline)
 
     def _container_stopped(self, pod: PodRecord, container: ContainerRecord) -> None:
         server = self._servers.pop((pod.uid, container.name), None)
@@ -263,6 +266,26 @@ class KubeletAgent:
             self.fabric.unregister_endpoint(pod.ip, container.image.app.port)
         if server is not None:
             self._spawn(server.close())
+
+    def _program_network(self, pod: PodRecord) -> PodNetwork | None:
+        """The network a container's own program gets: cluster DNS and Services, answered
+        in-process (the load generator of the HPA walkthrough is such a program). Each of
+        its requests stands for the requests its loop lost to the step budget: one over the
+        share of the last simulated second the program actually ran."""
+        seen = {"offset": 0.0, "skipped": 0.0, "weight": 1.0}
+
+        def weight() -> float:
+            run = next((c.run for c in pod.containers.values()
+                        if c.run is not None and c.running), None)
+            if run is None:
+                return 1.0
+            span = run.offset - seen["offset"]
+            if span >= 1.0:
+                lost = min(max(run.skipped - seen["skipped"], 0.0) / span, 0.95)
+                seen.update(offset=run.offset, skipped=run.skipped, weight=1 / (1 - lost))
+            return seen["weight"]
+
+        return self.fabric.program_network(pod.namespace, pod.ip, weight)
 
     def _pod_removed(self, pod: PodRecord) -> None:
         if pod.ip and pod.ip != self.runtime.node_ip:
@@ -291,7 +314,7 @@ class KubeletAgent:
                 facts.append(ContainerFacts(
                     pod.namespace, pod.name, pod.uid, c.name, c.restart_count,
                     c.image.behaviour.repository, c.started_at,
-                    requests_served=server.requests if server is not None else 0,
+                    requests_served=float(getattr(server, "load", 0.0)),
                     cpu_seconds_per_request=app.cpu_seconds_per_request if app else 0.0,
                     busy=c.run is not None and c.run.busy and c.run.exit_code is None,
                     cpu_limit_cores=cores))

@@ -407,8 +407,10 @@ class PodSync:
         if c.interactive:
             pass  # the shell waits on stdin for an attached session (agent.attach)
         elif c.image is not None and images.runs_program(c.image, command, args):
+            network = self.runtime.program_network(self.record)
             c.run = ProgramRun(images.program(c.image, command, args,
-                                              Shell(env, c.files, now=self._program_clock(c))))
+                                              Shell(env, c.files, now=self._program_clock(c),
+                                                    network=network)))
         elif behaviour is not None and c.image is not None:
             for line in images.start_log_lines(c.image, self.record.name, now, self.record.ip):
                 c.logs.append(LogLine(now, line))

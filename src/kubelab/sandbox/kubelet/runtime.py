@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from kubelab.apimachinery.types import Obj
 from kubelab.sandbox.clock import Clock
 from kubelab.sandbox.images import Image, ProgramRun
+from kubelab.sandbox.images.netutils import PodNetwork
 from kubelab.sandbox.images.shell import MAX_LOG_LINES
 from kubelab.sandbox.kubelet.backoff import Backoff
 from kubelab.sandbox.kubelet.disks import Disks
@@ -156,6 +157,8 @@ class NodeRuntime:
 
     def __init__(self, node: str, index: int, disks: Disks | None = None) -> None:
         self.node = node
+        #: The network a container's own program gets (the agent lends the fabric's).
+        self.program_network: Callable[[PodRecord], PodNetwork | None] = lambda pod: None
         self.index = index
         self.network = ipaddress.ip_network(f"10.244.{index}.0/24")
         self.node_ip = f"172.18.0.{index + 2}"

@@ -53,7 +53,7 @@ class ContainerFacts:
     restart: int
     image: str  # the normalised repository (``docker.io/library/nginx``)
     started_at: datetime
-    requests_served: int = 0
+    requests_served: float = 0.0
     cpu_seconds_per_request: float = 0.0
     busy: bool = False
     cpu_limit_cores: float | None = None
@@ -76,7 +76,7 @@ def baseline(image: str) -> tuple[float, float]:
     return BASELINES.get(image, DEFAULT_BASELINE)
 
 
-def interval_usage(facts: ContainerFacts, seconds: float, new_requests: int) -> Usage:
+def interval_usage(facts: ContainerFacts, seconds: float, new_requests: float) -> Usage:
     """The container's usage over ``seconds`` simulated seconds in which it served
     ``new_requests`` requests (the model in the module docstring)."""
     idle_millicores, memory_mib = baseline(facts.image)

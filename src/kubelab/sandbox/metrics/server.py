@@ -2,14 +2,17 @@
 
 Mirrors kubernetes-sigs/metrics-server: every ``--metric-resolution`` (15 s) it scrapes each
 node's kubelet (here the simulated kubelet's :meth:`resource_usage`, through the fabric),
-keeps per container the rate over the last interval (``window``) and the time of the
-scrape (``timestamp``), and answers ``NodeMetrics`` and ``PodMetrics`` lists as the
+keeps per container the rate between two cumulative samples (``window``, the time between
+them) and the time of the scrape (``timestamp``), and answers ``NodeMetrics`` and ``PodMetrics`` lists as the
 aggregated API ``metrics.k8s.io/v1beta1``. A container that started after the previous
 scrape is measured from its start (metrics-server uses the container's start time as the
 earlier point), so a new pod has metrics after one scrape. A pod appears only when every
 container it runs has metrics; a node whose kubelet does not answer (stopped) is left out,
 and so are its pods. Node usage is the pods' usage plus the node's own system overhead
 (kubelet, container runtime, OS), as a node's root cgroup would show it.
+
+Simulated: the rate is taken over the scrapes of the last minute (:data:`RATE_SPAN`) rather
+than the last one, so the window reads up to a minute; upstream's is the last resolution.
 
 The HorizontalPodAutoscaler controller reads the same numbers (:meth:`pod_usage`), as its
 resource metrics client reads ``PodMetrics`` through the API server.
@@ -29,6 +32,10 @@ from kubelab.sandbox.metrics.model import MIB, ContainerFacts, Usage, interval_u
 #: metrics-server's default ``--metric-resolution``.
 METRIC_RESOLUTION = 15.0
 API_VERSION = "metrics.k8s.io/v1beta1"
+#: Rates are taken over the scrapes of this many simulated seconds (the window reported):
+#: the kubelet steps programs in bursts (every half real second, 25 simulated seconds at
+#: speed 50), so a load generator's requests arrive in bursts a 15 s window would split.
+RATE_SPAN = 60.0
 #: The node's own use (kubelet, containerd, the OS): (millicores, MiB).
 SYSTEM_OVERHEAD = {"control-plane": (95.0, 520.0), "worker": (22.0, 210.0)}
 
@@ -73,7 +80,7 @@ class _Counter:
     """What metrics-server remembers of a container instance between scrapes."""
 
     at: datetime
-    requests: int
+    requests: float
 
 
 def cpu_quantity(cores: float) -> str:
@@ -108,7 +115,7 @@ class MetricsServer:
         self.agents = agents
         self.nodes = nodes
         self.resolution = resolution
-        self._counters: dict[tuple[str, str, int], _Counter] = {}
+        self._counters: dict[tuple[str, str, int], list[_Counter]] = {}
         self._points: dict[tuple[str, str], dict[str, ContainerPoint]] = {}
         self._pod_nodes: dict[tuple[str, str], str] = {}
         self._node_points: dict[str, tuple[datetime, float]] = {}
@@ -132,12 +139,15 @@ class MetricsServer:
             windows: list[float] = []
             for fact in facts:
                 seen.add(fact.instance)
-                counter = self._counters.get(fact.instance)
-                since = counter.at if counter is not None else fact.started_at
-                served_before = counter.requests if counter is not None else 0
-                seconds = max(self.clock.sim_elapsed(since), 0.0)
-                usage = interval_usage(fact, seconds, fact.requests_served - served_before)
-                self._counters[fact.instance] = _Counter(now, fact.requests_served)
+                history = self._counters.get(fact.instance) or [
+                    _Counter(fact.started_at, 0.0)]
+                first = history[0]
+                seconds = max(self.clock.sim_elapsed(first.at), 0.0)
+                usage = interval_usage(fact, seconds, fact.requests_served - first.requests)
+                history.append(_Counter(now, fact.requests_served))
+                self._counters[fact.instance] = [
+                    c for c in history if self.clock.sim_elapsed(c.at) < RATE_SPAN] or \
+                    history[-2:]
                 if seconds <= 0:
                     continue
                 key = (fact.namespace, fact.pod)

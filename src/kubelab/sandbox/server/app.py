@@ -46,6 +46,7 @@ from kubelab.sandbox.server import (
     pod_network,
     portforward,
     portforward_stream,
+    program_network,
     watchstream,
 )
 from kubelab.sandbox.store.registry import Expired, Registry
@@ -249,6 +250,8 @@ class KubeApi:
         self.fabric = fabric
         #: metrics-server behind ``metrics.k8s.io`` (:class:`kubelab.sandbox.metrics.MetricsServer`).
         self.metrics_server: Any = None
+        if fabric is not None:
+            fabric.program_networks = self._program_network
         self._http: ClientSession | None = None
         self.authenticator = Authenticator(config.token, registry, clock)
         self.authorizer = Authorizer(registry)
@@ -1193,6 +1196,16 @@ class KubeApi:
         return pod_network.ClusterNetwork(
             self.registry, self.fabric, namespace, pod.get("status", {}).get("podIP", ""),
             asyncio.get_running_loop(), self._service_endpoint, self._http_session)
+
+    def _program_network(self, namespace: str, pod_ip: str,
+                         weight: Callable[[], float]) -> program_network.ProgramNetwork:
+        """What a container's own program reaches (lent to the kubelets through the fabric):
+        the exec sessions' DNS and Services, answered in-process."""
+        network = program_network.ProgramNetwork(
+            self.registry, self.fabric, namespace, pod_ip, asyncio.get_running_loop(),
+            self._service_endpoint, self._http_session)
+        network.weight = weight  # type: ignore[method-assign]
+        return network
 
     async def exec(self, request: web.Request, t: Target) -> web.StreamResponse:
         """``pods/<name>/exec``: the API server's checks (``ExecLocation``), the kubelet's,
