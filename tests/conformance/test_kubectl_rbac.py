@@ -70,6 +70,13 @@ def test_a_service_account_no_then_yes(demo: SandboxHandle) -> None:
     assert lines[0].split() == ["NAME", "ROLE", "AGE", "USERS", "GROUPS", "SERVICEACCOUNTS"]
     assert lines[1].split()[:2] == ["read-pods", "Role/pod-reader"]
     assert lines[1].split()[-1] == "rbac-demo/reader"
+    described = sb.kubectl("describe", "rolebinding", "read-pods", "-n", "rbac-demo").stdout
+    assert "Role:\n  Kind:  Role\n  Name:  pod-reader\n" in described
+    assert ["ServiceAccount", "reader", "rbac-demo"] in [line.split() for line in
+                                                         described.splitlines()]
+    rules = sb.kubectl("describe", "role", "pod-reader", "-n", "rbac-demo").stdout
+    assert ["pods/log", "[]", "[]", "[get", "list", "watch]"] in [line.split() for line in
+                                                                  rules.splitlines()]
 
 
 def test_a_service_account_token_is_authorised_by_rbac(demo: SandboxHandle) -> None:
