@@ -10,6 +10,11 @@ still exists with the UID the token names. Such a request is
 ``system:serviceaccounts:<ns>`` and ``system:authenticated``, with the pod's name and UID
 as extra attributes. Anything else presented as a bearer token is 401 Unauthorized. Token
 values never reach a log.
+
+Simulation note: kubeadm leaves anonymous requests on, so a real cluster answers a request
+with no token as ``system:anonymous`` (RBAC then allows ``/version`` and the health paths
+and refuses the rest with 403). The sandbox serves those same paths anonymously and answers
+any other request without a token 401, as its API server always has.
 """
 
 from __future__ import annotations
