@@ -7,7 +7,8 @@ packets; :class:`PodNetwork` is what a shell may ask instead (the API server imp
 from Services, EndpointSlices and the fabric of running app servers). The tools print what
 BusyBox ``wget``/``nslookup`` and ``curl`` print, including their error wording and exit codes.
 
-Only ``kubectl exec`` sessions get a network; a container's own program has none and says so.
+``kubectl exec`` sessions get a network, and so does a container's own program (its requests
+answered in-process: :mod:`kubelab.sandbox.server.program_network`); a shell without one says so.
 Simplified: ``wget`` draws no progress meter, ``nslookup`` prints one answer (BusyBox also
 queries each search domain and AAAA records), and ``https`` is refused (no TLS).
 """
