@@ -50,6 +50,15 @@ def test_for_if_and_test() -> None:
     assert [t for _, t in program.lines] == ["small", "big 2", "big 3"]
 
 
+def test_double_bracket_is_test_with_a_closing_pair() -> None:
+    # the downward API task's loop: if [[ -e /etc/podinfo/labels ]]; then ... fi
+    program = run("if [[ -e /etc/podinfo/labels ]]; then cat /etc/podinfo/labels; fi; "
+                  "[[ -e /etc/none ]] || echo absent; [[ -e /etc/podinfo/labels ]; echo $?",
+                  files={"/etc/podinfo/labels": 'zone="us-est-coast"\n'})
+    assert [t for _, t in program.lines] == ['zone="us-est-coast"', "absent", "sh: missing ]]",
+                                             "2"]
+
+
 def test_files_redirection_touch_rm() -> None:
     program = run("echo ok > /tmp/a; cat /tmp/a; touch /tmp/h; [ -f /tmp/h ] && echo there; "
                   "rm /tmp/h; [ -f /tmp/h ] || echo gone")

@@ -103,7 +103,7 @@ _MAX_DEPTH = 64
 COMMANDS: dict[str, Command] = {**shell_text.COMMANDS, **shell_files.COMMANDS,
                                 **shell_system.COMMANDS, "tar": tar.tar}
 _BUILTINS = frozenset({"echo", "printf", "exit", "export", "unset", "cd", "pwd", "read", "test",
-                       "[", "true", "false", ":", "set", "sh", "ash", "bash", "wget", "curl",
+                       "[", "[[", "true", "false", ":", "set", "sh", "ash", "bash", "wget", "curl",
                        "nslookup", "which", "command", "type", "exec", ".", "source"})
 
 
@@ -1151,9 +1151,12 @@ class Shell:
                     if name == "type":
                         yield out(f"{arg}: not found")
         else:
-            if name == "[":
-                if not args or args[-1] != "]":
-                    yield err("sh: missing ]")
+            if name in ("[", "[["):
+                # BusyBox ash's bash compatibility (BASH_TEST2) makes [[ a regular built-in:
+                # test with a closing ]] (coreutils/test.c), its words expanded as usual.
+                closing = "]" if name == "[" else "]]"
+                if not args or args[-1] != closing:
+                    yield err(f"sh: missing {closing}")
                     self.status = 2
                     return
                 args = args[:-1]
