@@ -77,3 +77,23 @@ def test_projected_secret_configmap_and_downward_items() -> None:
     payload = token.split(".")[1]
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     assert claims["aud"] == ["vault"] and claims["exp"] - claims["iat"] == 600
+
+
+def test_downward_api_files_of_the_labels_and_annotations_maps() -> None:
+    # the "Expose Pod Information to Containers Through Files" task's volume: each map as
+    # fieldpath.FormatMap writes it, key="value" lines sorted by key, no final newline
+    cluster = Cluster(ManualClock())
+    pod = dict(cluster.registry.create(PODS, {
+        "metadata": {"name": "p", "labels": {"zone": "us-est-coast", "cluster": "test-cluster1",
+                                             "rack": "rack-22"},
+                     "annotations": {"builder": "john-doe", "build": 'two "quoted"'}},
+        "spec": {"containers": [{"name": "c", "image": "busybox"}],
+                 "automountServiceAccountToken": False,
+                 "volumes": [{"name": "podinfo", "downwardAPI": {"items": [
+                     {"path": "labels", "fieldRef": {"fieldPath": "metadata.labels"}},
+                     {"path": "annotations",
+                      "fieldRef": {"fieldPath": "metadata.annotations"}}]}}]}},
+        namespace="default"))
+    files = volume_files(cluster.snapshot, pod)["podinfo"]
+    assert files["labels"] == 'cluster="test-cluster1"\nrack="rack-22"\nzone="us-est-coast"'
+    assert files["annotations"] == 'build="two \\"quoted\\""\nbuilder="john-doe"'

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 from collections.abc import Callable
 from datetime import datetime
 
@@ -73,6 +74,12 @@ def field_ref(pod: Obj, path: str, node_ip: str, pod_ip: str) -> str:
         kind = "labels" if "labels" in path else "annotations"
         key = path.split("['", 1)[1].rstrip("']")
         return str((meta.get(kind) or {}).get(key, ""))
+    if path in ("metadata.labels", "metadata.annotations"):
+        # a downward API file of the whole map: fieldpath.FormatMap's key="value" lines in
+        # key order, Go-quoted values (JSON's quoting for printable text), no final newline
+        found = meta.get(path.split(".", 1)[1]) or {}
+        return "\n".join(f"{key}={json.dumps(str(found[key]), ensure_ascii=False)}"
+                         for key in sorted(found))
     values = {
         "metadata.name": meta.get("name", ""), "metadata.namespace": meta.get("namespace", ""),
         "metadata.uid": meta.get("uid", ""), "spec.nodeName": spec.get("nodeName", ""),
