@@ -189,7 +189,8 @@ def load(*files: str) -> tuple[Objects, str]:
             namespace = pod["metadata"]["namespace"]
         else:
             obj = yaml.safe_load(text)
-            data["pods"].append(obj)
+            plural = {"Pod": "pods", "Deployment": "deployments"}[obj["kind"]]
+            data.setdefault(plural, []).append(obj)
             namespace = obj["metadata"]["namespace"]
     return Objects.from_dict(data), namespace
 
@@ -238,6 +239,14 @@ CASES: dict[str, tuple[tuple[str, ...], str, str, tuple[str, ...], tuple[str, ..
         ("1 node does not have enough free nvidia.com/gpu", "it asks for 5 nvidia.com/gpu"),
         ("resources.requests.nvidia.com/gpu",), "1 Insufficient nvidia.com/gpu",
         "kubectl describe nodes"),
+    "kind-deploy-progress-deadline": (
+        ("kind-deploy-progress-deadline.deployment.yaml",), "deploy/user-profile-resources",
+        "ProgressDeadlineExceeded",
+        ("user-profile-resources has stopped progressing", "0 of 1 pods ready",
+         "did not become ready within 600s"), ("kubectl rollout undo deployment/"
+                                               "user-profile-resources",),
+        'ReplicaSet "user-profile-resources-659d4dd659" has timed out progressing',
+        "kubectl rollout status deployment/user-profile-resources"),
 }
 
 
@@ -295,6 +304,36 @@ def test_describe_reader_keeps_the_recorded_fields() -> None:
     assert backoff[0]["message"].startswith("Back-off restarting failed container memory-eater")
 
 
+# ------------------------------------------------- the scheduler's verdict across versions
+
+VERDICTS = tomllib.loads((RECORDED / "scheduler-verdicts.toml").read_text())["verdict"]
+
+
+@pytest.mark.parametrize("verdict", VERDICTS, ids=lambda v: v["cites"].split("github.com/")[1])
+def test_recorded_scheduler_verdict(verdict: dict[str, Any]) -> None:
+    """A FailedScheduling event as a real scheduler wrote it, about a pending pod.
+
+    The pod is a stand-in (the recordings hold only the message); what is tested is that
+    every wording since 1.4 is read into the same plain verdict.
+    """
+    pod = {"apiVersion": "v1", "kind": "Pod",
+           "metadata": {"name": "pending", "namespace": "default"},
+           "spec": {"containers": [{"name": "app", "image": "nginx"}]},
+           "status": {"phase": "Pending", "conditions": [
+               {"type": "PodScheduled", "status": "False", "reason": "Unschedulable"}]}}
+    event = {"apiVersion": "v1", "kind": "Event", "type": "Warning",
+             "reason": "FailedScheduling", "message": verdict["message"],
+             "metadata": {"name": "pending.1", "namespace": "default"},
+             "involvedObject": {"kind": "Pod", "name": "pending", "namespace": "default"}}
+    found = diagnose("pod/pending", Objects(pods=[pod], events=[event]))
+    assert found.reason == verdict["reason"], found.text()
+    for words in verdict["expect"]:
+        assert words in found.problem, (words, found.problem)
+    assert any(verdict["message"] in line for line in found.evidence), found.evidence
+    for jargon in ("predicates", "fit failure", "0/", "PodToleratesNodeTaints"):
+        assert jargon not in found.problem, (jargon, found.problem)
+
+
 # ----------------------------------------------------------------------------- provenance
 
 def test_every_recording_has_provenance() -> None:
@@ -304,9 +343,11 @@ def test_every_recording_has_provenance() -> None:
     assert sorted(named) == on_disk
     for entry in entries:
         for url in entry["cites"]:
-            assert re.match(r"https://github.com/[^/]+/[^/]+/blob/[0-9a-f]{40}/", url), url
+            # a file pinned to a commit, or an issue thread (its comments keep their date)
+            assert re.match(r"https://github.com/[^/]+/[^/]+/(blob/[0-9a-f]{40}/|issues/\d+$)",
+                            url), url
         for key in ("cluster", "recorded", "trimmed", "shows"):
             assert entry[key], (key, entry)
     used = {f for files, *_ in CASES.values() for f in files}
-    used.add("kind-recovered-after-node-not-ready.describe.txt")
+    used |= {"kind-recovered-after-node-not-ready.describe.txt", "scheduler-verdicts.toml"}
     assert used == set(on_disk)

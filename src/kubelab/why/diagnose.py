@@ -442,21 +442,14 @@ class _PodDoctor:
                 commands=(self.describe, "kubectl get nodes"),
                 fix="Add a node (or start the ones that are down), then the scheduler places "
                     "the pod by itself.")
-        head = re.match(r"0/(\d+) nodes are available:\s*(.*?)\.?$", verdict)
-        if not head:
+        parsed = _verdict_reasons(verdict)
+        if parsed is None:
             return self.result(f"Pod {self.name} cannot be scheduled: {verdict}",
                                "Unschedulable", evidence=evidence,
                                fix="Read the scheduler's message above.")
-        total = int(head.group(1))
-        parts = [p.strip() for p in re.split(r",\s*(?=\d+ )", head.group(2)) if p.strip()]
-        reasons: list[tuple[int, str]] = []
-        for part in parts:
-            m = re.match(r"(\d+)\s+(.*)", part)
-            if m:
-                reasons.append((int(m.group(1)), m.group(2)))
-            else:
-                reasons.append((total, part))
-        words = [self._reason_words(count, reason) for count, reason in reasons]
+        total, reasons = parsed
+        words_by_reason = [self._reason_words(count, reason) for count, reason in reasons]
+        words = list(words_by_reason)
         # The control plane's own taint is expected: another reason is the one to fix.
         words.sort(key=lambda w: w[2] == "ControlPlane")
         phrases = [w[0] for w in words]
@@ -465,11 +458,17 @@ class _PodDoctor:
         for _phrase, fix, tag in words:
             if fix not in fixes and (tag != "ControlPlane" or len(set(tags)) == 1):
                 fixes.append(fix)
-        main = next((t for t in ("InsufficientResources", "UnboundClaim", "NodeSelector",
+        # Older schedulers ran every predicate, so counts overlap: a reason every node has
+        # is the one that must be fixed first.
+        everywhere = [w[2] for w, (count, _) in zip(words_by_reason, reasons, strict=True)
+                      if total is not None and count == total and w[2] != "ControlPlane"]
+        main = everywhere[0] if everywhere else next(
+            (t for t in ("InsufficientResources", "UnboundClaim", "NodeSelector",
                                  "Taint", "Unschedulable", "NodeName", "HostPort",
                                  "VolumeZone") if t in tags), "Taint" if tags == ["ControlPlane"]
-                    else tags[0])
-        nodes = "the cluster's only node cannot" if total == 1 else f"none of the {total} nodes can"
+             else tags[0])
+        nodes = ("no node can" if total is None else "the cluster's only node cannot"
+                 if total == 1 else f"none of the {total} nodes can")
         problem = (f"Pod {self.name} cannot be scheduled: {nodes} take it — "
                    f"{'; '.join(phrases)}.")
         evidence = evidence + self.claim_evidence
@@ -480,7 +479,7 @@ class _PodDoctor:
     def _reason_words(self, count: int, reason: str) -> tuple[str, str, str]:
         nodes = f"{count} node{'s' if count != 1 else ''}"
         insufficient = re.match(r"Insufficient (\S+)", reason)
-        if insufficient:
+        if insufficient and insufficient.group(1) != "pods":
             resource = insufficient.group(1)
             asked = _requests(self.pod, resource)
             largest = max((_quantity((n.get("status") or {}).get("allocatable", {})
@@ -500,28 +499,42 @@ class _PodDoctor:
                 fix = (f"No node will ever have {words(asked)}: lower resources.requests."
                        f"{resource} below {words(largest)}, or add bigger nodes.")
             return phrase, fix, "InsufficientResources"
-        if reason == "Too many pods":
-            return (f"{nodes} already run as many pods as they may",
+        if reason in ("Too many pods", "Insufficient pods"):
+            return (f"{nodes} already {'run' if count != 1 else 'runs'} as many pods as "
+                    f"{'they' if count != 1 else 'it'} may",
                     "Remove pods you no longer need or add nodes.", "InsufficientResources")
         taint = re.match(r"node\(s\) had untolerated taint\(?s?\)?\s*\{(.*)\}", reason)
         if taint:
             key = taint.group(1).split(":")[0].strip()
             value = taint.group(1).partition(":")[2].strip()
             shown = key + (f"={value}" if value else "")
+            carry = "carry" if count != 1 else "carries"
             if key == "node-role.kubernetes.io/control-plane":
                 return (f"{nodes} {'are' if count != 1 else 'is'} the control plane, which "
                         f"carries the taint {shown} that keeps ordinary pods away",
                         "Ordinary pods do not run on the control plane: target a worker node.",
                         "ControlPlane")
             if key.startswith("node.kubernetes.io/"):
-                return (f"{nodes} carry the taint {shown}, which Kubernetes puts on nodes "
+                return (f"{nodes} {carry} the taint {shown}, which Kubernetes puts on nodes "
                         "that are not ready or under pressure",
                         "Bring those nodes back to Ready (kubectl describe node).", "Taint")
-            return (f"{nodes} carry the taint {shown}, which the pod does not tolerate",
+            return (f"{nodes} {carry} the taint {shown}, which the pod does not tolerate",
                     f"Add a toleration for {key} to the pod spec, or remove the taint "
                     f"(kubectl taint nodes <node> {key}-).", "Taint")
+        # Before 1.25 the taint filter said "had taints that the pod didn't tolerate" (1.14+)
+        # or "had taint {key: value}, that the pod didn't tolerate"; before 1.14 its predicate
+        # was named PodToleratesNodeTaints.
+        old_taint = re.match(r"node\(s\) had taint \{(.*)\}, that the pod didn't tolerate",
+                             reason)
+        if old_taint:
+            return self._reason_words(
+                count, f"node(s) had untolerated taint {{{old_taint.group(1)}}}")
+        if reason in ("PodToleratesNodeTaints", "node(s) had taints that the pod didn't tolerate"):
+            return (f"{nodes} {'carry' if count != 1 else 'carries'} a taint the pod does not "
+                    "tolerate", "Add a toleration for the node's taint to the pod spec, or "
+                    "remove the taint (kubectl describe nodes shows the taints).", "Taint")
         if "didn't match Pod's node affinity/selector" in reason \
-                or "didn't match node selector" in reason:
+                or "didn't match node selector" in reason or reason == "MatchNodeSelector":
             wanted = self.spec.get("nodeSelector") or {}
             what = (f"the pod's nodeSelector {_selector_text(wanted)}" if wanted
                     else "the pod's node affinity")
@@ -900,6 +913,39 @@ class _PodDoctor:
             f"Pod {self.name} is starting (its image is being pulled or its containers "
             "created); nothing is wrong yet.", "ContainerCreating", ok=True,
             evidence=evidence, fix="Give it a moment.")
+
+
+def _verdict_reasons(verdict: str) -> tuple[int | None, list[tuple[int, str]]] | None:
+    """kube-scheduler's FitError message as (nodes considered, [(nodes, reason)…]).
+
+    The wording has changed: ``0/3 nodes are available: 1 A, 2 B.`` since 1.8;
+    ``No nodes are available that match all of the (following) predicates:: A (1), B (2).``
+    in 1.6 and 1.7 (no node total); ``failed to fit in any node`` followed by one ``fit failure
+    on node (name): reason`` line per node before that.
+    """
+    head = re.match(r"0/(\d+) nodes are available:\s*(.*?)\.?$", verdict, re.S)
+    if head:
+        total = int(head.group(1))
+        reasons: list[tuple[int, str]] = []
+        for part in (p.strip() for p in re.split(r",\s*(?=\d+ )", head.group(2))):
+            m = re.match(r"(\d+)\s+(.*)", part)
+            if m:
+                reasons.append((int(m.group(1)), m.group(2)))
+            elif part:
+                reasons.append((total, part))
+        return total, reasons
+    old = re.match(r"No nodes are available that match all of the (?:following )?predicates:+"
+                   r"\s*(.*?)\.?$", verdict, re.S)
+    if old:
+        return None, [(int(n), r.strip()) for r, n in
+                      re.findall(r"([^,(]+?)\s*\((\d+)\)", old.group(1))]
+    fits = re.findall(r"fit failure on node \(([^)]*)\):\s*(.+)", verdict)
+    if "failed to fit in any node" in verdict and fits:
+        counted: dict[str, int] = {}
+        for _node, reason in fits:
+            counted[reason.strip()] = counted.get(reason.strip(), 0) + 1
+        return len({node for node, _ in fits}), [(n, r) for r, n in counted.items()]
+    return None
 
 
 def _probe_target(probe: Obj) -> str:
