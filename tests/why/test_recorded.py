@@ -334,6 +334,63 @@ def test_recorded_scheduler_verdict(verdict: dict[str, Any]) -> None:
         assert jargon not in found.problem, (jargon, found.problem)
 
 
+# --------------------------------------------------- the kubelet's words across runtimes
+
+MESSAGES = tomllib.loads((RECORDED / "kubelet-messages.toml").read_text())["message"]
+
+_WAITING = {"image": "ErrImagePull", "config": "CreateContainerConfigError",
+            "mount": "ContainerCreating"}
+_EVENT_REASON = {"image": "Failed", "config": "Failed", "mount": "FailedMount",
+                 "probe": "Unhealthy"}
+
+
+def stand_in(recorded: dict[str, Any]) -> tuple[str, Objects]:
+    """The smallest object the recorded message can be about, and the message as its event.
+
+    Only the message is recorded; the object around it has the state that message goes
+    with (kubectl describe shows both side by side), and nothing else.
+    """
+    situation, message = recorded["situation"], recorded["message"]
+    if situation == "node":
+        node = {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "node-1"},
+                "status": {"conditions": [{"type": "Ready", "status": recorded["status"],
+                                           "reason": recorded["node_reason"],
+                                           "message": message}]}}
+        return "node/node-1", Objects(nodes=[node])
+    pulled = re.match(r'Failed to pull image "([^"]+)"', message)
+    image = pulled.group(1) if pulled else "app:1.0"
+    if situation == "probe":
+        state: Obj = {"running": {"startedAt": "2019-01-03T10:00:00Z"}}
+        phase, conditions = "Running", [{"type": "Ready", "status": "False"}]
+    else:
+        state = {"waiting": {"reason": _WAITING[situation]}}
+        phase, conditions = "Pending", [{"type": "Ready", "status": "False"}]
+    pod = {"apiVersion": "v1", "kind": "Pod",
+           "metadata": {"name": "app", "namespace": "default"},
+           "spec": {"nodeName": "node-1", "restartPolicy": "Always",
+                    "containers": [{"name": "app", "image": image}]},
+           "status": {"phase": phase, "conditions": conditions, "containerStatuses": [
+               {"name": "app", "image": image, "ready": False, "restartCount": 0,
+                "state": state}]}}
+    event = {"apiVersion": "v1", "kind": "Event", "type": "Warning",
+             "reason": _EVENT_REASON[situation], "message": message,
+             "metadata": {"name": "app.1", "namespace": "default"},
+             "involvedObject": {"kind": "Pod", "name": "app", "namespace": "default"}}
+    return "pod/app", Objects(pods=[pod], events=[event])
+
+
+@pytest.mark.parametrize("recorded", MESSAGES, ids=lambda m: m["cites"].split("github.com/")[1])
+def test_recorded_kubelet_message(recorded: dict[str, Any]) -> None:
+    target, objects = stand_in(recorded)
+    found = diagnose(target, objects)
+    assert found.reason == recorded["reason"], found.text()
+    for words in recorded["expect"]:
+        assert words in found.problem, (words, found.problem)
+    assert recorded.get("fix", "") in found.fix, found.fix
+    assert any(recorded["message"] in line for line in found.evidence), found.evidence
+    assert "rpc error" not in found.problem and "desc =" not in found.problem
+
+
 # ----------------------------------------------------------------------------- provenance
 
 def test_every_recording_has_provenance() -> None:
@@ -343,11 +400,12 @@ def test_every_recording_has_provenance() -> None:
     assert sorted(named) == on_disk
     for entry in entries:
         for url in entry["cites"]:
-            # a file pinned to a commit, or an issue thread (its comments keep their date)
-            assert re.match(r"https://github.com/[^/]+/[^/]+/(blob/[0-9a-f]{40}/|issues/\d+$)",
-                            url), url
+            # a file pinned to a commit, or an issue/PR thread (its comments keep their date)
+            pinned = r"https://github.com/[^/]+/[^/]+/(blob/[0-9a-f]{40}/|(issues|pull)/\d+$)"
+            assert re.match(pinned, url), url
         for key in ("cluster", "recorded", "trimmed", "shows"):
             assert entry[key], (key, entry)
     used = {f for files, *_ in CASES.values() for f in files}
-    used |= {"kind-recovered-after-node-not-ready.describe.txt", "scheduler-verdicts.toml"}
+    used |= {"kind-recovered-after-node-not-ready.describe.txt", "scheduler-verdicts.toml",
+             "kubelet-messages.toml"}
     assert used == set(on_disk)

@@ -718,7 +718,9 @@ class _PodDoctor:
         if event is not None:
             evidence.append(_quote_event(event))
         flag = _ns_flag(self.namespace)
-        key = re.search(r"couldn't find key (\S+) in (ConfigMap|Secret) (\S+?)/(\S+)", message)
+        # Kubelets before 1.9 wrote "Couldn't find key …" (capital C).
+        key = re.search(r"[Cc]ouldn't find key (\S+) in (ConfigMap|Secret) (\S+?)/(\S+)",
+                        message)
         if key:
             k, kind, _ns, obj = key.groups()
             lower = kind.lower()
