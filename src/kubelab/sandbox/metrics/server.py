@@ -20,9 +20,10 @@ resource metrics client reads ``PodMetrics`` through the API server.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -105,6 +106,17 @@ def _rfc3339(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+@dataclass
+class _Tick:
+    """One scrape in progress: what it measured so far, published when every node is done."""
+
+    now: datetime
+    points: dict[tuple[str, str], dict[str, ContainerPoint]] = field(default_factory=dict)
+    pod_nodes: dict[tuple[str, str], str] = field(default_factory=dict)
+    seen: set[tuple[str, str, int]] = field(default_factory=set)
+    node_points: dict[str, tuple[datetime, float]] = field(default_factory=dict)
+
+
 class MetricsServer:
     """The scrape loop and the store of the last points (one per sandbox)."""
 
@@ -125,50 +137,64 @@ class MetricsServer:
 
     def scrape(self) -> None:
         """One scrape of every kubelet (metrics-server's ``tick``)."""
-        now = self.clock.now()
-        points: dict[tuple[str, str], dict[str, ContainerPoint]] = {}
-        pod_nodes: dict[tuple[str, str], str] = {}
-        seen: set[tuple[str, str, int]] = set()
-        node_points: dict[str, tuple[datetime, float]] = {}
+        tick = _Tick(self.clock.now())
         for node in self.nodes():
-            name = (node.get("metadata") or {}).get("name", "")
-            agent = self.agents(name)
-            facts = agent.resource_usage() if agent is not None else None
-            if facts is None:
+            self._scrape_node(tick, node)
+        self._publish(tick)
+
+    async def scrape_yielding(self) -> None:
+        """:meth:`scrape`, one node per turn of the event loop: metrics-server scrapes the
+        kubelets concurrently, and the API server shares this loop (a scrape of 5,000
+        containers in one go held it for hundreds of milliseconds)."""
+        tick = _Tick(self.clock.now())
+        for node in self.nodes():
+            self._scrape_node(tick, node)
+            await asyncio.sleep(0)
+        self._publish(tick)
+
+    def _scrape_node(self, tick: _Tick, node: dict[str, Any]) -> None:
+        now = tick.now
+        name = (node.get("metadata") or {}).get("name", "")
+        agent = self.agents(name)
+        facts = agent.resource_usage() if agent is not None else None
+        if facts is None:
+            return
+        windows: list[float] = []
+        for fact in facts:
+            tick.seen.add(fact.instance)
+            history = self._counters.get(fact.instance) or [
+                _Counter(fact.started_at, 0.0)]
+            first = history[0]
+            seconds = max(self.clock.sim_elapsed(first.at), 0.0)
+            usage = interval_usage(fact, seconds, fact.requests_served - first.requests)
+            history.append(_Counter(now, fact.requests_served))
+            self._counters[fact.instance] = [
+                c for c in history if self.clock.sim_elapsed(c.at) < RATE_SPAN] or \
+                history[-2:]
+            if seconds <= 0:
                 continue
-            windows: list[float] = []
-            for fact in facts:
-                seen.add(fact.instance)
-                history = self._counters.get(fact.instance) or [
-                    _Counter(fact.started_at, 0.0)]
-                first = history[0]
-                seconds = max(self.clock.sim_elapsed(first.at), 0.0)
-                usage = interval_usage(fact, seconds, fact.requests_served - first.requests)
-                history.append(_Counter(now, fact.requests_served))
-                self._counters[fact.instance] = [
-                    c for c in history if self.clock.sim_elapsed(c.at) < RATE_SPAN] or \
-                    history[-2:]
-                if seconds <= 0:
-                    continue
-                key = (fact.namespace, fact.pod)
-                points.setdefault(key, {})[fact.container] = ContainerPoint(usage, now,
-                                                                            seconds)
-                pod_nodes[key] = name
-                windows.append(seconds)
-            previous = self._node_points.get(name)
-            window = self.clock.sim_elapsed(previous[0]) if previous else (
-                max(windows) if windows else self.resolution)
-            node_points[name] = (now, window)
-        for instance in [k for k in self._counters if k not in seen]:
+            key = (fact.namespace, fact.pod)
+            tick.points.setdefault(key, {})[fact.container] = ContainerPoint(usage, now,
+                                                                             seconds)
+            tick.pod_nodes[key] = name
+            windows.append(seconds)
+        previous = self._node_points.get(name)
+        window = self.clock.sim_elapsed(previous[0]) if previous else (
+            max(windows) if windows else self.resolution)
+        tick.node_points[name] = (now, window)
+
+    def _publish(self, tick: _Tick) -> None:
+        for instance in [k for k in self._counters if k not in tick.seen]:
             del self._counters[instance]
-        self._points, self._pod_nodes, self._node_points = points, pod_nodes, node_points
+        self._points, self._pod_nodes, self._node_points = (tick.points, tick.pod_nodes,
+                                                            tick.node_points)
 
     async def run(self) -> None:
         """Scrape every :attr:`resolution` simulated seconds until :meth:`stop`."""
         self._running = True
         while self._running:
             with contextlib.suppress(Exception):
-                self.scrape()
+                await self.scrape_yielding()
             await self.clock.sleep(self.resolution)
 
     def stop(self) -> None:
