@@ -391,6 +391,25 @@ def test_recorded_kubelet_message(recorded: dict[str, Any]) -> None:
     assert "rpc error" not in found.problem and "desc =" not in found.problem
 
 
+# ------------------------------------------------------------------------- deleted pods
+
+DELETED = tomllib.loads((RECORDED / "deleted-pod-metadata.toml").read_text())["pod"]
+
+
+@pytest.mark.parametrize("recorded", DELETED, ids=lambda m: m["name"])
+def test_recorded_deleted_pod(recorded: dict[str, Any]) -> None:
+    meta = {key: recorded[key] for key in ("name", "creationTimestamp", "deletionTimestamp",
+                                           "deletionGracePeriodSeconds", "finalizers")}
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {**meta, "namespace": "default"},
+           "spec": {"containers": [{"name": "app", "image": "app"}]},
+           "status": {"phase": "Running"}}
+    found = diagnose(f"pod/{recorded['name']}", Objects(pods=[pod]))
+    assert (found.reason, found.ok) == (recorded["reason"], recorded["ok"]), found.text()
+    for words in recorded["expect"]:
+        assert words in found.problem, (words, found.problem)
+    assert f"deletionTimestamp: {recorded['deletionTimestamp']}" in found.evidence
+
+
 # ----------------------------------------------------------------------------- provenance
 
 def test_every_recording_has_provenance() -> None:
@@ -407,5 +426,5 @@ def test_every_recording_has_provenance() -> None:
             assert entry[key], (key, entry)
     used = {f for files, *_ in CASES.values() for f in files}
     used |= {"kind-recovered-after-node-not-ready.describe.txt", "scheduler-verdicts.toml",
-             "kubelet-messages.toml"}
+             "kubelet-messages.toml", "deleted-pod-metadata.toml"}
     assert used == set(on_disk)
