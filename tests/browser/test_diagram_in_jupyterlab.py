@@ -165,7 +165,7 @@ def test_diagram_renders_in_notebook7(lab: Lab) -> None:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         open_notebook(page, lab.url("notebooks/diagram.ipynb"))
         run_cell(page, 0)
-        page.wait_for_selector(".kubelab-live [data-node]", state="attached", timeout=90_000)
+        page.wait_for_selector(".kubelab-live [data-node]", state="attached", timeout=180_000)
         page.wait_for_selector(".kubelab-live path[data-link='scheduler']", state="attached",
                                timeout=10_000)
         page.screenshot(path=str(ARTIFACTS / "diagram-notebook7.png"), full_page=True)
