@@ -55,6 +55,10 @@ def test_requests_cost_cpu_and_the_limit_caps_it() -> None:
     assert interval_usage(php(clock, 0, limit=None), 15, 10_000).cpu_cores > 13
     assert interval_usage(php(clock, 0, busy=True), 15, 0).cpu_cores == 0.5
     assert interval_usage(php(clock, 0, busy=True, limit=None), 15, 0).cpu_cores > 1
+    # A load generator busy sending requests pays 2 ms per request, not a spinning core.
+    wget = ContainerFacts("default", "load", "uid-2", "load", 0, "docker.io/library/busybox",
+                          clock.now(), client_requests=1500.0)
+    assert round(interval_usage(wget, 15, 0, 1500.0).cpu_cores * 1000) == 200
 
 
 def test_scrapes_give_rates_over_the_window() -> None:

@@ -144,6 +144,9 @@ class KubeletAgent:
         self._heartbeat_task: asyncio.Task[None] | None = None
         self._last_tick: datetime | None = None
         self._servers: dict[tuple[str, str], AppServer | IngressNginxServer] = {}
+        #: Per pod: the weighted requests its program sent (a load generator is busy sending,
+        #: not spinning), and what the last resource scrape saw.
+        self._program_requests: dict[str, dict[str, float]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._probe_task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
@@ -272,7 +275,8 @@ class KubeletAgent:
         in-process (the load generator of the HPA walkthrough is such a program). Each of
         its requests stands for the requests its loop lost to the step budget: one over the
         share of the last simulated second the program actually ran."""
-        seen = {"offset": 0.0, "skipped": 0.0, "weight": 1.0}
+        seen = {"offset": 0.0, "skipped": 0.0, "weight": 1.0, "sent": 0.0}
+        self._program_requests[pod.uid] = seen
 
         def weight() -> float:
             run = next((c.run for c in pod.containers.values()
@@ -283,11 +287,13 @@ class KubeletAgent:
             if span >= 1.0:
                 lost = min(max(run.skipped - seen["skipped"], 0.0) / span, 0.95)
                 seen.update(offset=run.offset, skipped=run.skipped, weight=1 / (1 - lost))
+            seen["sent"] += seen["weight"]
             return seen["weight"]
 
         return self.fabric.program_network(pod.namespace, pod.ip, weight)
 
     def _pod_removed(self, pod: PodRecord) -> None:
+        self._program_requests.pop(pod.uid, None)
         if pod.ip and pod.ip != self.runtime.node_ip:
             self.fabric.unregister_pod(pod.ip)
 
@@ -306,6 +312,11 @@ class KubeletAgent:
                     continue
                 server = self._servers.get((pod.uid, c.name))
                 app = c.image.app
+                program = self._program_requests.get(pod.uid, {})
+                sent = program.get("sent", 0.0)
+                sending = sent > program.get("scraped", 0.0)
+                if program:
+                    program["scraped"] = sent
                 limit = ((c.spec.get("resources") or {}).get("limits") or {}).get("cpu")
                 try:
                     cores = float(parse_quantity(limit)) if limit is not None else None
@@ -316,7 +327,9 @@ class KubeletAgent:
                     c.image.behaviour.repository, c.started_at,
                     requests_served=float(getattr(server, "load", 0.0)),
                     cpu_seconds_per_request=app.cpu_seconds_per_request if app else 0.0,
-                    busy=c.run is not None and c.run.busy and c.run.exit_code is None,
+                    busy=(c.run is not None and c.run.busy and c.run.exit_code is None
+                          and not sending),
+                    client_requests=sent,
                     cpu_limit_cores=cores))
         return facts
 

@@ -7,7 +7,8 @@ A container's CPU use over a scrape interval is the sum of
   does work per request says how much (``HttpApp.cpu_seconds_per_request``: hpa-example's
   square-root loop is 20 ms of CPU per request);
 * a busy shell loop (``while true; do :; done``, a program that used its whole step budget
-  when last stepped) runs flat out: its CPU limit, or a whole core without one;
+  when last stepped) runs flat out: its CPU limit, or a whole core without one; a program
+  busy sending requests (a load generator's ``wget`` loop) pays 2 ms per request instead;
 
 and never more than its CPU limit: the CFS quota throttles a container at its limit, which
 is why hpa-example under load shows 500m (its limit), not the 2 cores the load asks for.
@@ -37,6 +38,9 @@ BASELINES: dict[str, tuple[float, float]] = {
     "registry.k8s.io/kube-proxy": (1.0, 11.9),
 }
 DEFAULT_BASELINE = (1.0, 6.0)
+#: What one request costs the program sending it (BusyBox ``wget``: a fork, a DNS lookup, a
+#: connection and the copy of the answer).
+CLIENT_CPU_SECONDS_PER_REQUEST = 0.002
 #: A busy loop without a CPU limit runs on one core.
 UNLIMITED_BUSY_CORES = 1.0
 MIB = 1024 * 1024
@@ -57,6 +61,8 @@ class ContainerFacts:
     cpu_seconds_per_request: float = 0.0
     busy: bool = False
     cpu_limit_cores: float | None = None
+    #: Requests the container's own program sent (a ``wget`` loop), weighted as served.
+    client_requests: float = 0.0
 
     @property
     def instance(self) -> tuple[str, str, int]:
@@ -76,15 +82,17 @@ def baseline(image: str) -> tuple[float, float]:
     return BASELINES.get(image, DEFAULT_BASELINE)
 
 
-def interval_usage(facts: ContainerFacts, seconds: float, new_requests: float) -> Usage:
+def interval_usage(facts: ContainerFacts, seconds: float, new_requests: float,
+                   sent: float = 0.0) -> Usage:
     """The container's usage over ``seconds`` simulated seconds in which it served
-    ``new_requests`` requests (the model in the module docstring)."""
+    ``new_requests`` requests and its program sent ``sent`` (the module docstring's model)."""
     idle_millicores, memory_mib = baseline(facts.image)
     memory = int(memory_mib * MIB) // 1024 * 1024
     if seconds <= 0:
         return Usage(idle_millicores / 1000, memory)
     cpu_seconds = idle_millicores / 1000 * seconds
     cpu_seconds += max(new_requests, 0) * facts.cpu_seconds_per_request
+    cpu_seconds += max(sent, 0) * CLIENT_CPU_SECONDS_PER_REQUEST
     if facts.busy:
         cpu_seconds += (facts.cpu_limit_cores or UNLIMITED_BUSY_CORES) * seconds
     cores = cpu_seconds / seconds

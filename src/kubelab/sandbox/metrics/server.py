@@ -82,6 +82,7 @@ class _Counter:
 
     at: datetime
     requests: float
+    sent: float = 0.0
 
 
 def cpu_quantity(cores: float) -> str:
@@ -166,8 +167,9 @@ class MetricsServer:
                 _Counter(fact.started_at, 0.0)]
             first = history[0]
             seconds = max(self.clock.sim_elapsed(first.at), 0.0)
-            usage = interval_usage(fact, seconds, fact.requests_served - first.requests)
-            history.append(_Counter(now, fact.requests_served))
+            usage = interval_usage(fact, seconds, fact.requests_served - first.requests,
+                                   fact.client_requests - first.sent)
+            history.append(_Counter(now, fact.requests_served, fact.client_requests))
             self._counters[fact.instance] = [
                 c for c in history if self.clock.sim_elapsed(c.at) < RATE_SPAN] or \
                 history[-2:]
