@@ -496,7 +496,7 @@ def test_pod_information_through_files(k8s: SandboxHandle) -> None:
     assert annotations.startswith('build="two"\nbuilder="john-doe"\n'
                                   'kubectl.kubernetes.io/last-applied-configuration="{\\"apiVersion')
     # (the page's `ls -laR /etc/podinfo`: test_downward_api_volume_layout_of_symbolic_links)
-    k8s.kubectl("delete", "pod", pod, "--wait=false")
+    k8s.kubectl("delete", "pod", pod, "--grace-period=1", timeout=120)
 
 
 @pytest.mark.xfail(strict=True, reason="the sandbox's volumes are plain files: no atomic "
