@@ -201,6 +201,19 @@ VARIANTS: dict[str, list[Variant]] = {
                 {"test-10-quota": 3},
                 {"test-10-quota": "spec.hard.pods is '10'"}),
     ],
+    # Lesson 12: each prediction wrong once, a claim of the wrong size, a note written outside
+    # the claim's mount (the reader finds nothing).
+    "12-statefulsets-storage": [
+        Variant("predicted-bound", {"ex-12-predict": "predicted_status = 'Bound'"},
+                {"test-12-claim": 2}, {"test-12-claim": "predicted_status is 'Bound'"}),
+        Variant("claim-too-big", {"ex-12-claim": None},
+                {"test-12-claim": 2},
+                {"test-12-claim": "spec.resources.requests.storage is '1Gi'"}),
+        Variant("note-written-outside-the-claim", {"ex-12-writer": None},
+                {"test-12-survives": 1}, {"test-12-survives": "the log shows"}),
+        Variant("claims-go-with-their-pods", {"ex-12-predict-scale": "claims_after_scale_down = 1"},
+                {"test-12-scale": 3}, {"test-12-scale": "claims_after_scale_down is 1"}),
+    ],
 }
 
 # Variants that edit the instructor's manifest: (lesson, variant, cell) -> (old, new) text.
@@ -235,4 +248,8 @@ EDITS: dict[tuple[str, str, str], list[tuple[str, str]]] = {
          "          key: greeting\n", "      value: hello\n")],
     ("10-namespaces-labels-config-quota", "quota-too-generous", "ex-10-quota"): [
         ("pods=4", "pods=10")],
+    ("12-statefulsets-storage", "claim-too-big", "ex-12-claim"): [
+        ("storage: 100Mi", "storage: 1Gi")],
+    ("12-statefulsets-storage", "note-written-outside-the-claim", "ex-12-writer"): [
+        ("> /data/note.txt", "> /tmp/note.txt")],
 }
