@@ -32,6 +32,8 @@ RESOURCES: dict[str, tuple[str, str, bool]] = {
     "node": ("/api/v1", "nodes", False),
     "deployment": ("/apis/apps/v1", "deployments", True),
     "replicaset": ("/apis/apps/v1", "replicasets", True),
+    "job": ("/apis/batch/v1", "jobs", True),
+    "cronjob": ("/apis/batch/v1", "cronjobs", True),
     "persistentvolumeclaim": ("/api/v1", "persistentvolumeclaims", True),
     "statefulset": ("/apis/apps/v1", "statefulsets", True),
 }

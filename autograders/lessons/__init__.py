@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from autograders.engine import Check, Exercise
 
 LESSON_MODULES = ("lesson01", "lesson02", "lesson03", "lesson04", "lesson05", "lesson05b",
-                  "lesson06", "lesson07", "lesson08", "lesson09", "lesson10",
+                  "lesson06", "lesson07", "lesson08", "lesson09", "lesson10", "lesson11",
                   "lesson12")
 
 

@@ -201,6 +201,16 @@ VARIANTS: dict[str, list[Variant]] = {
                 {"test-10-quota": 3},
                 {"test-10-quota": "spec.hard.pods is '10'"}),
     ],
+    # Lesson 11: the prediction off by one (backoffLimit read as the number of pods), the two
+    # counts of a Job swapped, a run started from scratch instead of from the CronJob.
+    "11-jobs-cronjobs": [
+        Variant("predicts-backoff-limit", {"ex-11-predict": "predicted_pods = 2"},
+                {"test-11-backoff": 3}, {"test-11-backoff": "predicted_pods is 2"}),
+        Variant("completions-and-parallelism-swapped", {"ex-11-batch": None},
+                {"test-11-jobs": 3}, {"test-11-jobs": "spec.completions is 2"}),
+        Variant("job-not-from-cronjob", {"ex-11-now": None},
+                {"test-11-cron": 4}, {"test-11-cron": "instantiate is nothing"}),
+    ],
     # Lesson 12: each prediction wrong once, a claim of the wrong size, a note written outside
     # the claim's mount (the reader finds nothing).
     "12-statefulsets-storage": [
@@ -248,6 +258,11 @@ EDITS: dict[tuple[str, str, str], list[tuple[str, str]]] = {
          "          key: greeting\n", "      value: hello\n")],
     ("10-namespaces-labels-config-quota", "quota-too-generous", "ex-10-quota"): [
         ("pods=4", "pods=10")],
+    ("11-jobs-cronjobs", "completions-and-parallelism-swapped", "ex-11-batch"): [
+        ("completions: 4", "completions: 2"), ("parallelism: 2", "parallelism: 4")],
+    ("11-jobs-cronjobs", "job-not-from-cronjob", "ex-11-now"): [
+        ("--from=cronjob/ticker --dry-run=client -o yaml",
+         "--image=busybox:1.36 --dry-run=client -o yaml -- sh -c 'echo tick'")],
     ("12-statefulsets-storage", "claim-too-big", "ex-12-claim"): [
         ("storage: 100Mi", "storage: 1Gi")],
     ("12-statefulsets-storage", "note-written-outside-the-claim", "ex-12-writer"): [
