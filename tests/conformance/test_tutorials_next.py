@@ -319,15 +319,16 @@ def test_disruption_budget_and_drain(k8s: SandboxHandle) -> None:
                            "DISRUPTIONS", "AGE"]
     # "zk-pdb 2 N/A 0 7s" while no pod matches
     assert row(pdb, "zk-pdb")[1:4] == ["2", "N/A", "0"]
-    # The page's example application: three pods labelled app=zookeeper (our Deployment)
-    k8s.kubectl("create", "deployment", "zookeeper", "--image=nginx", "--replicas=3")
+    # The page's application is the ZooKeeper StatefulSet tutorial's; here three pods with its
+    # label from a Deployment of our own stand for it
+    k8s.kubectl("apply", "-f", "-", input=ZOOKEEPER_STANDIN)
     k8s.kubectl("rollout", "status", "deployment/zookeeper", "--timeout=120s", timeout=150)
     wait_for(lambda: row(k8s.kubectl("get", "pdb").stdout, "zk-pdb")[3] == "1", 60,
              "one disruption allowed")
     status = _json(k8s, "get", "poddisruptionbudgets", "zk-pdb")["status"]
     assert (status["currentHealthy"], status["desiredHealthy"], status["expectedPods"],
             status["disruptionsAllowed"]) == (3, 2, 3, 1)
-    node = _json(k8s, "get", "pods", "-l", "app=zookeeper")["items"][0]["spec"]["nodeName"]
+    node = _json(k8s, "get", "pods", "-l", "app.kubernetes.io/name=zookeeper")["items"][0]["spec"]["nodeName"]
     drained = k8s.kubectl("drain", "--ignore-daemonsets", node, timeout=240)
     assert drained.stdout.splitlines()[0] == f"node/{node} cordoned"
     assert drained.stdout.splitlines()[-1] == f"node/{node} drained"
@@ -335,6 +336,27 @@ def test_disruption_budget_and_drain(k8s: SandboxHandle) -> None:
     assert k8s.kubectl("uncordon", node).stdout == f"node/{node} uncordoned\n"
     k8s.kubectl("delete", "deployment", "zookeeper")
     k8s.kubectl("delete", "pdb", "zk-pdb")
+
+
+ZOOKEEPER_STANDIN = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: zookeeper
+spec:
+  replicas: 3
+  selector:
+    matchLabels:
+      app.kubernetes.io/name: zookeeper
+  template:
+    metadata:
+      labels:
+        app.kubernetes.io/name: zookeeper
+    spec:
+      containers:
+      - name: zookeeper
+        image: nginx
+"""
 
 
 # 7 ----------------------------------------------------------------------------------------
@@ -557,7 +579,8 @@ def test_updating_and_rolling_back_a_deployment(k8s: SandboxHandle) -> None:
     rs = k8s.kubectl("get", "rs").stdout
     assert header(rs) == ["NAME", "DESIRED", "CURRENT", "READY", "AGE"]
     labels = k8s.kubectl("get", "pods", "--show-labels").stdout
-    assert len(re.findall(r"app=nginx,pod-template-hash=[a-z0-9]+", labels)) == 3
+    assert len(re.findall(r"app\.kubernetes\.io/name=nginx,pod-template-hash=[a-z0-9]+",
+                          labels)) == 3
     assert k8s.kubectl("set", "image", "deployment.v1.apps/nginx-deployment",
                        "nginx=nginx:1.16.1").stdout == (
         "deployment.apps/nginx-deployment image updated\n")
