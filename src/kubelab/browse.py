@@ -315,3 +315,170 @@ def stop_port_forwards() -> None:
 
 
 atexit.register(stop_port_forwards)
+
+
+# ----------------------------------------------------------------------------- Ingress
+
+#: Where ingress-nginx's controller Service lives when installed by its manifests, by
+#: ``minikube addons enable ingress`` or by ``kubelab sandbox addons enable ingress``.
+INGRESS_CONTROLLER = ("ingress-nginx", "ingress-nginx-controller")
+#: Headers that belong to one connection and are not passed on (RFC 9110 §7.6.1).
+_HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate",
+                         "proxy-authorization", "te", "trailer", "transfer-encoding",
+                         "upgrade", "host", "content-length"})
+
+
+class _HostRelay:
+    """A loopback HTTP relay that sends every request on to ``target`` with ``Host: host``:
+    what ``curl --resolve host:80:<address>`` or an ``/etc/hosts`` line does for a learner on
+    a laptop. The browser, behind Jupyter's proxy, cannot choose the Host header an Ingress
+    rule matches on; this relay sets it."""
+
+    def __init__(self, host: str, target_port: int) -> None:
+        import http.client
+        import http.server
+
+        relay = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _relay(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                headers = {k: v for k, v in self.headers.items()
+                           if k.lower() not in _HOP_BY_HOP}
+                headers["Host"] = relay.host
+                upstream = http.client.HTTPConnection("127.0.0.1", relay.target_port,
+                                                      timeout=30)
+                try:
+                    upstream.request(self.command, self.path, body=body, headers=headers)
+                    response = upstream.getresponse()
+                    data = response.read()
+                except OSError as err:
+                    self.send_error(502, f"ingress controller unreachable: {err}")
+                    return
+                finally:
+                    upstream.close()
+                self.send_response(response.status, response.reason)
+                for key, value in response.getheaders():
+                    if key.lower() not in _HOP_BY_HOP:
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(data)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _relay
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return  # a notebook's output is no place for an access log
+
+        self.host, self.target_port = host, target_port
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = int(self.server.server_address[1])
+        threading.Thread(target=self.server.serve_forever, daemon=True,
+                         name=f"ingress relay {host}").start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+_relays: dict[tuple[str, int], _HostRelay] = {}
+
+
+def _relay_for(host: str, target_port: int) -> _HostRelay:
+    with _lock:
+        relay = _relays.get((host, target_port))
+        if relay is None:
+            relay = _relays[(host, target_port)] = _HostRelay(host, target_port)
+        return relay
+
+
+def stop_ingress_relays() -> None:
+    """Stop every Host relay this kernel started."""
+    with _lock:
+        for relay in _relays.values():
+            relay.close()
+        _relays.clear()
+
+
+atexit.register(stop_ingress_relays)
+
+
+def open_ingress(ingress: str, namespace: str | None = None, *, host: str | None = None,
+                 path: str | None = None, inline: bool = False,
+                 controller: tuple[str, str] = INGRESS_CONTROLLER,
+                 cluster: Cluster | None = None) -> AppLink:
+    """A link that opens what Ingress ``ingress`` routes ``host`` and ``path`` to (default:
+    its first rule and that rule's first path), through the ingress controller.
+
+    The label is what a learner would type once ``<ADDRESS> <host>`` is in ``/etc/hosts``;
+    the link goes through Jupyter's proxy to a local relay that sets the Host header and
+    passes the request to the controller's Service (``controller``: namespace and name):
+    the sandbox's nodePort, or a background ``kubectl port-forward`` on a real cluster. So
+    the page is the controller's answer, its 404 for a host no rule names included.
+    """
+    from kubernetes import client as k8s
+    from kubernetes.client.exceptions import ApiException
+
+    from kubelab.connect import current
+
+    cluster = cluster or current()
+    namespace = namespace or _namespace(cluster)
+    try:
+        obj = k8s.NetworkingV1Api(cluster.api_client).read_namespaced_ingress(ingress, namespace)
+    except ApiException as err:
+        if err.status != 404:
+            raise
+        return AppLink(ingress, namespace, "", "", "", problem=(
+            f'ingress "{ingress}" not found in namespace "{namespace}": create it first '
+            "(kubectl get ingress lists what there is)"))
+    rules = list((obj.spec.rules if obj.spec else None) or [])
+    rule = next((r for r in rules if r.host == host), None) if host else (rules[0] if rules
+                                                                           else None)
+    if host and rule is None:
+        hosts = ", ".join(r.host or "*" for r in rules) or "none"
+        return AppLink(ingress, namespace, "", "", "", problem=(
+            f'ingress "{ingress}" has no rule for host "{host}" (its hosts: {hosts})'))
+    host = host or (rule.host if rule is not None else None)
+    if path is None:
+        paths = list(rule.http.paths or []) if rule is not None and rule.http else []
+        path = (paths[0].path or "/") if paths else "/"
+    suffix = path.lstrip("/")
+    ctl_namespace, ctl_service = controller
+    try:
+        svc = cluster.core().read_namespaced_service(ctl_service, ctl_namespace)
+    except ApiException as err:
+        if err.status != 404:
+            raise
+        return AppLink(ingress, namespace, "", "", "", problem=(
+            f"no ingress controller: service {ctl_namespace}/{ctl_service} not found (on the "
+            "sandbox: kubelab sandbox addons enable ingress; on minikube: minikube addons "
+            "enable ingress)"))
+    http_port = _service_port(svc, "http") if any(
+        p.name == "http" for p in svc.spec.ports or []) else _service_port(svc, None)
+    if cluster.is_sandbox and http_port.node_port:
+        target, route = int(http_port.node_port), f"nodePort {http_port.node_port}"
+    else:
+        try:
+            target = port_forward(cluster, ctl_namespace, ctl_service, http_port.port)
+        except RuntimeError as err:
+            return AppLink(ingress, namespace, "", "", "", problem=str(err))
+        route = f"kubectl port-forward svc/{ctl_service} -n {ctl_namespace}"
+    addresses = [str(i.ip or i.hostname) for i in (obj.status.load_balancer.ingress or [])
+                 if i.ip or i.hostname] if obj.status and obj.status.load_balancer else []
+    if host:
+        relay = _relay_for(host, target)
+        local, label = relay.port, f"http://{host}/{suffix}"
+        how = (f"Host {host} (as with '{addresses[0] if addresses else '<ADDRESS>'} {host}' in "
+               f"/etc/hosts) to the ingress controller via {route}; opened through "
+               "Jupyter's proxy")
+    else:
+        local = target
+        label = _url(addresses[0], 80) + suffix if addresses else f"http://127.0.0.1/{suffix}"
+        how = f"the ingress controller via {route}; opened through Jupyter's proxy"
+    return AppLink(ingress, namespace, label, f"{jupyter_base_url()}proxy/{local}/{suffix}",
+                   how, local_port=local, inline=inline)

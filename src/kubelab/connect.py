@@ -221,6 +221,13 @@ class Cluster:
 
         return open_app(service, namespace, cluster=self, **options)
 
+    def open_ingress(self, ingress: str, namespace: str | None = None, **options: Any) -> Any:
+        """A link that opens what an Ingress routes a host and path to, through the ingress
+        controller (:func:`kubelab.browse.open_ingress`)."""
+        from kubelab.browse import open_ingress
+
+        return open_ingress(ingress, namespace, cluster=self, **options)
+
     def why(self, target: str, namespace: str | None = None) -> Any:
         """Why ``target`` (``pod/x``, ``deploy/x``, ``svc/x``, ``node/x``) is not working, in
         plain words, with the evidence, the command to see it and the fix
