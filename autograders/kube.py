@@ -36,6 +36,7 @@ RESOURCES: dict[str, tuple[str, str, bool]] = {
     "cronjob": ("/apis/batch/v1", "cronjobs", True),
     "persistentvolumeclaim": ("/api/v1", "persistentvolumeclaims", True),
     "statefulset": ("/apis/apps/v1", "statefulsets", True),
+    "storageclass": ("/apis/storage.k8s.io/v1", "storageclasses", False),
 }
 
 

@@ -10,6 +10,7 @@ The predictions are graded as notebook variables stored before the step they pre
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from autograders import checks as k
@@ -44,13 +45,34 @@ def web0_ip(ctx: Context) -> Any:
     return dig(ctx.snapshot.get("pod", f"{STS}-0"), "status.podIP")
 
 
-def prediction(name: str, expected: str, *, description: str,
+def first_status(ctx: Context) -> str:
+    """The STATUS a new claim shows before any pod uses it, from its StorageClass's binding
+    mode: ``Pending`` under ``WaitForFirstConsumer`` (kind's and GKE's defaults), ``Bound``
+    under ``Immediate`` (minikube's ``standard``), as the PV controller binds it at once.
+
+    The class is the claim's own, else the cluster's default (the DefaultStorageClass
+    admission plugin's choice); with none, no volume is ever made and the claim stays
+    ``Pending``.
+    """
+    wanted = dig(ctx.snapshot.get("persistentvolumeclaim", CLAIM), "spec.storageClassName")
+    for sc in ctx.snapshot.list("storageclass", None):
+        default = dig(sc, "metadata.annotations.storageclass\\.kubernetes\\.io/"
+                          "is-default-class") == "true"
+        if dig(sc, "metadata.name") == wanted or (wanted is None and default):
+            mode = dig(sc, "volumeBindingMode") or "Immediate"
+            return "Pending" if mode == "WaitForFirstConsumer" else "Bound"
+    return "Pending"
+
+
+def prediction(name: str, expected: str | Callable[[Context], str], *, description: str,
                hint: tuple[str, ...]) -> Check:
-    """A prediction stored in a variable: compared as words, in any case, without spaces."""
+    """A prediction stored in a variable: compared as words, in any case, without spaces;
+    ``expected`` may be read from the cluster."""
 
     def probe(ctx: Context) -> Outcome:
         given = answer(ctx, name)
-        if str(given).strip().lower() == expected.lower():
+        truth = expected(ctx) if callable(expected) else expected
+        if str(given).strip().lower() == truth.lower():
             return ok()
         return wrong(f"{name} is {given!r}", settled=True)
 
@@ -60,7 +82,7 @@ def prediction(name: str, expected: str, *, description: str,
 @exercise("12.claim", "Exercise 1: predict, then claim storage")
 def claim() -> list[Check]:
     return [
-        prediction("predicted_status", "Pending",
+        prediction("predicted_status", first_status,
                    description="predicted_status is the claim's STATUS before any pod uses it",
                    hint=ladder("kubectl get storageclass: read the VOLUMEBINDINGMODE column.",
                                "WaitForFirstConsumer delays binding (and provisioning) until "
@@ -135,12 +157,13 @@ def statefulset() -> list[Check]:
                                 "{storage: <size>}}}")),
         k.variable("web0_ip", compute=web0_ip,
                    description="web0_ip is the address web-0.nginx resolves to",
-                   hint=ladder("Look at the last Address: line of the nslookup output.",
+                   hint=ladder("Compare with kubectl get pod web-0 -o wide: IP.",
                                "The headless Service gives each pod the DNS name "
-                               "<pod>.<service>, which resolves to the pod's own IP.",
-                               "out = cluster.kubectl('exec', 'web-1', '--', 'nslookup', "
-                               "'web-0.nginx').stdout, then the text after the last "
-                               "'Address:'")),
+                               "<pod>.<service>, which resolves to the pod's own IP (the "
+                               "last address nslookup prints).",
+                               "out = cluster.kubectl('run', 'dns-test', '-i', '--rm', "
+                               "'--restart=Never', '--image=busybox:1.28', '--', 'nslookup', "
+                               "'web-0.nginx').stdout, then the last IPv4 address in it")),
     ]
 
 

@@ -220,7 +220,7 @@ VARIANTS: dict[str, list[Variant]] = {
                 {"test-12-claim": 2},
                 {"test-12-claim": "spec.resources.requests.storage is '1Gi'"}),
         Variant("note-written-outside-the-claim", {"ex-12-writer": None},
-                {"test-12-survives": 1}, {"test-12-survives": "the log shows"}),
+                {"test-12-survives": 1}, {"test-12-survives": "the log shows 'note:'"}),
         Variant("claims-go-with-their-pods", {"ex-12-predict-scale": "claims_after_scale_down = 1"},
                 {"test-12-scale": 3}, {"test-12-scale": "claims_after_scale_down is 1"}),
     ],
