@@ -37,6 +37,9 @@ RESOURCES: dict[str, tuple[str, str, bool]] = {
     "persistentvolumeclaim": ("/api/v1", "persistentvolumeclaims", True),
     "statefulset": ("/apis/apps/v1", "statefulsets", True),
     "storageclass": ("/apis/storage.k8s.io/v1", "storageclasses", False),
+    "serviceaccount": ("/api/v1", "serviceaccounts", True),
+    "role": ("/apis/rbac.authorization.k8s.io/v1", "roles", True),
+    "rolebinding": ("/apis/rbac.authorization.k8s.io/v1", "rolebindings", True),
 }
 
 

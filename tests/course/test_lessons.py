@@ -213,12 +213,14 @@ def test_wrong_submission_gets_partial_score_and_says_why(
            for k, v in got.items()}
     assert got == want, score.reports
     assert 0 < score.score < score.max_score
-    # The self-check runs the same checks as the graded cell (no hidden ones): all ✓ exactly
-    # when the cell earns full marks, and every ✗ comes with a hint.
+    # The self-check runs the graded cell's public checks (the instructor's copy may add
+    # hidden ones): all public ✓ exactly when the cell earns full marks, so no wrong answer
+    # passes the self-check and loses points to a hidden check; every ✗ comes with a hint.
     for cell in score.cells:
         results = score.reports[cell.grade_id]["results"]
-        assert not any(r["hidden"] for r in results), (cell.grade_id, results)
-        assert all(r["passed"] for r in results) == (cell.score == cell.max_score), \
+        public = [r for r in results if not r["hidden"]]
+        assert public, (cell.grade_id, results)
+        assert all(r["passed"] for r in public) == (cell.score == cell.max_score), \
             (cell.grade_id, cell.score, results)
         assert all(r["hint"] for r in results if not r["passed"]), (cell.grade_id, results)
     for grade_id, text in variant.messages.items():

@@ -224,6 +224,24 @@ VARIANTS: dict[str, list[Variant]] = {
         Variant("claims-go-with-their-pods", {"ex-12-predict-scale": "claims_after_scale_down = 1"},
                 {"test-12-scale": 3}, {"test-12-scale": "claims_after_scale_down is 1"}),
     ],
+    "13-rbac-serviceaccounts": [
+        Variant("predicted-yes", {"ex-13-account": (
+            "%kubectl create serviceaccount log-reader -n rbac-lab --dry-run=client -o yaml "
+            "| kubectl apply -f -\nmay_list = True")},
+            {"test-13-account": 1}, {"test-13-account": "may_list is True"}),
+        # kubectl create role gives every verb to every resource: list and watch on pods/log
+        # were not asked for.
+        Variant("create-role-shortcut", {"ex-13-role": (
+            "%kubectl create role pod-log-reader --verb=get,list,watch --resource=pods,pods/log "
+            "-n rbac-lab --dry-run=client -o yaml | kubectl apply -f -")},
+            {"test-13-role": 4}, {"test-13-role": "it also grants list, watch on pods/log"}),
+        # A User named log-reader is not the ServiceAccount: the token reads nothing (one of
+        # the five checks of Exercise 3, the hidden one included, fails).
+        Variant("binding-to-a-user", {"ex-13-binding": None},
+                {"test-13-role": 5, "test-13-token": 3.2},
+                {"test-13-role": "its subjects are User log-reader",
+                 "test-13-token": "web_log is empty"}),
+    ],
 }
 
 # Variants that edit the instructor's manifest: (lesson, variant, cell) -> (old, new) text.
@@ -267,4 +285,6 @@ EDITS: dict[tuple[str, str, str], list[tuple[str, str]]] = {
         ("storage: 100Mi", "storage: 1Gi")],
     ("12-statefulsets-storage", "note-written-outside-the-claim", "ex-12-writer"): [
         ("> /data/note.txt", "> /tmp/note.txt")],
+    ("13-rbac-serviceaccounts", "binding-to-a-user", "ex-13-binding"): [
+        ("--serviceaccount=rbac-lab:log-reader", "--user=log-reader")],
 }
