@@ -16,7 +16,6 @@ from autograders.engine import Check, Context, Outcome, ladder, ok, wrong
 from autograders.kube import dig
 from autograders.lessons import exercise
 
-PI_HEAD = "3.14159265"
 BACKOFF_LIMIT = 2
 CRON = "ticker"
 MANUAL = "ticker-now"
