@@ -81,6 +81,29 @@ def pi_head(ctx: Context) -> str | None:
     return log.strip()[:10] or None
 
 
+def pi_printed(digits: int = 2000) -> Check:
+    """Hidden: job pi ran the tutorial's computation (π to ``digits`` digits), not an echo."""
+
+    def probe(ctx: Context) -> Outcome:
+        if ctx.snapshot.get("job", "pi") is None:
+            return wrong("there is no job pi", missing=True)
+        pods = [p for p in ctx.snapshot.list("pod", "default", "job-name=pi")
+                if dig(p, "status.phase") == "Succeeded"]
+        if not pods:
+            return wrong("no pod of job pi has succeeded yet")
+        log = ctx.snapshot.log(str(dig(pods[0], "metadata.name"))) or ""
+        printed = "".join(log.split()).replace(".", "", 1)
+        if printed.startswith("314159") and printed.isdigit() and len(printed) >= digits:
+            return ok(f"{len(printed)} digits")
+        return wrong(f"it printed {len(printed)} characters, not {digits} digits of pi",
+                     settled=True)
+
+    return Check(f"job pi printed pi to {digits} digits", probe,
+                 hint=ladder("kubectl logs job/pi",
+                             "The tutorial's command prints 2000 digits.",
+                             "perl -Mbignum=bpi -wle 'print bpi(2000)'"))
+
+
 def job_logs(name: str, text: str) -> Check:
     """A pod of Job ``name`` printed ``text`` (what ``kubectl logs job/<name>`` shows)."""
 

@@ -80,3 +80,13 @@ def test_the_cron_exercise_reads_the_manual_annotation() -> None:
     assert from_cron.probe(context({("job", "default", "ticker-now"): manual})).passed
     plain = from_cron.probe(context({("job", "default", "ticker-now"): job("ticker-now")}))
     assert not plain.passed and "instantiate is nothing" in plain.found
+
+
+def test_pi_printed_wants_the_tutorials_digits() -> None:
+    objects = {("job", "default", "pi"): job("pi", condition="Complete", succeeded=1),
+               ("pod", "default", "pi-x"): job_pod("pi-x", "pi", "Succeeded")}
+    check = lesson11.pi_printed(digits=20)
+    assert check.probe(context(objects, logs={"pi-x": "3.1415926535897932384626\n"})).passed
+    echoed = check.probe(context(objects, logs={"pi-x": "3.14159265\n"}))
+    assert not echoed.passed and echoed.settled and "9 characters" in echoed.found
+    assert not check.probe(context(objects, logs={"pi-x": "2.7182818284590452353602\n"})).passed

@@ -207,7 +207,8 @@ VARIANTS: dict[str, list[Variant]] = {
         Variant("predicts-backoff-limit", {"ex-11-predict": "predicted_pods = 2"},
                 {"test-11-backoff": 3}, {"test-11-backoff": "predicted_pods is 2"}),
         Variant("completions-and-parallelism-swapped", {"ex-11-batch": None},
-                {"test-11-jobs": 3}, {"test-11-jobs": "spec.completions is 2"}),
+                # 4 of 7 checks pass (the hidden one, pi's 2000 digits, included): 4/7 of 6.
+                {"test-11-jobs": 3.43}, {"test-11-jobs": "spec.completions is 2"}),
         Variant("job-not-from-cronjob", {"ex-11-now": None},
                 {"test-11-cron": 4}, {"test-11-cron": "instantiate is nothing"}),
     ],
