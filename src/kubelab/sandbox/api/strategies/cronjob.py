@@ -24,6 +24,7 @@ from kubelab.sandbox.api.kinds import KindInfo
 from kubelab.sandbox.api.strategies import Obj, Strategy, register
 from kubelab.sandbox.api.strategies.job import validate_job_spec
 from kubelab.sandbox.api.strategies.pod import default_pod_template
+from kubelab.sandbox.api.strategies.workload import spec_to_default
 from kubelab.sandbox.api.validation import (
     go_label_selector,
     invalid,
@@ -107,8 +108,8 @@ class CronJobStrategy(Strategy):
     has_status_subresource = True
 
     def default(self, obj: Obj) -> None:
-        spec = obj.setdefault("spec", {})
-        if not isinstance(spec, dict):
+        spec = spec_to_default(obj)
+        if spec is None:
             return
         if not spec.get("concurrencyPolicy"):
             spec["concurrencyPolicy"] = "Allow"

@@ -13,16 +13,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from kubelab.apimachinery.selectors import selector_is_empty, selector_matches
 from kubelab.sandbox.api.errors import Cause
 from kubelab.sandbox.api.kinds import KindInfo
 from kubelab.sandbox.api.strategies import Obj, Strategy, register
 from kubelab.sandbox.api.strategies.deployment import int_or_percent_errors, int_or_percent_value
-from kubelab.sandbox.api.strategies.pod import default_pod_template, validate_pod_template
-from kubelab.sandbox.api.strategies.replicaset import validate_selector, validate_selector_update
+from kubelab.sandbox.api.strategies.pod import default_pod_template
+from kubelab.sandbox.api.strategies.replicaset import (
+    validate_selector,
+    validate_selector_update,
+    validate_template_for_replicaset,
+)
+from kubelab.sandbox.api.strategies.workload import default_rolling_update, spec_to_default
 from kubelab.sandbox.api.validation import (
-    forbidden,
-    go_string_map,
     invalid,
     not_supported,
     required,
@@ -79,22 +81,10 @@ class DaemonSetStrategy(Strategy):
     has_status_subresource = True
 
     def default(self, obj: Obj) -> None:
-        spec = obj.setdefault("spec", {})
-        if not isinstance(spec, dict):
+        spec = spec_to_default(obj)
+        if spec is None:
             return
-        strategy = spec.get("updateStrategy")
-        if not isinstance(strategy, dict):
-            strategy = spec["updateStrategy"] = {}
-        if not strategy.get("type"):
-            strategy["type"] = "RollingUpdate"
-        if strategy["type"] == "RollingUpdate":
-            rolling = strategy.get("rollingUpdate")
-            if not isinstance(rolling, dict):
-                rolling = strategy["rollingUpdate"] = {}
-            if rolling.get("maxUnavailable") is None:
-                rolling["maxUnavailable"] = 1
-            if rolling.get("maxSurge") is None:
-                rolling["maxSurge"] = 0
+        default_rolling_update(spec, "updateStrategy", {"maxUnavailable": 1, "maxSurge": 0})
         if spec.get("revisionHistoryLimit") is None:
             spec["revisionHistoryLimit"] = 10
         default_pod_template(spec.get("template"), "DaemonSet")
@@ -103,25 +93,7 @@ class DaemonSetStrategy(Strategy):
         spec = obj.get("spec") or {}
         causes = validate_object_meta(obj, info)
         causes += validate_selector(spec, "daemonset")
-        template = spec.get("template")
-        if not isinstance(template, dict):
-            causes.append(required("spec.template"))
-        else:
-            selector = spec.get("selector")
-            labels = (template.get("metadata") or {}).get("labels")
-            if (selector is None or not selector_is_empty(selector)) \
-                    and not selector_matches(selector, labels):
-                causes.append(invalid("spec.template.metadata.labels", go_string_map(labels),
-                                      "`selector` does not match template `labels`"))
-            causes += validate_pod_template(template, "spec.template")
-            pod_spec = template.get("spec") or {}
-            restart = pod_spec.get("restartPolicy", "")
-            if restart and restart != "Always":
-                causes.append(not_supported("spec.template.spec.restartPolicy", restart,
-                                            ("Always",)))
-            if pod_spec.get("activeDeadlineSeconds") is not None:
-                causes.append(forbidden("spec.template.spec.activeDeadlineSeconds",
-                                        "activeDeadlineSeconds in DaemonSet is not Supported"))
+        causes += validate_template_for_replicaset(spec, kind="DaemonSet")
         causes += validate_nonnegative(spec.get("minReadySeconds"), "spec.minReadySeconds")
         causes += validate_nonnegative(spec.get("revisionHistoryLimit"),
                                        "spec.revisionHistoryLimit")

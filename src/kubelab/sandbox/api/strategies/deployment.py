@@ -22,6 +22,7 @@ from kubelab.sandbox.api.strategies.replicaset import (
     validate_selector_update,
     validate_template_for_replicaset,
 )
+from kubelab.sandbox.api.strategies.workload import default_rolling_update, spec_to_default
 from kubelab.sandbox.api.validation import (
     IS_NEGATIVE,
     forbidden,
@@ -94,24 +95,12 @@ class DeploymentStrategy(Strategy):
     has_status_subresource = True
 
     def default(self, obj: Obj) -> None:
-        spec = obj.setdefault("spec", {})
-        if not isinstance(spec, dict):
+        spec = spec_to_default(obj)
+        if spec is None:
             return
         if spec.get("replicas") is None:
             spec["replicas"] = 1
-        strategy = spec.get("strategy")
-        if not isinstance(strategy, dict):
-            strategy = spec["strategy"] = {}
-        if not strategy.get("type"):
-            strategy["type"] = "RollingUpdate"
-        if strategy["type"] == "RollingUpdate":
-            rolling = strategy.get("rollingUpdate")
-            if not isinstance(rolling, dict):
-                rolling = strategy["rollingUpdate"] = {}
-            if rolling.get("maxUnavailable") is None:
-                rolling["maxUnavailable"] = "25%"
-            if rolling.get("maxSurge") is None:
-                rolling["maxSurge"] = "25%"
+        default_rolling_update(spec, "strategy", {"maxUnavailable": "25%", "maxSurge": "25%"})
         if spec.get("revisionHistoryLimit") is None:
             spec["revisionHistoryLimit"] = 10
         if spec.get("progressDeadlineSeconds") is None:

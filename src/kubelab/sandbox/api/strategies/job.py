@@ -17,6 +17,7 @@ from kubelab.sandbox.api.errors import Cause
 from kubelab.sandbox.api.kinds import KindInfo
 from kubelab.sandbox.api.strategies import Obj, Strategy, register
 from kubelab.sandbox.api.strategies.pod import default_pod_template, validate_pod_template
+from kubelab.sandbox.api.strategies.workload import copy_template_labels, spec_to_default
 from kubelab.sandbox.api.validation import (
     go_label_selector,
     go_string_map,
@@ -148,14 +149,12 @@ class JobStrategy(Strategy):
     has_status_subresource = True
 
     def default(self, obj: Obj) -> None:
-        spec = obj.setdefault("spec", {})
-        if not isinstance(spec, dict):
+        spec = spec_to_default(obj)
+        if spec is None:
             return
         default_job_spec(spec)
-        template_labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels")
-        meta = obj.setdefault("metadata", {})
-        if template_labels and not meta.get("labels"):
-            meta["labels"] = dict(template_labels)
+        copy_template_labels(
+            obj, ((spec.get("template") or {}).get("metadata") or {}).get("labels"))
 
     def validate(self, obj: Obj, info: KindInfo) -> list[Cause]:
         spec = obj.get("spec") or {}

@@ -11,17 +11,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from kubelab.apimachinery.selectors import selector_is_empty, selector_matches
+from kubelab.apimachinery.selectors import selector_is_empty
 from kubelab.sandbox.api.errors import Cause
 from kubelab.sandbox.api.kinds import KindInfo
-from kubelab.sandbox.api.strategies import Obj, Strategy, register
+from kubelab.sandbox.api.strategies import Obj, register
 from kubelab.sandbox.api.strategies.pod import default_pod_template, validate_pod_template
+from kubelab.sandbox.api.strategies.workload import (
+    ReplicaCountStrategy,
+    restart_policy_causes,
+    selector_template_causes,
+    spec_to_default,
+)
 from kubelab.sandbox.api.validation import (
-    forbidden,
     go_label_selector,
-    go_string_map,
     invalid,
-    not_supported,
     required,
     validate_immutable,
     validate_label_selector,
@@ -42,28 +45,20 @@ def validate_selector(spec: dict[str, Any], kind: str, path: str = "spec") -> li
     return causes
 
 
-def validate_template_for_replicaset(spec: dict[str, Any], path: str = "spec") -> list[Cause]:
-    """``ValidatePodTemplateSpecForReplicaSet``: labels match, restartPolicy Always."""
+def validate_template_for_replicaset(spec: dict[str, Any], path: str = "spec",
+                                     kind: str = "ReplicaSet") -> list[Cause]:
+    """``ValidatePodTemplateSpecForReplicaSet``: labels match, restartPolicy Always.
+
+    DaemonSets check their template the same way, naming themselves (``kind``).
+    """
     template = spec.get("template")
     tpath = f"{path}.template"
     if not isinstance(template, dict):
         return [required(tpath)]
-    causes: list[Cause] = []
-    selector = spec.get("selector")
     labels = (template.get("metadata") or {}).get("labels")
-    # A missing selector matches nothing (``labels.Nothing()``), so this fires too.
-    if (selector is None or not selector_is_empty(selector)) \
-            and not selector_matches(selector, labels):
-        causes.append(invalid(f"{tpath}.metadata.labels", go_string_map(labels),
-                              "`selector` does not match template `labels`"))
+    causes = selector_template_causes(spec.get("selector"), labels, tpath)
     causes += validate_pod_template(template, tpath)
-    pod_spec = template.get("spec") or {}
-    restart = pod_spec.get("restartPolicy", "")
-    if restart and restart != "Always":
-        causes.append(not_supported(f"{tpath}.spec.restartPolicy", restart, ("Always",)))
-    if pod_spec.get("activeDeadlineSeconds") is not None:
-        causes.append(forbidden(f"{tpath}.spec.activeDeadlineSeconds",
-                                "activeDeadlineSeconds in ReplicaSet is not Supported"))
+    causes += restart_policy_causes(template.get("spec") or {}, tpath, kind)
     return causes
 
 
@@ -74,15 +69,12 @@ def validate_selector_update(new: Obj, old: Obj) -> list[Cause]:
     return validate_immutable(new_sel, old_sel, "spec.selector", go_label_selector(new_sel))
 
 
-class ReplicaSetStrategy(Strategy):
+class ReplicaSetStrategy(ReplicaCountStrategy):
     """``rsStrategy``: spec/status split, generation follows the spec."""
 
-    has_spec = True
-    has_status_subresource = True
-
     def default(self, obj: Obj) -> None:
-        spec = obj.setdefault("spec", {})
-        if not isinstance(spec, dict):
+        spec = spec_to_default(obj)
+        if spec is None:
             return
         if spec.get("replicas") is None:
             spec["replicas"] = 1
@@ -100,13 +92,6 @@ class ReplicaSetStrategy(Strategy):
 
     def validate_update(self, obj: Obj, old: Obj, info: KindInfo) -> list[Cause]:
         return self.validate(obj, info) + validate_selector_update(obj, old)
-
-    def initial_status(self, obj: Obj) -> Obj | None:
-        return {"replicas": 0}
-
-    def selectable_fields(self, obj: Obj) -> dict[str, str]:
-        replicas = (obj.get("status") or {}).get("replicas", 0)
-        return super().selectable_fields(obj) | {"status.replicas": str(replicas)}
 
 
 register("apps/v1", "ReplicaSet", ReplicaSetStrategy())

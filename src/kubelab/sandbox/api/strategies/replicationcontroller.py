@@ -15,13 +15,17 @@ from typing import Any
 
 from kubelab.sandbox.api.errors import Cause
 from kubelab.sandbox.api.kinds import KindInfo
-from kubelab.sandbox.api.strategies import Obj, Strategy, register
+from kubelab.sandbox.api.strategies import Obj, register
 from kubelab.sandbox.api.strategies.pod import default_pod_template, validate_pod_template
+from kubelab.sandbox.api.strategies.workload import (
+    ReplicaCountStrategy,
+    copy_template_labels,
+    restart_policy_causes,
+    spec_to_default,
+)
 from kubelab.sandbox.api.validation import (
-    forbidden,
     go_string_map,
     invalid,
-    not_supported,
     required,
     validate_labels,
     validate_nonnegative,
@@ -54,48 +58,30 @@ def validate_rc_spec(spec: dict[str, Any], path: str = "spec") -> list[Cause]:
         causes.append(invalid(f"{tpath}.metadata.labels", go_string_map(labels),
                               "selector does not match labels in template"))
     causes += validate_pod_template(template, tpath)
-    pod_spec = template.get("spec") or {}
-    restart = pod_spec.get("restartPolicy", "Always")
-    if restart != "Always":
-        causes.append(not_supported(f"{tpath}.spec.restartPolicy", restart, ("Always",)))
-    if pod_spec.get("activeDeadlineSeconds") is not None:
-        causes.append(forbidden(f"{tpath}.spec.activeDeadlineSeconds",
-                                "activeDeadlineSeconds in ReplicationController is not Supported"))
+    causes += restart_policy_causes(template.get("spec") or {}, tpath, "ReplicationController",
+                                    missing="Always", allow_blank=False)
     return causes
 
 
-class ReplicationControllerStrategy(Strategy):
+class ReplicationControllerStrategy(ReplicaCountStrategy):
     """``rcStrategy``."""
 
-    has_spec = True
-    has_status_subresource = True
-
     def default(self, obj: Obj) -> None:
-        spec = obj.setdefault("spec", {})
-        if not isinstance(spec, dict):
+        spec = spec_to_default(obj)
+        if spec is None:
             return
         template = spec.get("template")
         labels = ((template.get("metadata") or {}).get("labels")
                   if isinstance(template, dict) else None)
-        if labels:
-            if not spec.get("selector"):
-                spec["selector"] = dict(labels)
-            meta = obj.setdefault("metadata", {})
-            if not meta.get("labels"):
-                meta["labels"] = dict(labels)
+        if labels and not spec.get("selector"):
+            spec["selector"] = dict(labels)
+        copy_template_labels(obj, labels)
         if spec.get("replicas") is None:
             spec["replicas"] = 1
         default_pod_template(template, "ReplicationController")
 
     def validate(self, obj: Obj, info: KindInfo) -> list[Cause]:
         return validate_object_meta(obj, info) + validate_rc_spec(obj.get("spec") or {})
-
-    def initial_status(self, obj: Obj) -> Obj | None:
-        return {"replicas": 0}
-
-    def selectable_fields(self, obj: Obj) -> dict[str, str]:
-        replicas = (obj.get("status") or {}).get("replicas", 0)
-        return super().selectable_fields(obj) | {"status.replicas": str(replicas)}
 
 
 register("v1", "ReplicationController", ReplicationControllerStrategy())

@@ -17,15 +17,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from kubelab.apimachinery.selectors import selector_is_empty, selector_matches
 from kubelab.sandbox.api.errors import Cause
 from kubelab.sandbox.api.kinds import KindInfo
 from kubelab.sandbox.api.strategies import Obj, Strategy, register
 from kubelab.sandbox.api.strategies.pod import default_pod_template
 from kubelab.sandbox.api.strategies.replicaset import validate_selector, validate_selector_update
+from kubelab.sandbox.api.strategies.workload import (
+    child_dict,
+    default_rolling_update,
+    restart_policy_causes,
+    selector_template_causes,
+    spec_to_default,
+)
 from kubelab.sandbox.api.validation import (
     forbidden,
-    go_string_map,
     invalid,
     not_supported,
     required,
@@ -56,10 +61,7 @@ def default_claim_template(claim: Any) -> None:
     spec = claim.setdefault("spec", {})
     if isinstance(spec, dict) and not spec.get("volumeMode"):
         spec["volumeMode"] = "Filesystem"
-    status = claim.get("status")
-    if not isinstance(status, dict):
-        status = claim["status"] = {}
-    status.setdefault("phase", "Pending")
+    child_dict(claim, "status").setdefault("phase", "Pending")
 
 
 def _validate_update_strategy(strategy: Any) -> list[Cause]:
@@ -112,25 +114,13 @@ class StatefulSetStrategy(Strategy):
     has_status_subresource = True
 
     def default(self, obj: Obj) -> None:
-        spec = obj.setdefault("spec", {})
-        if not isinstance(spec, dict):
+        spec = spec_to_default(obj)
+        if spec is None:
             return
         if not spec.get("podManagementPolicy"):
             spec["podManagementPolicy"] = "OrderedReady"
-        strategy = spec.get("updateStrategy")
-        if not isinstance(strategy, dict):
-            strategy = spec["updateStrategy"] = {}
-        if not strategy.get("type"):
-            strategy["type"] = "RollingUpdate"
-        if strategy["type"] == "RollingUpdate":
-            rolling = strategy.get("rollingUpdate")
-            if not isinstance(rolling, dict):
-                rolling = strategy["rollingUpdate"] = {}
-            if rolling.get("partition") is None:
-                rolling["partition"] = 0
-        retention = spec.get("persistentVolumeClaimRetentionPolicy")
-        if not isinstance(retention, dict):
-            retention = spec["persistentVolumeClaimRetentionPolicy"] = {}
+        default_rolling_update(spec, "updateStrategy", {"partition": 0})
+        retention = child_dict(spec, "persistentVolumeClaimRetentionPolicy")
         for field in ("whenDeleted", "whenScaled"):
             if not retention.get(field):
                 retention[field] = "Retain"
@@ -165,21 +155,12 @@ class StatefulSetStrategy(Strategy):
             causes.append(required("spec.template"))
             return causes
         meta = template.get("metadata") or {}
-        selector = spec.get("selector")
-        if (selector is None or not selector_is_empty(selector)) \
-                and not selector_matches(selector, meta.get("labels")):
-            causes.append(invalid("spec.template.metadata.labels",
-                                  go_string_map(meta.get("labels")),
-                                  "`selector` does not match template `labels`"))
+        causes += selector_template_causes(spec.get("selector"), meta.get("labels"),
+                                           "spec.template")
         causes += validate_labels(meta.get("labels"), "spec.template.labels")
         causes += validate_annotations(meta.get("annotations"), "spec.template.annotations")
-        pod_spec = template.get("spec") or {}
-        restart = pod_spec.get("restartPolicy", "")
-        if restart != "Always":
-            causes.append(not_supported("spec.template.spec.restartPolicy", restart, ("Always",)))
-        if pod_spec.get("activeDeadlineSeconds") is not None:
-            causes.append(forbidden("spec.template.spec.activeDeadlineSeconds",
-                                    "activeDeadlineSeconds in StatefulSet is not Supported"))
+        causes += restart_policy_causes(template.get("spec") or {}, "spec.template",
+                                        "StatefulSet", allow_blank=False)
         return causes
 
     def validate_update(self, obj: Obj, old: Obj, info: KindInfo) -> list[Cause]:
