@@ -121,6 +121,27 @@ class ClusterNetwork:
                 return dict(svc)
         return None
 
+    def _proxy_target(self, address: str, port: int) -> tuple[str, int] | None:
+        """Where kube-proxy sends a connection to ``address:port``.
+
+        A Service's cluster IP and port are rewritten to one of its ready endpoints (none
+        when the port is not the Service's or no endpoint is ready: the connection is
+        refused); any other address is dialled as it is.
+        """
+        svc = self._service_by_ip(address)
+        if svc is None:
+            return (address, port)
+        meta = svc["metadata"]
+        service_port = next((p for p in svc["spec"].get("ports") or []
+                             if int(p.get("port", 0)) == port), None)
+        if service_port is None:
+            return None
+        try:
+            return self.endpoint(meta["namespace"], meta["name"],
+                                 service_port.get("name") or str(service_port["port"]))
+        except ApiError:
+            return None  # no ready endpoint: kube-proxy rejects the connection
+
     async def _get(self, url: str, headers: Mapping[str, str] | None = None) -> HttpResult:
         parts = urlsplit(url)
         host = parts.hostname or ""
@@ -131,18 +152,7 @@ class ClusterNetwork:
         address = self.pod_ip if found.address == "127.0.0.1" else found.address
         if parts.scheme == "https":
             return HttpResult(host, found.address, port, error="unsupported")
-        target: tuple[str, int] | None = (address, port)
-        svc = self._service_by_ip(address)
-        if svc is not None:
-            meta = svc["metadata"]
-            service_port = next((p for p in svc["spec"].get("ports") or []
-                                 if int(p.get("port", 0)) == port), None)
-            try:
-                target = None if service_port is None else self.endpoint(
-                    meta["namespace"], meta["name"],
-                    service_port.get("name") or str(service_port["port"]))
-            except ApiError:
-                target = None  # no ready endpoint: kube-proxy rejects the connection
+        target = self._proxy_target(address, port)
         local = self.fabric.resolve(*target) if (target and self.fabric) else None
         if local is None:
             return HttpResult(host, found.address, port, error="refused")

@@ -18,7 +18,6 @@ from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from kubelab.sandbox.api.errors import ApiError
 from kubelab.sandbox.images.netutils import HttpResult, Resolved
 from kubelab.sandbox.server.pod_network import ClusterNetwork
 
@@ -58,18 +57,7 @@ class ProgramNetwork(ClusterNetwork):
         if parts.scheme == "https":
             return HttpResult(host, found.address, port, error="unsupported")
         address = self.pod_ip if found.address == "127.0.0.1" else found.address
-        target: tuple[str, int] | None = (address, port)
-        svc = self._service_by_ip(address)
-        if svc is not None:
-            meta = svc["metadata"]
-            service_port = next((p for p in svc["spec"].get("ports") or []
-                                 if int(p.get("port", 0)) == port), None)
-            try:
-                target = None if service_port is None else self.endpoint(
-                    meta["namespace"], meta["name"],
-                    service_port.get("name") or str(service_port["port"]))
-            except ApiError:
-                target = None  # no ready endpoint: kube-proxy rejects the connection
+        target = self._proxy_target(address, port)
         app = self.fabric.inline(*target) if (target and self.fabric) else None
         if app is None:
             return HttpResult(host, found.address, port, error="refused")
