@@ -27,6 +27,7 @@ from aiohttp import ClientError, ClientSession, ClientTimeout, web
 from kubelab.sandbox.images import ingress_nginx
 from kubelab.sandbox.images.catalog import Route
 from kubelab.sandbox.images.ingress_nginx import Decision, IngressControllerApp
+from kubelab.sandbox.images.server import listen_loopback
 
 #: ``resource`` (``ingresses.networking.k8s.io``) → the objects of that resource.
 ApiReader = Callable[[str], list[Mapping[str, Any]]]
@@ -133,14 +134,7 @@ class IngressNginxServer:
             request.headers.get("User-Agent", ""), decision, upstream))
 
     async def start(self) -> int:
-        application = web.Application()
-        application.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(application, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        sockets = getattr(site._server, "sockets", None) or []
-        self.port = int(sockets[0].getsockname()[1])
+        self._runner, self.port = await listen_loopback(self._handle)
         return self.port
 
     async def close(self) -> None:

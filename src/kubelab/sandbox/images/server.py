@@ -7,7 +7,7 @@ the pod IP and the image's port. Answers come from the pure :func:`~kubelab.sand
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from urllib.parse import parse_qsl
 
@@ -17,6 +17,23 @@ from kubelab.sandbox.images import HttpApp, Response, respond
 
 RequestHook = Callable[[str, str, int], None]
 Uptime = Callable[[], float]
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+async def listen_loopback(handler: Handler) -> tuple[web.AppRunner, int]:
+    """Serve every method and path with ``handler`` on ``127.0.0.1`` and a free port.
+
+    Shared by the app servers and the ingress controller's nginx: what a container listens
+    on is only ever reachable from this machine.
+    """
+    application = web.Application()
+    application.router.add_route("*", "/{tail:.*}", handler)
+    runner = web.AppRunner(application, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    sockets = getattr(site._server, "sockets", None) or []
+    return runner, int(sockets[0].getsockname()[1])
 
 
 class AppServer:
@@ -78,15 +95,7 @@ class AppServer:
         return response
 
     async def start(self) -> int:
-        application = web.Application()
-        application.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(application, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        server = site._server
-        sockets = getattr(server, "sockets", None) or []
-        self.port = int(sockets[0].getsockname()[1])
+        self._runner, self.port = await listen_loopback(self._handle)
         return self.port
 
     async def close(self) -> None:
