@@ -31,6 +31,22 @@ from kubelab.sandbox.api.validation import (
 
 CONTAINER, POD, CLAIM = "Container", "Pod", "PersistentVolumeClaim"
 _FIELDS = ("max", "min", "default", "defaultRequest", "maxLimitRequestRatio")
+#: ``ValidateLimitRange``'s ordering rules, in its order: (the field that must not be
+#: greater, the one it is compared with, the field the error names, the field whose value
+#: it shows, the message).
+_ORDERING = (
+    ("min", "max", "min", "min", "min value {min} is greater than max value {max}"),
+    ("min", "defaultRequest", "defaultRequest", "defaultRequest",
+     "min value {min} is greater than default request value {defaultRequest}"),
+    ("defaultRequest", "max", "defaultRequest", "defaultRequest",
+     "default request value {defaultRequest} is greater than max value {max}"),
+    ("defaultRequest", "default", "defaultRequest", "defaultRequest",
+     "default request value {defaultRequest} is greater than default limit value {default}"),
+    ("min", "default", "default", "min",
+     "min value {min} is greater than default value {default}"),
+    ("default", "max", "default", "max",
+     "default value {default} is greater than max value {max}"),
+)
 
 
 def default_limit_range_item(item: dict[str, Any]) -> None:
@@ -99,36 +115,17 @@ def validate_limit_range_item(item: dict[str, Any], path: str) -> list[Cause]:
     if limit_type == POD:
         raw["maxLimitRequestRatio"] = {}
     values = {name: _parsed(raw[name]) for name in _FIELDS}
-    lo, hi, dflt = values["min"], values["max"], values["default"]
-    dreq, ratio = values["defaultRequest"], values["maxLimitRequestRatio"]
+    lo, hi, ratio = values["min"], values["max"], values["maxLimitRequestRatio"]
     shown = {name: {k: quantity.canonicalize(str(v)) for k, v in raw[name].items()
                     if k in values[name]} for name in _FIELDS}
     keys = sorted(set().union(*(set(v) for v in values.values())))
     for key in keys:
         s = {name: shown[name].get(key, "") for name in _FIELDS}
-        if key in lo and key in hi and lo[key] > hi[key]:
-            causes.append(invalid(f"{path}.min[{key}]", s["min"],
-                                  f"min value {s['min']} is greater than max value {s['max']}"))
-        if key in dreq and key in lo and lo[key] > dreq[key]:
-            causes.append(invalid(f"{path}.defaultRequest[{key}]", s["defaultRequest"],
-                                  f"min value {s['min']} is greater than default request "
-                                  f"value {s['defaultRequest']}"))
-        if key in dreq and key in hi and dreq[key] > hi[key]:
-            causes.append(invalid(f"{path}.defaultRequest[{key}]", s["defaultRequest"],
-                                  f"default request value {s['defaultRequest']} is greater "
-                                  f"than max value {s['max']}"))
-        if key in dreq and key in dflt and dreq[key] > dflt[key]:
-            causes.append(invalid(f"{path}.defaultRequest[{key}]", s["defaultRequest"],
-                                  f"default request value {s['defaultRequest']} is greater "
-                                  f"than default limit value {s['default']}"))
-        if key in dflt and key in lo and lo[key] > dflt[key]:
-            causes.append(invalid(f"{path}.default[{key}]", s["min"],
-                                  f"min value {s['min']} is greater than default value "
-                                  f"{s['default']}"))
-        if key in dflt and key in hi and dflt[key] > hi[key]:
-            causes.append(invalid(f"{path}.default[{key}]", s["max"],
-                                  f"default value {s['default']} is greater than max value "
-                                  f"{s['max']}"))
+        for lower, upper, field, shown_field, message in _ORDERING:
+            small, large = values[lower], values[upper]
+            if key in small and key in large and small[key] > large[key]:
+                causes.append(invalid(f"{path}.{field}[{key}]", s[shown_field],
+                                      message.format(**s)))
         if key in ratio and ratio[key] < 1:
             causes.append(invalid(f"{path}.maxLimitRequestRatio[{key}]",
                                   s["maxLimitRequestRatio"],
