@@ -20,6 +20,7 @@ from typing import Any
 from kubelab.sandbox.api.errors import Cause
 from kubelab.sandbox.api.kinds import KindInfo
 from kubelab.sandbox.api.strategies import Obj, Strategy, register
+from kubelab.sandbox.api.strategies.workload import spec_to_default
 from kubelab.sandbox.api.validation import (
     forbidden,
     invalid,
@@ -69,15 +70,36 @@ def _validate_volume_mode(mode: Any, path: str) -> list[Cause]:
     return []
 
 
-class PersistentVolumeStrategy(Strategy):
-    """``persistentvolumeStrategy``: cluster-scoped, ``status.phase`` from the PV controller."""
+class _StorageStrategy(Strategy):
+    """What PersistentVolumes and claims share: a protection finalizer added on create
+    (the ``StorageObjectInUseProtection`` admission plugin), status on its own subresource
+    starting ``Pending``, and ``status.phase`` as a field selector."""
 
     has_spec = False
     has_status_subresource = True
+    #: The finalizer the admission plugin adds to this kind.
+    finalizer = ""
+
+    def prepare_for_create(self, obj: Obj) -> None:
+        super().prepare_for_create(obj)
+        _add_finalizer(obj, self.finalizer)
+
+    def initial_status(self, obj: Obj) -> Obj | None:
+        return {"phase": "Pending"}
+
+    def selectable_fields(self, obj: Obj) -> dict[str, str]:
+        return super().selectable_fields(obj) | {
+            "status.phase": str((obj.get("status") or {}).get("phase", ""))}
+
+
+class PersistentVolumeStrategy(_StorageStrategy):
+    """``persistentvolumeStrategy``: cluster-scoped, ``status.phase`` from the PV controller."""
+
+    finalizer = PV_PROTECTION
 
     def default(self, obj: Obj) -> None:
-        spec = obj.setdefault("spec", {})
-        if not isinstance(spec, dict):
+        spec = spec_to_default(obj)
+        if spec is None:
             return
         if not spec.get("persistentVolumeReclaimPolicy"):
             spec["persistentVolumeReclaimPolicy"] = "Retain"
@@ -86,13 +108,6 @@ class PersistentVolumeStrategy(Strategy):
         host_path = spec.get("hostPath")
         if isinstance(host_path, dict):
             host_path.setdefault("type", "")
-
-    def prepare_for_create(self, obj: Obj) -> None:
-        super().prepare_for_create(obj)
-        _add_finalizer(obj, PV_PROTECTION)
-
-    def initial_status(self, obj: Obj) -> Obj | None:
-        return {"phase": "Pending"}
 
     def validate(self, obj: Obj, info: KindInfo) -> list[Cause]:
         spec = obj.get("spec") or {}
@@ -133,28 +148,16 @@ class PersistentVolumeStrategy(Strategy):
                                   "field is immutable"))
         return causes
 
-    def selectable_fields(self, obj: Obj) -> dict[str, str]:
-        return super().selectable_fields(obj) | {
-            "status.phase": str((obj.get("status") or {}).get("phase", ""))}
 
-
-class PersistentVolumeClaimStrategy(Strategy):
+class PersistentVolumeClaimStrategy(_StorageStrategy):
     """``persistentvolumeclaimStrategy``."""
 
-    has_spec = False
-    has_status_subresource = True
+    finalizer = PVC_PROTECTION
 
     def default(self, obj: Obj) -> None:
         spec = obj.setdefault("spec", {})
         if isinstance(spec, dict) and not spec.get("volumeMode"):
             spec["volumeMode"] = "Filesystem"
-
-    def prepare_for_create(self, obj: Obj) -> None:
-        super().prepare_for_create(obj)
-        _add_finalizer(obj, PVC_PROTECTION)
-
-    def initial_status(self, obj: Obj) -> Obj | None:
-        return {"phase": "Pending"}
 
     def validate(self, obj: Obj, info: KindInfo) -> list[Cause]:
         spec = obj.get("spec") or {}
@@ -185,10 +188,6 @@ class PersistentVolumeClaimStrategy(Strategy):
         if new_spec != old_spec:
             causes.append(forbidden("spec", _CLAIM_IMMUTABLE))
         return causes
-
-    def selectable_fields(self, obj: Obj) -> dict[str, str]:
-        return super().selectable_fields(obj) | {
-            "status.phase": str((obj.get("status") or {}).get("phase", ""))}
 
 
 register("v1", "PersistentVolume", PersistentVolumeStrategy())
