@@ -307,6 +307,39 @@ def _replicas(spec: Obj) -> int:
     return 1 if value is None else _int(value)
 
 
+def _replica_columns(kind: str, selector_doc: str | tuple[str, str]) -> tuple[Column, ...]:
+    """The columns ``printReplicaSet`` and ``printReplicationController`` share, documented
+    from ``V1<kind>Spec``/``V1<kind>Status``."""
+    return (
+        _name_column(),
+        Column("Desired", "integer", (f"V1{kind}Spec", "replicas")),
+        Column("Current", "integer", (f"V1{kind}Status", "replicas")),
+        Column("Ready", "integer", (f"V1{kind}Status", "readyReplicas")),
+        _age_column(),
+        Column("Containers", "string", _CONTAINERS_DOC, priority=1),
+        Column("Images", "string", _IMAGES_DOC, priority=1),
+        Column("Selector", "string", selector_doc, priority=1),
+    )
+
+
+def _replica_row(obj: Obj, now: datetime, selector: str) -> Row:
+    """A ReplicaSet's or ReplicationController's row; only the selector is printed apart."""
+    spec, status = _m(obj, "spec"), _m(obj, "status")
+    names, images = _containers_cells(_template_spec(obj))
+    return Row(
+        [
+            _name(obj),
+            _replicas(spec),
+            _int(status.get("replicas")),
+            _int(status.get("readyReplicas")),
+            _age(obj, now),
+            names,
+            images,
+            selector,
+        ]
+    )
+
+
 def _join_host_port(host: str, port: int) -> str:
     """``net.JoinHostPort``: brackets around IPv6 addresses."""
     try:
@@ -897,35 +930,10 @@ def print_deployment(obj: Obj, now: datetime) -> Row:
     )
 
 
-@_register(
-    [("apps/v1", "ReplicaSet")],
-    (
-        _name_column(),
-        Column("Desired", "integer", ("V1ReplicaSetSpec", "replicas")),
-        Column("Current", "integer", ("V1ReplicaSetStatus", "replicas")),
-        Column("Ready", "integer", ("V1ReplicaSetStatus", "readyReplicas")),
-        _age_column(),
-        Column("Containers", "string", _CONTAINERS_DOC, priority=1),
-        Column("Images", "string", _IMAGES_DOC, priority=1),
-        Column("Selector", "string", _REPLICA_SET_SELECTOR_DOC, priority=1),
-    ),
-)
+@_register([("apps/v1", "ReplicaSet")], _replica_columns("ReplicaSet", _REPLICA_SET_SELECTOR_DOC))
 def print_replica_set(obj: Obj, now: datetime) -> Row:
     """``printReplicaSet``."""
-    spec, status = _m(obj, "spec"), _m(obj, "status")
-    names, images = _containers_cells(_template_spec(obj))
-    return Row(
-        [
-            _name(obj),
-            _replicas(spec),
-            _int(status.get("replicas")),
-            _int(status.get("readyReplicas")),
-            _age(obj, now),
-            names,
-            images,
-            format_label_selector(spec.get("selector")),
-        ]
-    )
+    return _replica_row(obj, now, format_label_selector(_m(obj, "spec").get("selector")))
 
 
 @_register(
@@ -1479,35 +1487,12 @@ def print_limit_range(obj: Obj, now: datetime) -> Row:
     return Row([_name(obj), str(_m(obj, "metadata").get("creationTimestamp") or "")])
 
 
-@_register(
-    [("v1", "ReplicationController")],
-    (
-        _name_column(),
-        Column("Desired", "integer", ("V1ReplicationControllerSpec", "replicas")),
-        Column("Current", "integer", ("V1ReplicationControllerStatus", "replicas")),
-        Column("Ready", "integer", ("V1ReplicationControllerStatus", "readyReplicas")),
-        _age_column(),
-        Column("Containers", "string", _CONTAINERS_DOC, priority=1),
-        Column("Images", "string", _IMAGES_DOC, priority=1),
-        Column("Selector", "string", ("V1ReplicationControllerSpec", "selector"), priority=1),
-    ),
-)
+@_register([("v1", "ReplicationController")],
+           _replica_columns("ReplicationController",
+                            ("V1ReplicationControllerSpec", "selector")))
 def print_replication_controller(obj: Obj, now: datetime) -> Row:
     """``printReplicationController``: the selector is a plain label map."""
-    spec, status = _m(obj, "spec"), _m(obj, "status")
-    names, images = _containers_cells(_template_spec(obj))
-    return Row(
-        [
-            _name(obj),
-            _replicas(spec),
-            _int(status.get("replicas")),
-            _int(status.get("readyReplicas")),
-            _age(obj, now),
-            names,
-            images,
-            format_labels(_m(spec, "selector")),
-        ]
-    )
+    return _replica_row(obj, now, format_labels(_m(_m(obj, "spec"), "selector")))
 
 
 def _int_or_string(value: Any) -> str:
