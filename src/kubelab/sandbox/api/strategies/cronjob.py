@@ -21,10 +21,10 @@ from croniter import croniter
 
 from kubelab.sandbox.api.errors import Cause
 from kubelab.sandbox.api.kinds import KindInfo
-from kubelab.sandbox.api.strategies import Obj, Strategy, register
+from kubelab.sandbox.api.strategies import Obj, register
 from kubelab.sandbox.api.strategies.job import validate_job_spec
 from kubelab.sandbox.api.strategies.pod import default_pod_template
-from kubelab.sandbox.api.strategies.workload import spec_to_default
+from kubelab.sandbox.api.strategies.workload import WorkloadStrategy, spec_to_default
 from kubelab.sandbox.api.validation import (
     go_label_selector,
     invalid,
@@ -101,11 +101,8 @@ def validate_job_template(template: Any, path: str) -> list[Cause]:
     return causes
 
 
-class CronJobStrategy(Strategy):
+class CronJobStrategy(WorkloadStrategy):
     """``cronJobStrategy``: spec/status split, generation follows the spec."""
-
-    has_spec = True
-    has_status_subresource = True
 
     def default(self, obj: Obj) -> None:
         spec = spec_to_default(obj)

@@ -15,7 +15,7 @@ from typing import Any
 
 from kubelab.sandbox.api.errors import Cause
 from kubelab.sandbox.api.kinds import KindInfo
-from kubelab.sandbox.api.strategies import Obj, Strategy, register
+from kubelab.sandbox.api.strategies import Obj, register
 from kubelab.sandbox.api.strategies.deployment import int_or_percent_errors, int_or_percent_value
 from kubelab.sandbox.api.strategies.pod import default_pod_template
 from kubelab.sandbox.api.strategies.replicaset import (
@@ -23,7 +23,11 @@ from kubelab.sandbox.api.strategies.replicaset import (
     validate_selector_update,
     validate_template_for_replicaset,
 )
-from kubelab.sandbox.api.strategies.workload import default_rolling_update, spec_to_default
+from kubelab.sandbox.api.strategies.workload import (
+    WorkloadStrategy,
+    default_rolling_update,
+    spec_to_default,
+)
 from kubelab.sandbox.api.validation import (
     invalid,
     not_supported,
@@ -74,11 +78,8 @@ def _set_template_generation(obj: Obj, value: int) -> None:
     annotations[TEMPLATE_GENERATION] = str(value)
 
 
-class DaemonSetStrategy(Strategy):
+class DaemonSetStrategy(WorkloadStrategy):
     """``daemonSetStrategy``."""
-
-    has_spec = True
-    has_status_subresource = True
 
     def default(self, obj: Obj) -> None:
         spec = spec_to_default(obj)

@@ -15,14 +15,18 @@ from typing import Any
 
 from kubelab.sandbox.api.errors import Cause
 from kubelab.sandbox.api.kinds import KindInfo
-from kubelab.sandbox.api.strategies import Obj, Strategy, register
+from kubelab.sandbox.api.strategies import Obj, register
 from kubelab.sandbox.api.strategies.pod import default_pod_template
 from kubelab.sandbox.api.strategies.replicaset import (
     validate_selector,
     validate_selector_update,
     validate_template_for_replicaset,
 )
-from kubelab.sandbox.api.strategies.workload import default_rolling_update, spec_to_default
+from kubelab.sandbox.api.strategies.workload import (
+    WorkloadStrategy,
+    default_rolling_update,
+    spec_to_default,
+)
 from kubelab.sandbox.api.validation import (
     IS_NEGATIVE,
     forbidden,
@@ -88,11 +92,8 @@ def validate_strategy(strategy: Any, path: str) -> list[Cause]:
     return [not_supported(f"{path}.type", kind, STRATEGY_TYPES)]
 
 
-class DeploymentStrategy(Strategy):
+class DeploymentStrategy(WorkloadStrategy):
     """``deploymentStrategy``."""
-
-    has_spec = True
-    has_status_subresource = True
 
     def default(self, obj: Obj) -> None:
         spec = spec_to_default(obj)

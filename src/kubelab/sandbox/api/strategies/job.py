@@ -15,9 +15,13 @@ from typing import Any
 from kubelab.apimachinery.selectors import selector_matches
 from kubelab.sandbox.api.errors import Cause
 from kubelab.sandbox.api.kinds import KindInfo
-from kubelab.sandbox.api.strategies import Obj, Strategy, register
+from kubelab.sandbox.api.strategies import Obj, register
 from kubelab.sandbox.api.strategies.pod import default_pod_template, validate_pod_template
-from kubelab.sandbox.api.strategies.workload import copy_template_labels, spec_to_default
+from kubelab.sandbox.api.strategies.workload import (
+    WorkloadStrategy,
+    copy_template_labels,
+    spec_to_default,
+)
 from kubelab.sandbox.api.validation import (
     go_label_selector,
     go_string_map,
@@ -142,11 +146,8 @@ def validate_job_spec(spec: Any, path: str) -> list[Cause]:
     return causes
 
 
-class JobStrategy(Strategy):
+class JobStrategy(WorkloadStrategy):
     """``jobStrategy``: spec/status split; the selector generated from the UID."""
-
-    has_spec = True
-    has_status_subresource = True
 
     def default(self, obj: Obj) -> None:
         spec = spec_to_default(obj)

@@ -19,10 +19,11 @@ from typing import Any
 
 from kubelab.sandbox.api.errors import Cause
 from kubelab.sandbox.api.kinds import KindInfo
-from kubelab.sandbox.api.strategies import Obj, Strategy, register
+from kubelab.sandbox.api.strategies import Obj, register
 from kubelab.sandbox.api.strategies.pod import default_pod_template
 from kubelab.sandbox.api.strategies.replicaset import validate_selector, validate_selector_update
 from kubelab.sandbox.api.strategies.workload import (
+    WorkloadStrategy,
     child_dict,
     default_rolling_update,
     restart_policy_causes,
@@ -107,11 +108,8 @@ def _validate_claim_templates(claims: Any) -> list[Cause]:
     return causes
 
 
-class StatefulSetStrategy(Strategy):
+class StatefulSetStrategy(WorkloadStrategy):
     """``statefulSetStrategy``."""
-
-    has_spec = True
-    has_status_subresource = True
 
     def default(self, obj: Obj) -> None:
         spec = spec_to_default(obj)

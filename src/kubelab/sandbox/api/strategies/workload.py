@@ -90,14 +90,20 @@ def restart_policy_causes(pod_spec: Mapping[str, Any], tpath: str, kind: str, *,
     return causes
 
 
-class ReplicaCountStrategy(Strategy):
-    """A spec/status kind whose status starts at ``replicas: 0`` and is selectable by it.
-
-    ``rsStrategy`` and ``rcStrategy`` both offer ``status.replicas`` as a field selector.
-    """
+class WorkloadStrategy(Strategy):
+    """A workload kind: ``metadata.generation`` follows the spec, status has its own
+    subresource (every workload strategy upstream resets status on create and ignores it on
+    update)."""
 
     has_spec = True
     has_status_subresource = True
+
+
+class ReplicaCountStrategy(WorkloadStrategy):
+    """A workload whose status starts at ``replicas: 0`` and is selectable by it.
+
+    ``rsStrategy`` and ``rcStrategy`` both offer ``status.replicas`` as a field selector.
+    """
 
     def initial_status(self, obj: Obj) -> Obj | None:
         return {"replicas": 0}
