@@ -69,6 +69,15 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 30.0, what: str = "
     return False
 
 
+def nodes_ready(handle: SandboxHandle, timeout: float = 60) -> SandboxHandle:
+    """``handle`` once ``kubectl wait --for=condition=Ready nodes --all`` succeeds: the
+    cluster fixtures' start, so no test races the kubelets' registration."""
+    wait_for(lambda: handle.kubectl("wait", "--for=condition=Ready", "nodes", "--all",
+                                    "--timeout=5s", check=False).returncode == 0,
+             timeout, "every node Ready")
+    return handle
+
+
 def manifest(name: str) -> str:
     return str(MANIFESTS / name)
 

@@ -10,7 +10,7 @@ transcripts are the same on every run. The module skips while component modules 
 from __future__ import annotations
 
 import pytest
-from conformance.support import Golden, manifest, wait_for
+from conformance.support import Golden, manifest, nodes_ready, wait_for
 from sandbox_support import SandboxHandle
 
 pytestmark = pytest.mark.slow
@@ -37,10 +37,7 @@ def _settled(sandbox: SandboxHandle, name: str, replicas: int, image: str) -> bo
 
 @pytest.fixture(scope="module")
 def ready(cluster_sandbox: SandboxHandle) -> SandboxHandle:
-    wait_for(lambda: cluster_sandbox.kubectl("wait", "--for=condition=Ready", "nodes", "--all",
-                                             "--timeout=5s", check=False).returncode == 0,
-             60, "every node Ready")
-    return cluster_sandbox
+    return nodes_ready(cluster_sandbox)
 
 
 def test_nodes(ready: SandboxHandle, golden: Golden) -> None:

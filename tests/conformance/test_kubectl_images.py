@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conformance.support import wait_for
+from conformance.support import nodes_ready, wait_for
 from sandbox_support import SandboxHandle
 
 pytestmark = pytest.mark.slow
@@ -17,10 +17,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def k8s(cluster_sandbox: SandboxHandle) -> SandboxHandle:
-    wait_for(lambda: cluster_sandbox.kubectl("wait", "--for=condition=Ready", "nodes", "--all",
-                                             "--timeout=5s", check=False).returncode == 0,
-             60, "every node Ready")
-    return cluster_sandbox
+    return nodes_ready(cluster_sandbox)
 
 
 def out(k8s: SandboxHandle, *args: str) -> str:

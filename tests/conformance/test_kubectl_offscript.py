@@ -9,7 +9,7 @@ ephemeral container. The module skips while component modules are missing.
 from __future__ import annotations
 
 import pytest
-from conformance.support import Golden, manifest, wait_for
+from conformance.support import Golden, manifest, nodes_ready, wait_for
 from sandbox_support import SandboxHandle
 
 pytestmark = pytest.mark.slow
@@ -22,10 +22,7 @@ def _phase(sandbox: SandboxHandle, pod: str, namespace: str = "default") -> str:
 
 @pytest.fixture(scope="module")
 def ready(cluster_sandbox: SandboxHandle) -> SandboxHandle:
-    wait_for(lambda: cluster_sandbox.kubectl("wait", "--for=condition=Ready", "nodes", "--all",
-                                             "--timeout=5s", check=False).returncode == 0,
-             60, "every node Ready")
-    return cluster_sandbox
+    return nodes_ready(cluster_sandbox)
 
 
 def test_var_expansion_in_command_and_env(ready: SandboxHandle, golden: Golden) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conformance.support import wait_for
+from conformance.support import nodes_ready, wait_for
 from sandbox_support import SandboxHandle
 
 pytestmark = pytest.mark.slow
@@ -92,10 +92,7 @@ spec:
 
 @pytest.fixture(scope="module")
 def k8s(cluster_sandbox: SandboxHandle) -> SandboxHandle:
-    wait_for(lambda: cluster_sandbox.kubectl("wait", "--for=condition=Ready", "nodes", "--all",
-                                             "--timeout=5s", check=False).returncode == 0,
-             60, "every node Ready")
-    return cluster_sandbox
+    return nodes_ready(cluster_sandbox)
 
 
 def events(k8s: SandboxHandle, pod: str) -> str:

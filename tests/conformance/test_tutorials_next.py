@@ -54,7 +54,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conformance.support import wait_for
+from conformance.support import nodes_ready, wait_for
 from sandbox_support import SandboxHandle
 
 pytestmark = pytest.mark.slow
@@ -102,10 +102,7 @@ def proxy_get(k8s: SandboxHandle, service: str, path: str = "/", *, namespace: s
 
 @pytest.fixture(scope="module")
 def k8s(cluster_sandbox: SandboxHandle) -> SandboxHandle:
-    wait_for(lambda: cluster_sandbox.kubectl("wait", "--for=condition=Ready", "nodes", "--all",
-                                             "--timeout=5s", check=False).returncode == 0,
-             60, "every node Ready")
-    return cluster_sandbox
+    return nodes_ready(cluster_sandbox)
 
 
 # 1 ----------------------------------------------------------------------------------------
