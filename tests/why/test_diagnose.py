@@ -14,6 +14,7 @@ import yaml
 
 from kubelab.why import Diagnosis, Objects, diagnose, parse_target
 from why import real_shapes
+from why.expect import assert_diagnosis
 
 HERE = Path(__file__).parent
 SANDBOX = HERE / "fixtures" / "sandbox"
@@ -97,14 +98,7 @@ SANDBOX_CASES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...], str, str]]
 def test_sandbox_situation(name: str) -> None:
     reason, words, fix_words, evidence, command = SANDBOX_CASES[name]
     found = sandbox_case(name)
-    assert found.reason == reason, found.text()
-    assert not found.ok
-    for word in words:
-        assert word in found.problem, (word, found.problem)
-    for word in fix_words:
-        assert word in found.fix, (word, found.fix)
-    assert any(evidence in line for line in found.evidence), (evidence, found.evidence)
-    assert any(command in c for c in found.commands), (command, found.commands)
+    assert_diagnosis(found, reason, words, fix_words, evidence, command)
 
 
 def test_every_captured_fixture_is_covered() -> None:

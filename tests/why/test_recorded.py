@@ -22,6 +22,7 @@ import pytest
 import yaml
 
 from kubelab.why import Diagnosis, Objects, diagnose
+from why.expect import assert_diagnosis
 
 RECORDED = Path(__file__).parent / "recorded"
 Obj = dict[str, Any]
@@ -260,14 +261,7 @@ def case(name: str) -> Diagnosis:
 def test_recorded_situation(name: str) -> None:
     _files, _target, reason, words, fix_words, evidence, command = CASES[name]
     found = case(name)
-    assert found.reason == reason, found.text()
-    assert not found.ok
-    for word in words:
-        assert word in found.problem, (word, found.problem)
-    for word in fix_words:
-        assert word in found.fix, (word, found.fix)
-    assert any(evidence in line for line in found.evidence), (evidence, found.evidence)
-    assert any(command in c for c in found.commands), (command, found.commands)
+    assert_diagnosis(found, reason, words, fix_words, evidence, command)
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
