@@ -187,8 +187,8 @@ def account_exists() -> Check:
 
     return Check(f"serviceaccount {ACCOUNT} exists in namespace {NAMESPACE}", probe,
                  hint=ladder(f"kubectl get serviceaccounts -n {NAMESPACE}",
-                             "A ServiceAccount is an identity for programs, one per "
-                             "namespace; every namespace starts with 'default'.",
+                             "A ServiceAccount is an identity for programs, and lives in "
+                             "one namespace.",
                              "kubectl create serviceaccount <name> -n <namespace>"))
 
 
@@ -246,12 +246,13 @@ def log_read() -> Check:
                          "log", settled=True)
         return ok()
 
-    return Check(f"web_log holds pod {POD}'s log, read with the account's token", probe,
+    return Check(f"web_log holds pod {POD}'s log, read as the account", probe,
                  hint=ladder("print(web_log): is it the nginx start-up log?",
-                             "kubectl --token=<token> sends that token instead of your own "
-                             "credentials; the Role lets it get pods/log.",
-                             "cluster.kubectl(\"--token\", token, \"logs\", <pod>, \"-n\", "
-                             "<namespace>).stdout"))
+                             "A kubeconfig user holding the token sends it instead of your "
+                             "own credentials; the Role lets it get pods/log.",
+                             "kubectl config set-credentials <user> --token=<token>, then "
+                             "cluster.kubectl(\"logs\", <pod>, \"-n\", <namespace>, "
+                             "\"--user=<user>\").stdout"))
 
 
 def web_survived() -> Check:
