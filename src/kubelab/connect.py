@@ -213,6 +213,27 @@ class Cluster:
         result: dict[str, Any] = json.loads(payload)
         return result
 
+    def enable_addon(self, name: str) -> list[str]:
+        """Switch on a sandbox add-on (``ingress``), as ``kubelab sandbox addons enable`` and
+        ``minikube addons enable`` do; one ``kubectl``-style line per object (created or unchanged).
+
+        The objects go through this connection's server, token and CA, so it also works on a
+        sandbox reached by ``KUBELAB_KUBECONFIG`` (a grader's). A real cluster installs its
+        ingress controller itself (ingress-nginx's manifests or Helm chart; on minikube,
+        ``minikube addons enable ingress``): there this raises and says so.
+        """
+        if not self.is_sandbox:
+            raise RuntimeError(
+                f"add-on {name} exists only in the kubelab sandbox; on minikube run `minikube "
+                f"addons enable {name}`, elsewhere install the controller from its project "
+                "(ingress-nginx: https://kubernetes.github.io/ingress-nginx/deploy/)")
+        from kubelab.sandbox import addons
+
+        config = self.api_client.configuration
+        token = str(config.api_key.get("BearerToken", "")).removeprefix("Bearer ").strip()
+        ca = Path(config.ssl_ca_cert).read_bytes() if config.ssl_ca_cert else b""
+        return addons.enable(name, str(config.host), token, ca)
+
     def open_app(self, service: str, namespace: str | None = None, **options: Any) -> Any:
         """A link that opens ``service``'s app in a browser tab
         (:func:`kubelab.browse.open_app`: the external IP, the sandbox's nodePort, or a

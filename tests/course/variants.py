@@ -224,6 +224,10 @@ VARIANTS: dict[str, list[Variant]] = {
                 {"test-12-survives": 1}, {"test-12-survives": "the log shows 'note:'"}),
         Variant("claims-go-with-their-pods", {"ex-12-predict-scale": "claims_after_scale_down = 1"},
                 {"test-12-scale": 3}, {"test-12-scale": "claims_after_scale_down is 1"}),
+        # 6 of the 7 checks (one hidden) pass: 6/7 of 6 points.
+        Variant("html-not-on-the-claim", {"ex-12-statefulset": None},
+                {"test-12-statefulset": 5.14},
+                {"test-12-statefulset": "volumeMounts[www].mountPath is '/data'"}),
     ],
     "13-rbac-serviceaccounts": [
         Variant("predicted-yes", {"ex-13-account": (
@@ -242,6 +246,18 @@ VARIANTS: dict[str, list[Variant]] = {
                 {"test-13-role": 5, "test-13-token": 3.2},
                 {"test-13-role": "its subjects are User log-reader",
                  "test-13-token": "web_log is empty"}),
+    ],
+    "14-ingress": [
+        Variant("predicted-503", {"ex-14-predict": "unknown_host_status = 503"},
+                {"test-14-ingress": 5}, {"test-14-ingress": "unknown_host_status is 503"}),
+        # No * after /v2: pathType Exact, so /v2/hello gets the controller's 404 (the hidden
+        # check) and the route check names the pathType.
+        Variant("v2-path-exact", {"ex-14-ingress": None},
+                {"test-14-ingress": 5},
+                {"test-14-ingress": "hello.example/v2 has pathType Exact"}),
+        Variant("shop-port-left-broken", {"ex-14-shop": (
+            "shop_status, _ = via_ingress('shop.example')\n%kubectl describe ingress shop")},
+            {"test-14-broken": 1}, {"test-14-broken": "shop.example/ goes to hello-v1:8081"}),
     ],
 }
 
@@ -286,6 +302,10 @@ EDITS: dict[tuple[str, str, str], list[tuple[str, str]]] = {
         ("storage: 100Mi", "storage: 1Gi")],
     ("12-statefulsets-storage", "note-written-outside-the-claim", "ex-12-writer"): [
         ("> /data/note.txt", "> /tmp/note.txt")],
+    ("12-statefulsets-storage", "html-not-on-the-claim", "ex-12-statefulset"): [
+        ("mountPath: /usr/share/nginx/html", "mountPath: /data")],
     ("13-rbac-serviceaccounts", "binding-to-a-user", "ex-13-binding"): [
         ("--serviceaccount=rbac-lab:log-reader", "--user=log-reader")],
+    ("14-ingress", "v2-path-exact", "ex-14-ingress"): [
+        ("hello.example/v2*=", "hello.example/v2=")],
 }
