@@ -141,6 +141,15 @@ def statefulset() -> list[Check]:
                             "volumeClaimTemplates and mounted where the container's "
                             "volumeMount of the same name says.",
                             "kubectl explain statefulset.spec.volumeClaimTemplates")),
+        k.field("statefulset", STS,
+                f"spec.template.spec.containers[0].volumeMounts[{TEMPLATE}].mountPath",
+                "/usr/share/nginx/html",
+                description=f"the claim template {TEMPLATE} is mounted where nginx serves from",
+                hint=ladder(f"kubectl get statefulset {STS} -o yaml: volumeMounts.",
+                            "A volumeMount names a volume or claim template and the path the "
+                            "container sees it at; nginx serves /usr/share/nginx/html.",
+                            "volumeMounts: - {name: <template>, mountPath: <path>}; kubectl "
+                            "apply changes the template and the pods roll")),
         k.pods(f"app={SERVICE}", count=2, ready=True,
                description=f"web-0 and web-1 are ready (app={SERVICE})",
                hint=ladder(f"kubectl get pods -l app={SERVICE}",
@@ -192,3 +201,29 @@ def scale() -> list[Check]:
                                 "Scaling down keeps the claims; deleting them is up to you.",
                                 "do not delete the claims in this exercise")),
     ]
+
+
+
+def own_claims() -> Check:
+    """The graded cell's hidden check of Exercise 3: web-0 and web-1 each mount their own
+    claim (``www-web-0``, ``www-web-1``), as the StatefulSet controller names them — no pod
+    shares a claim, whatever route the learner took."""
+
+    def probe(ctx: Context) -> Outcome:
+        for ordinal in (0, 1):
+            name = f"{STS}-{ordinal}"
+            pod = ctx.snapshot.get("pod", name)
+            if pod is None:
+                return wrong(f"there is no pod {name}", missing=True)
+            claims = [dig(v, "persistentVolumeClaim.claimName")
+                      for v in dig(pod, "spec.volumes") or []]
+            if f"{TEMPLATE}-{name}" not in claims:
+                shown = ", ".join(str(c) for c in claims if c) or "no claim"
+                return wrong(f"pod {name} mounts {shown}", settled=True)
+        return ok()
+
+    return Check(f"web-0 and web-1 each mount their own claim {TEMPLATE}-<pod>", probe,
+                 hint=ladder(f"kubectl get pod {STS}-0 -o yaml: spec.volumes.",
+                             "The controller gives each pod the claims of its ordinal, made "
+                             "from volumeClaimTemplates.",
+                             "volumeClaimTemplates: - metadata: {name: <template>} …"))

@@ -83,3 +83,30 @@ def test_web0_ip_is_the_pods_own_address() -> None:
     pod = {"metadata": {"name": "web-0"}, "status": {"podIP": "10.244.2.7"}}
     assert lesson12.web0_ip(context({("pod", "default", "web-0"): pod})) == "10.244.2.7"
     assert lesson12.web0_ip(context({})) is None
+
+
+def test_each_pod_mounts_its_own_claim() -> None:
+    check = lesson12.own_claims()
+
+    def web(ordinal: int, claim_name: str) -> dict[str, Any]:
+        return {"metadata": {"name": f"web-{ordinal}"}, "spec": {"volumes": [
+            {"name": "www", "persistentVolumeClaim": {"claimName": claim_name}},
+            {"name": "kube-api-access-x", "projected": {}}]}}
+
+    own = {("pod", "default", f"web-{i}"): web(i, f"www-web-{i}") for i in (0, 1)}
+    assert check.probe(context(own)).passed
+    shared = {**own, ("pod", "default", "web-1"): web(1, "www-web-0")}
+    outcome = check.probe(context(shared))
+    assert not outcome.passed and outcome.found == "pod web-1 mounts www-web-0"
+    assert check.probe(context({})).missing
+
+
+def test_the_mount_path_is_checked_in_the_self_check() -> None:
+    [check] = [c for c in lesson12.statefulset() if "mounted where nginx" in c.description]
+    sts = {"spec": {"template": {"spec": {"containers": [{"name": "nginx", "volumeMounts": [
+        {"name": "www", "mountPath": "/data"}]}]}}}}
+    outcome = check.probe(context({("statefulset", "default", "web"): sts}))
+    assert not outcome.passed and "volumeMounts[www].mountPath is '/data'" in outcome.found
+    sts["spec"]["template"]["spec"]["containers"][0]["volumeMounts"][0]["mountPath"] = \
+        "/usr/share/nginx/html"
+    assert check.probe(context({("statefulset", "default", "web"): sts})).passed
