@@ -84,9 +84,12 @@ def test_pod_mounts_token_ca_and_namespace(sandbox: SandboxHandle) -> None:
     assert claims["kubernetes.io"]["warnafter"] == claims["iat"] + 3607
     assert claims["exp"] == claims["iat"] + 365 * 24 * 3600
     assert claims["iss"] == claims["aud"][0] == "https://kubernetes.default.svc.cluster.local"
-    # The sandbox's admin token stays its only credential: the pod's token is refused.
+    # The pod's token authenticates as its ServiceAccount, which RBAC gives nothing.
     status, body = sandbox.request("GET", "/api/v1/namespaces/team-sa/pods", token=token)
-    assert status == 401, body
+    assert status == 403, body
+    assert body["message"] == ('pods is forbidden: User "system:serviceaccount:team-sa:default" '
+                               'cannot list resource "pods" in API group "" in the namespace '
+                               '"team-sa"')
 
 
 def test_automount_false_on_the_service_account_or_the_pod(sandbox: SandboxHandle) -> None:
@@ -131,3 +134,15 @@ def test_own_mount_at_the_token_path_is_kept(sandbox: SandboxHandle) -> None:
     _running(sandbox, "own-mount")
     assert sandbox.kubectl("exec", "own-mount", "--", "cat", f"{TOKEN_DIR}/token") \
         .stdout == "mine"
+
+
+def test_a_new_namespace_gets_its_default_service_account(sandbox: SandboxHandle) -> None:
+    """kube-controller-manager's serviceaccount-controller: ``kubectl get sa`` in a fresh
+    namespace lists ``default`` (a moment after the namespace), and a deleted one comes back."""
+    sandbox.kubectl("create", "namespace", "fresh-sa")
+    listed = lambda: sandbox.kubectl("get", "serviceaccounts", "-n", "fresh-sa",  # noqa: E731
+                                     "-o", "name").stdout.split()
+    wait_for(lambda: listed() == ["serviceaccount/default"], 30, "default ServiceAccount")
+    sandbox.kubectl("delete", "serviceaccount", "default", "-n", "fresh-sa")
+    wait_for(lambda: listed() == ["serviceaccount/default"], 30, "default recreated")
+    sandbox.kubectl("delete", "namespace", "fresh-sa", "--wait=false")

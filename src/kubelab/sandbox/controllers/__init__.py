@@ -35,6 +35,7 @@ from kubelab.sandbox.controllers.replicationcontroller import ReplicationControl
 from kubelab.sandbox.controllers.resourcequota import ResourceQuotaController
 from kubelab.sandbox.controllers.root_ca_publisher import RootCAPublisher
 from kubelab.sandbox.controllers.service_lb import ServiceLBController
+from kubelab.sandbox.controllers.serviceaccounts import ServiceAccountsController
 from kubelab.sandbox.controllers.statefulset import StatefulSetController
 from kubelab.sandbox.controllers.ttl_after_finished import TTLAfterFinishedController
 from kubelab.sandbox.reconcile.types import Reconciler
@@ -58,15 +59,16 @@ def all_controllers(ca_pem: str | None = None) -> list[Reconciler]:
         IngressNginxStatusController(),
         CronJobController(),
         TTLAfterFinishedController(),
-        APIServiceController(),
-        HorizontalController(),
         ClusterRoleAggregationController(),
+        HorizontalController(),
         StatefulSetController(),
         PersistentVolumeBinder(),
         LocalPathProvisioner(),
         VolumeProtectionController(),
+        APIServiceController(),
         DisruptionController(),
         ReplicationControllerController(),
+        ServiceAccountsController(),
     ]
     if ca_pem:
         found.append(RootCAPublisher(ca_pem))
