@@ -147,6 +147,7 @@ VIRTUAL_TIME_EVENT_TTL = 86400.0
 def serve(state_dir: Path, args: argparse.Namespace) -> int:
     """Run in the foreground until SIGTERM/SIGINT; publish ``server.json`` when ready."""
     from kubelab.sandbox.cluster import Sandbox, SandboxOptions, bundled_kubectl_version
+    from kubelab.sandbox.heap import HeapFreezer
 
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -167,6 +168,7 @@ def serve(state_dir: Path, args: argparse.Namespace) -> int:
         sandbox = Sandbox(options)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
+        HeapFreezer(loop).install()  # full collections scan only what is new since the last
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         port = await sandbox.start(defer_components=True)
