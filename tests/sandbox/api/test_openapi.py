@@ -66,7 +66,7 @@ def test_definition_names_follow_upstream(model: str, name: str) -> None:
 
 def test_root_lists_every_group_version_with_its_hash() -> None:
     root = v3_root()
-    expected = {gv_path(k) for k in kinds.KINDS if k.model}
+    expected = {gv_path(k) for k in (*kinds.KINDS, *kinds.ALSO_SERVED) if k.model}
     assert set(root["paths"]) == expected
     for path, entry in root["paths"].items():
         assert entry["serverRelativeURL"] == f"/openapi/v3/{path}?hash={v3_hash(path)}"

@@ -38,6 +38,9 @@ class KindInfo:
     subresources: tuple[Subresource, ...] = field(default=())
     # The module name of the official Python client's model, e.g. ``V1Deployment``.
     model: str = ""
+    # Set on a row of :data:`ALSO_SERVED`: the version its objects are stored at (the
+    # apiserver's storage version); reads and writes convert (:mod:`.versions`).
+    storage_version: str = ""
 
     @property
     def api_version(self) -> str:
@@ -219,10 +222,23 @@ AGGREGATED: tuple[KindInfo, ...] = (
              verbs=("get", "list")),
 )
 
+#: Kinds also served at an older version than the one they are stored at, as kube-apiserver
+#: serves one stored object at every version of its group (``autoscaling/v1`` HPAs are the
+#: ``autoscaling/v2`` objects converted). Discovery lists the storage row's version first,
+#: so it stays the preferred one; the conversions are registered in :mod:`.versions`.
+ALSO_SERVED: tuple[KindInfo, ...] = (
+    KindInfo("autoscaling", "v1", "HorizontalPodAutoscaler", "horizontalpodautoscalers",
+             "horizontalpodautoscaler", True, ("hpa",), ("all",),
+             subresources=(_status("HorizontalPodAutoscaler", "autoscaling", "v1"),),
+             model="V1HorizontalPodAutoscaler", storage_version="v2"),
+)
+
 _BY_PATH: dict[tuple[str, str, str], KindInfo] = {
-    (k.group, k.version, k.plural): k for k in KINDS
+    (k.group, k.version, k.plural): k for k in (*KINDS, *ALSO_SERVED)
 }
-_BY_GVK: dict[tuple[str, str], KindInfo] = {(k.api_version, k.kind): k for k in KINDS}
+_BY_GVK: dict[tuple[str, str], KindInfo] = {
+    (k.api_version, k.kind): k for k in (*KINDS, *ALSO_SERVED)
+}
 
 
 def by_resource(group: str, version: str, plural: str) -> KindInfo | None:
@@ -252,8 +268,18 @@ def resource(name: str) -> KindInfo:
 
 
 def served_groups() -> list[tuple[str, list[KindInfo]]]:
-    """Resources grouped by API group, in discovery order."""
+    """Resources grouped by API group, in discovery order (every version: the storage
+    versions' rows first, so a group's preferred version is the one its kinds are stored
+    at)."""
     result: list[tuple[str, list[KindInfo]]] = []
     for group in GROUP_ORDER:
-        result.append((group, [k for k in KINDS if k.group == group]))
+        result.append((group, [k for k in (*KINDS, *ALSO_SERVED) if k.group == group]))
     return result
+
+
+def storage_info(info: KindInfo) -> KindInfo:
+    """The row a kind's objects are stored under (``info`` itself unless it is a row of
+    :data:`ALSO_SERVED`)."""
+    if not info.storage_version:
+        return info
+    return _BY_PATH[(info.group, info.storage_version, info.plural)]

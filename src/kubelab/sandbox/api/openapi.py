@@ -48,7 +48,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from kubelab.sandbox.api.kinds import KINDS, KindInfo, Subresource
+from kubelab.sandbox.api.kinds import ALSO_SERVED, KINDS, KindInfo, Subresource
 from kubelab.sandbox.api.openapi_descriptions import DESCRIPTIONS
 from kubelab.sandbox.api.openapi_enums import ENUMS
 
@@ -422,7 +422,7 @@ def _type_schema(ftype: FieldType, *, in_container: bool = False) -> dict[str, A
 
 
 def _gvk_of(model: str) -> list[dict[str, str]] | None:
-    for info in KINDS:
+    for info in (*KINDS, *ALSO_SERVED):
         if info.model == model:
             return [{"group": info.group, "kind": info.kind, "version": info.version}]
         if info.model + "List" == model:
@@ -767,14 +767,14 @@ def _parse_path(path: str) -> tuple[str, str] | None:
 
 
 def _gv_kinds(group: str, version: str) -> list[KindInfo]:
-    return [k for k in KINDS if k.group == group and k.version == version and k.model
-            and has_model(k.model)]
+    return [k for k in (*KINDS, *ALSO_SERVED) if k.group == group and k.version == version
+            and k.model and has_model(k.model)]
 
 
 def served_paths() -> list[str]:
     """``api/v1``, ``apis/apps/v1``, … for every group-version with at least one kind."""
     seen: dict[str, None] = {}
-    for info in KINDS:
+    for info in (*KINDS, *ALSO_SERVED):
         if info.model:
             seen[f"apis/{info.group}/{info.version}" if info.group else f"api/{info.version}"] \
                 = None

@@ -79,6 +79,14 @@ DESCRIPTIONS: dict[tuple[str, str], str] = {
         'updateStrategy indicates the StatefulSetUpdateStrategy that will be employed to update Pods in the StatefulSet when a revision is made to Template.',
     ('io.k8s.api.apps.v1.StatefulSetUpdateStrategy', 'rollingUpdate'):
         'RollingUpdate is used to communicate parameters when Type is RollingUpdateStatefulSetStrategyType.',
+    ('io.k8s.api.autoscaling.v1.HorizontalPodAutoscaler', 'spec'):
+        'spec defines the behaviour of autoscaler. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status.',
+    ('io.k8s.api.autoscaling.v1.HorizontalPodAutoscaler', 'status'):
+        'status is the current information about the autoscaler.',
+    ('io.k8s.api.autoscaling.v1.HorizontalPodAutoscalerList', 'metadata'):
+        'Standard list metadata.',
+    ('io.k8s.api.autoscaling.v1.HorizontalPodAutoscalerSpec', 'scaleTargetRef'):
+        'reference to scaled resource; horizontal pod autoscaler will learn the current resource consumption and will set the desired number of pods by using its Scale subresource.',
     ('io.k8s.api.autoscaling.v1.Scale', 'metadata'):
         'Standard object metadata; More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata.',
     ('io.k8s.api.autoscaling.v1.Scale', 'spec'):

@@ -30,7 +30,7 @@ import sys
 from pathlib import Path
 
 from kubelab.sandbox.api import openapi
-from kubelab.sandbox.api.kinds import KINDS
+from kubelab.sandbox.api.kinds import ALSO_SERVED, KINDS
 
 TARGET = Path(__file__).with_name("openapi_descriptions.py")
 ENUM_TARGET = Path(__file__).with_name("openapi_enums.py")
@@ -40,7 +40,7 @@ def served_models() -> list[str]:
     """Every client model reachable from a served kind, its list, its subresources' kinds
     (Scale, Eviction, Binding) and the common types."""
     roots = ["V1Status", "V1DeleteOptions"]
-    for info in KINDS:
+    for info in (*KINDS, *ALSO_SERVED):
         if info.model and openapi.has_model(info.model):
             roots.append(info.model)
             if openapi.has_model(info.model + "List"):

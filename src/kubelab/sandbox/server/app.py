@@ -21,7 +21,7 @@ import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote
 
@@ -30,7 +30,7 @@ from aiohttp import ClientSession, ClientTimeout, web
 
 from kubelab.apimachinery.selectors import selector_string
 from kubelab.apimachinery.types import Obj
-from kubelab.sandbox.api import decode, errors, kinds, params
+from kubelab.sandbox.api import decode, errors, kinds, params, versions
 from kubelab.sandbox.api.errors import ApiError
 from kubelab.sandbox.api.kinds import KindInfo
 from kubelab.sandbox.auth.authenticate import Authenticator
@@ -84,6 +84,14 @@ class Target:
     name: str | None
     subresource: str | None
     rest: str = ""
+    # The version asked for when it is not the storage version (``info`` is then the
+    # storage row): bodies convert from it and answers to it (:mod:`..api.versions`).
+    served: KindInfo | None = None
+
+    @property
+    def view(self) -> KindInfo:
+        """The kind at the version of the request."""
+        return self.served or self.info
 
 
 def _pod_container(pod: dict[str, Any], requested: str | None) -> str:
@@ -532,6 +540,8 @@ class KubeApi:
         method = request.method
         if t.info.group in auth_routes.REVIEW_GROUPS:
             return await auth_routes.review(self, request, t)
+        if t.info.storage_version:
+            t = replace(t, info=kinds.storage_info(t.info), served=t.info)
         if t.subresource is None and _verb(method, t.name, request) not in t.info.verbs:
             # The REST storage has no handler for it (a read-only kind: 405, as upstream).
             raise errors.method_not_allowed()
@@ -588,8 +598,8 @@ class KubeApi:
             if stored is None:
                 raise errors.not_found(t.info, t.name)
             if "as=Table" in request.headers.get("Accept", ""):
-                return self.respond_object(request, t.info, stored)
-            return web.Response(body=self.encoded.full(t.info, stored) + b"\n", status=200,
+                return self.respond_object(request, t.view, stored)
+            return web.Response(body=self._full(t, stored) + b"\n", status=200,
                                 content_type=None, headers={"Content-Type": "application/json"})
         if method == "PUT":
             return await self.replace(request, t)
@@ -607,7 +617,21 @@ class KubeApi:
         headers = self._warning_headers(warnings)
         if "as=Table" in request.headers.get("Accept", ""):
             return _json(self.table(request, info, [obj]), status, TABLE_TYPE, headers)
-        return _json(obj, status, headers=headers)
+        return _json(versions.from_storage(info, obj), status, headers=headers)
+
+    def _full(self, t: Target, obj: Obj) -> bytes:
+        """A stored object's JSON at the request's version (cached at the storage one)."""
+        if t.served is None:
+            return self.encoded.full(t.info, obj)
+        return errors.wire_json(versions.from_storage(t.served, obj))[:-1]
+
+    def _item(self, t: Target, obj: Obj) -> bytes:
+        """A stored object as a List item at the request's version."""
+        if t.served is None:
+            return self.encoded.item(t.info, obj)
+        shown = versions.from_storage(t.served, obj)
+        return errors.wire_json({k: v for k, v in shown.items()
+                                 if k not in ("apiVersion", "kind")})[:-1]
 
     @staticmethod
     def _warning_headers(warnings: list[str] | None) -> dict[str, str]:
@@ -620,7 +644,8 @@ class KubeApi:
         from kubelab.sandbox.api import tables
 
         include = request.query.get("includeObject", "Metadata")
-        return tables.table(info, objs, now=self.clock.now(), include_object=include,
+        # Columns come from the stored object, as upstream prints the internal version.
+        return tables.table(kinds.storage_info(info), objs, now=self.clock.now(), include_object=include,
                             resource_version=resource_version)
 
     def list_response(self, request: web.Request, t: Target) -> web.Response:
@@ -651,8 +676,8 @@ class KubeApi:
             return _json(table, content_type=TABLE_TYPE)
         # List items carry no apiVersion/kind, as the real server sends them; each item's
         # bytes come from the per-version cache.
-        body = encoded.list_body(t.info.list_kind, t.info.api_version, metadata,
-                                 [self.encoded.item(t.info, item) for item in items])
+        body = encoded.list_body(t.view.list_kind, t.view.api_version, metadata,
+                                 [self._item(t, item) for item in items])
         return web.Response(body=body, status=200, content_type=None,
                             headers={"Content-Type": "application/json"})
 
@@ -813,22 +838,24 @@ class KubeApi:
 
     async def create(self, request: web.Request, t: Target) -> web.Response:
         self.check_write_options(request)
-        body = await self.read_body(request, t.info)
-        self.check_kind(t.info, body)
-        self.check_types(t.info, body)
-        warnings = self.field_validation(request, t.info, body)
+        body = await self.read_body(request, t.view)
+        self.check_kind(t.view, body)
+        self.check_types(t.view, body)
+        warnings = self.field_validation(request, t.view, body)
+        body = versions.to_storage(t.view, body)
         auth_routes.check_rbac_write(self, request, t, body)
         obj = self.registry.create(t.info, body, namespace=self._ns(t),
                                    dry_run=self.dry_run(request),
                                    manager=self.field_manager(request), copy_result=False)
-        return self.respond_object(request, t.info, obj, 201, warnings)
+        return self.respond_object(request, t.view, obj, 201, warnings)
 
     async def replace(self, request: web.Request, t: Target) -> web.Response:
         self.check_write_options(request)
-        body = await self.read_body(request, t.info)
-        self.check_kind(t.info, body)
-        self.check_types(t.info, body)
-        warnings = self.field_validation(request, t.info, body)
+        body = await self.read_body(request, t.view)
+        self.check_kind(t.view, body)
+        self.check_types(t.view, body)
+        warnings = self.field_validation(request, t.view, body)
+        body = versions.to_storage(t.view, body)
         body_name = (body.get("metadata") or {}).get("name")
         if body_name != t.name:
             raise errors.bad_request(
@@ -838,7 +865,7 @@ class KubeApi:
         obj = self.registry.update(t.info, body, namespace=self._ns(t),
                                    subresource=t.subresource, dry_run=self.dry_run(request),
                                    manager=self.field_manager(request), copy_result=False)
-        return self.respond_object(request, t.info, obj, 200, warnings)
+        return self.respond_object(request, t.view, obj, 200, warnings)
 
     async def patch(self, request: web.Request, t: Target) -> web.Response:
         from kubelab.sandbox.api import patch as patching
@@ -848,16 +875,18 @@ class KubeApi:
         content_type = request.headers.get("Content-Type", "").split(";")[0]
         raw = await request.read()
         namespace = self._ns(t)
-        live = self.registry.peek(t.info, namespace, t.name)
+        stored = self.registry.peek(t.info, namespace, t.name)
+        # The patch applies to the object at the request's version.
+        live = None if stored is None else versions.from_storage(t.view, stored)
         dry = self.dry_run(request)
         try:
             if content_type == patching.APPLY:
                 applied = patching.parse_body(content_type, raw)
                 if not isinstance(applied, dict):
                     raise errors.bad_request("apply patch body must be an object")
-                self.check_kind(t.info, applied)
-                self.check_types(t.info, applied)
-                warnings = self.field_validation(request, t.info, applied)
+                self.check_kind(t.view, applied)
+                self.check_types(t.view, applied)
+                warnings = self.field_validation(request, t.view, applied)
                 manager = request.query.get("fieldManager", "")
                 if not manager:
                     raise errors.ApiError(
@@ -865,26 +894,28 @@ class KubeApi:
                         "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required "
                         "value: is required for apply patch")
                 merged = patching.server_side_apply(
-                    live, applied, manager=manager, api_version=t.info.api_version,
-                    kind=t.info.kind, force=request.query.get("force") == "true",
+                    live, applied, manager=manager, api_version=t.view.api_version,
+                    kind=t.view.kind, force=request.query.get("force") == "true",
                     now=self.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ"))
                 if live is None:
                     merged.setdefault("metadata", {}).setdefault("name", t.name)
+                    merged = versions.to_storage(t.view, merged)
                     auth_routes.check_rbac_write(self, request, t, merged)
                     obj = self.registry.create(t.info, merged, namespace=namespace,
                                                dry_run=dry, applied=True, copy_result=False)
-                    return self.respond_object(request, t.info, obj, 201, warnings)
+                    return self.respond_object(request, t.view, obj, 201, warnings)
             else:
                 if live is None:
                     raise errors.not_found(t.info, t.name)
-                merged = patching.patch(live, content_type, raw, api_version=t.info.api_version,
-                                        kind=t.info.kind)
+                merged = patching.patch(live, content_type, raw, api_version=t.view.api_version,
+                                        kind=t.view.kind)
                 if not isinstance(merged, dict):
                     raise errors.bad_request("the patch result is not an object")
-                self.check_patched_types(t.info, merged, raw)
-                warnings = self.field_validation(request, t.info, merged)
+                self.check_patched_types(t.view, merged, raw)
+                warnings = self.field_validation(request, t.view, merged)
         except patching.PatchError as exc:
             raise exc.api_error() from exc
+        merged = versions.to_storage(t.view, merged)
         merged.setdefault("metadata", {})
         auth_routes.check_rbac_write(self, request, t, merged)
         if "resourceVersion" not in merged["metadata"] or content_type != patching.JSON_PATCH:
@@ -896,7 +927,7 @@ class KubeApi:
                                    subresource=t.subresource, dry_run=dry,
                                    manager=self.field_manager(request),
                                    applied=content_type == patching.APPLY, copy_result=False)
-        return self.respond_object(request, t.info, obj, 200, warnings)
+        return self.respond_object(request, t.view, obj, 200, warnings)
 
     @staticmethod
     def _patched_rv(raw: bytes, content_type: str) -> str | None:
@@ -921,7 +952,7 @@ class KubeApi:
         if gone and not self.registry.storage(t.info).strategy.returns_deleted_object:
 
             return _json(status_success(t.info, t.name, obj["metadata"].get("uid", "")))
-        return self.respond_object(request, t.info, obj, 200)
+        return self.respond_object(request, t.view, obj, 200)
 
     async def delete_options(self, request: web.Request) -> Obj:
         options: Obj = {}
@@ -979,10 +1010,11 @@ class KubeApi:
                     propagation=options.get("propagationPolicy"),
                     grace_period_seconds=options.get("gracePeriodSeconds"),
                     dry_run=self.dry_run(request))
+                obj = versions.from_storage(t.view, obj)
                 obj.pop("apiVersion", None)
                 obj.pop("kind", None)
                 deleted.append(obj)
-        return _json({"kind": t.info.list_kind, "apiVersion": t.info.api_version,
+        return _json({"kind": t.view.list_kind, "apiVersion": t.view.api_version,
                       "metadata": {"resourceVersion": str(self.registry.revision)},
                       "items": deleted})
 
@@ -1087,13 +1119,13 @@ class KubeApi:
                 return errors.wire_json({"type": event_type, "object": table})
             # One event per line, as the JSON encoder under the watch framer writes it; the
             # object's bytes are encoded once per version for every watcher.
-            return encoded.watch_event(event_type, self.encoded.full(t.info, obj))
+            return encoded.watch_event(event_type, self._full(t, obj))
 
         def bookmark(initial_end: bool = False) -> Obj:
             meta: Obj = {"resourceVersion": str(self.registry.revision)}
             if initial_end:
                 meta["annotations"] = {"k8s.io/initial-events-end": "true"}
-            return {"kind": t.info.kind, "apiVersion": t.info.api_version, "metadata": meta}
+            return {"kind": t.view.kind, "apiVersion": t.view.api_version, "metadata": meta}
 
         # Events leave in batches: what is queued is drained and written at once.
         writer = watchstream.BatchWriter(response.write, encode)

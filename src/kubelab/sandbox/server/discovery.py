@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kubelab.sandbox.api.kinds import AGGREGATED, KINDS, KindInfo, served_groups
+from kubelab.sandbox.api.kinds import AGGREGATED, ALSO_SERVED, KINDS, KindInfo, served_groups
 
 AGGREGATED_V2 = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
 AGGREGATED_V2BETA1 = "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList"
@@ -119,7 +119,8 @@ def api_group(name: str) -> dict[str, Any] | None:
 
 
 def resource_list(group: str, version: str) -> dict[str, Any] | None:
-    infos = [k for k in (*KINDS, *AGGREGATED) if k.group == group and k.version == version]
+    infos = [k for k in (*KINDS, *ALSO_SERVED, *AGGREGATED)
+             if k.group == group and k.version == version]
     if not infos and group not in _EMPTY_GROUPS:
         return None
     resources: list[dict[str, Any]] = []

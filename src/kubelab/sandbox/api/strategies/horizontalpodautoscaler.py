@@ -18,6 +18,7 @@ import copy
 import json
 from typing import Any
 
+from kubelab.sandbox.api import versions
 from kubelab.sandbox.api.errors import Cause
 from kubelab.sandbox.api.kinds import KindInfo
 from kubelab.sandbox.api.strategies import Obj, Strategy, register
@@ -316,8 +317,11 @@ def v2_to_v1(obj: Obj) -> Obj:
         annotations[V1_METRICS_ANNOTATION] = json.dumps(others, separators=(",", ":"))
     if behavior:
         annotations[V1_BEHAVIOR_ANNOTATION] = json.dumps(behavior, separators=(",", ":"))
-    status = out.get("status")
+    # v1's currentReplicas and desiredReplicas have no omitempty: always shown, 0 if unset.
+    status = out.setdefault("status", {})
     if isinstance(status, dict):
+        status.setdefault("currentReplicas", 0)
+        status.setdefault("desiredReplicas", 0)
         current = status.pop("currentMetrics", None) or []
         conditions = status.pop("conditions", None)
         for metric in current:
@@ -328,7 +332,10 @@ def v2_to_v1(obj: Obj) -> Obj:
         if conditions:
             annotations[V1_CONDITIONS_ANNOTATION] = json.dumps(conditions,
                                                                separators=(",", ":"))
-        status.pop("observedGeneration", None)
     if annotations:
         meta["annotations"] = annotations
     return out
+
+
+# Served as autoscaling/v1 too (kinds.ALSO_SERVED): requests at v1 convert at the server's edge.
+versions.register("autoscaling/v1", "HorizontalPodAutoscaler", v1_to_v2, v2_to_v1)
