@@ -82,7 +82,7 @@ def pi_head(ctx: Context) -> str | None:
 
 
 def pi_printed(digits: int = 2000) -> Check:
-    """Hidden: job pi ran the tutorial's computation (π to ``digits`` digits), not an echo."""
+    """Job pi ran the tutorial's computation (π to ``digits`` digits), not an echo."""
 
     def probe(ctx: Context) -> Outcome:
         if ctx.snapshot.get("job", "pi") is None:
@@ -155,6 +155,7 @@ def jobs() -> list[Check]:
                             "spec.parallelism is how many pods run at the same time.",
                             "kubectl explain job.spec.parallelism")),
         finished("batch", succeeded=4),
+        pi_printed(),
     ]
 
 

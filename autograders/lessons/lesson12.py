@@ -173,6 +173,7 @@ def statefulset() -> list[Check]:
                                "out = cluster.kubectl('run', 'dns-test', '-i', '--rm', "
                                "'--restart=Never', '--image=busybox:1.28', '--', 'nslookup', "
                                "'web-0.nginx').stdout, then the last IPv4 address in it")),
+        own_claims(),
     ]
 
 
@@ -205,7 +206,7 @@ def scale() -> list[Check]:
 
 
 def own_claims() -> Check:
-    """The graded cell's hidden check of Exercise 3: web-0 and web-1 each mount their own
+    """Exercise 3: web-0 and web-1 each mount their own
     claim (``www-web-0``, ``www-web-1``), as the StatefulSet controller names them — no pod
     shares a claim, whatever route the learner took."""
 

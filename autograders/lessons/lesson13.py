@@ -256,8 +256,8 @@ def log_read() -> Check:
 
 
 def web_survived() -> Check:
-    """Pod web is still there after the learner, as the account, tried to delete it (the
-    graded cell's hidden check: a Role granting delete would have let it go)."""
+    """Pod web is still there after the learner, as the account, tried to delete it (a Role
+    granting delete would have let it go)."""
 
     def probe(ctx: Context) -> Outcome:
         blank = unanswered(ctx.variables, "token")
@@ -310,4 +310,5 @@ def token() -> list[Check]:
                                "A token carries exactly its account's permissions: "
                                "reading is not deleting.",
                                "may_delete = True or False")),
+        web_survived(),
     ]

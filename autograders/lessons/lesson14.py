@@ -167,6 +167,7 @@ def hello() -> list[Check]:
         route("hello", HOST, "/v2", "hello-v2", 8080),
         answers(HOST, "/", V1),
         address("hello"),
+        v2_subpaths(),
     ]
 
 
@@ -189,5 +190,5 @@ def broken() -> list[Check]:
 
 
 def v2_subpaths() -> Check:
-    """Hidden: a sub-path of /v2 reaches version 2 (pathType Prefix, not Exact)."""
+    """A sub-path of /v2 reaches version 2 (pathType Prefix, not Exact)."""
     return answers(HOST, "/v2/hello", V2)

@@ -61,7 +61,8 @@ def _age(match: re.Match[str]) -> str:
 def _ip(match: re.Match[str]) -> str:
     text = match.group(0)
     octets = [int(g) for g in match.groups()]
-    if text in FIXED_ADDRESSES or octets[3] == 0 or any(o > 255 for o in octets):
+    cidr = match.string[match.end():match.end() + 1] == "/"  # a range, not an address
+    if text in FIXED_ADDRESSES or cidr or any(o > 255 for o in octets):
         return text
     if octets[0] == 10 and 96 <= octets[1] < 112:
         return "<cluster-ip>"
