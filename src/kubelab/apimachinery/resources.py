@@ -61,7 +61,16 @@ def to_milli(value: Fraction) -> int:
 
 def milli_value(value: object) -> int:
     """A quantity's ``MilliValue()``; raise ValueError if it is malformed."""
+    if isinstance(value, str):
+        return _milli_of_text(value)
     return to_milli(parse_quantity(value))
+
+
+@functools.lru_cache(maxsize=4096)
+def _milli_of_text(text: str) -> int:
+    """Parsed once per distinct text: a cluster's pods repeat a handful of quantities
+    (``100m``, ``128Mi``), and the exact arithmetic (fractions) dominated summing requests."""
+    return to_milli(parse_quantity(text))
 
 
 def milli_to_units(milli: int) -> Decimal:
