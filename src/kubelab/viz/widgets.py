@@ -298,24 +298,27 @@ class ClusterDiagram(anywidget.AnyWidget):
         heartbeats and everything else going on at the time).
 
         The watcher delivers changes a moment after the API has them, so this first waits
-        until no new frame has arrived for ``settle`` seconds (at most ``timeout``): called
+        until no new hop of the story has arrived for ``settle`` seconds (at most ``timeout``): called
         right after ``kubectl rollout status``, it still shows the kubelets' last reports.
         Frames older than the history kept (:attr:`history_limit`) are gone.
         """
         idle = threading.Event()
-        waited, last = 0.0, self.mark()
-        step = 0.25
-        quiet = 0.0
+
+        def hops() -> list[str]:
+            with self._update_lock:
+                frames = [f for f in self.history if f.seq > since]
+            return [str(p.get("t", "")) for f in frames for p in f.pulses
+                    if about is None or about in str(p.get("o", ""))]
+
+        # Quiet means no new hop of the story: kubelets' heartbeats keep drawing frames.
+        waited, quiet, step, last = 0.0, 0.0, 0.25, len(hops())
         while waited < timeout and quiet < settle:
             idle.wait(step)
             waited += step
-            now = self.mark()
+            now = len(hops())
             quiet = 0.0 if now != last else quiet + step
             last = now
-        with self._update_lock:
-            frames = [f for f in self.history if f.seq > since]
-        return Flow.of(str(p.get("t", "")) for f in frames for p in f.pulses
-                       if about is None or about in str(p.get("o", "")))
+        return Flow.of(hops())
 
     # ------------------------------------------------------------------ front-end
 
