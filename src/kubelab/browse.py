@@ -173,17 +173,13 @@ def open_app(service: str, namespace: str | None = None, *, port: int | str | No
     yet, or a port-forward kubectl refuses, gives an AppLink that says so (``problem``)
     rather than an exception, so a lesson run from the top keeps going.
     """
-    from kubernetes.client.exceptions import ApiException
 
     from kubelab.connect import current
 
     cluster = cluster or current()
     namespace = namespace or _namespace(cluster)
-    try:
-        svc = cluster.core().read_namespaced_service(service, namespace)
-    except ApiException as err:
-        if err.status != 404:
-            raise
+    svc = _read_service(cluster, service, namespace)
+    if svc is None:
         return AppLink(service, namespace, "", "", "", problem=(
             f'service "{service}" not found in namespace "{namespace}": create it first '
             f"(kubectl get services lists what there is)"))
@@ -221,6 +217,18 @@ def open_app(service: str, namespace: str | None = None, *, port: int | str | No
                    f"kubectl port-forward svc/{service} {local_port}:{service_port.port}, "
                    "running in the background; opened through Jupyter's proxy",
                    local_port=local_port, inline=inline)
+
+
+def _read_service(cluster: Cluster, name: str, namespace: str) -> Any:
+    """The Service, or None when it does not exist (other API errors propagate)."""
+    from kubernetes.client.exceptions import ApiException
+
+    try:
+        return cluster.core().read_namespaced_service(name, namespace)
+    except ApiException as err:
+        if err.status != 404:
+            raise
+        return None
 
 
 def _node_address(cluster: Cluster) -> str:
@@ -449,11 +457,8 @@ def open_ingress(ingress: str, namespace: str | None = None, *, host: str | None
         path = (paths[0].path or "/") if paths else "/"
     suffix = path.lstrip("/")
     ctl_namespace, ctl_service = controller
-    try:
-        svc = cluster.core().read_namespaced_service(ctl_service, ctl_namespace)
-    except ApiException as err:
-        if err.status != 404:
-            raise
+    svc = _read_service(cluster, ctl_service, ctl_namespace)
+    if svc is None:
         return AppLink(ingress, namespace, "", "", "", problem=(
             f"no ingress controller: service {ctl_namespace}/{ctl_service} not found (on the "
             "sandbox: kubelab sandbox addons enable ingress; on minikube: minikube addons "
