@@ -77,3 +77,23 @@ def test_kubectl_debug_with_an_ephemeral_container(ready: SandboxHandle, golden:
     golden.kubectl(ready, "offscript-debug-describe", "describe", "pod", "debug-target")
     golden.kubectl(ready, "offscript-debug-same-name", "debug", "pod/debug-target", "-i",
                    "--image=busybox:1.37", "--container=app", "--", "true")
+
+
+@pytest.mark.parametrize("namespace", ["default", "kube-system", "kube-public"])
+def test_the_cluster_s_own_namespaces_may_not_be_deleted(ready: SandboxHandle,
+                                                          namespace: str) -> None:
+    """kube-apiserver's NamespaceLifecycle admission refuses to delete its immortal
+    namespaces; kubectl prints (as pasted from real clusters in many public threads)
+    ``Error from server (Forbidden): namespaces "default" is forbidden: this namespace may
+    not be deleted``. A namespace of one's own still goes."""
+    for dry_run in ([], ["--dry-run=server"]):
+        result = ready.kubectl("delete", "namespace", namespace, *dry_run, check=False)
+        assert result.returncode == 1
+        assert result.stderr.strip() == (
+            f'Error from server (Forbidden): namespaces "{namespace}" is forbidden: '
+            "this namespace may not be deleted")
+    assert ready.kubectl("get", "namespace", namespace, "-o",
+                         "jsonpath={.status.phase}").stdout == "Active"
+    ready.kubectl("create", "namespace", f"mortal-{namespace}")
+    assert "deleted" in ready.kubectl("delete", "namespace", f"mortal-{namespace}",
+                                      "--wait=false").stdout

@@ -166,6 +166,12 @@ def forbidden_namespace_terminating(info: KindInfo, name: str, namespace: str) -
     )
 
 
+def forbidden(info: KindInfo, name: str, reason: str) -> ApiError:
+    """``errors.NewForbidden``: ``<resource> "<name>" is forbidden: <reason>``."""
+    return ApiError(403, "Forbidden", f'{info.group_resource} "{name}" is forbidden: {reason}',
+                    _details(info, name))
+
+
 def namespace_not_found(namespace: str) -> ApiError:
     return ApiError(404, "NotFound", f'namespaces "{namespace}" not found',
                     {"name": namespace, "kind": "namespaces"})

@@ -5,14 +5,27 @@ sets ``deletionTimestamp`` and phase ``Terminating``, and the namespace stays wh
 ``spec.finalizers`` lists anything (the namespace controller empties the namespace, then
 removes ``kubernetes`` through ``/finalize``, which is what lets it go). ``/finalize``
 writes ``spec.finalizers`` and nothing else (``namespaceFinalizeStrategy``).
+
+The NamespaceLifecycle admission plugin's DELETE rule lives here too: the namespaces the
+cluster itself needs (``default``, ``kube-system``, ``kube-public``, its "immortal"
+namespaces) are refused with 403 ``this namespace may not be deleted``.
 """
 
 from __future__ import annotations
 
 import copy
+from typing import TYPE_CHECKING
 
 from kubelab.apimachinery.types import Obj
+from kubelab.sandbox.api import errors
 from kubelab.sandbox.store.storage import Storage, Strategy, UpdateSubresource
+
+if TYPE_CHECKING:
+    from kubelab.sandbox.api.kinds import KindInfo
+    from kubelab.sandbox.store.registry import Registry
+
+#: NamespaceLifecycle's immortal namespaces (kube-apiserver's default set).
+IMMORTAL_NAMESPACES = frozenset({"default", "kube-system", "kube-public"})
 
 
 class FinalizeSubresource(UpdateSubresource):
@@ -35,6 +48,12 @@ class NamespaceStorage(Storage):
     def __init__(self, strategy: Strategy) -> None:
         super().__init__(strategy)
         self.subresources["finalize"] = FinalizeSubresource()
+
+    def before_delete(self, registry: Registry, info: KindInfo, obj: Obj) -> None:
+        name = obj["metadata"]["name"]
+        if name in IMMORTAL_NAMESPACES:
+            raise errors.forbidden(info, name,
+                                   "this namespace may not be deleted")
 
     def prepare_for_delete(self, obj: Obj) -> None:
         obj.setdefault("status", {})["phase"] = "Terminating"

@@ -777,6 +777,8 @@ class Registry:
                 info, name, f"Precondition failed: ResourceVersion in precondition: "
                             f"{resource_version}, ResourceVersion in object meta: "
                             f"{old['metadata']['resourceVersion']}")
+        storage = self.storage(info)
+        storage.before_delete(self, info, old)
         obj = copy.deepcopy(old)
         meta = obj["metadata"]
         finalizers = list(meta.get("finalizers") or [])
@@ -785,7 +787,6 @@ class Registry:
         elif propagation == "Orphan" and "orphan" not in finalizers:
             finalizers.append("orphan")
         now = self.clock.now()
-        storage = self.storage(info)
         grace = storage.deletion_grace(old, grace_period_seconds)
         finalizing = storage.finalizing(obj)
         if finalizers or grace > 0 or finalizing:

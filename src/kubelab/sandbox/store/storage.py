@@ -173,6 +173,10 @@ class Storage:
         """``CheckGracefulDelete``: seconds the object stays terminating (0: at once)."""
         return 0
 
+    def before_delete(self, registry: Registry, info: KindInfo, obj: Obj) -> None:
+        """Admission of a DELETE of ``obj`` (raise an ApiError to refuse it), such as
+        NamespaceLifecycle keeping the namespaces the cluster itself needs."""
+
     def prepare_for_delete(self, obj: Obj) -> None:
         """Changes the first DELETE makes besides ``deletionTimestamp`` (a namespace's
         phase)."""
