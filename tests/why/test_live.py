@@ -109,6 +109,22 @@ def test_crashing_command(cluster: SandboxHandle) -> None:
     assert "kubectl logs quits -n crash --previous" in proc.stdout
 
 
+def test_a_pod_that_will_not_restart_is_read_without_previous(cluster: SandboxHandle) -> None:
+    """A ``Never`` pod that failed has no previous container: the kubelet answers
+    ``kubectl logs --previous`` with an error, so the diagnosis reads and suggests the
+    current container's log."""
+    apply(cluster, "once", {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "once"},
+                            "spec": {"restartPolicy": "Never", "containers": [{
+                                "name": "app", "image": "busybox:1.36",
+                                "command": ["sh", "-c", "echo migrating; exit 4"]}]}})
+    proc = until(cluster, ["once", "-n", "once"], "exited with an error", "'migrating'")
+    assert "  kubectl logs once -n once\n" in proc.stdout
+    assert "State: Terminated (Error), Exit Code: 4" in proc.stdout
+    assert "--previous" not in proc.stdout and "Last State" not in proc.stdout
+    refused = cluster.kubectl("logs", "once", "-n", "once", "--previous", check=False)
+    assert refused.returncode != 0
+
+
 def test_service_that_selects_nothing(cluster: SandboxHandle) -> None:
     cluster.kubectl("create", "namespace", "svc")
     cluster.kubectl("create", "deployment", "web", "-n", "svc", "--image=nginx:1.27")

@@ -636,7 +636,7 @@ class _PodDoctor:
         if terminated and terminated.get("exitCode", 0) != 0 \
                 and self.spec.get("restartPolicy") in ("Never", "OnFailure") \
                 and self.status.get("phase") == "Failed":
-            return self.crash(status, terminated)
+            return self.crash(status, terminated, restarted=False)
         return None
 
     def image(self, status: Obj, reason: str) -> Diagnosis:
@@ -750,7 +750,12 @@ class _PodDoctor:
             "CreateContainerConfigError", evidence=evidence,
             fix="Correct the configuration the message names; the kubelet retries by itself.")
 
-    def crash(self, status: Obj, last: Obj) -> Diagnosis:
+    def crash(self, status: Obj, last: Obj, *, restarted: bool = True) -> Diagnosis:
+        """A container that exited with an error. ``restarted``: ``last`` is the run before
+        the current one (``lastState``), read with ``kubectl logs --previous``; otherwise it is
+        the current, final run of a ``Never``/``OnFailure`` pod, whose log ``kubectl logs``
+        reads without ``--previous`` (which a real kubelet refuses: there is no previous
+        container)."""
         cname = status.get("name", "")
         code = last.get("exitCode")
         why = str(last.get("reason") or "")
@@ -760,11 +765,12 @@ class _PodDoctor:
         # kubectl logs without -c reads the pod's default (first) container, so an init
         # container, or one of several, must be named.
         multi = len(self.spec.get("containers") or []) > 1 or self._is_init(cname)
-        logs_cmd = (f"kubectl logs {self.name}{flag}{f' -c {cname}' if multi else ''} "
-                    "--previous")
+        logs_cmd = (f"kubectl logs {self.name}{flag}{f' -c {cname}' if multi else ''}"
+                    + (" --previous" if restarted else ""))
         log = self.objects.previous_logs.get(f"{self.name}/{cname}", "")
         tail = [ln for ln in log.rstrip().splitlines() if ln.strip()][-3:]
-        evidence = [f"Last State: Terminated ({why or 'Error'}), Exit Code: {code}"
+        state = "Last State" if restarted else "State"
+        evidence = [f"{state}: Terminated ({why or 'Error'}), Exit Code: {code}"
                     + (f", Message: {text.strip()}" if text.strip() else "")
                     if last else "", f"Restart Count: {restarts}"]
         backoff = _last(self.events, "BackOff", "restarting failed container")

@@ -64,11 +64,14 @@ class Fetcher:
             return []
         return list(json.loads(text).get("items") or [])
 
-    def previous_log(self, namespace: str, pod: str, container: str) -> str | None:
+    def previous_log(self, namespace: str, pod: str, container: str,
+                     previous: bool = True) -> str | None:
+        """The last lines of a crashed run: the previous container's (``previous``) or, for
+        a container that ended and will not restart, the current one's."""
+        query = [("container", container)] + ([("previous", "true")] if previous else [])
         status, text = self.get(
             f"/api/v1/namespaces/{quote(namespace, safe='')}/pods/{quote(pod, safe='')}/log",
-            [("container", container), ("previous", "true"),
-             ("tailLines", str(LOG_TAIL_LINES))])
+            [*query, ("tailLines", str(LOG_TAIL_LINES))])
         return text if status == 200 else None
 
 
@@ -91,8 +94,11 @@ def gather(api_client: Any, target: str, namespace: str = "default") -> Objects:
         if kind == "pod" and pod_name != _name:
             continue
         for status in (pod.get("status") or {}).get("containerStatuses") or []:
-            if (status.get("lastState") or {}).get("terminated") and len(logs) < MAX_PREVIOUS_LOGS:
-                text = fetch.previous_log(namespace, pod_name, status.get("name", ""))
+            restarted = bool((status.get("lastState") or {}).get("terminated"))
+            ended = ((status.get("state") or {}).get("terminated") or {}).get("exitCode", 0)
+            if (restarted or ended) and len(logs) < MAX_PREVIOUS_LOGS:
+                text = fetch.previous_log(namespace, pod_name, status.get("name", ""),
+                                          previous=restarted)
                 if text is not None:
                     logs[f"{pod_name}/{status.get('name', '')}"] = text
     return Objects(nodes=nodes, previous_logs=logs, **lists)
