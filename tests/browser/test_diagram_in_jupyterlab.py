@@ -1,15 +1,18 @@
-"""The live diagram in a real browser: JupyterLab (and Notebook 7) in headless Chromium.
+"""The live diagram in a real browser: JupyterLab and Notebook 7 in headless Chromium.
 
 Recipe from research/BINDER.md §3: Debian's Chromium driven by Playwright's Python API
 (no browser download), an isolated Jupyter config, `autoStartDefaultKernel`, and waiting for
-the kernel connection before running cells. Screenshots land in tests/artifacts/ (not
-committed).
+the kernel connection before running cells. Both front ends expose their application as
+``window.jupyterapp`` and show the notebook as the shell's current widget, so one journey
+serves both; only the page that opens the notebook differs. Screenshots land in
+tests/artifacts/ as ``diagram-<front end>-<step>.png`` (not committed).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,40 +29,80 @@ from browser.support import (
 
 pytestmark = pytest.mark.browser
 
-WORKER = "kubelab-worker2"
-
 pytest.importorskip("playwright.sync_api")
 
 
-def _notebook(folder: Path) -> None:
-    """diagram.ipynb, the notebook the test drives."""
-    write_notebook(
-        folder / "diagram.ipynb",
+@dataclass(frozen=True)
+class FrontEnd:
+    """How one Jupyter front end opens the journey's notebook, and what that journey works on.
+
+    Each front end drives a notebook of its own, in a namespace of its own and stopping a
+    kubelet of its own, so that the two journeys share one sandbox and one server (no second
+    start-up) without seeing each other's pods: JupyterLab's journey works in ``default``,
+    Notebook 7's in a namespace named after it.
+    """
+
+    name: str
+    page: str  # the notebook page under the server's base URL: {notebook} is the file
+    query: str
+    namespace: str
+    worker: str
+
+    @property
+    def notebook(self) -> str:
+        return f"diagram-{self.name}.ipynb"
+
+    @property
+    def pods(self) -> str:
+        """A JavaScript expression: the diagram's chips of the deployment's pods."""
+        return ("[...document.querySelectorAll("
+                f"\".kubelab-live [data-pod^='{self.namespace}/web-']\")]")
+
+    def shot(self, step: str) -> str:
+        """Where the screenshot of ``step`` is kept: one set per front end."""
+        return str(ARTIFACTS / f"diagram-{self.name}-{step}.png")
+
+
+JUPYTERLAB = FrontEnd("jupyterlab", "lab/tree/{notebook}", "reset", "default", "kubelab-worker2")
+NOTEBOOK7 = FrontEnd("notebook7", "notebooks/{notebook}", "", "notebook7", "kubelab-worker")
+
+
+def _cells(front: FrontEnd) -> list[str]:
+    """The journey's cells: draw, deploy, scale up, a stuck pod, a rolling update, a node down."""
+    ns = front.namespace
+    flag = f', "-n", "{ns}"'
+    create = ("" if ns == "default"
+              else f'print(cluster.kubectl("create", "namespace", "{ns}").stdout)\n')
+    return [
         "from kubelab.connect import connect\n"
         "from kubelab.viz import show_cluster\n"
         "cluster = connect()\n"
         "diagram = show_cluster()\n"
         "diagram",
-        'print(cluster.kubectl("create", "deployment", "web", "--image=nginx",'
-        ' "--replicas=2").stdout)',
-        'print(cluster.kubectl("scale", "deployment", "web", "--replicas=6").stdout)',
-        'print(cluster.kubectl("run", "stuck", "--image=nginx:no-such-tag").stdout)',
-        'print(cluster.kubectl("set", "image", "deployment/web", "nginx=nginx:1.27").stdout)',
-        f'cluster.fault("stop-kubelet", node="{WORKER}")')
+        f'{create}print(cluster.kubectl("create", "deployment", "web", "--image=nginx",'
+        f' "--replicas=2"{flag}).stdout)',
+        f'print(cluster.kubectl("scale", "deployment", "web", "--replicas=6"{flag}).stdout)',
+        f'print(cluster.kubectl("run", "stuck", "--image=nginx:no-such-tag"{flag}).stdout)',
+        f'print(cluster.kubectl("set", "image", "deployment/web", "nginx=nginx:1.27"{flag})'
+        '.stdout)',
+        f'cluster.fault("stop-kubelet", node="{front.worker}")']
+
+
+def _notebooks(folder: Path) -> None:
+    """One notebook per front end, each with its journey's cells."""
+    for front in (JUPYTERLAB, NOTEBOOK7):
+        write_notebook(folder / front.notebook, *_cells(front))
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    with sandbox_lab(tmp_path_factory.mktemp("lab"), _notebook, speed=20,
+    with sandbox_lab(tmp_path_factory.mktemp("lab"), _notebooks, speed=20,
                      args=["--JupyterNotebookApp.expose_app_in_browser=True"]) as running:
         yield running
 
 
-WEB_PODS = "[...document.querySelectorAll(\".kubelab-live [data-pod^='default/web-']\")]"
-
-
-def _web_pods(page: Any) -> list[str]:
-    return sorted(page.evaluate(f"() => {WEB_PODS}.map(e => e.getAttribute('data-pod') + ' ' +"
+def _web_pods(page: Any, front: FrontEnd) -> list[str]:
+    return sorted(page.evaluate(f"() => {front.pods}.map(e => e.getAttribute('data-pod') + ' ' +"
                                 " e.getAttribute('data-status'))"))
 
 
@@ -69,31 +112,38 @@ def _frame(page: Any) -> tuple[int, int, str]:
                          " Number(r.getAttribute('data-frames')), r.getAttribute('data-live')]; }")
 
 
-def test_diagram_pulses_diagnoses_and_replays(lab: Lab) -> None:
+@pytest.mark.parametrize("front", [JUPYTERLAB, NOTEBOOK7], ids=lambda f: f.name)
+def test_diagram_pulses_diagnoses_and_replays(lab: Lab, front: FrontEnd) -> None:
+    """The journey of issue 15 in one front end: a scale-up pulses the scheduler's and a
+    kubelet's links, clicking a stuck pod shows its diagnosis, the replay steps a rolling
+    update back and forth, and a stopped kubelet turns its node unhealthy."""
     ARTIFACTS.mkdir(exist_ok=True)
+    pods = front.pods
     with chromium() as browser:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        open_notebook(page, lab.url("lab/tree/diagram.ipynb", "reset"))
+        open_notebook(page, lab.url(front.page.format(notebook=front.notebook), front.query))
         run_cell(page, 0)
-        page.wait_for_selector(".kubelab-live [data-component]", timeout=60_000)
+        page.wait_for_selector(".kubelab-live [data-component]", state="attached",
+                               timeout=60_000)
         page.wait_for_function(
             "() => document.querySelectorAll('.kubelab-live [data-node]').length >= 4",
             timeout=30_000)
         for component in ("apiserver", "etcd", "scheduler", "controller-manager"):
             assert page.query_selector(f".kubelab-live [data-component='{component}']"), component
-        for link in ("etcd", "scheduler", "controller-manager", "kubectl", f"kubelet/{WORKER}"):
+        for link in ("etcd", "scheduler", "controller-manager", "kubectl",
+                     f"kubelet/{front.worker}"):
             assert page.query_selector(f".kubelab-live path[data-link='{link}']"), link
-        page.screenshot(path=str(ARTIFACTS / "diagram-initial.png"), full_page=True)
+        page.screenshot(path=front.shot("initial"), full_page=True)
 
         run_cell(page, 1)
-        page.wait_for_function(f"() => {WEB_PODS}.length == 2", timeout=20_000)
+        page.wait_for_function(f"() => {pods}.length == 2", timeout=20_000)
         started = time.monotonic()
         run_cell(page, 2)  # kubectl scale: the request travels through the API server
         page.wait_for_selector(".kubelab-live circle.kl-pulse", timeout=10_000)
-        page.screenshot(path=str(ARTIFACTS / "diagram-pulses.png"), full_page=True)
-        page.wait_for_function(f"() => {WEB_PODS}.length == 6", timeout=10_000)
+        page.screenshot(path=front.shot("pulses"), full_page=True)
+        page.wait_for_function(f"() => {pods}.length == 6", timeout=10_000)
         seen_after = time.monotonic() - started
-        page.wait_for_function(f"() => {WEB_PODS}.every(e => e.closest('[data-node]'))",
+        page.wait_for_function(f"() => {pods}.every(e => e.closest('[data-node]'))",
                                timeout=10_000)
         # (a straight link has an empty box, which Playwright calls hidden: wait for it attached)
         page.wait_for_selector(".kubelab-live path[data-link='scheduler'][data-pulsed]",
@@ -102,29 +152,29 @@ def test_diagram_pulses_diagnoses_and_replays(lab: Lab) -> None:
                                state="attached", timeout=10_000)
         log = page.inner_text(".kubelab-live [data-section=activity]")
         assert "API server" in log
-        page.screenshot(path=str(ARTIFACTS / "diagram-scaled.png"), full_page=True)
+        page.screenshot(path=front.shot("scaled"), full_page=True)
         assert seen_after < 3.0, f"new pods drawn after {seen_after:.2f}s"
 
         run_cell(page, 3)  # a pod whose image tag does not exist
-        page.wait_for_selector(".kubelab-live [data-pod='default/stuck'][data-status='failed']",
-                               timeout=60_000)
-        page.click(".kubelab-live [data-pod='default/stuck']")
+        stuck = f".kubelab-live [data-pod='{front.namespace}/stuck']"
+        page.wait_for_selector(f"{stuck}[data-status='failed']", timeout=60_000)
+        page.click(stuck)
         page.wait_for_selector(".kubelab-live [data-section=details] [data-diagnosis]",
                                timeout=10_000)
         details = page.inner_text(".kubelab-live [data-section=details]")
         assert "no-such-tag" in details and "kubectl describe pod stuck" in details, details
         reason = page.get_attribute(".kubelab-live [data-diagnosis]", "data-diagnosis")
         assert reason in ("UnknownTag", "ImagePullBackOff", "ErrImagePull"), reason
-        page.screenshot(path=str(ARTIFACTS / "diagram-diagnosis.png"), full_page=True)
+        page.screenshot(path=front.shot("diagnosis"), full_page=True)
 
         run_cell(page, 4)  # a rolling update, pod by pod
         page.wait_for_function(
-            f"() => {{ const p = {WEB_PODS}; return p.length == 6 &&"
+            f"() => {{ const p = {pods}; return p.length == 6 &&"
             " p.every(e => e.getAttribute('data-status') == 'ready') &&"
             " new Set(p.map(e => e.getAttribute('data-pod').split('-').slice(0, -1).join('-')))"
             ".size == 1; }", timeout=90_000)
         page.wait_for_timeout(1500)
-        live_pods = _web_pods(page)
+        live_pods = _web_pods(page, front)
         frame, frames, live = _frame(page)
         assert live == "true" and frame == frames - 1
         steps = 0
@@ -132,14 +182,14 @@ def test_diagram_pulses_diagnoses_and_replays(lab: Lab) -> None:
             page.click(".kubelab-live [data-replay=back]")
             steps += 1
             assert _frame(page)[2] == "false"
-            if _web_pods(page) != live_pods:
+            if _web_pods(page, front) != live_pods:
                 break
-        assert _web_pods(page) != live_pods, "stepping back did not change the drawing"
-        page.screenshot(path=str(ARTIFACTS / "diagram-replay.png"), full_page=True)
-        before = _web_pods(page)
+        assert _web_pods(page, front) != live_pods, "stepping back did not change the drawing"
+        page.screenshot(path=front.shot("replay"), full_page=True)
+        before = _web_pods(page, front)
         page.click(".kubelab-live [data-replay=back]")
         page.click(".kubelab-live [data-replay=forward]")
-        assert _web_pods(page) == before  # one step back and forth lands on the same drawing
+        assert _web_pods(page, front) == before  # one step back and forth: the same drawing
         page.eval_on_selector(".kubelab-live [data-replay=slider]",
                               "(s) => { s.value = '0'; s.dispatchEvent(new Event('input')); }")
         assert _frame(page)[0] == 0
@@ -148,24 +198,12 @@ def test_diagram_pulses_diagnoses_and_replays(lab: Lab) -> None:
 
         run_cell(page, 5)
         page.wait_for_function(
-            f"() => {{ const n = document.querySelector(\".kubelab-live [data-node='{WORKER}']\");"
+            "() => { const n = document.querySelector("
+            f"\".kubelab-live [data-node='{front.worker}']\");"
             " return n && n.getAttribute('data-health') !== 'ok'; }", timeout=30_000)
-        page.screenshot(path=str(ARTIFACTS / "diagram-node-notready.png"), full_page=True)
+        page.screenshot(path=front.shot("node-notready"), full_page=True)
         errors = page.evaluate(
             "() => [...document.querySelectorAll('.jp-OutputArea-output')]"
             ".map(e => e.textContent).filter(t => /Error displaying widget|model not found/"
             ".test(t))")
         assert errors == []
-
-
-def test_diagram_renders_in_notebook7(lab: Lab) -> None:
-    assert lab.sandbox is not None
-    assert lab.sandbox.request("GET", "/readyz")[0] == 200
-    with chromium() as browser:
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        open_notebook(page, lab.url("notebooks/diagram.ipynb"))
-        run_cell(page, 0)
-        page.wait_for_selector(".kubelab-live [data-node]", state="attached", timeout=180_000)
-        page.wait_for_selector(".kubelab-live path[data-link='scheduler']", state="attached",
-                               timeout=10_000)
-        page.screenshot(path=str(ARTIFACTS / "diagram-notebook7.png"), full_page=True)
