@@ -1,4 +1,4 @@
-"""kubelab.why on objects recorded from real clusters (kind, EKS, AKS), not made by us.
+"""kubelab.why on objects recorded from real clusters (kind, EKS, AKS, GKE), not made by us.
 
 The recordings live in ``recorded/`` with their origin in ``recorded/PROVENANCE.toml``. Most
 are ``kubectl describe pod`` printouts, the form people paste; ``describe_pod`` reads one back
@@ -68,6 +68,27 @@ def _state(head: str, detail: dict[str, str]) -> Obj:
     return {word: body} if word else {}
 
 
+def _probe(text: str) -> Obj:
+    """A probe line as describe prints it (``exec [sh -c exit 1] delay=5s …``,
+    ``http-get http://:8080/healthz …``, ``tcp-socket :6379 …``) → the probe's handler.
+
+    describe joins an exec command's words with spaces, so the reader keeps the words it
+    shows; joined again they read as the printout does.
+    """
+    if text.startswith("exec ["):
+        return {"exec": {"command": text[len("exec ["):text.index("]")].split()}}
+    kind, _, rest = text.partition(" ")
+    target = rest.split()[0] if rest else ""
+    if kind == "http-get":
+        hostport, _, path = target.split("://", 1)[1].partition("/")
+        port = hostport.rpartition(":")[2]
+        return {"httpGet": {"path": "/" + path, "port": int(port) if port.isdigit() else port}}
+    if kind == "tcp-socket":
+        port = target.rpartition(":")[2]
+        return {"tcpSocket": {"port": int(port) if port.isdigit() else port}}
+    return {}
+
+
 def _containers(lines: list[str]) -> tuple[list[Obj], list[Obj]]:
     """(spec containers, container statuses) from a ``Containers:`` section."""
     specs: list[Obj] = []
@@ -104,6 +125,8 @@ def _containers(lines: list[str]) -> tuple[list[Obj], list[Obj]]:
                         status["restartCount"] = int(value)
                     elif field in ("Limits", "Requests"):
                         spec.setdefault("resources", {})[field.lower()] = _quantities(block)
+                    elif field in ("Liveness", "Readiness", "Startup"):
+                        spec[f"{field.lower()}Probe"] = _probe(value)
                 i = j
             specs.append(spec)
             statuses.append(status)
@@ -248,6 +271,12 @@ CASES: dict[str, tuple[tuple[str, ...], str, str, tuple[str, ...], tuple[str, ..
                                                "user-profile-resources",),
         'ReplicaSet "user-profile-resources-659d4dd659" has timed out progressing',
         "kubectl rollout status deployment/user-profile-resources"),
+    "kind-readiness-probe-failed": (
+        ("kind-readiness-probe-failed.describe.txt",), "pod/search-engine-service",
+        "ReadinessProbe",
+        ("running but not ready", "(command sh -c exit 1)",
+         "the command exits with an error and prints nothing"),
+        ("exit 0",), "Readiness probe failed:", "kubectl describe pod search-engine-service"),
 }
 
 
@@ -280,6 +309,42 @@ def test_a_pod_that_recovered_after_its_node_was_not_ready_is_fine() -> None:
     found = diagnose("pod/orders-app-6c8868cb6d-qcv2t", objects, ns)
     assert found.ok and found.reason == "Ready", found.text()
     assert "node kind-double-node-worker" in found.evidence[0]
+
+
+def test_an_exec_probe_that_prints_nothing_is_not_quoted_as_an_empty_message() -> None:
+    """kind: the kubelet's event is "Readiness probe failed:" and nothing after it (the probe
+    is ``sh -c exit 1``); the problem must not read "(Readiness probe failed:)"."""
+    found = case("kind-readiness-probe-failed")
+    assert "probe failed:)" not in found.problem and "()" not in found.problem, found.problem
+    objects, _ = load("kind-readiness-probe-failed.describe.txt")
+    probe = objects.pods[0]["spec"]["containers"][0]["readinessProbe"]
+    assert probe == {"exec": {"command": ["sh", "-c", "exit", "1"]}}
+
+
+@pytest.mark.parametrize(("files", "target", "node"), [
+    (("gke-running.describe.txt",), "pod/payment-processor-598445cb54-xd5s8",
+     "gke-natan-develop-pool-2-41363a6e-xyv9"),
+    (("gke-kube-dns.pod.yaml",), "pod/kube-dns-548976df6c-d9kkv",
+     "gke-istio-test-default-pool-866a0405-ftch"),
+])
+def test_running_pods_recorded_on_gke_are_fine(files: tuple[str, ...], target: str,
+                                                node: str) -> None:
+    """GKE: a workload pod and kube-dns (four containers, GKE's critical-addon toleration)
+    as GKE served them; nothing is wrong, and the evidence names the GKE node."""
+    objects, ns = load(*files)
+    found = diagnose(target, objects, ns)
+    assert found.ok and found.reason == "Ready", found.text()
+    assert f"node {node}" in found.evidence[0]
+
+
+def test_a_node_recorded_on_gke_is_ready() -> None:
+    """GKE 1.11: node-problem-detector's conditions (KernelDeadlock, FrequentUnregister-
+    NetDevice…) stand beside the kubelet's; only Ready decides, and its message is quoted."""
+    node = yaml.safe_load((RECORDED / "gke-node.node.yaml").read_text())
+    assert node["metadata"]["labels"]["cloud.google.com/gke-nodepool"] == "default-pool"
+    found = diagnose(f"node/{node['metadata']['name']}", Objects(nodes=[node]))
+    assert found.ok and found.reason == "Ready", found.text()
+    assert "kubelet is posting ready status. AppArmor enabled" in found.evidence[0]
 
 
 def test_describe_reader_keeps_the_recorded_fields() -> None:
@@ -420,5 +485,6 @@ def test_every_recording_has_provenance() -> None:
             assert entry[key], (key, entry)
     used = {f for files, *_ in CASES.values() for f in files}
     used |= {"kind-recovered-after-node-not-ready.describe.txt", "scheduler-verdicts.toml",
-             "kubelet-messages.toml", "deleted-pod-metadata.toml"}
+             "kubelet-messages.toml", "deleted-pod-metadata.toml", "gke-running.describe.txt",
+             "gke-kube-dns.pod.yaml", "gke-node.node.yaml"}
     assert used == set(on_disk)

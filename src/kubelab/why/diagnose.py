@@ -877,12 +877,26 @@ class _PodDoctor:
         if unhealthy is not None:
             said = _message(unhealthy)
             where = _probe_target(probe) if probe else ""
+            # The kubelet's prober writes "Readiness probe failed: " and then what the probe
+            # printed; an exec probe that exits non-zero without output leaves nothing after
+            # the colon (recorded on kind: exec [sh -c exit 1]), and "(Readiness probe
+            # failed:)" tells a beginner nothing.
+            detail = said.split("probe failed:", 1)[1].strip() if "probe failed:" in said \
+                else said.strip()
+            if detail:
+                why = f"fails ({said})"
+            elif probe and probe.get("exec"):
+                why = "fails: the command exits with an error and prints nothing"
+            else:
+                why = "fails (the kubelet gives no reason)"
             return self.result(
                 f"Pod {self.name} is running but not ready, so Services send it no traffic: "
-                f"its readiness probe{where} fails ({said}).", "ReadinessProbe",
+                f"its readiness probe{where} {why}.", "ReadinessProbe",
                 evidence=(_quote_event(unhealthy), "Ready condition: False"),
                 commands=(self.describe,),
-                fix="Make the probe match the app (the path and port it answers on), or fix "
+                fix="Make the probe's command exit 0 once the app is ready, or fix the app "
+                    "so the command succeeds." if probe and probe.get("exec") else
+                    "Make the probe match the app (the path and port it answers on), or fix "
                     "the app so the probe succeeds.")
         gates = self.spec.get("readinessGates") or []
         if gates:
