@@ -301,7 +301,8 @@ class DiagramState:
 
     @property
     def pods(self) -> tuple[PodChip, ...]:
-        """Every pod drawn: those on nodes, then those waiting for the scheduler."""
+        """Every pod drawn: those on nodes, then those waiting for the scheduler (and those
+        bound to a node the snapshot does not list)."""
         return tuple(p for n in self.nodes for p in n.pods) + self.waiting
 
     @property

@@ -254,16 +254,28 @@ def _waiting(scene: Scene, state: DiagramState, top: int, changed: Mapping[str, 
     wid = "waiting"
     scene[wid] = _el("g", "layer/boxes", {"data-section": "waiting",
                                           "transform": f"translate({GUTTER},{top})"})
+    # The lane also holds pods bound to a node the snapshot does not list (a partial
+    # recording, a node object deleted before PodGC removed its pods, or a node hidden from
+    # the viewer); they are not Pending and the scheduler has nothing left to do for them.
     reasons: dict[str, int] = {}
+    pending = elsewhere = 0
     for p in state.waiting:
-        reasons[p.reason] = reasons.get(p.reason, 0) + 1
+        if p.node:
+            elsewhere += 1
+            reason = f"{p.reason} on {p.node} (node not listed)"
+        else:
+            pending += 1
+            reason = p.reason
+        reasons[reason] = reasons.get(reason, 0) + 1
     shown = list(reasons.items())[:3]
     height = 40 + 14 * len(shown) + (40 if len(state.waiting) <= NAMED_CHIPS_UP_TO else 60)
     scene[wid + "#frame"] = _el("rect", wid, {
         "width": WIDTH - 2 * GUTTER, "height": height, "rx": 8, "fill": "#f7f8fa",
         "stroke": "#9aa5b1", "stroke-dasharray": "5 3"})
+    titles = ([f"Waiting for the scheduler ({pending} Pending)"] if pending else []) + (
+        [f"On nodes not listed ({elsewhere})"] if elsewhere else [])
     scene[wid + "#title"] = _el("text", wid, {"x": 8, "y": 18, "font-weight": 700},
-                                f"Waiting for the scheduler ({len(state.waiting)} Pending)")
+                                " \u00b7 ".join(titles))
     for i, (reason, n) in enumerate(shown):
         scene[f"{wid}#reason{i}"] = _el("text", wid, {"data-reason": "", "x": 8, "y": 34 + 14 * i,
                                                       "fill": _MUTED}, f"{n} \u00d7 {reason}")
@@ -297,13 +309,15 @@ def build(state: DiagramState, cache: ElementCache | None = None) -> Scene:
             "Managed cluster: the provider runs the API server, etcd, scheduler and "
             "controller manager outside your nodes; only the API's answers are visible.")
     cp_nodes = ", ".join(n.name for n in state.nodes if n.control_plane)
-    where = cp_nodes or ("hidden" if info.control_plane_hidden else "not visible")
+    where = (f"control plane on {cp_nodes}" if cp_nodes else
+             "control plane: run by the provider, out of sight" if info.control_plane_hidden
+             else "control plane: not visible")
     scene["cp/frame"] = _el("rect", "layer/links", {
         "x": API[0] - 200, "y": 2, "width": API[2] + 420, "height": 124, "rx": 10,
         "fill": "#f5f8ff", "stroke": "#c9d1db"})
     scene["cp/label"] = _el("text", "layer/links", {
         "x": API[0] - 194, "y": 120, "fill": _MUTED, "font-size": 10},
-        f"control plane on {where}" if len(where) < 60 else "control plane")
+        where if len(where) < 60 else "control plane")
     for comp in state.control_plane:
         if comp.key == "apiserver":
             _box(scene, "cp/apiserver", "layer/boxes", comp, *API,
