@@ -135,6 +135,7 @@ def _warm_up() -> None:
     for path in openapi.served_paths():
         openapi.v3_group_version(path)
     fieldcheck.unknown_fields("apps/v1", "Deployment", {"spec": {}})
+    openapi.keep_model_facts()  # the next sandbox reads them from disk instead
 
 
 class Sandbox:

@@ -27,13 +27,15 @@ which the client drops, come from a table generated from upstream's published sp
 ``+enum`` types (values and a "Possible enum values" paragraph) from a table generated from
 ``k8s.io/api``'s sources (:mod:`kubelab.sandbox.api.openapi_enums`).
 
-Building everything takes a few hundred milliseconds once the client is imported, so it happens
-lazily, on the first request for a document, and is cached per group-version; nothing here
-runs at import time.
+Building everything takes a few hundred milliseconds once the client is imported (seconds on
+a busy machine), so it happens lazily, on the first request for a document, and is cached per
+group-version, in memory and on disk for the next sandbox (:mod:`.openapi_cache`); nothing
+here runs at import time.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import hashlib
 import importlib
@@ -48,6 +50,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from kubelab.sandbox.api import openapi_cache
 from kubelab.sandbox.api.kinds import ALSO_SERVED, KINDS, KindInfo, Subresource
 from kubelab.sandbox.api.openapi_descriptions import DESCRIPTIONS
 from kubelab.sandbox.api.openapi_enums import ENUMS
@@ -262,11 +265,19 @@ def model_class(name: str) -> Any:
 
 
 def has_model(name: str) -> bool:
+    known = _facts()["has"].get(name)
+    if isinstance(known, bool):
+        return known
     try:
         model_class(name)
     except KeyError:
-        return False
-    return True
+        found = False
+    else:
+        found = True
+    with _FACTS_LOCK:
+        _facts()["has"][name] = found
+        _facts_changed.set()
+    return found
 
 
 def _classify(annotation: Any) -> FieldType:
@@ -322,6 +333,10 @@ def _override(model: str, wire: str, ftype: FieldType) -> FieldType:
 @cache
 def model_fields(model: str) -> tuple[ModelField, ...]:
     """The fields of a client model with their wire names, in the model's order."""
+    known = _facts()["fields"].get(model)
+    if isinstance(known, list):
+        with contextlib.suppress(TypeError, ValueError, KeyError, IndexError):
+            return tuple(ModelField(w, _field_type(t), bool(r), str(d)) for w, t, r, d in known)
     cls = model_class(model)
     out: list[ModelField] = []
     for name, info in cls.model_fields.items():
@@ -329,7 +344,50 @@ def model_fields(model: str) -> tuple[ModelField, ...]:
             cls.attribute_map.get(name, name) if hasattr(cls, "attribute_map") else name)
         ftype = _override(model, wire, _classify(info.annotation))
         out.append(ModelField(wire, ftype, info.is_required(), info.description or ""))
+    with _FACTS_LOCK:
+        _facts()["fields"][model] = [[f.wire, _field_type_json(f.type), f.required,
+                                      f.description] for f in out]
+        _facts_changed.set()
     return tuple(out)
+
+
+# The facts read from the client's models (which exist, and their fields) are kept on disk
+# with the documents (:mod:`.openapi_cache`): importing the models and building their pydantic
+# classes costs a second or more, paid by every new sandbox's first `kubectl get` (column
+# descriptions), `apply` (strict field validation) and decoding otherwise.
+_FACTS_LOCK = threading.RLock()
+_FACTS: dict[str, dict[str, Any]] = {}
+_facts_changed = threading.Event()
+
+
+def _facts() -> dict[str, dict[str, Any]]:
+    if not _FACTS:
+        with _FACTS_LOCK:
+            if not _FACTS:
+                stored = openapi_cache.read("models")
+                ok = isinstance(stored, dict) and all(
+                    isinstance(stored.get(k), dict) for k in ("has", "fields"))
+                _FACTS.update(stored if ok else {"has": {}, "fields": {}})
+    return _FACTS
+
+
+def _field_type_json(ftype: FieldType) -> list[Any]:
+    return [ftype.kind, ftype.model, None if ftype.item is None else _field_type_json(ftype.item)]
+
+
+def _field_type(data: list[Any]) -> FieldType:
+    kind, model, item = data
+    return FieldType(str(kind), str(model), None if item is None else _field_type(item))
+
+
+def keep_model_facts() -> None:
+    """Write the model facts learnt since the last call to the on-disk cache."""
+    if not _facts_changed.is_set():
+        return
+    with _FACTS_LOCK:
+        _facts_changed.clear()
+        snapshot = json.loads(json.dumps(_facts()))
+    openapi_cache.write("models", snapshot)
 
 
 def model_description(model: str) -> str:
@@ -819,10 +877,13 @@ def _document(path: str) -> tuple[dict[str, Any], str] | None:
     with _LOCK:
         cached = _DOCS.get(key)
         if cached is None:
+            cached = openapi_cache.load(key)
+        if cached is None:
             doc = _build(*gv)
             blob = json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
             cached = (doc, hashlib.sha512(blob).hexdigest().upper())
-            _DOCS[key] = cached
+            openapi_cache.save(key, *cached)
+        _DOCS[key] = cached
     return cached
 
 

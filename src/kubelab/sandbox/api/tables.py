@@ -29,7 +29,6 @@ Everything is a pure function of the objects and ``now`` (from the sandbox clock
 from __future__ import annotations
 
 import functools
-import importlib
 import ipaddress
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -82,17 +81,17 @@ class Column:
 
 @functools.cache
 def _field_doc(model: str, json_field: str) -> str:
-    """The OpenAPI description of ``json_field`` in the client model ``model`` ("" if unknown)."""
+    """The OpenAPI description of ``json_field`` in the client model ``model`` ("" if unknown).
+
+    Read through :func:`kubelab.sandbox.api.openapi.model_fields`, whose facts are kept on
+    disk, so a new sandbox's first ``kubectl get`` does not wait for the client's models."""
+    from kubelab.sandbox.api import openapi
+
     try:
-        models = importlib.import_module("kubernetes.client")
-        cls = getattr(models, model)
-        fields = cls.model_fields
-    except (ImportError, AttributeError):
+        fields = openapi.model_fields(model)
+    except (ImportError, KeyError):
         return ""
-    for name, info in fields.items():
-        if (info.serialization_alias or name) == json_field:
-            return str(info.description or "")
-    return ""
+    return next((f.description for f in fields if f.wire == json_field), "")
 
 
 def _name_column() -> Column:
