@@ -150,3 +150,50 @@ async def test_follow_logs_streams_new_lines() -> None:
         assert seen == ["a\n", "b\n", "c\n"]
     finally:
         await agent.stop()
+
+
+async def _turns(count: int = 10) -> None:
+    for _ in range(count):
+        await asyncio.sleep(0)
+
+
+async def test_probe_loop_rests_until_a_container_with_a_probe_starts() -> None:
+    """No probe anywhere: the loop does not wake on the clock (it scanned every pod of the
+    node each simulated second); a started container with a probe wakes it and is probed."""
+    sim = Sim()
+    sim.probe = None
+    runtime = sim.kubelet.runtime
+    scans: list[float] = []
+    scan = runtime.due_probes
+
+    def counted(clock: object) -> list[object]:
+        scans.append(sim.clock.monotonic())
+        return scan(sim.clock)  # type: ignore[return-value]
+
+    runtime.due_probes = counted  # type: ignore[assignment,method-assign]
+    agent = KubeletAgent(runtime, Fabric(), sim.clock)
+    agent.requeue = lambda key: None
+    await agent.start(heartbeat=False)
+    try:
+        sim.pod("plain", [{"name": "c", "image": "busybox", "command": ["sleep", "3600"]}])
+        sim.run_for(5)
+        await _turns()
+        assert sim.container("plain")["state"].get("running")
+        quiet = len(scans)
+        for _ in range(30):
+            sim.clock.advance(1.0)
+            await _turns()
+        assert len(scans) == quiet  # thirty simulated seconds, no scan
+        probe = {"exec": {"command": ["true"]}, "periodSeconds": 1}
+        sim.pod("probed", [{"name": "c", "image": "busybox", "command": ["sleep", "3600"],
+                            "readinessProbe": probe}])
+        sim.run_for(5)
+        for _ in range(3):
+            sim.clock.advance(1.0)
+            await _turns()
+        record = runtime.find("default", "probed")
+        assert record is not None
+        assert record.containers["c"].probes["readiness"].result is True
+        assert len(scans) > quiet
+    finally:
+        await agent.stop()

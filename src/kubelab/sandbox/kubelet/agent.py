@@ -369,8 +369,14 @@ class KubeletAgent:
                 for key in await self.probe_once():
                     self._requeue_key(key)
             delay = self.runtime.next_probe_in(self.clock)
-            delay = PROBE_POLL if delay is None else min(max(delay, 0.01), PROBE_POLL)
             self._wake.clear()
+            if delay is None:
+                # No container has a probe: nothing can become due before one starts, and a
+                # start wakes this loop. Polling here cost every node a scan of all its pods
+                # twenty times a real second at speed 20 (12 % of the loop at 5,000 pods).
+                await self._wake.wait()
+                continue
+            delay = min(max(delay, 0.01), PROBE_POLL)
             sleeper = asyncio.ensure_future(self.clock.sleep(delay))
             waker = asyncio.ensure_future(self._wake.wait())
             try:

@@ -227,7 +227,9 @@ class NodeRuntime:
             if pod.stopping:
                 continue
             for container in pod.containers.values():
-                if container.step != "running":
+                # Most containers have no probe: no dict of active probes is built for them
+                # (the probe loop looks at every pod of the node on each of its turns).
+                if not container.probes or container.step != "running":
                     continue
                 for kind, worker in active_probes(container).items():
                     if worker.due_in(clock) <= 1e-9:
@@ -235,8 +237,10 @@ class NodeRuntime:
         return tasks
 
     def next_probe_in(self, clock: Clock) -> float | None:
+        """Simulated seconds until the next probe is due; None when no container has a
+        probe to run (nothing is due until a container starts)."""
         delays = [worker.due_in(clock) for pod in self.pods.values() if not pod.stopping
-                  for c in pod.containers.values() if c.step == "running"
+                  for c in pod.containers.values() if c.probes and c.step == "running"
                   for worker in active_probes(c).values()]
         return max(0.0, min(delays)) if delays else None
 
