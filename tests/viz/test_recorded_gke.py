@@ -20,6 +20,7 @@ import yaml
 from kubelab.viz import scene as scenes
 from kubelab.viz.model import ClusterSnapshot, project
 from kubelab.viz.render import render
+from kubelab.viz.widgets import details_html
 
 RECORDED = Path(__file__).parent.parent / "why" / "recorded"
 Obj = dict[str, Any]
@@ -127,3 +128,15 @@ def test_gke_recording_renders_with_the_managed_note() -> None:
     assert {f"link/kubelet/{node['metadata']['name']}", "link/scheduler"} <= links
     html = render(state)
     assert 'data-note="control-plane-hidden"' in html and node["metadata"]["name"] in html
+
+
+def test_clicking_the_recorded_pod_and_node_shows_their_diagnosis() -> None:
+    snap, node, pod = gke_snapshot()
+    state = project(snap)
+    key = f"{pod['metadata']['namespace']}/{pod['metadata']['name']}"
+    html = details_html(snap, state, "pod", key)
+    assert "data-diagnosis='Ready'" in html and "running and ready" in html
+    assert pod["spec"]["nodeName"] in html and "4/4" in html
+    html = details_html(snap, state, "node", node["metadata"]["name"])
+    assert "data-diagnosis='Ready'" in html
+    assert "kubelet is posting ready status. AppArmor enabled" in html
