@@ -198,7 +198,7 @@ class Kubelet:
             for index, container in enumerate(spec.get(field) or []):
                 record.containers[container.get("name", "")] = ContainerRecord(
                     container.get("name", ""), container, init, index, now)
-        self.runtime.pods[record.uid] = record
+        self.runtime.add(record)
         return record
 
     def _admit_ephemeral(self, pod: Obj, record: PodRecord, clock: Clock) -> None:

@@ -163,6 +163,8 @@ class NodeRuntime:
         self.network = ipaddress.ip_network(f"10.244.{index}.0/24")
         self.node_ip = f"172.18.0.{index + 2}"
         self.pods: dict[str, PodRecord] = {}
+        #: (namespace, name) -> uid of the admitted pod of that name (see :meth:`find`).
+        self._names: dict[tuple[str, str], str] = {}
         self.images: dict[str, Image] = {}
         self.running = True
         self.pull_backoff = Backoff()
@@ -181,8 +183,22 @@ class NodeRuntime:
     def pod_cidr(self) -> str:
         return str(self.network)
 
+    def add(self, record: PodRecord) -> None:
+        """Admit a pod: keep its record, and its name for :meth:`find`."""
+        self.pods[record.uid] = record
+        self._names[(record.namespace, record.name)] = record.uid
+
     def find(self, namespace: str, name: str) -> PodRecord | None:
-        for record in self.pods.values():
+        """The record of the pod ``namespace/name`` on this node: one lookup (every event
+        of the node's pods and every pod sync asks; a scan of the node's pods was a
+        hundred comparisons each at 5,000 pods on 50 nodes)."""
+        uid = self._names.get((namespace, name))
+        record = self.pods.get(uid) if uid is not None else None
+        if record is not None and record.namespace == namespace and record.name == name:
+            return record
+        if len(self._names) == len(self.pods):
+            return None
+        for record in self.pods.values():  # a record put in ``pods`` without add()
             if record.namespace == namespace and record.name == name:
                 return record
         return None
@@ -203,6 +219,8 @@ class NodeRuntime:
         record = self.pods.pop(uid, None)
         if record is None:
             return
+        if self._names.get((record.namespace, record.name)) == uid:
+            del self._names[(record.namespace, record.name)]
         for container in record.containers.values():
             if container.running:
                 self.notify_stopped(record, container)
