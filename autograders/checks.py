@@ -23,7 +23,8 @@ from kubelab.apimachinery.selectors import selector_string
 
 # Kinds whose objects appear only when a learner's command creates them.
 LEARNER_KINDS = {"deployment", "service", "secret", "configmap", "namespace", "pod",
-                 "resourcequota", "job", "cronjob", "persistentvolumeclaim", "statefulset"}
+                 "resourcequota", "job", "cronjob", "persistentvolumeclaim", "statefulset",
+                 "horizontalpodautoscaler"}
 
 
 def _ref(kind: str, name: str, namespace: str) -> str:

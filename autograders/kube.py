@@ -40,6 +40,7 @@ RESOURCES: dict[str, tuple[str, str, bool]] = {
     "serviceaccount": ("/api/v1", "serviceaccounts", True),
     "role": ("/apis/rbac.authorization.k8s.io/v1", "roles", True),
     "rolebinding": ("/apis/rbac.authorization.k8s.io/v1", "rolebindings", True),
+    "horizontalpodautoscaler": ("/apis/autoscaling/v2", "horizontalpodautoscalers", True),
 }
 
 

@@ -15,7 +15,7 @@ from autograders.engine import Check, Exercise
 
 LESSON_MODULES = ("lesson01", "lesson02", "lesson03", "lesson04", "lesson05", "lesson05b",
                   "lesson06", "lesson07", "lesson08", "lesson09", "lesson10", "lesson11",
-                  "lesson12", "lesson13", "lesson14")
+                  "lesson12", "lesson13", "lesson14", "lesson15")
 
 
 @dataclass(frozen=True)

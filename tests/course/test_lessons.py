@@ -47,7 +47,7 @@ WORKERS = int(os.environ.get("KUBELAB_COURSE_WORKERS", "3"))
 # it, so a stale number costs minutes, never correctness). Unknown lessons count as heavy.
 COST = {"01": 1.0, "02": 1.4, "03": 1.0, "04": 0.75, "05": 0.7, "05b": 1.0, "06": 1.25,
         "07": 1.0, "08": 0.85, "09": 1.35, "10": 1.2, "11": 1.0, "12": 1.0, "13": 0.8,
-        "14": 1.0}
+        "14": 1.0, "15": 1.2}
 
 
 @dataclass

@@ -259,6 +259,20 @@ VARIANTS: dict[str, list[Variant]] = {
             "shop_status, _ = via_ingress('shop.example')\n%kubectl describe ingress shop")},
             {"test-14-broken": 1}, {"test-14-broken": "shop.example/ goes to hello-v1:8081"}),
     ],
+    # Lesson 15: each prediction wrong once (no request read as 0 %; the first step read as a
+    # jump to maxReplicas), and the default 300 s scale-down window left in the manifest (the
+    # HPA still gets back to 1 replica: grading runs on virtual time).
+    "15-metrics-autoscaling": [
+        Variant("predicted-zero-percent", {"ex-15-predict-targets": (
+            'predicted_targets = "cpu: 0%/50%"')},
+            {"test-15-requests": 4}, {"test-15-requests": "predicted_targets is 'cpu: 0%/50%'"}),
+        Variant("predicted-max-replicas", {"ex-15-predict-load": (
+            "predicted_utilisation = 250\npredicted_replicas = 10")},
+            {"test-15-scale-up": 2}, {"test-15-scale-up": "predicted_replicas is 10"}),
+        Variant("default-window", {"ex-15-behavior": None},
+                {"test-15-scale-down": 4},
+                {"test-15-scale-down": "stabilizationWindowSeconds is 300"}),
+    ],
 }
 
 # Variants that edit the instructor's manifest: (lesson, variant, cell) -> (old, new) text.
@@ -308,4 +322,6 @@ EDITS: dict[tuple[str, str, str], list[tuple[str, str]]] = {
         ("--serviceaccount=rbac-lab:log-reader", "--user=log-reader")],
     ("14-ingress", "v2-path-exact", "ex-14-ingress"): [
         ("hello.example/v2*=", "hello.example/v2=")],
+    ("15-metrics-autoscaling", "default-window", "ex-15-behavior"): [
+        ("stabilizationWindowSeconds: 30", "stabilizationWindowSeconds: 300")],
 }
