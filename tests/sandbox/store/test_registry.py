@@ -193,3 +193,31 @@ def test_state_survives_reopening_the_datastore(tmp_path: Path) -> None:
     again = Registry(ManualClock(), db)
     assert again.get(CM, "default", "kept")["data"] == {"k": "v"}
     assert again.revision == revision
+
+
+def test_an_object_over_the_size_limit_is_refused_and_nothing_is_written(
+        tmp_path: Path) -> None:
+    reg = Registry(ManualClock(), tmp_path / "etcd.sqlite", seed=1, max_object_bytes=2048)
+    reg.create(NS, {"metadata": {"name": "default"}})
+    reg.create(CM, _cm("small", k="v"), namespace="default")
+    revision = reg.revision
+    with pytest.raises(ApiError) as err:
+        reg.create(CM, _cm("big", k="x" * 4096), namespace="default")
+    assert (err.value.code, err.value.reason) == (413, "RequestEntityTooLarge")
+    assert err.value.message == "Request entity too large: limit is 2048"
+    grown = reg.get(CM, "default", "small")
+    grown["data"]["k"] = "x" * 4096
+    with pytest.raises(ApiError) as err:
+        reg.update(CM, grown, namespace="default")
+    assert err.value.code == 413
+    assert reg.revision == revision
+    assert reg.peek(CM, "default", "big") is None
+    kept = reg.get(CM, "default", "small")
+    assert kept["data"] == {"k": "v"} and kept["metadata"]["resourceVersion"] == str(revision)
+    # Just under the limit is stored, and the stored row is what the datastore holds.
+    fits = _cm("fits", k="x" * 1500)
+    stored = reg.create(CM, fits, namespace="default")
+    reg.log.flush()
+    key = storage_key(CM, "default", "fits")
+    assert reg.log.value_at(key, int(stored["metadata"]["resourceVersion"])) == stored
+    reg.close()

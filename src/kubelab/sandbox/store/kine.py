@@ -164,13 +164,21 @@ class KineLog:
     def next_revision(self) -> int:
         return self._revision + 1
 
+    @staticmethod
+    def encode(value: dict[str, Any]) -> str:
+        """A row's value as it is stored (compact JSON)."""
+        return json.dumps(value, separators=(",", ":"))
+
     def append(self, key: str, value: dict[str, Any] | None, *, created: bool,
-               deleted: bool, create_revision: int, prev_revision: int) -> int:
+               deleted: bool, create_revision: int, prev_revision: int,
+               text: str | None = None) -> int:
         """Append one row at revision ``next_revision()`` and return it; the row is committed
-        in the background (see :meth:`synced`), or at once for a log with no file."""
+        in the background (see :meth:`synced`), or at once for a log with no file.
+        ``text``: ``value`` already encoded by :meth:`encode` (the registry's size check)."""
         revision = self._revision + 1
         # Encoded here, on the caller's thread: the writer never touches a live object.
-        text = json.dumps(value, separators=(",", ":")) if value is not None else None
+        if text is None and value is not None:
+            text = self.encode(value)
         op = _Append(revision, key, created, deleted, create_revision or revision,
                      prev_revision, text)
         self._revision = revision
