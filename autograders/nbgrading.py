@@ -93,7 +93,10 @@ ATTEMPTS = 3
 
 
 def _kernel_failed_to_start(text: str) -> bool:
-    return any(marker in text for marker in KERNEL_START_FAILURES)
+    # asyncio's bind error says "address already in use" (lower case) when the submission's
+    # sandbox lost its port in the same race.
+    lowered = text.lower()
+    return any(marker.lower() in lowered for marker in KERNEL_START_FAILURES)
 
 
 def _ok(result: dict[str, Any], what: str) -> None:
@@ -206,7 +209,18 @@ def grade_lesson(template: Path, work: Path, lesson: str,
     Seconds spent per student go into ``timings`` when given. Each notebook runs in its own
     scratch folder, as its own user when ``drop_privileges`` (None: when possible), and is
     scored from outside its kernel (:mod:`autograders.outside`).
+
+    With ``drop_privileges`` None this call holds the kernels' traverse grant
+    (:func:`autograders.outside.kernel_access`) while it grades, as ``kubelab grade`` does:
+    deciding from a probe alone would let a kernel run as another user only while some
+    other grading run happened to hold the grant, and fail ("Permission denied" on Python)
+    once that run ended. A caller that already holds it passes its verdict.
     """
+    if drop_privileges is None:
+        from autograders.outside import kernel_access
+
+        with kernel_access() as (drop, _):
+            return grade_lesson(template, work, lesson, submissions, timings, drop)
     from autograders.clock import SYSTEM_CLOCK
 
     shutil.copytree(template, work, dirs_exist_ok=True,

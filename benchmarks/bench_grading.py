@@ -39,6 +39,7 @@ import nbformat
 from autograders.classroom import grade_class
 from autograders.clock import SYSTEM_CLOCK
 from autograders.nbgrading import generate_release, grade_lesson, lessons
+from autograders.outside import kernel_access
 
 REPO = Path(__file__).resolve().parent.parent
 COURSE = REPO / "course"
@@ -83,8 +84,10 @@ def solution_notebook(source_course: Path, lesson: str, target: Path) -> Path:
     return target
 
 
-def grade_one(template: Path, work: Path, lesson: str, notebook: Path) -> float:
-    return timed(lambda: grade_lesson(template, work, lesson, {"student": notebook}))
+def grade_one(template: Path, work: Path, lesson: str, notebook: Path,
+              drop: bool | None = None) -> float:
+    return timed(lambda: grade_lesson(template, work, lesson, {"student": notebook},
+                                      drop_privileges=drop))
 
 
 def grade_class_dir(course: Path, lesson: str, notebook: Path, size: int, workers: int,
@@ -119,7 +122,11 @@ def main(argv: list[str] | None = None) -> int:
     names = args.lessons or lessons(COURSE)
     results: dict[str, Any] = {"class_size": args.class_size, "workers": args.workers,
                                "per_notebook": {}, "class": {}}
-    with tempfile.TemporaryDirectory(prefix="kubelab-bench-") as tmp:
+    # As `kubelab grade` does: hold the kernels' grant (as root) and probe once, outside the
+    # timings; each notebook's kernel then runs as its own user when it can.
+    with kernel_access() as (drop, reason), \
+            tempfile.TemporaryDirectory(prefix="kubelab-bench-") as tmp:
+        print(f"kernels run as a separate user: {'yes' if drop else f'no ({reason})'}")
         scratch = Path(tmp)
         trivial = trivial_course(scratch / "trivial")
         trivial_template = scratch / "trivial-template"
@@ -128,13 +135,14 @@ def main(argv: list[str] | None = None) -> int:
         template = scratch / "template"
         generate_release(COURSE, template, sorted({*names, args.lesson}))
 
-        grade_one(trivial_template, scratch / "w-warmup", TRIVIAL, trivial_nb)
+        grade_one(trivial_template, scratch / "w-warmup", TRIVIAL, trivial_nb, drop)
         print("floor: kubelab's grading path on a trivial notebook, measured before each lesson")
         total = 0.0
         for name in names:
             nb = solution_notebook(COURSE, name, scratch / "subs" / name / f"{name}.ipynb")
-            floor = grade_one(trivial_template, scratch / f"w-floor-{name}", TRIVIAL, trivial_nb)
-            seconds = grade_one(template, scratch / f"w-{name}", name, nb)
+            floor = grade_one(trivial_template, scratch / f"w-floor-{name}", TRIVIAL,
+                              trivial_nb, drop)
+            seconds = grade_one(template, scratch / f"w-{name}", name, nb, drop)
             total += seconds
             results["per_notebook"][name] = {"seconds": seconds, "floor": floor,
                                              "ratio": seconds / floor}

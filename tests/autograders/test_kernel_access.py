@@ -94,3 +94,29 @@ def test_a_killed_run_is_restored_by_the_next_one(closed_dir: Path, tmp_path: Pa
         assert _granted(closed_dir)
     assert _state(closed_dir) == before
     assert not saved_file.exists()
+
+
+def test_grading_one_lesson_holds_the_grant_while_its_kernels_run(
+        closed_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``grade_lesson`` (the benchmark's and the course tests' path) used to decide from a
+    probe alone: a probe made while another run held the grant said yes, and once that run
+    ended the kernel could not start Python ("Permission denied")."""
+    from autograders import nbgrading
+
+    seen: list[object] = []
+
+    def autograde(work: Path, lesson: str, student: str, drop: bool | None) -> list[object]:
+        seen.append((drop, _granted(closed_dir)))
+        with outside.kernel_access():  # another grading run starts and ends meanwhile
+            pass
+        seen.append(_granted(closed_dir))
+        return []
+
+    monkeypatch.setattr(nbgrading, "autograde", autograde)
+    before = _state(closed_dir)
+    (tmp_path / "template").mkdir()
+    notebook = tmp_path / "01.ipynb"
+    notebook.write_text("{}")
+    nbgrading.grade_lesson(tmp_path / "template", tmp_path / "work", "01", {"ada": notebook})
+    assert seen == [(True, True), True]
+    assert _state(closed_dir) == before

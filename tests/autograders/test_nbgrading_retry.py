@@ -50,3 +50,14 @@ def test_other_failures_are_not_retried(monkeypatch: pytest.MonkeyPatch) -> None
     with pytest.raises(nbgrading.NbgraderError, match="SyntaxError"):
         nbgrading.autograde(Path("w"), "01", "ada")
     assert grader.calls == 1
+
+
+def test_a_sandbox_that_lost_its_port_is_retried(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The submission's sandbox picks a free port, then binds it; another process can take it
+    # in between, and asyncio words the error in lower case.
+    lost = {"success": False, "error": "", "log": (
+        "RuntimeError: the sandbox exited with code 1:\nOSError: [Errno 98] error while "
+        "attempting to bind on address ('127.0.0.1', 44507): address already in use")}
+    grader = graded(monkeypatch, [lost, {"success": True}])
+    assert nbgrading.autograde(Path("w"), "01", "ada") == []
+    assert grader.calls == 2
