@@ -98,7 +98,8 @@ def scheduling(nodes: int = 50, pods: int = 1000) -> list[report.Figure]:
     floor_registry = _cluster(nodes, pods)
     start = time.perf_counter()
     for i in range(pods):
-        floor_registry.bind("default", f"p-{i:04d}", f"node-{i % nodes:02d}")
+        floor_registry.bind("default", f"p-{i:04d}", f"node-{i % nodes:02d}",
+                            copy_result=False)
     floor = time.perf_counter() - start
     print(f"# {pods} pods spread over {len(used)} of {nodes} nodes", flush=True)
     return [report.figure(f"schedule {pods} pods / {nodes} nodes", pods / elapsed, "pods/s",

@@ -145,6 +145,13 @@ def test_binding_sets_node_once() -> None:
     with pytest.raises(ApiError) as err:
         reg.bind("default", "p", "node-2")
     assert err.value.code == 409
+    # A caller's copy by default; the stored pod itself for in-process binders (the
+    # scheduler), which only read it.
+    assert bound is not reg.peek(PODS, "default", "p")
+    reg.create(PODS, _pod("q"), namespace="default")
+    stored = reg.bind("default", "q", "node-1", copy_result=False)
+    assert stored is reg.peek(PODS, "default", "q")
+    assert stored["spec"]["nodeName"] == "node-1"
 
 
 async def test_watch_from_a_revision_replays_later_rows_then_live_events() -> None:

@@ -468,6 +468,6 @@ class ComponentRunner:
                        propagation=action.propagation,
                        grace_period_seconds=action.grace_period_seconds, uid=action.uid)
         elif isinstance(action, Bind):
-            reg.bind(action.namespace, action.name, action.node, action.uid)
+            reg.bind(action.namespace, action.name, action.node, action.uid, copy_result=False)
         else:
             raise TypeError(f"unknown action {action!r}")

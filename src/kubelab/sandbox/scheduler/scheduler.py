@@ -121,7 +121,7 @@ class AssumingBind(Bind):
     pod: Obj = field(default_factory=dict, compare=False, repr=False)
 
     def finalize(self, registry: Any) -> None:
-        registry.bind(self.namespace, self.name, self.node, self.uid)
+        registry.bind(self.namespace, self.name, self.node, self.uid, copy_result=False)
         self.cache.assume(self.pod, self.node)
 
 

@@ -73,14 +73,20 @@ class Registry(generic.Registry):
         super().__init__(clock, path, storages=storage_for, seed=seed,
                          max_object_bytes=max_object_bytes, event_ttl=event_ttl)
 
-    def bind(self, namespace: str, name: str, node: str, uid: str | None = None) -> Obj:
-        """POST ``pods/<name>/binding`` (what the scheduler writes), returning the pod."""
+    def bind(self, namespace: str, name: str, node: str, uid: str | None = None, *,
+             copy_result: bool = True) -> Obj:
+        """POST ``pods/<name>/binding`` (what the scheduler writes), returning the pod
+        (``copy_result=False``: the stored pod itself, for callers that only read it)."""
         binding: Obj = {"apiVersion": "v1", "kind": "Binding",
                         "metadata": {"name": name, "namespace": namespace,
                                      **({"uid": uid} if uid else {})},
                         "target": {"kind": "Node", "name": node}}
         self.create_subresource(kinds.core("pods"), namespace, name, "binding", binding)
-        return self.get(kinds.core("pods"), namespace, name)
+        if copy_result:
+            return self.get(kinds.core("pods"), namespace, name)
+        stored = self.peek(kinds.core("pods"), namespace, name)
+        assert stored is not None
+        return stored
 
 
 RegistrySnapshot = generic.RegistrySnapshot

@@ -104,7 +104,7 @@ class BindingSubresource(CreateSubresource):
                     "spec": {**old["spec"], "nodeName": node}, "status": status}
 
         if not dry_run:
-            registry.guaranteed_update(PODS, namespace, name, assign)
+            registry.guaranteed_update(PODS, namespace, name, assign, copy_result=False)
         return None
 
 
@@ -204,7 +204,8 @@ class EvictionSubresource(CreateSubresource):
                                            pod_name: now}
             return {**old, "status": new_status}
 
-        registry.guaranteed_update(PDBS, meta["namespace"], name, decrement)
+        registry.guaranteed_update(PDBS, meta["namespace"], name, decrement,
+                                   copy_result=False)
 
     @staticmethod
     def _mark_disruption_target(registry: Registry, namespace: str, name: str,

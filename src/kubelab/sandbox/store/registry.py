@@ -832,20 +832,22 @@ class Registry:
     # ------------------------------------------------------------------ subresources
 
     def guaranteed_update(self, info: KindInfo, namespace: str, name: str,
-                          try_update: Callable[[Obj], Obj]) -> Obj:
+                          try_update: Callable[[Obj], Obj], *, copy_result: bool = True) -> Obj:
         """``GuaranteedUpdate``: ``try_update`` gets the stored object (do not mutate it)
         and returns the new version (or raises an ApiError to refuse); the new version is
-        written unless it is unchanged. How subresources like ``pods/binding`` write."""
+        written unless it is unchanged. How subresources like ``pods/binding`` write.
+        ``copy_result=False`` returns the stored object itself (for callers that do not
+        keep it: a deep copy of a pod was a fifth of a scheduler's bind)."""
         namespace = namespace if info.namespaced else ""
         old = self.peek(info, namespace, name)
         if old is None:
             raise errors.not_found(info, name)
         new = try_update(old)
         if new == old:
-            return copy.deepcopy(old)
+            return copy.deepcopy(old) if copy_result else old
         stored = self._commit(info, new, old=old, event_type="MODIFIED",
                               namespace=namespace, name=name)
-        return copy.deepcopy(stored)
+        return copy.deepcopy(stored) if copy_result else stored
 
     def create_subresource(self, info: KindInfo, namespace: str, name: str,
                            subresource: str, body: Obj, *, dry_run: bool = False) -> Obj | None:
