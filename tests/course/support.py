@@ -86,23 +86,58 @@ def execute(notebook: Path, state_dir: Path) -> list[dict[str, Any]]:
     return list(run_all(notebook, state_dir)["bad"])
 
 
-def run_all(notebook: Path, state_dir: Path) -> dict[str, Any]:
+def run_all(notebook: Path, state_dir: Path, twice: bool = False) -> dict[str, Any]:
     """Run All, as JupyterLab's menu does, with nbclient on the sandbox in ``state_dir``.
 
     Returns ``bad`` (every error output and stderr stream, with its cell), ``last_ran``
     (whether the last code cell got an execution count) and ``graded`` (grade id → the
-    first line of the check report each graded cell displayed, and its points).
+    first line of the check report each graded cell displayed, and its points) and
+    ``cells`` (each code cell's id, the seconds it ran and the text it showed).
+
+    With ``twice``, every code cell but the setup cell runs a second time right after its
+    first run, in the same kernel, as a learner who runs a cell again does (an undo run
+    twice, an apply of a changed object, a create that already happened). ``again`` then
+    lists what a second run showed and its first run did not: a kubectl error (the magic's
+    "What to do" display), or a self-check or graded report with a ✗. A second pass after
+    the lesson's last cell would replay the lesson on a cluster its clean-up cell emptied,
+    which tests little more than the first pass did.
     """
     code = """
-import json, sys, nbformat
+import copy, json, sys, nbformat
+from datetime import datetime
 from nbclient import NotebookClient
 nb = nbformat.read(sys.argv[1], 4)
+if sys.argv[2] == "twice":
+    doubled = []
+    for cell in nb.cells:
+        doubled.append(cell)
+        if cell.cell_type == "code" and cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") != "setup":
+            again = copy.deepcopy(cell)
+            again["id"] = (cell.get("id") or "cell")[:58] + "-again"
+            again.metadata["kubelab_again"] = True
+            doubled.append(again)
+    nb.cells = doubled
 NotebookClient(nb, timeout=180, kernel_name="python3", allow_errors=True).execute()
-bad, graded = [], {}
-for cell in nb.cells:
+REPORT = "application/vnd.kubelab.checks+json"
+def kubectl_errors(cell):
+    # The magic shows a failed kubectl command as its stderr plus "What to do: <hint>".
+    texts = [o.data["text/plain"] for o in cell.get("outputs", [])
+             if o.output_type == "display_data" and "\\nWhat to do: " in o.get("data", {}).get("text/plain", "")]
+    return {t.splitlines()[0].split(":")[0] + " / " + t.split("What to do: ")[-1] for t in texts}
+bad, graded, again = [], {}, []
+for i, cell in enumerate(nb.cells):
+    rerun = bool(cell.get("metadata", {}).get("kubelab_again"))
     for out in cell.get("outputs", []):
         if out.output_type == "error" or (out.output_type == "stream" and out.name == "stderr"):
-            bad.append({"cell": cell.source[:200], "output": out.get("text") or "\\n".join(out.get("traceback", []))[-2000:]})
+            bad.append({"cell": cell.source[:200], "again": rerun, "output": out.get("text") or "\\n".join(out.get("traceback", []))[-2000:]})
+    if rerun:
+        for err in sorted(kubectl_errors(cell) - kubectl_errors(nb.cells[i - 1])):
+            again.append({"cell": cell.source[:200], "problem": "kubectl error: " + err})
+        for out in cell.get("outputs", []):
+            report = out.get("data", {}).get(REPORT) if out.output_type == "display_data" else None
+            failed = [r["description"] + ": " + str(r["found"]) for r in (report or {}).get("results", []) if not r["passed"]]
+            if failed:
+                again.append({"cell": cell.source[:200], "problem": "check failed: " + "; ".join(failed)})
     meta = cell.get("metadata", {}).get("nbgrader", {})
     if meta.get("grade"):
         texts = [o.data["text/plain"] for o in cell.get("outputs", [])
@@ -111,18 +146,30 @@ for cell in nb.cells:
         graded[meta["grade_id"]] = {"points": meta.get("points"), "report": texts[0].splitlines()[0] if texts else None,
                                     "value": values[0] if values else None}
 code = [c for c in nb.cells if c.cell_type == "code"]
-print(json.dumps({"bad": bad, "graded": graded, "last_ran": code[-1].get("execution_count") is not None}))
+def took(cell):
+    t = cell.get("metadata", {}).get("execution", {})
+    if "iopub.execute_input" not in t or "shell.execute_reply" not in t:
+        return None
+    stamp = lambda key: datetime.fromisoformat(t[key].replace("Z", "+00:00"))
+    return (stamp("shell.execute_reply") - stamp("iopub.execute_input")).total_seconds()
+cells = [{"id": c.get("id"), "seconds": took(c),
+          "text": "\\n".join(o.get("text") or o.get("data", {}).get("text/plain", "") for o in c.get("outputs", []))[-3000:]}
+         for c in code]
+print(json.dumps({"bad": bad, "graded": graded, "again": again, "cells": cells,
+                  "last_ran": code[-1].get("execution_count") is not None}))
 """
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("NBGRADER", "KUBELAB_KUBECONFIG", "KUBELAB_CONTEXT"))}
     env["KUBELAB_STATE_DIR"] = str(state_dir)
     for attempt in range(3):
         try:
-            out = run_python(code, str(notebook), env=env)
+            out = run_python(code, str(notebook), "twice" if twice else "once", env=env)
             break
         except AssertionError as err:
             # Kernels started side by side can race for a TCP port (jupyter_client picks
             # free ports before the kernel binds them); only that is retried.
-            if "Kernel died before replying" not in str(err) or attempt == 2:
+            raced = ("Kernel died before replying" in str(err)
+                     or "Address already in use" in str(err))
+            if not raced or attempt == 2:
                 raise
     return dict(json.loads(out.strip().splitlines()[-1]))

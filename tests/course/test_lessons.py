@@ -4,9 +4,10 @@ One session fixture generates the release once, then grades each lesson's submis
 solution, the blank release and three deliberately wrong ones — runs nbgrader's Validator on
 the solution and the blank (each grading job in its own process, course copy and gradebook,
 with one fresh sandbox per notebook, as ``kubelab.connect`` gives under nbgrader), executes
-each instructor notebook as a learner would, on a sandbox of its own, and does Run All on each
-untouched student notebook (``notebooks/``) the same way; all of it as one pool of tasks,
-longest first.
+each instructor notebook as a learner would, on a sandbox of its own (every cell but the
+setup cell run a second time right after its first run, as a learner runs a cell again), and
+does Run All on each untouched student notebook (``notebooks/``) the same way; all of it as
+one pool of tasks, longest first.
 """
 
 from __future__ import annotations
@@ -28,11 +29,11 @@ from autograders.nbgrading import LessonJob, LessonResult, NotebookScore, grade_
 from course.support import (
     COURSE,
     REPO,
-    execute,
     generate_template,
     lessons,
     make_submission,
     run_all,
+    solution_text,
 )
 from course.variants import EDITS, VARIANTS
 
@@ -53,12 +54,15 @@ COST = {"01": 1.0, "02": 1.4, "03": 1.0, "04": 0.75, "05": 0.7, "05b": 1.0, "06"
 @dataclass
 class CourseRun:
     """Every lesson graded (solution, blank, wrong variants, Validator) and every solution
-    executed as a learner runs it, with the wall time each task took."""
+    executed as a learner runs it (``again``: what running each cell twice broke), with the
+    wall time each task took."""
 
     graded: dict[str, LessonResult]
     executed: dict[str, list[dict[str, Any]]]
     fresh: dict[str, dict[str, Any]] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    again: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    typos: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def _submissions(lesson: str, release: Path, folder: Path) -> dict[str, Path]:
@@ -74,6 +78,70 @@ def _submissions(lesson: str, release: Path, folder: Path) -> dict[str, Path]:
         nbformat.write(nb, str(path))
         subs[student] = path
     return subs
+
+
+@dataclass(frozen=True)
+class Typo:
+    """A learner's typo before one of a lesson's waiting cells.
+
+    ``cells`` are instructor cell ids run in order after the setup cell, each with its text
+    replacements; ``waits`` maps each waiting cell's position in ``cells`` to what its
+    output must say (kubectl's own words), ending well before the Python-side limit.
+    """
+
+    lesson: str
+    cells: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
+    waits: dict[int, tuple[str, ...]]
+
+
+# The speed the course runs at (Binder's and ``make lab``'s default).
+COURSE_SPEED = 5
+TIMED_OUT = ("timed out waiting", "exceeded its progress deadline")
+TYPOS = {
+    # Lesson 2: a pod with a misspelt image tag, waited for until Ready.
+    "02-wait": Typo("02-pods-deployments-scaling",
+                    (("02-003", (("node-hello:1.0", "node-hello:1.O"),)),),
+                    {0: ("timed out waiting",)}),
+    # Lesson 2: rollout status on a misspelt name, then on a misspelt image tag.
+    "02-rollout": Typo("02-pods-deployments-scaling",
+                       (("02-008", (("deployment/hello-world", "deployment/hello-wrold"),)),
+                        ("02-007", (("node-hello:1.0", "node-hello:1.O"),)),
+                        ("02-008", ())),
+                       {0: ("NotFound",), 2: TIMED_OUT}),
+    # Lesson 4: the upgrade to a misspelt tag (its cell waits for the rollout), then
+    # rollout status on a misspelt name.
+    "04-rollout": Typo("04-rolling-update-rollback",
+                       (("04-003", ()), ("04-004", ()),
+                        ("04-012", (("apprenda/kdemo:v2", "apprenda/kdemo:2"),)),
+                        ("04-004", (("deployment/kdemo-dep", "deployment/kdemo"),))),
+                       {2: TIMED_OUT, 3: ("NotFound",)}),
+}
+
+
+def _typo_run(name: str, root: Path) -> dict[str, Any]:
+    """The typo's cells (and the lesson's setup cell) as a notebook, Run All on a sandbox at
+    the course's speed."""
+    typo = TYPOS[name]
+    source = nbformat.read(str(COURSE / "source" / typo.lesson / f"{typo.lesson}.ipynb"), 4)
+    by_id = {c.get("id"): c for c in source.cells}
+    [setup] = [c for c in source.cells
+               if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "setup"]
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(setup.source)]
+    for cell_id, edits in typo.cells:
+        text = solution_text(by_id[cell_id].source)
+        for old, new in edits:
+            assert old in text, (cell_id, old)
+            text = text.replace(old, new)
+        nb.cells.append(nbformat.v4.new_code_cell(text))
+    path = root / name / "typo.ipynb"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, str(path))
+    handle = start_sandbox(root / name / "sandbox", speed=COURSE_SPEED)
+    try:
+        return run_all(path, handle.state_dir)
+    finally:
+        handle.stop()
 
 
 @pytest.fixture(scope="session")
@@ -111,9 +179,20 @@ def course_run(tmp_path_factory: pytest.TempPathFactory) -> CourseRun:
         results[key] = tasks[key][1]()
         seconds[key] = round(SYSTEM_CLOCK.monotonic() - start, 1)
 
-    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        for future in [pool.submit(run, key) for key in order]:
-            future.result()
+    # The typo runs wait out kubectl's timeouts at the course's speed: idle time, so they
+    # run beside the pool rather than in it.
+    with ThreadPoolExecutor(max_workers=len(TYPOS)) as waits:
+        typo_runs = {name: waits.submit(_typo_run, name, root / "typos") for name in TYPOS
+                     if TYPOS[name].lesson in LESSONS}
+        with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+            for future in [pool.submit(run, key) for key in order]:
+                future.result()
+        typos: dict[str, dict[str, Any]] = {}
+        for name, future in typo_runs.items():
+            try:   # a failed typo run fails its own test, not every test of the course
+                typos[name] = future.result()
+            except AssertionError as err:
+                typos[name] = {"error": str(err)[-3000:]}
     graded = {}
     for lesson in LESSONS:
         wrong_part = results[f"{lesson}/wrong"][f"{lesson}/wrong"]
@@ -121,15 +200,20 @@ def course_run(tmp_path_factory: pytest.TempPathFactory) -> CourseRun:
         graded[lesson] = LessonResult(right_part.scores + wrong_part.scores,
                                       right_part.validation,
                                       {**right_part.timings, **wrong_part.timings})
-    return CourseRun(graded, {lesson: results[f"{lesson}/execute"] for lesson in LESSONS},
-                     {lesson: results[f"{lesson}/run-all"] for lesson in LESSONS}, seconds)
+    return CourseRun(graded, {lesson: results[f"{lesson}/execute"]["bad"] for lesson in LESSONS},
+                     {lesson: results[f"{lesson}/run-all"] for lesson in LESSONS}, seconds,
+                     {lesson: results[f"{lesson}/execute"]["again"] for lesson in LESSONS},
+                     typos)
 
 
-def _execute(lesson: str, root: Path) -> list[dict[str, Any]]:
-    """The instructor's notebook run by nbclient as a learner runs it, on a fresh sandbox."""
+def _execute(lesson: str, root: Path) -> dict[str, Any]:
+    """The instructor's notebook run by nbclient as a learner runs it, on a fresh sandbox,
+    each cell but the setup twice in a row (a second full run costs twice as much and, after
+    the lesson's clean-up cell, replays the lesson on an emptied cluster)."""
     handle = start_sandbox(root / lesson, speed=50)
     try:
-        return execute(COURSE / "source" / lesson / f"{lesson}.ipynb", handle.state_dir)
+        return run_all(COURSE / "source" / lesson / f"{lesson}.ipynb", handle.state_dir,
+                       twice=True)
     finally:
         handle.stop()
 
@@ -247,6 +331,48 @@ def test_validator_passes_solution_and_fails_blank(graded: dict[str, LessonResul
 def test_solution_notebook_executes_cleanly(executed: dict[str, list[dict[str, object]]],
                                             lesson: str) -> None:
     assert executed[lesson] == []
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_every_cell_is_safe_to_run_twice(course_run: CourseRun, lesson: str) -> None:
+    """A learner runs a cell again (the README promises cells are safe to run twice): the
+    second run shows no kubectl error its first run did not (an AlreadyExists, a pod that
+    cannot change, an undo with nothing left to undo) and every self-check and graded report
+    it shows is all ✓. Python errors on either run fail the test above."""
+    assert course_run.again[lesson] == []
+
+
+@pytest.mark.parametrize("name", sorted(TYPOS))
+def test_a_typo_before_a_waiting_cell_ends_in_kubectls_words(course_run: CourseRun,
+                                                             name: str) -> None:
+    """At the course's speed, a misspelt name or image tag before a cell that waits (rollout
+    status) ends that cell with kubectl's own message and the magic's hint, before the
+    Python-side limit on kubectl (its ``--timeout`` plus a margin) could raise
+    TimeoutExpired: no traceback, and the cells after it still run."""
+    from kubelab.connect import kubectl_timeout
+
+    if name not in course_run.typos:
+        pytest.skip(f"{TYPOS[name].lesson} is not among KUBELAB_LESSONS")
+    run = course_run.typos[name]
+    assert "error" not in run, run.get("error")
+    assert run["bad"] == []
+    assert run["last_ran"]
+    cells = run["cells"][1:]   # after the setup cell
+    for index, words in TYPOS[name].waits.items():
+        cell = cells[index]
+        assert "What to do: " in cell["text"], cell
+        assert any(w in cell["text"] for w in words), (words, cell)
+        limit = min(kubectl_timeout(line.split()[1:]) or 0.0
+                    for line in cell_lines(TYPOS[name], index) if "--timeout" in line)
+        assert cell["seconds"] < limit - 10, (cell["seconds"], limit)
+
+
+def cell_lines(typo: Typo, index: int) -> list[str]:
+    """The ``%kubectl`` lines of the typo notebook's cell ``index`` (after the setup)."""
+    source = nbformat.read(str(COURSE / "source" / typo.lesson / f"{typo.lesson}.ipynb"), 4)
+    cell_id, _edits = typo.cells[index]
+    [cell] = [c for c in source.cells if c.get("id") == cell_id]
+    return [ln.strip() for ln in cell.source.splitlines() if ln.strip().startswith("%kubectl")]
 
 
 @pytest.mark.parametrize("lesson", LESSONS)
