@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
 import pytest
 
 from kubelab.viz.model import LEGEND, ClusterSnapshot, project
 from kubelab.viz.render import render
 from viz.support import NAMES, find, raw_fixture, snapshot
+
+STATIC = Path(__file__).resolve().parents[2] / "src" / "kubelab" / "viz" / "static"
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -55,3 +62,20 @@ def test_text_from_the_cluster_is_escaped() -> None:
     html = render(project(ClusterSnapshot.from_dict(data)))
     assert "<img" not in html
     assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in html
+
+
+def test_the_saved_drawing_is_copied_even_while_frames_keep_coming(tmp_path: Path) -> None:
+    """The front end copies the drawing into the widget state a saved notebook keeps 2 s
+    after a burst of frames, and at the latest 10 s after the first uncopied frame, so a
+    cluster whose heartbeats keep frames under 2 s apart still saves a recent drawing."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    script = STATIC / "diagram.js"
+    probe = tmp_path / "probe.mjs"
+    probe.write_text(
+        f"import {{ saveDelay }} from {json.dumps(script.as_uri())};\n"
+        "console.log(JSON.stringify([saveDelay(0, 0), saveDelay(0, 5000), saveDelay(0, 8500),"
+        " saveDelay(0, 9999), saveDelay(0, 12000)]));\n")
+    out = subprocess.run([node, str(probe)], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout) == [2000, 2000, 1500, 1, 0]

@@ -290,6 +290,12 @@ class LiveView {
   }
 }
 
+/** Milliseconds until the drawing is copied into the saved widget state: 2 s after the last
+ * frame, but no later than 10 s after the first frame not yet copied. */
+export function saveDelay(pendingSince, now, quiet = 2000, most = 10000) {
+  return Math.max(0, Math.min(quiet, pendingSince + most - now));
+}
+
 function render({ model, el: host }) {
   const root = document.createElement("div");
   root.className = "kubelab-diagram";
@@ -297,14 +303,21 @@ function render({ model, el: host }) {
   host.appendChild(root);
   let view = null;
   let saveTimer = null;
+  let pendingSince = null;
   const keepStatic = () => {
     // The widget state a saved notebook keeps: the drawing as it is now, not as sent first.
+    // Copied 2 s after a burst of frames ends, and at least every 10 s while frames keep
+    // coming (kubelets' heartbeats can keep a busy cluster's frames under 2 s apart).
+    const now = Date.now();
+    if (pendingSince === null) pendingSince = now;
     clearTimeout(saveTimer);
+    const delay = saveDelay(pendingSince, now);
     saveTimer = setTimeout(() => {
+      pendingSince = null;
       if (!view) return;
       const legend = view.legend.innerHTML;
       model.set("value", `<div class="kubelab-diagram">${view.svg.outerHTML}${legend}</div>`);
-    }, 2000);
+    }, delay);
   };
   const onMessage = (msg) => {
     if (msg.type === "reset") {
