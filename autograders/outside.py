@@ -90,16 +90,6 @@ if "kubelab.browse" in _s.modules:
     _s.modules["kubelab.browse"].stop_port_forwards()
 """
 EXIT_HOOK_SECONDS = 5.0
-# An IPython start-up file for kernels of notebooks that connect to a cluster: the import of
-# the client's API classes that `connect()` would start in the background starts as the
-# kernel starts instead, while the submission's sandbox is still starting (the first cell
-# waits for it anyway), not while the first cells run. Nothing else changes: the same
-# modules, imported once.
-PRELOAD = """
-import kubelab.connect as _kubelab_connect
-_kubelab_connect._preload()
-del _kubelab_connect
-"""
 KEEP_ENV = ("LANG", "LC_ALL", "LC_CTYPE", "TZ", "PYTHONPATH")
 
 
@@ -657,12 +647,6 @@ def _close_cluster(starting: Future[Any]) -> None:
         starting.result().close()
 
 
-def uses_client(nb: dict[str, Any]) -> bool:
-    """Whether a notebook connects to a cluster through kubelab (every lesson does)."""
-    return any(cell.get("cell_type") == "code" and "kubelab.connect" in str(cell.get("source"))
-               for cell in nb.get("cells", []))
-
-
 def _kernel_context() -> str | None:
     """The kubeconfig context the submission's cluster will have, known before it starts:
     :func:`kubelab.connect.connect` takes it from ``KUBELAB_CONTEXT`` (a private sandbox's
@@ -718,10 +702,6 @@ class GradeOutsideKernel(Execute):  # type: ignore[misc]
                 cell["source"] = BLANKED
         name = f"{resources['nbgrader']['notebook']}.ipynb"
         (scratch / name).write_text(json.dumps(copy))
-        if uses_client(copy):
-            startup = scratch / ".ipython" / "profile_default" / "startup"
-            startup.mkdir(parents=True, mode=0o700)
-            (startup / "00-kubelab-preload.py").write_text(PRELOAD)
         if account is not None:
             for path in [scratch, *scratch.rglob("*")]:
                 os.chown(path, account.uid, account.gid, follow_symlinks=False)
