@@ -155,7 +155,7 @@ def requests() -> list[Check]:
     ]
 
 
-@exercise("15.scale-up", "Exercise 2: predict the first step, then load the app")
+@exercise("15.load", "Exercise 2: predict the first step, then load the app")
 def scale_up() -> list[Check]:
     return [
         k.variable("predicted_utilisation", test=percent(UTILISATION),
@@ -178,7 +178,7 @@ def scale_up() -> list[Check]:
     ]
 
 
-@exercise("15.scale-down", "Exercise 3: a scale-down behaviour written from words")
+@exercise("15.behavior", "Exercise 3: a scale-down behaviour written from words")
 def scale_down() -> list[Check]:
     return [
         autoscaler(APP, minimum=1, maximum=MAX, target=TARGET),
