@@ -11,8 +11,9 @@ The floor is measured again right before each lesson (the machine may be shared,
 load changes within minutes), after one unmeasured warm-up grading that pays this process's
 one-time imports, so no lesson is compared with a floor inflated by them.
 
-Targets (printed beside the figures): each lesson within 3x its floor, all lessons under
-60 s together, the class of 30 within 2x the same command on 30 trivial notebooks.
+Targets (printed beside the figures): each lesson within 3x its floor, the ten lessons
+01-10 (the course as the issue measured it; 05b and 11-15 came later) under 60 s together,
+the class of 30 within 2x the same command on 30 trivial notebooks.
 
 The class figure is ``kubelab grade`` end to end (release, then ``--jobs`` workers), on a
 folder of identical solutions; its floor is the same command on trivial notebooks.
@@ -149,9 +150,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name:34} {seconds:6.1f} s   floor {floor:5.1f} s   "
                   f"ratio {seconds / floor:5.1f}{'' if seconds <= 3 * floor else '   (> 3x)'}",
                   flush=True)
-        results["total"] = {"lessons": len(names), "seconds": total}
-        print(f"all {len(names)} lessons: {total:.1f} s (target: under 60 s for all 10)",
-              flush=True)
+        workshop = [n for n in names if n[:2].isdigit() and int(n[:2]) <= 10 and n[2] == "-"]
+        workshop_total = sum(results["per_notebook"][n]["seconds"] for n in workshop)
+        results["total"] = {"lessons": len(names), "seconds": total,
+                            "workshop_lessons": len(workshop), "workshop_seconds": workshop_total}
+        print(f"the workshop's {len(workshop)} lessons (01-10): {workshop_total:.1f} s "
+              f"(target: under 60 s); all {len(names)} lessons: {total:.1f} s", flush=True)
 
         nb = solution_notebook(COURSE, args.lesson, scratch / "subs" / "class" / f"{args.lesson}.ipynb")
         class_floor = grade_class_dir(trivial, TRIVIAL, trivial_nb, args.class_size,
