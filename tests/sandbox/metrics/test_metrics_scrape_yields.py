@@ -15,8 +15,12 @@ class Kubelet:
     def __init__(self, node: str, log: list[str], clock: ManualClock) -> None:
         self.node, self.log, self.clock = node, log, clock
 
-    def resource_usage(self) -> list[ContainerFacts]:
+    def resource_usage(self, active_only: bool = False) -> list[ContainerFacts]:
         self.log.append(f"scrape {self.node}")
+        return self.container_facts()
+
+    def container_facts(self, namespace: str | None = None,
+                        name: str | None = None) -> list[ContainerFacts]:
         return [ContainerFacts("default", f"web-{self.node}", f"uid-{self.node}", "web", 0,
                                "nginx", self.clock.now() - timedelta(seconds=30),
                                requests_served=150, cpu_seconds_per_request=0.02)]

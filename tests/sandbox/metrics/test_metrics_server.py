@@ -24,8 +24,13 @@ class Kubelet:
     def __init__(self) -> None:
         self.facts: list[ContainerFacts] | None = []
 
-    def resource_usage(self) -> list[ContainerFacts] | None:
-        return self.facts
+    def resource_usage(self, active_only: bool = False) -> list[ContainerFacts] | None:
+        return self.facts  # every container sampled
+
+    def container_facts(self, namespace: str | None = None,
+                        name: str | None = None) -> list[ContainerFacts]:
+        return [f for f in self.facts or [] if namespace in (None, f.namespace)
+                and name in (None, f.pod)]
 
 
 def node(name: str, role: str = "worker") -> dict[str, object]:

@@ -299,10 +299,15 @@ class KubeletAgent:
 
     # ------------------------------------------------------------------ resource metrics
 
-    def resource_usage(self) -> list[ContainerFacts] | None:
+    def resource_usage(self, active_only: bool = False) -> list[ContainerFacts] | None:
         """The kubelet's ``/metrics/resource`` as facts for the usage model: each running
         container's image, requests served and whether its program is busy; None while the
-        kubelet is stopped (metrics-server's scrape of it fails)."""
+        kubelet is stopped (metrics-server's scrape of it fails).
+
+        ``active_only``: only the containers whose counters can move (:meth:`_quiet`); the
+        quiet rest, whose usage is their image's idle baseline, metrics-server reads when
+        asked (:meth:`container_facts`), so a scrape costs what the active containers cost and
+        not a walk of every container of the node."""
         if not self.runtime.running:
             return None
         facts: list[ContainerFacts] = []
@@ -310,28 +315,58 @@ class KubeletAgent:
             for c in pod.containers.values():
                 if not c.running or c.started_at is None or c.image is None:
                     continue
-                server = self._servers.get((pod.uid, c.name))
-                app = c.image.app
-                program = self._program_requests.get(pod.uid, {})
-                sent = program.get("sent", 0.0)
-                sending = sent > program.get("scraped", 0.0)
-                if program:
-                    program["scraped"] = sent
-                limit = ((c.spec.get("resources") or {}).get("limits") or {}).get("cpu")
-                try:
-                    cores = float(parse_quantity(limit)) if limit is not None else None
-                except ValueError:
-                    cores = None
-                facts.append(ContainerFacts(
-                    pod.namespace, pod.name, pod.uid, c.name, c.restart_count,
-                    c.image.behaviour.repository, c.started_at,
-                    requests_served=float(getattr(server, "load", 0.0)),
-                    cpu_seconds_per_request=app.cpu_seconds_per_request if app else 0.0,
-                    busy=(c.run is not None and c.run.busy and c.run.exit_code is None
-                          and not sending),
-                    client_requests=sent,
-                    cpu_limit_cores=cores))
+                if active_only and self._quiet(pod, c):
+                    continue
+                facts.append(self._facts(pod, c, scrape=True))
         return facts
+
+    def container_facts(self, namespace: str | None = None,
+                        name: str | None = None) -> list[ContainerFacts]:
+        """The facts of the running containers of one pod (``namespace``/``name``), of a
+        namespace, or of the node: read, not scraped (no scrape-time state moves)."""
+        if name is not None:
+            record = self.runtime.find(namespace or "", name)
+            pods = [record] if record is not None else []
+        else:
+            pods = [p for p in self.runtime.pods.values()
+                    if namespace is None or p.namespace == namespace]
+        return [self._facts(pod, c, scrape=False) for pod in pods
+                for c in pod.containers.values()
+                if c.running and c.started_at is not None and c.image is not None]
+
+    def _quiet(self, pod: PodRecord, c: ContainerRecord) -> bool:
+        """A container whose usage stays its image's idle baseline: no program of its own
+        (a loop may spin or send requests) and a server, if any, that never served a
+        request (its request counter only grows, so a container leaves this set for good,
+        until a restart starts a new instance)."""
+        if c.run is not None or pod.uid in self._program_requests:
+            return False
+        server = self._servers.get((pod.uid, c.name))
+        return server is None or not getattr(server, "load", 0.0)
+
+    def _facts(self, pod: PodRecord, c: ContainerRecord, *, scrape: bool) -> ContainerFacts:
+        assert c.image is not None and c.started_at is not None
+        server = self._servers.get((pod.uid, c.name))
+        app = c.image.app
+        program = self._program_requests.get(pod.uid, {})
+        sent = program.get("sent", 0.0)
+        sending = sent > program.get("scraped", 0.0)
+        if program and scrape:
+            program["scraped"] = sent
+        limit = ((c.spec.get("resources") or {}).get("limits") or {}).get("cpu")
+        try:
+            cores = float(parse_quantity(limit)) if limit is not None else None
+        except ValueError:
+            cores = None
+        return ContainerFacts(
+            pod.namespace, pod.name, pod.uid, c.name, c.restart_count,
+            c.image.behaviour.repository, c.started_at,
+            requests_served=float(getattr(server, "load", 0.0)),
+            cpu_seconds_per_request=app.cpu_seconds_per_request if app else 0.0,
+            busy=(c.run is not None and c.run.busy and c.run.exit_code is None
+                  and not sending),
+            client_requests=sent,
+            cpu_limit_cores=cores)
 
     # ------------------------------------------------------------------ probes
 
