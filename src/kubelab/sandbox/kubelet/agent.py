@@ -310,8 +310,17 @@ class KubeletAgent:
         not a walk of every container of the node."""
         if not self.runtime.running:
             return None
+        pods = list(self.runtime.pods.values())
+        if active_only:
+            # Only the pods that can hold an active container: a program's (every program
+            # container gets its network through :meth:`_program_network`) or a server's
+            # that has served a request; not a walk of every pod of the node.
+            uids = dict.fromkeys(self._program_requests)
+            uids.update(dict.fromkeys(uid for (uid, _), server in self._servers.items()
+                                      if getattr(server, "load", 0.0)))
+            pods = [p for uid in uids if (p := self.runtime.pods.get(uid)) is not None]
         facts: list[ContainerFacts] = []
-        for pod in list(self.runtime.pods.values()):
+        for pod in pods:
             for c in pod.containers.values():
                 if not c.running or c.started_at is None or c.image is None:
                     continue
