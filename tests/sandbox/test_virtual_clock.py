@@ -10,7 +10,16 @@ import pytest
 
 from kubelab.sandbox import cli
 from kubelab.sandbox.api import kinds
-from kubelab.sandbox.clock import VirtualClock, add_busy_check, client_waiting, hold, touch
+from kubelab.sandbox.clock import (
+    VirtualClock,
+    add_busy_check,
+    call_later_background,
+    client_waiting,
+    demote,
+    hold,
+    sleep_background,
+    touch,
+)
 from kubelab.sandbox.reconcile.events import EventRecorder
 from kubelab.sandbox.reconcile.runner import ComponentRunner, TurnBudget, WorkQueue
 from kubelab.sandbox.reconcile.types import Key, Obj, Result, Snapshot
@@ -198,3 +207,96 @@ def test_a_virtual_time_sandbox_keeps_events_for_a_simulated_day(
     assert cli._event_ttl(parse(["serve"])) == 3600
     assert cli._event_ttl(parse(["serve", "--virtual-time"])) == 86400
     assert cli._event_ttl(parse(["serve", "--virtual-time", "--event-ttl", "60"])) == 60
+
+
+async def test_background_timers_alone_never_make_the_clock_skip(clock: VirtualClock) -> None:
+    """Upkeep (heartbeats, Lease renewals, scrapes) fires on time but is no reason to skip."""
+    fired: list[float] = []
+    call_later_background(clock, 60, lambda: fired.append(1.0))
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(sleep_background(clock, 600), 0.3)
+    assert clock.skipped == 0
+    assert fired == []
+    assert not clock.pending_foreground()
+
+
+async def test_upkeep_on_the_way_to_a_wait_fires_on_schedule(clock: VirtualClock) -> None:
+    """Skipping to a foreground timer fires every background timer before it at its own
+    simulated time (the Lease renewals a learner reads afterwards), then stops skipping."""
+    started = clock.now()
+    renewals: list[float] = []
+
+    def renew() -> None:
+        renewals.append(clock.sim_elapsed(started))
+        call_later_background(clock, 10, renew)
+
+    call_later_background(clock, 10, renew)
+    await asyncio.wait_for(clock.sleep(100), 2.0)
+    assert len(renewals) >= 9
+    for n, at in enumerate(renewals[:9], start=1):
+        assert at == pytest.approx(10 * n, abs=0.5)
+    skipped = clock.skipped
+    await asyncio.sleep(0.2)
+    # Only upkeep is left: time runs at the speed factor again (0.2 real s, not minutes).
+    assert clock.skipped == skipped
+    assert len(renewals) <= 10
+
+
+async def test_a_demoted_timer_still_fires_but_is_no_reason_to_skip(
+        clock: VirtualClock) -> None:
+    fired = asyncio.Event()
+    timer = clock.call_later(0.4, fired.set)  # 0.2 real seconds at speed 2
+    far = clock.call_later(600, lambda: None)
+    demote(clock, far)
+    assert clock.pending_foreground()
+    await asyncio.wait_for(fired.wait(), 2.0)
+    assert clock.skipped < 1.0
+    assert timer is not far and not clock.pending_foreground()
+    await asyncio.sleep(0.2)
+    assert clock.skipped < 1.0
+
+
+class OnceThenDone(Requeuer):
+    """Asks for a visit in ten minutes, then (on its next reconcile) for none."""
+
+    def reconcile(self, snapshot: Snapshot, key: Key, clock: VirtualClock) -> Result:
+        self.seen.append(clock.now())
+        return Result(requeue_after=600) if len(self.seen) == 1 else Result()
+
+
+async def test_a_requeue_the_key_no_longer_asks_for_is_not_skipped_to(
+        clock: VirtualClock) -> None:
+    """A Deployment's progress-deadline check made while it rolled out stays pending after
+    it completed (as in upstream's delaying queue); nobody waits for it."""
+    registry = Registry(clock, None)
+    runner = ComponentRunner(OnceThenDone(), registry, clock, EventRecorder(registry, clock))
+    component = runner.component
+    assert isinstance(component, OnceThenDone)
+    try:
+        with hold(clock):  # no skipping while the key is visited twice
+            runner.start()
+            for _ in range(100):
+                if component.seen:
+                    break
+                await asyncio.sleep(0.01)
+            assert clock.pending_foreground()
+            runner.enqueue(KEY)
+            for _ in range(100):
+                if len(component.seen) == 2:
+                    break
+                await asyncio.sleep(0.01)
+        await asyncio.sleep(0.2)
+        assert len(component.seen) == 2
+        assert not clock.pending_foreground()
+        assert clock.skipped == 0
+    finally:
+        await runner.stop()
+        registry.close()
+
+
+def test_a_merged_result_is_upkeep_only_if_its_soonest_requeue_is() -> None:
+    upkeep, wait = Result(requeue_after=10, background=True), Result(requeue_after=5)
+    assert not upkeep.then(wait).background
+    assert upkeep.then(Result(requeue_after=20)).background
+    assert upkeep.then(Result()).background
+    assert not Result().then(Result()).background

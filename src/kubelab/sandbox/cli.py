@@ -175,11 +175,14 @@ def serve(state_dir: Path, args: argparse.Namespace) -> int:
         daemon._write_private(state_dir / "port", str(port))
         # The API answers from here on; the components (whose imports take a few hundred
         # milliseconds) start right after, as kube-apiserver comes up before the scheduler
-        # and controller manager on a real control plane.
-        daemon._write_private(state_dir / "server.json",
-                              json.dumps({"pid": os.getpid(), "port": port}))
+        # and controller manager on a real control plane. The sandbox is announced once the
+        # kubelets have registered their nodes, as `kind create cluster` returns once its
+        # nodes joined: an immediate `kubectl get nodes` lists them.
         if options.components:
             await sandbox.start_components()
+            await sandbox.nodes_registered()
+        daemon._write_private(state_dir / "server.json",
+                              json.dumps({"pid": os.getpid(), "port": port}))
         logging.getLogger("kubelab.sandbox").info(
             "serving on 127.0.0.1:%d (%d nodes, speed %.3g%s)", port, args.nodes, args.speed,
             ", virtual time" if args.virtual_time else "")

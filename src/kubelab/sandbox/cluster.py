@@ -27,7 +27,7 @@ from kubelab.sandbox.clock import Clock, RealClock, VirtualClock
 from kubelab.sandbox.metrics import MetricsServer
 from kubelab.sandbox.reconcile.events import EventRecorder
 from kubelab.sandbox.reconcile.runner import ComponentRunner
-from kubelab.sandbox.reconcile.types import Reconciler
+from kubelab.sandbox.reconcile.types import Key, Reconciler
 from kubelab.sandbox.server.app import KubeApi, ServerConfig
 from kubelab.sandbox.storage import Registry
 
@@ -243,6 +243,8 @@ class Sandbox:
         for component in found:
             if hasattr(component, "liveness"):  # the node-lifecycle controller
                 component.liveness = self.kubelet_liveness
+            if hasattr(component, "heartbeating"):  # ... which schedules its watchdog by it
+                component.heartbeating = self.kubelet_heartbeating
             if hasattr(component, "resource_metrics"):  # the HPA controller
                 component.resource_metrics = self.pod_metrics
         return found
@@ -267,6 +269,12 @@ class Sandbox:
         could_run_until = getattr(agent, "could_run_until", None)
         return could_run_until() if callable(could_run_until) else None
 
+    def kubelet_heartbeating(self, node: str) -> bool:
+        """Whether ``node``'s simulated kubelet runs (renews its Lease)."""
+        agent = self.fabric.node_agent(node) if self.fabric is not None else None
+        runtime = getattr(agent, "runtime", None)
+        return bool(getattr(runtime, "running", False))
+
     def inject_fault(self, request: dict[str, Any]) -> dict[str, Any]:
         """Fault injection for lessons and tests (``POST /kubelab/v1/faults``).
 
@@ -284,6 +292,11 @@ class Sandbox:
                 agent.stop_kubelet()
             else:
                 agent.start_kubelet()
+            # The node-lifecycle controller's grace-period watchdog becomes a real wait (or
+            # upkeep again): reschedule it as such (see Result.background).
+            lifecycle = self.runner("node-lifecycle-controller")
+            if lifecycle is not None:
+                lifecycle.enqueue(Key("nodes", "", str(request["node"])))
         elif action in ("stop-component", "start-component"):
             wanted = str(request["component"])
             module = {"scheduler": "kubelab.sandbox.scheduler",
@@ -350,6 +363,35 @@ class Sandbox:
                     await result
                 self.agents.append(runner.component)
             runner.start()
+
+    async def nodes_registered(self, timeout: float = 10.0) -> bool:
+        """Wait (up to ``timeout`` real seconds) until every node's kubelet has registered
+        its Node, as ``kind create cluster`` returns only once its nodes have joined: a
+        sandbox announced before that answered an immediate ``kubectl get nodes`` with "No
+        resources found". Returns whether they all did."""
+        nodes = kinds.core("nodes")
+        wanted = set(self.node_names)
+
+        def missing() -> bool:
+            return not wanted <= {o["metadata"]["name"]
+                                  for o in self.registry.iter_objects(nodes)}
+
+        if not missing():
+            return True
+        registered = asyncio.Event()
+
+        def on_event(event: Any) -> None:
+            if event.info == nodes and not missing():
+                registered.set()
+
+        unsubscribe = self.registry.subscribe(on_event)
+        try:
+            await asyncio.wait_for(registered.wait(), timeout)
+        except TimeoutError:
+            return False
+        finally:
+            unsubscribe()
+        return True
 
     def runner(self, name: str) -> ComponentRunner | None:
         return next((r for r in self.runners if r.name == name), None)

@@ -110,3 +110,23 @@ def test_untolerated_no_execute_taint_evicts_at_once(cluster: Cluster,
     result = NodeLifecycleController().reconcile(cluster, KEY, clock)
     assert sorted(a.name for a in result.actions if isinstance(a, Delete)) == [
         "tolerant", "web-1"]
+
+
+def test_the_grace_watchdog_is_upkeep_only_while_the_kubelet_runs(
+        cluster: Cluster, clock: ManualClock) -> None:
+    """A running kubelet's renewals push the grace period back: nobody waits for it, and a
+    virtual clock must not skip for it; a stopped kubelet's is the wait for NotReady."""
+    controller = NodeLifecycleController(grace_period=50)
+    running = {"worker-1": True}
+    controller.heartbeating = running.__getitem__
+    clock.advance(10)
+    upkeep = cluster.run(controller, KEY)
+    assert upkeep.requeue_after == pytest.approx(40.001)
+    assert upkeep.background
+    running["worker-1"] = False
+    wait = cluster.run(controller, KEY)
+    assert wait.requeue_after == pytest.approx(40.001)
+    assert not wait.background
+    # Without a reading of the kubelet (a kubelet the sandbox does not run): a real wait.
+    controller.heartbeating = None
+    assert not cluster.run(controller, KEY).background

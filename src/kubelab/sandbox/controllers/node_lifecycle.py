@@ -29,6 +29,11 @@ and controller manager are separate processes on separate machines, so a busy co
 host never delays a kubelet's Lease. In the sandbox they share one process; when that
 process or its event loop is starved, the time the kubelet never got does not count
 against it. Without a liveness reading (a kubelet the sandbox does not run) it is now.
+
+The grace-period requeue is a watchdog: while the node's kubelet runs (``heartbeating``),
+each Lease renewal pushes it back, so nobody waits for it and a virtual clock must not skip
+idle time for it (``Result.background``); once the kubelet is stopped it is a real wait
+(the node going NotReady), and skipping to it is what virtual time is for.
 """
 
 from __future__ import annotations
@@ -161,6 +166,8 @@ class NodeLifecycleController:
         self.startup_grace_period = startup_grace_period
         #: node name → the last moment its kubelet could have heartbeated (None: now).
         self.liveness: Callable[[str], datetime | None] | None = None
+        #: node name → whether its kubelet runs (only schedules the watchdog, see above).
+        self.heartbeating: Callable[[str], bool] | None = None
 
     def keys_for(self, info: KindInfo, obj: Obj, snapshot: Snapshot) -> Iterable[Key]:
         if info == NODES:
@@ -184,6 +191,7 @@ class NodeLifecycleController:
         writes = common.Writes()
         now = common.now_str(clock)
         requeue: list[float] = []
+        watchdog: float | None = None
         lease = snapshot.get(LEASES, LEASE_NAMESPACE, key.name)
         probe = last_probe(node, lease)
         ready = _condition(node, "Ready")
@@ -200,6 +208,7 @@ class NodeLifecycleController:
                              f"Node {key.name} status is now: NodeNotReady", COMPONENT)
         else:
             requeue.append(grace - elapsed + 0.001)
+            watchdog = requeue[-1]
         ready_now = _condition(status_node, "Ready")
         ready_status = ready_now.get("status") if ready_now else None
         taints = desired_taints(node, ready_status, now)
@@ -225,7 +234,10 @@ class NodeLifecycleController:
             wait = self.evict(pods, no_execute, clock, writes)
             if wait is not None:
                 requeue.append(wait)
-        return Result(writes.actions(), min(requeue) if requeue else None)
+        soonest = min(requeue) if requeue else None
+        background = (soonest is not None and soonest == watchdog
+                      and self.heartbeating is not None and self.heartbeating(key.name))
+        return Result(writes.actions(), soonest, background=background)
 
     @staticmethod
     def mark_unknown(node: Obj, now: str) -> bool:

@@ -41,7 +41,7 @@ import aiohttp
 
 from kubelab.apimachinery.resources import parse_quantity
 from kubelab.sandbox import images
-from kubelab.sandbox.clock import Clock, hold
+from kubelab.sandbox.clock import Clock, hold, sleep_background
 from kubelab.sandbox.fabric import ExecError, ExecProcess, Fabric, LogError, PortForwarder
 from kubelab.sandbox.images.ingress_nginx import IngressControllerApp
 from kubelab.sandbox.images.ingress_server import IngressNginxServer
@@ -448,7 +448,7 @@ class KubeletAgent:
     async def _heartbeat_loop(self) -> None:
         while self._started:
             self.heartbeat_tick()
-            await self.clock.sleep(self._tick_seconds())
+            await sleep_background(self.clock, self._tick_seconds())
 
     def could_run_until(self) -> datetime:
         """The latest moment this node's kubelet could have heartbeated (wall clock).

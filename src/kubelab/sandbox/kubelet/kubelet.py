@@ -248,7 +248,7 @@ class Kubelet:
                                        f"Node {self.node} status is now: NodeReady",
                                        COMPONENT, self.node))
             runtime.last_status_report = clock.now()
-            return Result(actions, requeue_after=1.0)
+            return Result(actions, requeue_after=1.0, background=True)
         # Heartbeats are read back from the objects, not from memory: a write that failed
         # (a conflict with the node-lifecycle controller) is simply retried next time.
         lease = snapshot.get(LEASES, NODE_LEASE_NAMESPACE, self.node)
@@ -279,4 +279,6 @@ class Kubelet:
         renew_in = nodes.LEASE_RENEW_SECONDS - clock.sim_elapsed(renewed or clock.now())
         report_in = nodes.STATUS_REPORT_SECONDS - clock.sim_elapsed(
             runtime.last_status_report or clock.now())
-        return Result(actions, requeue_after=max(0.0, min(renew_in, report_in)))
+        # Lease renewal and status report are upkeep (see Result.background).
+        return Result(actions, requeue_after=max(0.0, min(renew_in, report_in)),
+                      background=True)

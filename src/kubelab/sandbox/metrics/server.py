@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from kubelab.sandbox.clock import Clock
+from kubelab.sandbox.clock import Clock, sleep_background
 from kubelab.sandbox.metrics.model import MIB, ContainerFacts, Usage, interval_usage
 
 #: metrics-server's default ``--metric-resolution``.
@@ -276,7 +276,7 @@ class MetricsServer:
         while self._running:
             with contextlib.suppress(Exception):
                 await self.scrape_yielding()
-            await self.clock.sleep(self.resolution)
+            await sleep_background(self.clock, self.resolution)
 
     def stop(self) -> None:
         self._running = False

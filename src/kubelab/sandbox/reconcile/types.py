@@ -116,10 +116,19 @@ class Result:
     actions: list[Action] = field(default_factory=list)
     #: Reconcile this key again after this many *simulated* seconds (None: only on change).
     requeue_after: float | None = None
+    #: The requeue is periodic upkeep (a Lease renewal, a status report) that nobody waits
+    #: for: a virtual clock fires it on time but does not skip idle time for it
+    #: (:func:`~kubelab.sandbox.clock.call_later_background`).
+    background: bool = False
 
     def then(self, other: Result) -> Result:
-        delays = [d for d in (self.requeue_after, other.requeue_after) if d is not None]
-        return Result(self.actions + other.actions, min(delays) if delays else None)
+        delays = [(d, r.background) for r in (self, other)
+                  if (d := r.requeue_after) is not None]
+        if not delays:
+            return Result(self.actions + other.actions, None)
+        soonest = min(d for d, _ in delays)
+        return Result(self.actions + other.actions, soonest,
+                      background=all(b for d, b in delays if d == soonest))
 
 
 class Reconciler(Protocol):
