@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import threading
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -56,6 +57,19 @@ from kubelab.viz.render import legend_html, render
 from kubelab.viz.watcher import ClusterWatcher
 
 STATIC = Path(__file__).parent / "static"
+#: How long :meth:`ClusterDiagram.flow` waits for no new hop of its story. At the learner's
+#: speed a kubelet's last reports come up to about a second after ``kubectl rollout status``.
+FLOW_SETTLE = 1.5
+#: The same under nbgrader (``NBGRADER_EXECUTION``): there the notebook's cluster is a private
+#: sandbox at grading speed with virtual time (:func:`kubelab.connect.connect`), where those
+#: reports reach the diagram within a tenth of a second of ``rollout status`` (measured: the
+#: last hops 0.04 and 0.08 s after it). A second of quiet more only made lesson 1 grade slower.
+GRADING_FLOW_SETTLE = 0.5
+
+
+def flow_settle() -> float:
+    """The quiet period :meth:`ClusterDiagram.flow` waits for by default (see above)."""
+    return GRADING_FLOW_SETTLE if os.environ.get("NBGRADER_EXECUTION") else FLOW_SETTLE
 
 
 class SnapshotView(Protocol):
@@ -290,7 +304,7 @@ class ClusterDiagram(anywidget.AnyWidget):
         with self._update_lock:
             return self.updates
 
-    def flow(self, since: int = 0, *, about: str | None = None, settle: float = 1.5,
+    def flow(self, since: int = 0, *, about: str | None = None, settle: float | None = None,
              timeout: float = 15.0) -> Flow:
         """The hops drawn as pulses after ``since`` (a :meth:`mark`), as numbered text;
         with ``about``, only hops whose object's name contains it (``about="web"`` keeps
@@ -300,8 +314,10 @@ class ClusterDiagram(anywidget.AnyWidget):
         The watcher delivers changes a moment after the API has them, so this first waits
         until no new hop of the story has arrived for ``settle`` seconds (at most ``timeout``): called
         right after ``kubectl rollout status``, it still shows the kubelets' last reports.
+        ``settle`` defaults to :func:`flow_settle` (shorter while nbgrader runs the notebook).
         Frames older than the history kept (:attr:`history_limit`) are gone.
         """
+        settle = flow_settle() if settle is None else settle
         idle = threading.Event()
 
         def hops() -> list[str]:
