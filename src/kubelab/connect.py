@@ -35,6 +35,15 @@ KUBECTL_DEFAULT_TIMEOUT = 120.0
 # How much longer than kubectl's own --timeout its process may run: kubectl must get to
 # report its own timeout ("timed out waiting for the condition") before Python gives up.
 KUBECTL_TIMEOUT_MARGIN = 30.0
+# The Go runtime's collector for the kubectl processes a notebook starts (most live a tenth of
+# a second): with Go's default (GOGC=100) a `kubectl get` spends about a fifth of its CPU
+# collecting a heap that is about to be thrown away. GOGC=400 lets the heap grow to five
+# times the live data between collections (https://go.dev/doc/gc-guide); GOMEMLIMIT makes
+# the collector run as often as needed near that size again, so a large list or a long
+# port-forward stays bounded. Measured on the sandbox, 40 runs each, interleaved: `get pods`
+# 56 -> 44 ms of CPU, `apply -f` 119 -> 93 ms. What kubectl prints is the same; a GOGC or
+# GOMEMLIMIT already in the environment is kept.
+KUBECTL_GO_ENV = {"GOGC": "400", "GOMEMLIMIT": "512MiB"}
 _DURATION_UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001, "us": 1e-6, "µs": 1e-6,
                    "ns": 1e-9}
 
@@ -167,8 +176,12 @@ class Cluster:
         return client.AppsV1Api(self.api_client)
 
     def env(self) -> dict[str, str]:
+        """The environment of a kubectl process run against this cluster
+        (:data:`KUBECTL_GO_ENV` unless set already)."""
         env = dict(os.environ)
         env["KUBECONFIG"] = str(self.kubeconfig)
+        for name, value in KUBECTL_GO_ENV.items():
+            env.setdefault(name, value)
         return env
 
     def kubectl(self, *args: str, input: str | None = None,

@@ -194,3 +194,23 @@ def test_connect_preloads_the_client_api_classes_in_the_background(
                           capture_output=True, text=True, timeout=180, check=False)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split()[-2:] == expected.split()
+
+
+def test_kubectl_runs_with_a_lazier_go_collector_unless_told_otherwise(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A notebook's kubectl processes get GOGC/GOMEMLIMIT (a fifth less CPU per run); a
+    learner's own setting of either wins."""
+    fake = tmp_path / "kubectl"
+    fake.write_text('#!/bin/sh\necho "GOGC=$GOGC GOMEMLIMIT=$GOMEMLIMIT KUBECONFIG=$KUBECONFIG"\n')
+    fake.chmod(0o755)
+    monkeypatch.setattr(connect_module, "kubectl_binary", lambda: str(fake))
+    monkeypatch.delenv("GOGC", raising=False)
+    monkeypatch.delenv("GOMEMLIMIT", raising=False)
+    cluster = Cluster(tmp_path / "kubeconfig")
+    expected = connect_module.KUBECTL_GO_ENV
+    assert cluster.kubectl("version").stdout.split() == [
+        f"GOGC={expected['GOGC']}", f"GOMEMLIMIT={expected['GOMEMLIMIT']}",
+        f"KUBECONFIG={tmp_path / 'kubeconfig'}"]
+    monkeypatch.setenv("GOGC", "100")
+    assert cluster.kubectl("version").stdout.split()[:2] == [
+        "GOGC=100", f"GOMEMLIMIT={expected['GOMEMLIMIT']}"]
