@@ -19,12 +19,14 @@ Choice, in order:
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -98,6 +100,29 @@ PRELOADED_APIS = ("kubernetes.client.api.core_v1_api", "kubernetes.client.api.ap
 _preloading: threading.Thread | None = None
 
 
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused while the client's modules are imported.
+
+    The import creates about 180,000 objects that live as long as the kernel (classes, their
+    pydantic schemas), and each time allocations cross the collector's threshold it walks
+    the young ones looking for cycles: about an eighth of the import's CPU (measured: 0.97
+    -> 0.85 s for the core and apps API classes) spent finding no garbage. Reference counting
+    still frees whatever is dropped meanwhile, and the collector is switched back on as soon
+    as the import ends (a notebook cell running meanwhile just collects its cycles a second
+    later).
+    """
+    import gc
+
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
 def _preload(modules: tuple[str, ...] = PRELOADED_APIS) -> threading.Thread | None:
     """Import ``modules`` in a daemon thread (once per process); returns the thread.
 
@@ -111,18 +136,20 @@ def _preload(modules: tuple[str, ...] = PRELOADED_APIS) -> threading.Thread | No
     if _preloading is not None:
         return _preloading
     try:
-        import kubernetes  # noqa: F401
+        with _collector_paused():
+            import kubernetes  # noqa: F401
     except ImportError:  # kubectl-only use; the client is imported (and fails) where needed
         return None
 
     def run() -> None:
         import importlib
 
-        for name in modules:
-            try:
-                importlib.import_module(name)
-            except Exception:  # the cell that needs it reports the real error
-                continue
+        with _collector_paused():
+            for name in modules:
+                try:
+                    importlib.import_module(name)
+                except Exception:  # the cell that needs it reports the real error
+                    continue
 
     _preloading = threading.Thread(target=run, name="kubelab-preload-client", daemon=True)
     _preloading.start()
