@@ -32,7 +32,7 @@ class FinalizeSubresource(UpdateSubresource):
     """``namespaces/<name>/finalize``: only ``spec.finalizers`` of the write counts."""
 
     def prepare(self, obj: Obj, old: Obj) -> Obj:
-        finalizers = (obj.get("spec") or {}).get("finalizers")
+        finalizers = copy.deepcopy((obj.get("spec") or {}).get("finalizers"))
         updated = copy.deepcopy(old)
         spec = updated.setdefault("spec", {})
         if finalizers:

@@ -654,8 +654,9 @@ class Registry:
         ``manager``/``applied``/``copy_result`` as for :meth:`create`; ``via`` names the
         subresource a main-resource write came through for ``managedFields`` (``scale``).
         """
-        obj = copy.deepcopy(obj)
-        meta = obj.setdefault("metadata", {})
+        # Read, not changed: the main resource's write is copied below; a subresource's
+        # ``prepare`` copies only what counts of it (a status write: status, annotations).
+        meta = obj.get("metadata") or {}
         name = meta.get("name", "")
         namespace = (namespace or meta.get("namespace") or "default") if info.namespaced \
             else ""
@@ -671,7 +672,6 @@ class Registry:
                             f"UID in object meta: {old['metadata']['uid']}")
         storage = self.storage(info)
         strategy = storage.strategy
-        obj["apiVersion"], obj["kind"] = info.api_version, info.kind
         sub: UpdateSubresource | None = None
         if subresource is not None:
             found = storage.subresource(subresource)
@@ -679,7 +679,10 @@ class Registry:
                 raise errors.method_not_allowed()
             sub = found
             obj = sub.prepare(obj, old)
+            obj["apiVersion"], obj["kind"] = info.api_version, info.kind
         else:
+            obj = copy.deepcopy(obj)
+            obj["apiVersion"], obj["kind"] = info.api_version, info.kind
             strategy.default(obj)
             strategy.prepare_for_update(obj, old)
         meta = obj.setdefault("metadata", {})

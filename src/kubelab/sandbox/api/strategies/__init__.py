@@ -84,7 +84,14 @@ class Strategy:
         status = obj.get("status")
         annotations = obj.get("metadata", {}).get("annotations")
         obj.clear()
-        obj.update(copy.deepcopy(old))
+        # Spec and the rest are the stored version's own, shared rather than copied: a
+        # stored version is never changed (the registry hands them out uncopied to
+        # in-process readers), and this write changes none of them. The metadata the
+        # write path sets is copied (``managedFields`` entries are replaced, not changed);
+        # the stored status is replaced. Copying the whole pod was half of a status write.
+        obj.update({k: v for k, v in old.items() if k not in ("status", "metadata")})
+        obj["metadata"] = {k: v if k == "managedFields" else copy.deepcopy(v)
+                           for k, v in (old.get("metadata") or {}).items()}
         if status is not None:
             obj["status"] = status
         else:
