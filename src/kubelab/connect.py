@@ -101,7 +101,7 @@ _preloading: threading.Thread | None = None
 
 
 @contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
+def _collector_paused(freeze: bool = False) -> Iterator[None]:
     """Python's cyclic garbage collector paused while the client's modules are imported.
 
     The import creates about 180,000 objects that live as long as the kernel (classes, their
@@ -111,6 +111,11 @@ def _collector_paused() -> Iterator[None]:
     still frees whatever is dropped meanwhile, and the collector is switched back on as soon
     as the import ends (a notebook cell running meanwhile just collects its cycles a second
     later).
+
+    ``freeze``: then move every object alive at that moment to the collector's permanent
+    generation (:func:`gc.freeze`), so the kernel's later full collections stop walking the
+    client's classes again and again. Those objects are still freed by reference counting;
+    only a cycle among them, made before that moment, would stay.
     """
     import gc
 
@@ -119,6 +124,8 @@ def _collector_paused() -> Iterator[None]:
     try:
         yield
     finally:
+        if freeze:
+            gc.freeze()
         if collecting:
             gc.enable()
 
@@ -144,7 +151,7 @@ def _preload(modules: tuple[str, ...] = PRELOADED_APIS) -> threading.Thread | No
     def run() -> None:
         import importlib
 
-        with _collector_paused():
+        with _collector_paused(freeze=True):
             for name in modules:
                 try:
                     importlib.import_module(name)
