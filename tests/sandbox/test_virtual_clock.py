@@ -300,3 +300,24 @@ def test_a_merged_result_is_upkeep_only_if_its_soonest_requeue_is() -> None:
     assert upkeep.then(Result(requeue_after=20)).background
     assert upkeep.then(Result()).background
     assert not Result().then(Result()).background
+
+
+async def test_the_event_ttl_sweep_is_no_reason_to_skip(clock: VirtualClock) -> None:
+    """An Event's expiry (a simulated day away under grading) is upkeep: were it a reason
+    to skip, every sandbox with an Event would race through heartbeats toward it."""
+    from kubelab.sandbox import bootstrap
+
+    registry = Registry(clock, None, event_ttl=600)
+    try:
+        bootstrap.seed(registry, 1)
+        registry.create(kinds.core("events"), {
+            "apiVersion": "v1", "kind": "Event", "metadata": {"name": "e"},
+            "involvedObject": {"kind": "Pod", "name": "p", "namespace": "default"},
+            "reason": "Started", "message": "Started container c", "type": "Normal",
+            "count": 1}, namespace="default")
+        assert registry._event_timer is not None
+        await asyncio.sleep(0.3)
+        assert clock.skipped == 0
+        assert not clock.pending_foreground()
+    finally:
+        registry.close()

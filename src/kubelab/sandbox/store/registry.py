@@ -51,7 +51,7 @@ from kubelab.sandbox.api.selectors import (
     parse_label_selector,
     selector_from_match_labels,
 )
-from kubelab.sandbox.clock import Clock, rfc3339
+from kubelab.sandbox.clock import Clock, call_later_background, rfc3339
 from kubelab.sandbox.store.kine import KineLog
 from kubelab.sandbox.store.names import NameGenerator
 from kubelab.sandbox.store.storage import (
@@ -517,7 +517,8 @@ class Registry:
             return
         due = self.event_ttl - self.clock.sim_elapsed(self._event_heap[0][0])
         try:
-            self._event_timer = self.clock.call_later(max(due, 0.0) + 0.001, self._on_sweep)
+            self._event_timer = call_later_background(self.clock, max(due, 0.0) + 0.001,
+                                                      self._on_sweep)
         except RuntimeError:  # no event loop yet (loading the store): swept on next write
             self._event_timer = None
 
