@@ -19,7 +19,6 @@ status — so the node-lifecycle controller sees the node go silent.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -171,8 +170,9 @@ class Kubelet:
         actions.extend(self._probe_events(pod, record))
         status = pod_status(pod, record, node_ip=self.runtime.node_ip, clock=clock)
         if status != pod.get("status"):
-            updated = copy.deepcopy(pod)
-            updated["status"] = status
+            # A status write takes (copies) only status and annotations of what it is
+            # given: the pod needs no copy of its own.
+            updated = {**pod, "status": status}
             actions.append(UpdateStatus(PODS, updated))
         if outcome.delete:
             actions.append(Delete(PODS, key.namespace, key.name, grace_period_seconds=0,
@@ -266,8 +266,7 @@ class Kubelet:
         runtime.last_status_report = _last_heartbeat(current)
         desired = nodes.node_status(self.config, runtime, current, clock)
         if nodes.status_needs_update(current, desired, runtime, clock):
-            updated = copy.deepcopy(node)
-            updated["status"] = {**current, **desired}
+            updated = {**node, "status": {**current, **desired}}  # as the pod's above
             actions.append(UpdateStatus(NODES, updated))
             was_ready = any(c.get("type") == "Ready" and c.get("status") == "True"
                             for c in current.get("conditions") or [])
