@@ -104,6 +104,16 @@ async def _connect(session: aiohttp.ClientSession,
         headers={"Authorization": f"Bearer {sandbox.info.token}"})
 
 
+async def _tls_closed() -> None:
+    """Give a closed session's TLS transports time to finish closing before the loop ends.
+
+    aiohttp closes an SSL connection asynchronously; a loop ended at once leaves the
+    transport to the garbage collector, whose "unclosed transport" warning then fails
+    whichever later test is running (aiohttp's docs: graceful shutdown, about 250 ms).
+    """
+    await asyncio.sleep(0.25)
+
+
 def _pair(request: str, port: int, error: int, data: int) -> list[spdy.Frame]:
     return [spdy.SynStream(error, {"streamtype": "error", "port": str(port),
                                    "requestid": request}),
@@ -123,7 +133,9 @@ def test_raw_spdy_pair_get_and_ping(site: SandboxHandle) -> None:
             peer = SpdyClient(ws)
             await peer.send(spdy.Ping(1), *_pair("0", 80, 1, 3),
                             spdy.DataFrame(3, REQUEST, fin=True))
-            return ws.protocol, await peer.frames(until=2)
+            result = ws.protocol, await peer.frames(until=2)
+        await _tls_closed()
+        return result
 
     protocol, frames = asyncio.run(scenario())
     assert protocol == "SPDY/3.1+portforward.k8s.io"
@@ -143,7 +155,9 @@ def test_host_ports_are_not_reachable(site: SandboxHandle) -> None:
         async with aiohttp.ClientSession() as session, await _connect(session, site) as ws:
             peer = SpdyClient(ws)
             await peer.send(*_pair("0", api_port, 1, 3))
-            return await peer.frames(until=2)
+            frames = await peer.frames(until=2)
+        await _tls_closed()
+        return frames
 
     message = _payload(asyncio.run(scenario()), 1).decode()
     assert message.startswith(f"error forwarding port {api_port} to pod ")
@@ -156,7 +170,7 @@ def test_garbage_gets_a_goaway_and_the_server_carries_on(site: SandboxHandle) ->
             await ws.send_bytes(b"\x80\x02\x00\x01" + bytes(12))  # a SPDY/2 frame
             frames = await SpdyClient(ws).frames()
             await ws.close()
-        await asyncio.sleep(0.1)  # let the TLS transport finish closing
+        await _tls_closed()
         return frames
 
     assert asyncio.run(scenario()) == [spdy.GoAway(0, spdy.GOAWAY_PROTOCOL_ERROR)]
