@@ -311,6 +311,15 @@ class MetricsServer:
                 pods.setdefault(key, {})[fact.container] = point
         return pods
 
+    def _with_sampled(self, key: tuple[str, str],
+                      containers: dict[str, ContainerPoint]) -> dict[str, ContainerPoint]:
+        """``containers`` (a pod's points worked out now) plus the pod's sampled points
+        they lack: a sampled container that stopped since the scrape still shows until the
+        next one, as metrics-server serves its last scrape."""
+        for container, point in self._points.get(key, {}).items():
+            containers.setdefault(container, point)
+        return containers
+
     def _agent(self, node: str) -> UsageSource | None:
         return self.agents(node) if node in self._node_points else None
 
@@ -329,10 +338,7 @@ class MetricsServer:
             if facts:
                 containers = self._containers(candidate, facts).get(key, {})
                 break
-        # A sampled container that stopped since the scrape still shows until the next.
-        for container, point in self._points.get(key, {}).items():
-            containers.setdefault(container, point)
-        return _pod_usage(namespace, name, containers)
+        return _pod_usage(namespace, name, self._with_sampled(key, containers))
 
     def pod_usages(self, namespace: str | None = None) -> list[PodUsage]:
         found: dict[tuple[str, str], dict[str, ContainerPoint]] = {}
@@ -340,11 +346,9 @@ class MetricsServer:
             agent = self.agents(node)
             if agent is not None:
                 found.update(self._containers(node, agent.container_facts(namespace)))
-        for key, points in self._points.items():
+        for key in self._points:
             if namespace is None or key[0] == namespace:
-                containers = found.setdefault(key, {})
-                for container, point in points.items():
-                    containers.setdefault(container, point)
+                self._with_sampled(key, found.setdefault(key, {}))
         return [usage for key in sorted(found)
                 if (usage := _pod_usage(*key, found[key])) is not None]
 
@@ -368,9 +372,7 @@ class MetricsServer:
             pods = self._containers(name, agent.container_facts() if agent else [])
             for key, node_name in self._pod_nodes.items():
                 if node_name == name:
-                    containers = pods.setdefault(key, {})
-                    for container_name, sampled in self._points.get(key, {}).items():
-                        containers.setdefault(container_name, sampled)
+                    self._with_sampled(key, pods.setdefault(key, {}))
             for containers in pods.values():
                 for container in containers.values():
                     cpu += container.usage.cpu_cores
