@@ -63,6 +63,54 @@ async def test_app_is_reachable_through_the_fabric_and_probed_for_real() -> None
         await agent.stop()
 
 
+async def test_http_probe_of_an_image_app_is_answered_in_process(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """An image's app answers a probe without a socket (same status, count and log line as a
+    GET); a path an HTTP client would rewrite still goes over a real connection."""
+    sessions: list[object] = []
+    real_session = aiohttp.ClientSession
+
+    def counted(*args: object, **kwargs: object) -> aiohttp.ClientSession:
+        session = real_session(*args, **kwargs)  # type: ignore[arg-type]
+        sessions.append(session)
+        return session
+
+    sim = Sim()
+    agent, fabric = await started(sim)
+    try:
+        liveness = {"httpGet": {"path": "/healthz", "port": 80}, "periodSeconds": 10}
+        readiness = {"httpGet": {"path": "/health%7Ccheck", "port": 80}, "periodSeconds": 10}
+        sim.pod("broken", [{"name": "probes", "image": PROBES_11, "livenessProbe": liveness,
+                            "readinessProbe": readiness}])
+        sim.run_for(5)
+        ip = sim.get("broken")["status"]["podIP"]  # type: ignore[index]
+        await settle(fabric, ip, 80)
+        server = next(iter(agent._servers.values()))
+        monkeypatch.setattr(aiohttp, "ClientSession", counted)
+        await agent.probe_once()
+        record = sim.kubelet.runtime.find("default", "broken")
+        assert record is not None
+        probes = record.containers["probes"].probes
+        assert probes["liveness"].pending_failures == ["HTTP probe failed with statuscode: 404"]
+        assert probes["readiness"].pending_failures == [
+            "HTTP probe failed with statuscode: 404"]
+        assert len(sessions) == 1  # the readiness probe's escaped path only
+        assert server.requests == 2
+        # nginx's access log has the probe's line, as for a GET over the socket.
+        sim.pod("web", [{"name": "web", "image": "nginx:1.25", "readinessProbe": {
+            "httpGet": {"path": "/", "port": 80}}}])
+        sim.run_for(5)
+        await settle(fabric, sim.get("web")["status"]["podIP"], 80)  # type: ignore[index]
+        await agent.probe_once()
+        web = sim.kubelet.runtime.find("default", "web")
+        assert web is not None and web.containers["web"].probes["readiness"].result is True
+        assert len(sessions) == 1
+        assert [line.text for line in web.containers["web"].logs
+                if '"GET / HTTP/1.1" 200' in line.text]
+    finally:
+        await agent.stop()
+
+
 async def test_connection_refused_probe_message() -> None:
     sim = Sim()
     agent, fabric = await started(sim)
