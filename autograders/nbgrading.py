@@ -339,6 +339,12 @@ def _worker() -> int:
 
     request = json.loads(sys.stdin.read())
     work = Path(request["work"])
+    if len(request["submissions"]) > 1:
+        # Kernels forked from one warm process (autograders.forkserver): it starts now, beside
+        # nbgrader's own set-up, and pays the kernel's imports once for the whole job.
+        from autograders import forkserver
+
+        forkserver.start()
     timings: dict[str, float] = {}
     scores = grade_lesson(Path(request["template"]), work, request["lesson"],
                           {s: Path(p) for s, p in request["submissions"].items()}, timings,

@@ -69,7 +69,7 @@ from nbformat.v4 import new_code_cell, new_output
 from nbgrader.preprocessors import Execute
 from traitlets import Bool
 
-from autograders import checks, engine
+from autograders import checks, engine, forkserver
 from autograders.engine import REPORT_MIME, Context, Exercise, Report, quiet
 from autograders.kube import Reader, Snapshot
 from autograders.lessons import lookup
@@ -730,6 +730,9 @@ class GradeOutsideKernel(Execute):  # type: ignore[misc]
         km.transport = "ipc"
         km.ip = str(self._scratch / ".runtime" / "kernel-ipc")
         km.owner = self._account
+        if forkserver.running() is not None:  # a worker grading a class: kernels are forks
+            km.provisioner = forkserver.ForkingProvisioner(kernel_spec=km.kernel_spec,
+                                                           parent=km)
         self.km = km
         return km
 

@@ -7,6 +7,10 @@ pipeline — ``kubelab grade``'s path: nbgrader autograde with the grading done 
 kernel — on a trivial notebook with one answer cell and one test cell, so the ratio shows
 what a lesson itself adds (its imports, kubectl calls, and waiting for the cluster).
 
+Kernels are forked from a warm process (:mod:`autograders.forkserver`), as in a worker of
+``kubelab grade`` that grades more than one notebook: the floor's kernels and the lessons'
+alike, so the one-time imports it saves are saved in both.
+
 The floor is measured again right before each lesson (the machine may be shared, and its
 load changes within minutes), after one unmeasured warm-up grading that pays this process's
 one-time imports, so no lesson is compared with a floor inflated by them.
@@ -37,6 +41,7 @@ from typing import Any
 
 import nbformat
 
+from autograders import forkserver
 from autograders.classroom import grade_class
 from autograders.clock import SYSTEM_CLOCK
 from autograders.nbgrading import generate_release, grade_lesson, lessons
@@ -128,6 +133,10 @@ def main(argv: list[str] | None = None) -> int:
     with kernel_access() as (drop, reason), \
             tempfile.TemporaryDirectory(prefix="kubelab-bench-") as tmp:
         print(f"kernels run as a separate user: {'yes' if drop else f'no ({reason})'}")
+        # As a `kubelab grade` worker does once it has more than one notebook to grade, every
+        # kernel of this run (floors and lessons alike) is forked from one warm process
+        # (autograders.forkserver), started here, before the unmeasured warm-up.
+        forkserver.start()
         scratch = Path(tmp)
         trivial = trivial_course(scratch / "trivial")
         trivial_template = scratch / "trivial-template"

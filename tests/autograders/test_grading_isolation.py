@@ -35,6 +35,10 @@ _engine.Exercise.score = lambda self, out_of, timeout=None: out_of
 _found = {"uid": os.getuid(), "cwd": os.getcwd(), "gradebooks": [], "hidden_tests": False,
           "sources": [], "rewrote": [], "outside": "not written", "parent_cwd": None}
 try:
+    _found["parent"] = open(f"/proc/{os.getppid()}/cmdline").read().replace("\0", " ")
+except OSError as exc:
+    _found["parent"] = f"denied: {exc.__class__.__name__}"
+try:
     _found["parent_cwd"] = os.readlink(f"/proc/{os.getppid()}/cwd")
 except OSError as exc:
     _found["parent_cwd"] = f"denied: {exc.__class__.__name__}"
@@ -130,6 +134,9 @@ def test_a_cheating_submission_scores_nothing_and_harms_no_one(
     assert note["gradebooks"] == [] and note["hidden_tests"] is False
     assert note["sources"] == [] and note["rewrote"] == []
     assert not note["cwd"].startswith(str(tmp_path)) and LESSON not in note["cwd"]
+    # With one worker for both, the kernels were forked from the worker's warm fork server
+    # (autograders.forkserver); with two, each worker had one notebook and launched it anew.
+    assert ("autograders.forkserver" in note["parent"]) is (jobs == 1), note["parent"]
     if os.geteuid() == 0:  # the kernel ran as a user of its own
         assert note["uid"] not in (0, os.getuid())
         assert note["parent_cwd"].startswith("denied")
