@@ -143,3 +143,89 @@ def test_a_cell_with_only_comments_runs_nothing_and_says_not_answered(
     assert captured.out.startswith("Not answered yet: nothing to pass to `kubectl apply -f -`")
     magics.kubectl_cell("apply -f -", "# a manifest\napiVersion: v1\n")
     assert calls == [(["apply", "-f", "-"], "# a manifest\napiVersion: v1\n")]
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["apply", "-f", "-"], True), (["create", "--filename", "-"], True),
+    (["apply", "--filename=-"], True), (["replace", "-f-"], True),
+    (["apply", "-f", "deploy.yaml"], False), (["get", "pods", "-o", "yaml"], False),
+    (["label", "pod", "-", "x=y"], False),
+])
+def test_reads_stdin_recognises_dash_f_dash(args: list[str], expected: bool) -> None:
+    assert magics.reads_stdin(args) is expected
+
+
+class FakeWaiting:
+    """A stage started ahead of its input: records what it is given and whether it is killed."""
+
+    def __init__(self, args: Sequence[str], events: list[str]) -> None:
+        self.args, self.events, self.returncode = list(args), events, 0
+        self.given: str | None = None
+        self.killed = False
+
+    def communicate(self, input: str | None = None,
+                    timeout: float | None = None) -> tuple[str, str]:
+        if self.killed:
+            return "", ""
+        self.given = input
+        self.events.append(f"finish {self.args[0]}")
+        return f"out-of-{self.args[0]}\n", ""
+
+    def kill(self) -> None:
+        self.killed = True
+        self.events.append(f"kill {self.args[0]}")
+
+
+def overlap_fakes(events: list[str], started: list[FakeWaiting], fail_on: str = ""
+                  ) -> tuple[magics.Runner, magics.Starter]:
+    def run(args: Sequence[str], stdin: str | None) -> subprocess.CompletedProcess[str]:
+        events.append(f"run {args[0]}")
+        if fail_on and fail_on in args:
+            return subprocess.CompletedProcess(list(args), 1, "", "error: boom\n")
+        return subprocess.CompletedProcess(list(args), 0, f"out-of-{args[0]}\n", "")
+
+    def start(args: Sequence[str]) -> FakeWaiting:
+        events.append(f"start {args[0]}")
+        started.append(FakeWaiting(args, events))
+        return started[-1]
+
+    return run, start
+
+
+def test_a_stage_reading_dash_f_dash_starts_before_the_stage_feeding_it_runs() -> None:
+    events: list[str] = []
+    started: list[FakeWaiting] = []
+    run, start = overlap_fakes(events, started)
+    result = magics.run_pipeline("create x | kubectl apply -f - | kubectl get pods", "cell",
+                                 run, start)
+    # apply starts first and gets create's output; `get pods` reads no input: it runs after.
+    assert events == ["start apply", "run create", "finish apply", "run get"]
+    assert started[0].given == "out-of-create\n" and not started[0].killed
+    assert result.ok and result.stdout == "out-of-get\n"
+
+
+def test_a_failing_stage_kills_the_started_one_before_it_reads_anything() -> None:
+    events: list[str] = []
+    started: list[FakeWaiting] = []
+    run, start = overlap_fakes(events, started, fail_on="create")
+    result = magics.run_pipeline("create x | kubectl apply -f -", None, run, start)
+    assert events == ["start apply", "run create", "kill apply"]
+    assert started[0].given is None and started[0].killed
+    assert not result.ok and result.stderr == "error: boom\n"
+
+
+def test_a_real_pipeline_whose_first_stage_fails_shows_only_that_error(
+        sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kubelab import connect
+
+    monkeypatch.setattr(connect, "_current", connect.Cluster(Path(sandbox.kubeconfig)))
+    bad = magics.run_pipeline("create namespace Not_Valid --dry-run=client -o yaml "
+                              "| kubectl apply -f -")
+    assert not bad.ok and "Not_Valid" in bad.stderr
+    assert "no objects passed" not in bad.stderr   # apply was stopped, not fed nothing
+    good = magics.run_pipeline("create configmap overlap-test --from-literal=a=b "
+                               "--dry-run=client -o yaml | kubectl apply -f -")
+    assert good.ok and good.stdout == "configmap/overlap-test created\n"
+    again = magics.run_pipeline("create configmap overlap-test --from-literal=a=b "
+                                "--dry-run=client -o yaml | kubectl apply -f -")
+    assert again.stdout == "configmap/overlap-test unchanged\n"
