@@ -61,11 +61,9 @@ class ClusterNetwork:
     # ------------------------------------------------------------------ on the loop
 
     def _service(self, namespace: str, name: str) -> dict[str, Any] | None:
-        try:
-            svc: dict[str, Any] = self.registry.get(SERVICES, namespace, name)
-        except ApiError:
-            return None
-        return svc
+        """The stored Service, read in place (do not mutate): a lookup runs for every
+        request of a container's ``wget`` loop, and a copy of the object was most of it."""
+        return self.registry.peek(SERVICES, namespace, name)
 
     async def _resolve(self, host: str) -> Resolved | None:
         """Cluster DNS with the pod's search path (``<ns>.svc.cluster.local``, …): a name
@@ -108,9 +106,8 @@ class ClusterNetwork:
         return None
 
     def _ready_addresses(self, namespace: str, service: str) -> list[dict[str, Any]]:
-        try:
-            endpoints: dict[str, Any] = self.registry.get(ENDPOINTS, namespace, service)
-        except ApiError:
+        endpoints = self.registry.peek(ENDPOINTS, namespace, service)
+        if endpoints is None:
             return []
         return [a for subset in endpoints.get("subsets") or []
                 for a in subset.get("addresses") or []]

@@ -14,7 +14,7 @@ import itertools
 from dataclasses import dataclass, field
 
 from kubelab.apimachinery.types import Obj
-from kubelab.sandbox.api import kinds
+from kubelab.sandbox.api import errors, kinds
 from kubelab.sandbox.api.errors import ApiError, Cause
 from kubelab.sandbox.storage import allocators
 from kubelab.sandbox.store.registry import Registry
@@ -64,7 +64,9 @@ class ServiceProxy(ProxySubresource):
 
     def location(self, registry: Registry, namespace: str, name: str,
                  port: str) -> tuple[str, int]:
-        svc = registry.get(SERVICES, namespace, name)
+        svc = registry.peek(SERVICES, namespace, name)  # read in place: every proxied request
+        if svc is None:
+            raise errors.not_found(SERVICES, name)
         ports = svc["spec"].get("ports") or []
         if not ports:
             raise no_endpoints(name)
