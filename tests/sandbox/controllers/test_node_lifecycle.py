@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 from sandbox.controllers.controller_fakes import Cluster, make_ready
 
@@ -9,7 +11,7 @@ from kubelab.sandbox.api import kinds
 from kubelab.sandbox.clock import ManualClock, rfc3339, rfc3339_micro
 from kubelab.sandbox.controllers import common
 from kubelab.sandbox.controllers.node_lifecycle import NodeLifecycleController
-from kubelab.sandbox.reconcile.types import Delete, Key
+from kubelab.sandbox.reconcile.types import Delete, Key, UpdateStatus
 
 NODES = kinds.core("nodes")
 PODS = kinds.core("pods")
@@ -53,6 +55,24 @@ def test_healthy_node_is_left_alone_and_requeued(cluster: Cluster,
     result = cluster.run(controller, KEY)
     assert result.actions == []
     assert result.requeue_after == pytest.approx(40.001)
+
+
+def test_reconcile_reads_the_stored_node_in_place_without_changing_it(
+        cluster: Cluster, clock: ManualClock) -> None:
+    """The runner's snapshot hands out the stored objects themselves (no copies): a healthy
+    node's reconcile writes nothing, and a stale one's Unknown status goes into the write,
+    not into the stored Node."""
+    controller = NodeLifecycleController(grace_period=50)
+    stored = cluster.registry.peek(NODES, "", "worker-1")
+    before = copy.deepcopy(stored)
+    clock.advance(10)
+    assert controller.reconcile(cluster.snapshot, KEY, clock).actions == []
+    clock.advance(41)
+    result = controller.reconcile(cluster.snapshot, KEY, clock)
+    assert cluster.registry.peek(NODES, "", "worker-1") == before
+    written = [a.obj for a in result.actions if isinstance(a, UpdateStatus)]
+    assert [c["status"] for c in written[0]["status"]["conditions"]
+            if c["type"] == "Ready"] == ["Unknown"]
 
 
 def test_silent_node_goes_unknown_then_pods_are_evicted(cluster: Cluster,

@@ -201,9 +201,13 @@ class NodeLifecycleController:
         could_run = self.liveness(key.name) if self.liveness is not None else None
         if could_run is not None:
             elapsed -= max(0.0, clock.sim_elapsed(could_run))
-        status_node = copy.deepcopy(node)
+        # Copied only to be changed: every Lease renewal reconciles its node, and a copy of
+        # a Node (its images list and all) was most of a healthy node's reconcile.
+        status_node = node
         if elapsed > grace:
-            if self.mark_unknown(status_node, now):
+            marked = copy.deepcopy(node)
+            if self.mark_unknown(marked, now):
+                status_node = marked
                 writes.event(node, "Normal", "NodeNotReady",
                              f"Node {key.name} status is now: NodeNotReady", COMPONENT)
         else:
