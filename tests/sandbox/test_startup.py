@@ -17,5 +17,19 @@ def test_an_immediate_get_nodes_lists_every_node(tmp_path: Path) -> None:
     try:
         listed = sandbox.kubectl("get", "nodes", "-o", "name").stdout.split()
         assert sorted(listed) == sorted(f"node/{n}" for n in bootstrap.node_names(2))
+        # A grading (virtual-time) sandbox keeps its datastore in memory: no file.
+        assert not (state / "etcd.sqlite").exists()
+    finally:
+        sandbox.stop()
+
+
+def test_a_sandbox_keeps_its_datastore_file_unless_started_in_memory(tmp_path: Path) -> None:
+    state = tmp_path / "sandbox"
+    info = daemon.start(state, nodes=1, speed=20, node_ports=False, virtual_time=True,
+                        in_memory=False)
+    sandbox = SandboxHandle(state, info)
+    try:
+        sandbox.kubectl("create", "configmap", "kept", "--from-literal=a=b")
+        assert (state / "etcd.sqlite").exists()
     finally:
         sandbox.stop()

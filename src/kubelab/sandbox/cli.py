@@ -43,6 +43,10 @@ def _parser() -> argparse.ArgumentParser:
                        help="also add the kubelab context to this kubeconfig")
     sub.choices["serve"].add_argument("--port", type=int, default=0)
     sub.choices["serve"].add_argument(
+        "--in-memory", action="store_true",
+        help="keep the datastore in memory, not in the state directory: nothing survives a "
+             "restart (grading sandboxes, thrown away with their submission)")
+    sub.choices["serve"].add_argument(
         "--event-ttl", type=float, default=None,
         help="simulated seconds an Event lives after its last update (kube-apiserver's "
              "--event-ttl; default 3600, or $KUBELAB_EVENT_TTL; with --virtual-time a "
@@ -70,7 +74,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             info = daemon.start(state_dir, nodes=args.nodes, speed=args.speed,
                                 version=args.version, merge=args.merge_kubeconfig,
-                                node_ports=args.node_ports, virtual_time=args.virtual_time)
+                                node_ports=args.node_ports, virtual_time=args.virtual_time,
+                                in_memory=False)
         except RuntimeError as err:
             print(f"error: {err}", file=sys.stderr)
             return 1
@@ -160,6 +165,7 @@ def serve(state_dir: Path, args: argparse.Namespace) -> int:
                              event_ttl=_event_ttl(args),
                              node_ports=args.node_ports,
                              virtual_time=args.virtual_time,
+                             datastore_file=not args.in_memory,
                              # API only (no controllers, scheduler or kubelets): for tests
                              # of the API layer and for "what if nothing reconciles" demos.
                              components=os.environ.get("KUBELAB_COMPONENTS", "1") != "0")

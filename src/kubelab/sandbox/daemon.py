@@ -192,13 +192,16 @@ def running(state_dir: Path) -> ServerInfo | None:
 
 def start(state_dir: Path, *, nodes: int = 3, speed: float | None = None, version: str | None = None,
           timeout: float = 20.0, merge: Path | None = None,
-          node_ports: bool = True, virtual_time: bool = False) -> ServerInfo:
+          node_ports: bool = True, virtual_time: bool = False,
+          in_memory: bool | None = None) -> ServerInfo:
     """Start the daemon (or return the running one) and write the kubeconfig.
 
     ``node_ports``: serve NodePort and LoadBalancer Services on ``127.0.0.1:<nodePort>``
     (private sandboxes for grading leave those host ports to the learner's sandbox).
     ``virtual_time``: skip idle time to the next timer (grading sandboxes; see
     :class:`~kubelab.sandbox.clock.VirtualClock`).
+    ``in_memory``: no datastore file (default: with ``virtual_time``, since a grading
+    sandbox is thrown away with its submission).
     """
     tighten(state_dir)
     existing = running(state_dir)
@@ -222,6 +225,8 @@ def start(state_dir: Path, *, nodes: int = 3, speed: float | None = None, versio
         cmd.append("--no-node-ports")
     if virtual_time:
         cmd.append("--virtual-time")
+    if virtual_time if in_memory is None else in_memory:
+        cmd.append("--in-memory")
     log_path = state_dir / "sandbox.log"
     log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     os.chmod(log_path, 0o600)
