@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import copy
 import itertools
 import re
 
@@ -14,6 +15,7 @@ from kubelab.sandbox import images
 from kubelab.sandbox.api import kinds
 from kubelab.sandbox.kubelet import stages
 from kubelab.sandbox.kubelet.lifecycle import format_duration
+from kubelab.sandbox.kubelet.status import pod_status
 
 NODE_HELLO = "gcr.io/google-samples/node-hello:1.0"
 PROBES_10 = "quay.io/apprenda/k8s-workshop-probes:1.0"
@@ -73,6 +75,26 @@ def test_pending_creating_running_ready() -> None:
     ]
     # What the kubelet writes is what the official client can read.
     client.V1PodStatus.model_validate(pod["status"])
+
+
+def test_the_status_written_is_new_and_the_stored_pod_is_left_as_it_was() -> None:
+    """The kubelet reads the stored pod in place: its status is built anew (the PodScheduled
+    condition carried over is a copy), and working it out changes nothing stored."""
+    sim = Sim()
+    sim.pod("hello", [{"name": "hello", "image": NODE_HELLO}])
+    sim.run_for(stages.SANDBOX_SECONDS)
+    stored = sim.get("hello")
+    assert stored is not None
+    before = copy.deepcopy(stored)
+    record = sim.kubelet.runtime.find("default", "hello")
+    assert record is not None
+    status = pod_status(stored, record, node_ip="172.18.0.3", clock=sim.clock)
+    assert sim.get("hello") == before
+    scheduled = next(c for c in status["conditions"] if c["type"] == "PodScheduled")
+    assert scheduled == next(c for c in before["status"]["conditions"]
+                             if c["type"] == "PodScheduled")
+    scheduled["status"] = "False"
+    assert sim.get("hello") == before
 
 
 def test_second_pod_finds_the_image_present() -> None:

@@ -169,8 +169,12 @@ def _condition(old: list[Obj], ctype: str, ok: bool, clock: Clock, reason: str =
 
 
 def pod_status(pod: Obj, rec: PodRecord, *, node_ip: str, clock: Clock) -> Obj:
-    """The status the kubelet writes for ``pod`` (starting from the current one)."""
-    current = copy.deepcopy(pod.get("status") or {})
+    """The status the kubelet writes for ``pod`` (starting from the current one).
+
+    The current status is read, never changed (the pod is the registry's stored object):
+    the result is built new, and what it carries over from the current one is copied.
+    """
+    current = pod.get("status") or {}
     old = list(current.get("conditions") or [])
     pod_phase = phase(pod, rec)
     if pod_phase in ("Succeeded", "Failed") and not (pod.get("metadata") or {}).get(
@@ -202,7 +206,7 @@ def pod_status(pod: Obj, rec: PodRecord, *, node_ip: str, clock: Clock) -> Obj:
                                      message))
         conditions.append(_condition(old, "ContainersReady", not unready, clock,
                                      "ContainersNotReady", message))
-    scheduled = next((c for c in old if c.get("type") == "PodScheduled"), None)
+    scheduled = next((dict(c) for c in old if c.get("type") == "PodScheduled"), None)
     conditions.append(scheduled or _condition(old, "PodScheduled", True, clock))
     status: Obj = {
         "phase": pod_phase,
