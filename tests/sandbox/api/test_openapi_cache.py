@@ -123,3 +123,36 @@ def test_an_unwritable_cache_only_means_building_again(tmp_path: Path,
     monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
     openapi_cache.save("api/v1", {"paths": {}}, "00")  # no exception
     assert openapi_cache.load("api/v1") is None
+
+
+# After a sandbox's warm-up: the strict decoding of the kinds written through subresources.
+SUBRESOURCE_WRITES = """
+import json, sys
+from kubelab.sandbox import cluster
+from kubelab.sandbox.api import fieldcheck
+if sys.argv[1] == "warm":
+    cluster._warm_up()
+print(json.dumps({
+    "eviction": fieldcheck.unknown_fields("policy/v1", "Eviction",
+                                          {"metadata": {"name": "p"}, "deleteOption": {}}),
+    "scale": fieldcheck.unknown_fields("autoscaling/v1", "Scale", {"spec": {"replicas": 2}}),
+    "models_imported": "kubernetes.client.models" in sys.modules}))
+"""
+
+
+def test_the_warm_up_keeps_the_models_of_kinds_written_through_subresources(
+        cache_home: Path) -> None:
+    """kubectl drain's Eviction and kubectl scale's Scale: the next sandbox decodes them
+    from the facts on disk, without the half-second import of the client's models."""
+    env = dict(os.environ, XDG_CACHE_HOME=str(cache_home))
+
+    def run(mode: str) -> dict[str, object]:
+        proc = subprocess.run([sys.executable, "-c", SUBRESOURCE_WRITES, mode], env=env,
+                              check=True, capture_output=True, text=True, timeout=300)
+        result: dict[str, object] = json.loads(proc.stdout.splitlines()[-1])
+        return result
+
+    warm = run("warm")
+    assert warm["eviction"] == ["deleteOption"] and warm["scale"] == []
+    later = run("request")
+    assert later == {**warm, "models_imported": False}
