@@ -58,6 +58,7 @@ WARM_MODULES = (
     "kubernetes.watch",
     "kubelab.connect",
     "kubelab.magics",
+    "kubelab.viz.widgets",  # show_cluster and the other diagrams: ipywidgets, anywidget
     "autograders",
 )
 
@@ -85,8 +86,20 @@ def _refresh_import_time_settings() -> None:
             package.KUBE_CONFIG_DEFAULT_LOCATION = default  # type: ignore[attr-defined]
 
 
+def _register_with_the_kernel() -> None:
+    """What warm modules do at import when a kernel is running, done once it runs.
+
+    ipywidgets registers its comm targets (``jupyter.widget``, ``jupyter.widget.control``)
+    with the kernel it is imported in; the server imported it with no kernel around.
+    """
+    ipywidgets = sys.modules.get("ipywidgets")
+    if ipywidgets is not None:
+        ipywidgets.register_comm_target()
+
+
 IMPORT_TIME_SETTINGS = ("tempfile.tempdir", "kubernetes.config.KUBE_CONFIG_DEFAULT_LOCATION",
-                        "ipykernel's IPKernelApp.parent_handle (JPY_PARENT_PID)")
+                        "ipykernel's IPKernelApp.parent_handle (JPY_PARENT_PID)",
+                        "ipywidgets' comm targets")
 
 
 # --- The server (runs in its own process: python -m autograders.forkserver <fd>) -------------
@@ -196,8 +209,10 @@ def _become_kernel(request: dict[str, Any], server_fds: list[int], server_cwd: s
         from ipykernel.kernelapp import IPKernelApp
 
         sys.argv = [ipykernel_launcher.__file__, *request["args"]]
-        IPKernelApp.launch_instance(
-            argv=[*request["args"], f"--IPKernelApp.parent_handle={os.getppid()}"])
+        app = IPKernelApp.instance()  # what IPKernelApp.launch_instance does, in two steps
+        app.initialize([*request["args"], f"--IPKernelApp.parent_handle={os.getppid()}"])
+        _register_with_the_kernel()
+        app.start()
         code = 0
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)

@@ -37,6 +37,7 @@ from autograders.outside import (
 PROBE = r'''
 import json as _j, os as _o, sys as _s, tempfile as _t
 import kubernetes.config.kube_config as _kc
+import ipywidgets as _w  # registers its comm targets with the kernel it is imported in
 _mask = _o.umask(0); _o.umask(_mask)
 print("PROBE" + _j.dumps({
     "cwd": _o.getcwd(), "env": dict(_o.environ),
@@ -47,6 +48,7 @@ print("PROBE" + _j.dumps({
     "kubeconfig_default": _kc.KUBE_CONFIG_DEFAULT_LOCATION,
     "path0": _s.path[0], "argv0": _o.path.basename(_s.argv[0]),
     "stdin": _o.path.realpath("/proc/self/fd/0"),
+    "comm_targets": sorted(get_ipython().kernel.comm_manager.targets),
     "pid": _o.getpid(), "ppid": _o.getppid(),
 }))
 '''
@@ -158,6 +160,7 @@ def test_a_forked_kernel_sees_what_a_normally_launched_one_sees(
     assert fork["cwd"] == str(home) and fork["tmp"] == str(home / "tmp")
     assert fork["kubeconfig_default"] == str(home / "kubeconfig")
     assert fork["session_leader"] and fork["group_leader"]
+    assert "jupyter.widget.control" in fork["comm_targets"]
     if account is not None:
         assert fork["ids"] == [account.uid] * 2 + [account.gid] * 2 + [[]]
         assert fork["umask"] == 0o077
