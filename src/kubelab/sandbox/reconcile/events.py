@@ -8,7 +8,6 @@ seen within ten minutes into one Event whose ``count`` grows and ``lastTimestamp
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from kubelab.sandbox.api import kinds
@@ -48,9 +47,10 @@ class EventRecorder:
 
                 last_t = parse_time(last)
                 if last_t is not None and (now - last_t).total_seconds() < AGGREGATION_WINDOW:
-                    event = copy.deepcopy(existing)
-                    event["count"] = int(event.get("count", 1)) + 1
-                    event["lastTimestamp"] = stamp
+                    # A shallow copy: the registry copies what it stores (a back-off
+                    # event's count moves on every sync of a crash-looping container).
+                    event = {**existing, "count": int(existing.get("count", 1)) + 1,
+                             "lastTimestamp": stamp}
                     try:
                         self.registry.update(info, event, namespace=ns, manager=manager,
                                              copy_result=False)
