@@ -225,3 +225,69 @@ def test_the_official_client_reads_openapi_v2(cluster_sandbox: SandboxHandle) ->
     assert get("application/json", json_headers["Etag"])[0] == 304
     assert get("application/json", headers["Etag"])[0] == 200
     assert get("text/html")[0] == 406
+
+
+def _get(sb: SandboxHandle, path: str, etag: str | None = None) -> tuple[int, dict[str, str]]:
+    """A raw GET that keeps the response's headers and does not follow redirects."""
+    import http.client
+    import ssl
+    import urllib.parse
+
+    from kubelab.sandbox import daemon
+
+    url = urllib.parse.urlsplit(sb.url)
+    ctx = ssl.create_default_context(cadata=daemon.ca_of(sb.state_dir).decode())
+    conn = http.client.HTTPSConnection(url.hostname or "127.0.0.1", url.port, context=ctx,
+                                       timeout=30)
+    headers = {"Authorization": f"Bearer {sb.info.token}", "Accept": "application/json"}
+    if etag:
+        headers["If-None-Match"] = etag
+    conn.request("GET", path, headers=headers)
+    resp = conn.getresponse()
+    resp.read()
+    conn.close()
+    return resp.status, {k.lower(): v for k, v in resp.getheaders()}
+
+
+def test_group_version_documents_carry_kube_openapis_cache_headers(
+        api_sandbox: SandboxHandle) -> None:
+    """kube-openapi's handler3: the hashed URL is immutable and expires in a year, the ETag
+    is the hash, a stale hash is redirected, If-None-Match gets 304."""
+    from email.utils import parsedate_to_datetime
+
+    status, root = api_sandbox.request("GET", "/openapi/v3")
+    assert status == 200
+    url = root["paths"]["apis/apps/v1"]["serverRelativeURL"]
+    current = url.split("hash=")[1]
+    status, headers = _get(api_sandbox, url)
+    assert status == 200
+    assert headers["cache-control"] == "public, immutable" and headers["vary"] == "Accept"
+    assert headers["etag"] == f'"{current}"'
+    assert headers["expires"].endswith(" UTC")
+    lifetime = parsedate_to_datetime(headers["expires"]) - parsedate_to_datetime(headers["date"])
+    assert 364 <= lifetime.days <= 366
+    status, headers = _get(api_sandbox, "/openapi/v3/apis/apps/v1?hash=0BSOLETE")
+    assert status == 301 and headers["location"] == url
+    assert _get(api_sandbox, url, etag=f'"{current}"')[0] == 304
+    status, headers = _get(api_sandbox, "/openapi/v3/apis/apps/v1")  # no hash: not immutable
+    assert status == 200 and "expires" not in headers and headers["etag"] == f'"{current}"'
+
+
+def test_kubectl_apply_reads_the_schema_once_then_from_its_cache(
+        api_sandbox: SandboxHandle, tmp_path: Path) -> None:
+    """As against a real API server: the second apply takes the group-version document
+    from kubectl's HTTP cache (a year's Expires) and asks only for the index."""
+    manifest = _write(tmp_path, "cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n"
+                      "  name: cached-schema\ndata:\n  a: b\n")
+    def schema_from_cache(log: str) -> bool:
+        # -v=8 logs each response and its headers; the HTTP cache answers below that logging
+        # and marks what it served itself with X-From-Cache.
+        request = re.search(r'"Request" verb="GET" url="[^"]*/openapi/v3/api/v1\?hash=', log)
+        assert request is not None, log
+        block = log[request.end():].split('"Request" verb=', 1)[0]
+        return "X-From-Cache: 1" in block
+
+    first = api_sandbox.kubectl("apply", "-f", manifest, "-v=8").stderr
+    second = api_sandbox.kubectl("apply", "-f", manifest, "-v=8").stderr
+    assert not schema_from_cache(first), first
+    assert schema_from_cache(second), second

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import datetime
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -476,11 +477,39 @@ class KubeApi:
         if path == "/openapi/v3":
             return _json(openapi.v3_root(), encoder=False)
         if path.startswith("/openapi/v3/"):
-            doc = openapi.v3_group_version(path[len("/openapi/v3/"):])
+            group_version = path[len("/openapi/v3/"):]
+            doc = openapi.v3_group_version(group_version)
             if doc is not None:
-                return _json(doc, headers={"Cache-Control": "public, immutable"}
-                             if request.query.get("hash") else {}, encoder=False)
+                return self._openapi_v3_document(request, group_version, doc)
         return self.not_found_path()
+
+    def _openapi_v3_document(self, request: web.Request, group_version: str,
+                             doc: dict[str, Any]) -> web.Response:
+        """A group-version's document with kube-openapi's (handler3) cache headers.
+
+        Its ETag is the document's hash. Asked for by its current ``?hash=`` URL (what the
+        ``/openapi/v3`` index lists), it is immutable and ``Expires`` a year from now, so
+        kubectl's HTTP cache (``~/.kube/cache/http``) serves every later ``apply`` from disk
+        instead of asking again; an old hash is redirected (301) to the current URL; a
+        matching ``If-None-Match`` is answered 304, as Go's ``http.ServeContent`` does.
+        """
+        from kubelab.sandbox.api import openapi
+
+        current = openapi.v3_hash(group_version)
+        etag = f'"{current}"'
+        headers = {"Etag": etag}
+        asked = request.query.get("hash")
+        if asked:
+            if asked != current:
+                return web.Response(status=301, headers={
+                    "Location": f"/openapi/v3/{group_version}?hash={current}"})
+            headers.update({
+                "Vary": "Accept", "Cache-Control": "public, immutable",
+                "Expires": (self.clock.now() + datetime.timedelta(days=365)).strftime(
+                    "%a, %d %b %Y %H:%M:%S UTC")})
+        if etag in {tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")}:
+            return web.Response(status=304, headers=headers)
+        return _json(doc, headers=headers, encoder=False)
 
     def component_statuses(self, request: web.Request, t: Target) -> web.Response:
         """``componentstatuses``: computed on each GET, never stored (see
