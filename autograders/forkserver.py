@@ -55,6 +55,8 @@ WARM_MODULES = (
     "kubernetes",
     "kubernetes.client.api.core_v1_api",
     "kubernetes.client.api.apps_v1_api",
+    "kubernetes.client.api.networking_v1_api",  # open_ingress (lesson 14)
+    "kubernetes.client.api.discovery_v1_api",  # EndpointSlices (lesson 14)
     "kubernetes.watch",
     "kubelab.connect",
     "kubelab.magics",
