@@ -70,12 +70,11 @@ def api(work: Path, drop_privileges: bool | None = None) -> Any:
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
 
-    from autograders.outside import autograde_preprocessors, sanitize_preprocessors
+    from autograders.outside import autograde_preprocessors
 
     _path_env()
     config = load_config(work)
     config.Autograde.autograde_preprocessors = autograde_preprocessors()
-    config.Autograde.sanitize_preprocessors = sanitize_preprocessors()
     config.GradeOutsideKernel.drop_privileges = drop_privileges
     return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
 

@@ -823,21 +823,8 @@ class GradeOutsideKernel(Execute):  # type: ignore[misc]
 
 
 def autograde_preprocessors() -> list[type]:
-    """nbgrader's autograde pipeline with :class:`GradeOutsideKernel` in Execute's place (and
-    its metadata check with the schema checked once: :mod:`autograders.nbmeta`)."""
+    """nbgrader's autograde pipeline with :class:`GradeOutsideKernel` in Execute's place."""
     from nbgrader.converters import Autograde
-
-    from autograders.nbmeta import with_fast_metadata_check
 
     default = Autograde.class_traits()["autograde_preprocessors"].default()
-    return with_fast_metadata_check([GradeOutsideKernel if p is Execute else p for p in default])
-
-
-def sanitize_preprocessors() -> list[type]:
-    """nbgrader's clean-up before autograding, with the metadata check of
-    :mod:`autograders.nbmeta`."""
-    from nbgrader.converters import Autograde
-
-    from autograders.nbmeta import with_fast_metadata_check
-
-    return with_fast_metadata_check(Autograde.class_traits()["sanitize_preprocessors"].default())
+    return [GradeOutsideKernel if p is Execute else p for p in default]
