@@ -225,14 +225,13 @@ class Cluster:
         Without ``timeout``, the process gets :func:`kubectl_timeout` seconds: always longer
         than a ``--timeout`` given to kubectl, so kubectl's own message is what one sees.
         """
+        cmd = [kubectl_binary()]
+        if self.context:
+            cmd += ["--context", self.context]
+        cmd += list(args)
         limit = timeout if timeout is not None else kubectl_timeout(args)
-        return subprocess.run(self.kubectl_command(*args), input=input, capture_output=True,
-                              text=True, env=self.env(), timeout=limit, check=False)
-
-    def kubectl_command(self, *args: str) -> list[str]:
-        """The argv of a kubectl process run against this cluster (run it with :meth:`env`)."""
-        return [kubectl_binary(), *(["--context", self.context] if self.context else []),
-                *args]
+        return subprocess.run(cmd, input=input, capture_output=True, text=True,
+                              env=self.env(), timeout=limit, check=False)
 
     def fault(self, action: str, **target: Any) -> dict[str, Any]:
         """Inject a fault into the sandbox (``stop-kubelet``, ``start-kubelet``,

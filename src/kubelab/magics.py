@@ -23,14 +23,6 @@ the same command in the shell-escape form ``!kubectl … | sed …``, which a sh
 ``%%kubectl`` cell whose body is still only comments (a fresh exercise) runs nothing and says
 so, instead of kubectl's "no objects passed to apply". Mirrors nothing upstream: it is a thin
 front end over the kubectl CLI.
-
-A stage that reads its objects from the pipe (``kubectl apply -f -``) is started while the
-stage before it runs, as a shell starts every stage of a pipeline at once: a kubectl process
-spends its first tens of milliseconds starting up (the Go runtime, the command tree, the
-kubeconfig) before it reads its input, and sends nothing to the API server until it has read
-it (measured with ``-v=6``: no request before the input). The output still goes over only
-once the stage before has succeeded; if that stage fails, the waiting one is killed before it
-has read anything, so what a cell shows and what reaches the cluster are as before.
 """
 
 from __future__ import annotations
@@ -41,7 +33,7 @@ import shlex
 import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 # (pattern in kubectl's stderr, what to do next) — first match wins.
 HINTS: tuple[tuple[str, str], ...] = (
@@ -153,89 +145,19 @@ def _default_runner(args: Sequence[str], stdin: str | None) -> subprocess.Comple
     return current().kubectl(*args, input=stdin)
 
 
-class Waiting(Protocol):
-    """A stage started ahead of its input (the subset of :class:`subprocess.Popen` used)."""
-
-    args: Any
-    returncode: int | Any
-
-    def communicate(self, input: str | None = None,
-                    timeout: float | None = None) -> tuple[str, str]: ...
-
-    def kill(self) -> None: ...
-
-
-Starter = Callable[[Sequence[str]], Waiting]
-
-
-def reads_stdin(args: Sequence[str]) -> bool:
-    """True when kubectl takes its objects from standard input (``-f -``, ``--filename=-``)."""
-    for i, arg in enumerate(args):
-        if arg in ("-f-", "-f=-", "--filename=-"):
-            return True
-        if arg in ("-f", "--filename") and i + 1 < len(args) and args[i + 1] == "-":
-            return True
-    return False
-
-
-def _default_starter(args: Sequence[str]) -> subprocess.Popen[str]:
-    from kubelab.connect import current
-
-    cluster = current()
-    return subprocess.Popen(cluster.kubectl_command(*args), stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=cluster.env())
-
-
-def _finish(proc: Waiting, args: Sequence[str],
-            data: str | None) -> subprocess.CompletedProcess[str]:
-    """Hand a waiting stage its input and wait for it, as :func:`subprocess.run` would (the
-    same time limit, counted from now; on time-out it is killed and TimeoutExpired raised)."""
-    from kubelab.connect import kubectl_timeout
-
-    try:
-        out, err = proc.communicate(data, timeout=kubectl_timeout(args))
-    except subprocess.TimeoutExpired as exc:
-        proc.kill()
-        exc.output, stderr = proc.communicate()  # (output is stdout's other name)
-        exc.stderr = stderr  # type: ignore[assignment]  # str: the process runs in text mode
-        raise
-    except BaseException:  # an interrupted cell: no kubectl is left behind
-        proc.kill()
-        proc.communicate()
-        raise
-    return subprocess.CompletedProcess(proc.args, int(proc.returncode), out, err)
-
-
-def run_pipeline(line: str, stdin: str | None = None, runner: Runner | None = None,
-                 starter: Starter | None = None) -> Run:
-    """Run ``line`` (kubectl arguments, optionally piped into further kubectl commands).
-
-    ``runner`` runs a stage given its input; ``starter`` starts a stage that reads ``-f -``
-    before the one feeding it runs (by default both run the real kubectl; a test that passes
-    only a ``runner`` gets the stages one after the other).
-    """
+def run_pipeline(line: str, stdin: str | None = None, runner: Runner | None = None) -> Run:
+    """Run ``line`` (kubectl arguments, optionally piped into further kubectl commands)."""
     run = runner or _default_runner
-    start = starter if starter is not None else (_default_starter if runner is None else None)
-    stages = split_pipeline(line)
     data = stdin
     errors: list[str] = []
     proc: subprocess.CompletedProcess[str] | None = None
-    waiting: dict[int, Waiting] = {}
-    try:
-        for i, stage in enumerate(stages):
-            if start is not None and i + 1 < len(stages) and reads_stdin(stages[i + 1]):
-                waiting[i + 1] = start(stages[i + 1])
-            proc = _finish(waiting.pop(i), stage, data) if i in waiting else run(stage, data)
-            if proc.stderr:
-                errors.append(proc.stderr)
-            if proc.returncode != 0:
-                return Run(proc.returncode, proc.stdout, "".join(errors))
-            data = proc.stdout
-    finally:
-        for rest in waiting.values():  # its input never came: stop it before it reads any
-            rest.kill()
-            rest.communicate()
+    for stage in split_pipeline(line):
+        proc = run(stage, data)
+        if proc.stderr:
+            errors.append(proc.stderr)
+        if proc.returncode != 0:
+            return Run(proc.returncode, proc.stdout, "".join(errors))
+        data = proc.stdout
     assert proc is not None
     return Run(0, proc.stdout, "".join(errors))
 
