@@ -104,7 +104,6 @@ class ControlPlane:
                     command: list[str], healthy: bool) -> list[Action]:
         name = f"{component}-{self.node}"
         existing = snapshot.get(PODS, "kube-system", name)
-        now = rfc3339(clock.now())
         if existing is None:
             pod: Obj = {
                 "apiVersion": "v1", "kind": "Pod",
@@ -138,7 +137,8 @@ class ControlPlane:
                         if c.get("type") == "Ready"), None)
         if current is not None and current.get("status") == ready and \
                 status.get("phase") == "Running":
-            return []
+            return []  # the common case, every renewal period: no clock reading needed
+        now = rfc3339(clock.now())
         started = status.get("startTime") or now
         container_id = "containerd://" + _hex(name + started, 64)
         conditions = []
@@ -172,8 +172,8 @@ class ControlPlane:
 
     def _renew(self, snapshot: Snapshot, clock: Clock, lease: str) -> list[Action]:
         existing = snapshot.get(LEASES, "kube-system", lease)
-        now = rfc3339_micro(clock.now())
         if existing is None:
+            now = rfc3339_micro(clock.now())
             return [Create(LEASES, {
                 "apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
                 "metadata": {"name": lease, "namespace": "kube-system"},
@@ -185,6 +185,7 @@ class ControlPlane:
         renewed = parse_time(existing.get("spec", {}).get("renewTime"))
         if renewed is not None and clock.sim_elapsed(renewed) < RENEW_PERIOD * 0.9:
             return []
+        now = rfc3339_micro(clock.now())
         # A shallow copy with a new spec: the registry copies what it stores, and a deep copy
         # here (managedFields and all) every two simulated seconds was half of a renewal.
         new = {**existing, "spec": {**existing["spec"], "renewTime": now}}
