@@ -14,10 +14,13 @@ environment, and ipykernel's own start-up from there on. The same design as Pyth
 What a forked kernel could inherit, and why it does not matter here:
 - Memory: the server is started with the environment a kernel gets (an empty home of its
   own, none of the grading process's variables), imports only libraries, and never sees a
-  notebook, a kubeconfig or a score. Nothing it holds is anyone's.
+  notebook, a kubeconfig or a score. Of earlier kernels it has seen only their launch
+  requests: the scratch folder's path and the minimal environment each kernel is given,
+  folders another submission's uid cannot enter.
 - A way back: the server is reached only through a socket pair the grading process made
-  (no path in the file system); a kernel closes the server's descriptors before it drops
-  its privileges, so it cannot ask for another fork, let alone one as root.
+  (no path in the file system); a kernel closes the server's descriptors (its socket, its
+  epoll set, its pipes) before it drops its privileges, so it cannot ask for another fork,
+  let alone one as root.
 - State computed from the environment at import time (:data:`IMPORT_TIME_SETTINGS`):
   refreshed from the kernel's own environment in the child.
 
@@ -120,12 +123,12 @@ class _Server:
         signal.set_wakeup_fd(self.wake_w)
         signal.signal(signal.SIGCHLD, lambda *_: None)  # a handler, so the wakeup fd fires
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the grading process's Ctrl-C is its own
-        selector = selectors.DefaultSelector()
-        selector.register(self.control, selectors.EVENT_READ, "control")
-        selector.register(self.wake_r, selectors.EVENT_READ, "child")
+        self.selector = selectors.DefaultSelector()
+        self.selector.register(self.control, selectors.EVENT_READ, "control")
+        self.selector.register(self.wake_r, selectors.EVENT_READ, "child")
         self.control.sendall(READY)
         while True:
-            for key, _ in selector.select():
+            for key, _ in self.selector.select():
                 if key.data == "child":
                     os.read(self.wake_r, 512)
                     self._reap()
@@ -163,6 +166,7 @@ class _Server:
         pid = os.fork()
         if pid == 0:
             _become_kernel(request, [self.control.fileno(), self.wake_r, self.wake_w,
+                                     self.selector.fileno(),  # its epoll set watches control
                                      *(r.fileno() for r in self.reports.values()),
                                      *([report.fileno()] if report is not None else [])],
                            self.home)
