@@ -21,8 +21,10 @@ What a forked kernel could inherit, and why it does not matter here:
   (no path in the file system); a kernel closes the server's descriptors (its socket, its
   epoll set, its pipes) before it drops its privileges, so it cannot ask for another fork,
   let alone one as root.
-- State computed from the environment at import time (:data:`IMPORT_TIME_SETTINGS`):
-  refreshed from the kernel's own environment in the child.
+- State computed at import time from the server's environment, or with no kernel running
+  (``tempfile.tempdir``, the client's default kubeconfig path, ipykernel's parent pid,
+  ipywidgets' comm targets): set again in the child, from the kernel's own environment and
+  once its kernel runs.
 
 Lifecycle: :func:`start` (a worker that will grade two or more notebooks calls it) spawns
 the server beside the grading; :class:`ForkingProvisioner` asks it for each kernel and falls
@@ -100,11 +102,6 @@ def _register_with_the_kernel() -> None:
     ipywidgets = sys.modules.get("ipywidgets")
     if ipywidgets is not None:
         ipywidgets.register_comm_target()
-
-
-IMPORT_TIME_SETTINGS = ("tempfile.tempdir", "kubernetes.config.KUBE_CONFIG_DEFAULT_LOCATION",
-                        "ipykernel's IPKernelApp.parent_handle (JPY_PARENT_PID)",
-                        "ipywidgets' comm targets")
 
 
 # --- The server (runs in its own process: python -m autograders.forkserver <fd>) -------------
