@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
@@ -63,6 +64,55 @@ def test_a_failing_stage_stops_the_pipeline() -> None:
     assert not result.ok and len(calls) == 1 and "boom" in result.stderr
 
 
+class FakeStarted(magics.Started):
+    """A started stage that records what happened to it instead of running kubectl."""
+
+    def __init__(self, args: Sequence[str], log: list[str]) -> None:
+        self.args, self.log = list(args), log
+        log.append(f"start {args[0]}")
+
+    def finish(self, stdin: str | None) -> subprocess.CompletedProcess[str]:
+        self.log.append(f"finish {self.args[0]} <- {stdin!r}")
+        return subprocess.CompletedProcess(self.args, 0, f"out-of-{self.args[0]}\n", "")
+
+    def cancel(self) -> None:
+        self.log.append(f"cancel {self.args[0]}")
+
+
+def test_a_stage_reading_stdin_starts_before_the_stage_that_feeds_it() -> None:
+    log: list[str] = []
+    def run(args: Sequence[str], stdin: str | None) -> subprocess.CompletedProcess[str]:
+        log.append(f"run {args[0]}")
+        return subprocess.CompletedProcess(list(args), 0, f"out-of-{args[0]}\n", "")
+
+    result = magics.run_pipeline("create x -o yaml | kubectl apply -f - | kubectl get pods",
+                                 None, run, lambda args: FakeStarted(args, log))
+    assert result.ok and result.stdout == "out-of-get\n"
+    # `get pods` reads no input: it runs only once `apply` succeeded, never beside it.
+    assert log == ["start apply", "run create", "finish apply <- 'out-of-create\\n'",
+                   "run get"]
+
+
+def test_a_failing_stage_cancels_the_started_stage_it_would_have_fed() -> None:
+    log: list[str] = []
+    def run(args: Sequence[str], stdin: str | None) -> subprocess.CompletedProcess[str]:
+        log.append(f"run {args[0]}")
+        return subprocess.CompletedProcess(list(args), 1, "", "error: boom\n")
+
+    result = magics.run_pipeline("create x | kubectl apply --filename=-", None, run,
+                                 lambda args: FakeStarted(args, log))
+    assert not result.ok and result.stderr == "error: boom\n"
+    assert log == ["start apply", "run create", "cancel apply"]
+
+
+@pytest.mark.parametrize(("args", "reads"), [
+    (["apply", "-f", "-"], True), (["apply", "--filename=-"], True), (["create", "-f-"], True),
+    (["apply", "-f", "web.yaml"], False), (["get", "pods"], False), (["apply", "-f"], False),
+])
+def test_which_stages_read_standard_input(args: list[str], reads: bool) -> None:
+    assert magics.reads_stdin(args) is reads
+
+
 def test_show_prints_stdout_and_displays_errors_never_on_stderr(capsys: Any) -> None:
     shown: list[dict[str, str]] = []
     magics.show(magics.Run(1, "partial\n", 'Error from server (NotFound): pods "x" not found\n'),
@@ -91,6 +141,21 @@ def test_magic_runs_the_real_kubectl_against_the_current_cluster(
     out = capsys.readouterr().out
     assert "namespace/magic-test created" in out and "namespace/magic-test\n" in out
     assert "NotFound" in shown[-1]["err"]
+    # A first stage that fails: the `apply` started beside it is killed having created nothing.
+    magics.kubectl_line("create configmap --from-literal=a=b --dry-run=client -o yaml "
+                        "| kubectl apply -f -")
+    assert shown[-1]["err"].startswith("error: exactly one NAME is required, got 0\n")
+    assert "no objects passed" not in shown[-1]["err"]
+    assert _child_commands() == []   # nothing left running or unreaped
+
+
+def _child_commands() -> list[str]:
+    children = []
+    for task in Path("/proc/self/task").iterdir():
+        for pid in (task / "children").read_text().split():
+            with contextlib.suppress(OSError):
+                children.append((Path("/proc") / pid / "comm").read_text())  # zombies too
+    return [c for c in children if "kubectl" in c]
 
 
 @pytest.mark.parametrize(("line", "program"), [

@@ -26,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -225,13 +225,23 @@ class Cluster:
         Without ``timeout``, the process gets :func:`kubectl_timeout` seconds: always longer
         than a ``--timeout`` given to kubectl, so kubectl's own message is what one sees.
         """
+        limit = timeout if timeout is not None else kubectl_timeout(args)
+        return subprocess.run(self._kubectl_command(args), input=input, capture_output=True,
+                              text=True, env=self.env(), timeout=limit, check=False)
+
+    def kubectl_started(self, *args: str) -> subprocess.Popen[str]:
+        """Start the real kubectl against this cluster with its standard input still open
+        (the later stage of a pipeline, started as a shell starts it: beside the stage that
+        feeds it). Finish it with ``communicate(input, timeout=kubectl_timeout(args))``."""
+        return subprocess.Popen(self._kubectl_command(args), stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env=self.env())
+
+    def _kubectl_command(self, args: Sequence[str]) -> list[str]:
         cmd = [kubectl_binary()]
         if self.context:
             cmd += ["--context", self.context]
-        cmd += list(args)
-        limit = timeout if timeout is not None else kubectl_timeout(args)
-        return subprocess.run(cmd, input=input, capture_output=True, text=True,
-                              env=self.env(), timeout=limit, check=False)
+        return cmd + list(args)
 
     def fault(self, action: str, **target: Any) -> dict[str, Any]:
         """Inject a fault into the sandbox (``stop-kubelet``, ``start-kubelet``,
