@@ -15,9 +15,9 @@ missing.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
+from kubelab.apimachinery.types import deep_copy_json
 from kubelab.sandbox.api import kinds
 from kubelab.sandbox.api.errors import ApiError
 from kubelab.sandbox.auth import policy as rbac_policy
@@ -41,7 +41,7 @@ def _ensure(registry: Registry, info: kinds.KindInfo, obj: dict[str, Any],
     meta = obj["metadata"]
     if registry.peek(info, namespace or meta.get("namespace", ""), meta["name"]) is None:
         try:
-            registry.create(info, copy.deepcopy(obj), namespace=namespace)
+            registry.create(info, deep_copy_json(obj), namespace=namespace)
         except ApiError:
             raise
 

@@ -16,11 +16,10 @@ and the live diagram show on a real cluster when a component dies.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 from collections.abc import Callable, Iterable
 
-from kubelab.apimachinery.types import Obj
+from kubelab.apimachinery.types import Obj, deep_copy_json
 from kubelab.sandbox.api import kinds
 from kubelab.sandbox.clock import Clock, parse_time, rfc3339, rfc3339_micro
 from kubelab.sandbox.reconcile.types import (
@@ -155,7 +154,7 @@ class ControlPlane:
                 condition["reason"] = "ContainersNotReady"
                 condition["message"] = f"containers with unready status: [{component}]"
             conditions.append(condition)
-        new = copy.deepcopy(existing)
+        new = deep_copy_json(existing)
         new["status"] = {
             "phase": "Running", "conditions": conditions,
             "hostIP": "172.18.0.2", "hostIPs": [{"ip": "172.18.0.2"}],

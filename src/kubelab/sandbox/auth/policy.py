@@ -14,10 +14,8 @@ components write through the store, not through the API).
 
 from __future__ import annotations
 
-import copy
-
 from kubelab.apimachinery.selectors import selector_matches
-from kubelab.apimachinery.types import Obj
+from kubelab.apimachinery.types import Obj, deep_copy_json
 from kubelab.sandbox.auth.user import AUTHENTICATED, SYSTEM_MASTERS, UNAUTHENTICATED
 from kubelab.sandbox.store.registry import Registry
 
@@ -195,7 +193,7 @@ def seed(registry: Registry) -> None:
         for role in stored:
             rules = aggregated_rules(role, stored)
             if rules is not None and rules != (role.get("rules") or []):
-                updated = copy.deepcopy(role)
+                updated = deep_copy_json(role)
                 updated["rules"] = rules
                 registry.update(CLUSTER_ROLES, updated)
     for binding in cluster_role_bindings():

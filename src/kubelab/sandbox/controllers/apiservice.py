@@ -26,10 +26,10 @@ The priorities are kube-apiserver's (``pkg/controlplane/apiserver/aggregator.go`
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable
 from typing import Any
 
+from kubelab.apimachinery.types import deep_copy_json
 from kubelab.sandbox.api import kinds
 from kubelab.sandbox.api.kinds import KindInfo
 from kubelab.sandbox.clock import Clock
@@ -171,20 +171,20 @@ class APIServiceController:
         want = desired().get(key.name)
         current = snapshot.get(APISERVICES, "", key.name)
         if current is None:
-            return Result([Create(APISERVICES, copy.deepcopy(want))] if want else [])
+            return Result([Create(APISERVICES, deep_copy_json(want))] if want else [])
         if common.is_deleting(current):
             return Result()
         if want is not None and common.labels_of(current).get(AUTOMANAGED) and \
                 current.get("spec") != want["spec"]:
-            updated = copy.deepcopy(current)
-            updated["spec"] = copy.deepcopy(want["spec"])
+            updated = deep_copy_json(current)
+            updated["spec"] = deep_copy_json(want["spec"])
             return Result([Update(APISERVICES, updated)])
         condition = {**available_condition(current, snapshot),
                      "lastTransitionTime": common.now_str(clock)}
-        status = copy.deepcopy(current.get("status") or {})
+        status = deep_copy_json(current.get("status") or {})
         conditions = status.setdefault("conditions", [])
         if not common.set_condition(conditions, condition, ("status", "reason", "message")):
             return Result()
-        updated = copy.deepcopy(current)
+        updated = deep_copy_json(current)
         updated["status"] = status
         return Result([UpdateStatus(APISERVICES, updated)])

@@ -12,9 +12,9 @@ from ``system:aggregate-to-*`` and from roles a learner labels
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable
 
+from kubelab.apimachinery.types import deep_copy_json
 from kubelab.sandbox.api.kinds import KindInfo
 from kubelab.sandbox.auth.policy import aggregated_rules
 from kubelab.sandbox.auth.rbac import CLUSTER_ROLES
@@ -42,6 +42,6 @@ class ClusterRoleAggregationController:
         rules = aggregated_rules(role, snapshot.list(CLUSTER_ROLES))
         if rules is None or rules == (role.get("rules") or []):
             return Result()
-        updated = copy.deepcopy(role)
+        updated = deep_copy_json(role)
         updated["rules"] = rules
         return Result([Update(CLUSTER_ROLES, updated)])

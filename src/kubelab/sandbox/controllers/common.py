@@ -16,7 +16,6 @@ kinds) because the first write has already moved it.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import random
 from collections.abc import Callable, Container, Iterable
@@ -25,6 +24,7 @@ from typing import Any
 
 from kubelab.apimachinery import selectors
 from kubelab.apimachinery.selectors import LabelSelector, label_selector_from_spec
+from kubelab.apimachinery.types import deep_copy_json
 from kubelab.sandbox.api.kinds import KindInfo
 from kubelab.sandbox.clock import Clock, parse_time, rfc3339
 from kubelab.sandbox.reconcile.types import (
@@ -253,7 +253,7 @@ class Writes:
         key = self._key(info, obj, "create")
         if key not in self._writes:
             self._order.append(key)
-        fresh = copy.deepcopy(obj)
+        fresh = deep_copy_json(obj)
         for server_field in ("uid", "creationTimestamp", "resourceVersion"):
             fresh.get("metadata", {}).pop(server_field, None)
         self._writes[key] = Create(info, fresh)
@@ -266,13 +266,13 @@ class Writes:
         key = self._key(info, obj, "")
         if key not in self._writes:
             self._order.append(key)
-        self._writes[key] = Update(info, copy.deepcopy(obj))
+        self._writes[key] = Update(info, deep_copy_json(obj))
 
     def update_status(self, info: KindInfo, obj: Obj) -> None:
         key = self._key(info, obj, "status")
         if key not in self._writes:
             self._order.append(key)
-        self._writes[key] = UpdateStatus(info, copy.deepcopy(obj))
+        self._writes[key] = UpdateStatus(info, deep_copy_json(obj))
 
     def add(self, action: Action) -> None:
         self._order.append(len(self._others))
@@ -280,7 +280,7 @@ class Writes:
 
     def create(self, info: KindInfo, obj: Obj, on_error: RecordEvent | None = None,
                on_failure: FailureWrite | None = None) -> None:
-        self.add(Create(info, copy.deepcopy(obj), on_error, on_failure))
+        self.add(Create(info, deep_copy_json(obj), on_error, on_failure))
 
     def delete(self, info: KindInfo, obj: Obj, propagation: str = "Background") -> None:
         self.add(Delete(info, namespace_of(obj), name_of(obj), propagation, uid=uid_of(obj)))
@@ -304,7 +304,7 @@ class Writes:
                 continue
             action = self._writes[item]
             if isinstance(action, Update | UpdateStatus) and item[:3] in written:
-                obj = copy.deepcopy(action.obj)
+                obj = deep_copy_json(action.obj)
                 obj.get("metadata", {}).pop("resourceVersion", None)
                 action = type(action)(action.info, obj)
             written.add(item[:3])

@@ -36,7 +36,6 @@ time can be recovered a minute early; the Job name check still prevents a second
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
@@ -44,6 +43,7 @@ from zoneinfo import ZoneInfo
 
 from croniter import croniter
 
+from kubelab.apimachinery.types import deep_copy_json
 from kubelab.sandbox.api import kinds
 from kubelab.sandbox.api.kinds import KindInfo
 from kubelab.sandbox.api.strategies.cronjob import (
@@ -120,12 +120,12 @@ def job_from_template(cronjob: Obj, scheduled: datetime, at: datetime) -> Obj:
     metadata: Obj = {"name": job_name(cronjob, scheduled),
                      "namespace": common.namespace_of(cronjob)}
     if tmeta.get("labels"):
-        metadata["labels"] = copy.deepcopy(tmeta["labels"])
-    metadata["annotations"] = {**copy.deepcopy(tmeta.get("annotations") or {}),
+        metadata["labels"] = deep_copy_json(tmeta["labels"])
+    metadata["annotations"] = {**deep_copy_json(tmeta.get("annotations") or {}),
                                SCHEDULED_TIMESTAMP: rfc3339(at)}
     metadata["ownerReferences"] = [common.new_controller_ref(cronjob, CRONJOBS)]
     return {"apiVersion": "batch/v1", "kind": "Job", "metadata": metadata,
-            "spec": copy.deepcopy(template.get("spec") or {})}
+            "spec": deep_copy_json(template.get("spec") or {})}
 
 
 def _job_ref(job: Obj) -> dict[str, Any]:
@@ -165,7 +165,7 @@ class CronJobController:
                  if (common.controller_ref(j) or {}).get("uid") == uid]
         spec = cronjob.get("spec") or {}
         old_status = cronjob.get("status") or {}
-        status: Obj = copy.deepcopy(old_status)
+        status: Obj = deep_copy_json(old_status)
         last_schedule = parse_time(status.get("lastScheduleTime"))
 
         # The active list: owned, unfinished Jobs; finished ones leave it.
@@ -238,7 +238,7 @@ class CronJobController:
         else:
             status.pop("active", None)
         if status != old_status:
-            updated = copy.deepcopy(cronjob)
+            updated = deep_copy_json(cronjob)
             updated["status"] = status
             writes.update_status(CRONJOBS, updated)
         return Result(writes.actions(), requeue)

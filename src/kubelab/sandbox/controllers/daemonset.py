@@ -15,11 +15,11 @@ ControllerRevision object, which the sandbox does not serve). The reconcile is p
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable
 from typing import Any
 
 from kubelab.apimachinery.selectors import required_node_affinity_matches
+from kubelab.apimachinery.types import deep_copy_json
 from kubelab.sandbox.api import kinds
 from kubelab.sandbox.api.kinds import KindInfo
 from kubelab.sandbox.clock import Clock
@@ -100,7 +100,7 @@ def target_node(pod: Obj) -> str:
 
 
 def daemon_pod(ds: Obj, node_name: str, pod_hash: str, name: str) -> Obj:
-    template = copy.deepcopy(ds.get("spec", {}).get("template") or {})
+    template = deep_copy_json(ds.get("spec", {}).get("template") or {})
     tmeta = template.get("metadata") or {}
     labels = dict(tmeta.get("labels") or {})
     labels[REVISION_LABEL] = pod_hash
@@ -182,7 +182,7 @@ class DaemonSetController:
                          f"Deleted pod: {common.name_of(pod)}", COMPONENT)
         status, requeue = daemon_status(ds, eligible, by_node, pod_hash, mrs, clock)
         if status != ds.get("status"):
-            updated = copy.deepcopy(ds)
+            updated = deep_copy_json(ds)
             updated["status"] = status
             writes.update_status(DAEMONSETS, updated)
         return Result(writes.actions(), requeue)

@@ -20,10 +20,10 @@ clock and returns the writes and events; ``requeue_after`` carries the progress 
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable
 from typing import Any
 
+from kubelab.apimachinery.types import deep_copy_json
 from kubelab.sandbox.api import kinds
 from kubelab.sandbox.api.kinds import KindInfo
 from kubelab.sandbox.clock import Clock, parse_time
@@ -90,7 +90,7 @@ class _Sync:
         self.snapshot = snapshot
         self.clock = clock
         self.orig = deploy
-        self.d = copy.deepcopy(deploy)
+        self.d = deep_copy_json(deploy)
         self.d.setdefault("status", {})
         self.writes = common.Writes()
         self.rss: dict[str, Obj] = {}
@@ -159,9 +159,9 @@ class _Sync:
                 if ref.get("uid") != uid:
                     continue
                 if matches:
-                    self.rss[common.name_of(rs)] = copy.deepcopy(rs)
+                    self.rss[common.name_of(rs)] = deep_copy_json(rs)
                 elif not deleting:
-                    released = copy.deepcopy(rs)
+                    released = deep_copy_json(rs)
                     released["metadata"]["ownerReferences"] = [
                         r for r in rs["metadata"].get("ownerReferences", [])
                         if r.get("uid") != uid]
@@ -169,7 +169,7 @@ class _Sync:
                 continue
             if deleting or common.is_deleting(rs) or not matches:
                 continue
-            adopted = copy.deepcopy(rs)
+            adopted = deep_copy_json(rs)
             refs = adopted["metadata"].setdefault("ownerReferences", [])
             refs.append(common.new_controller_ref(d, DEPLOYMENTS))
             self.writes.update(REPLICASETS, adopted)
@@ -212,13 +212,13 @@ class _Sync:
             return existing
         if not create:
             return None
-        template = copy.deepcopy(d["spec"].get("template") or {})
+        template = deep_copy_json(d["spec"].get("template") or {})
         collision = status.get("collisionCount")
         pod_hash = du.compute_hash(template, collision)
         labels = dict(template.setdefault("metadata", {}).get("labels") or {})
         labels[du.UNIQUE_LABEL_KEY] = pod_hash
         template["metadata"]["labels"] = labels
-        selector = copy.deepcopy(d["spec"].get("selector") or {})
+        selector = deep_copy_json(d["spec"].get("selector") or {})
         selector.setdefault("matchLabels", {})[du.UNIQUE_LABEL_KEY] = pod_hash
         name = f"{common.name_of(d)}-{pod_hash}"
         new_rs: Obj = {
@@ -237,7 +237,7 @@ class _Sync:
             ref = common.controller_ref(clash)
             if ref is not None and ref.get("uid") == common.uid_of(d) and du.equal_ignore_hash(
                     d["spec"].get("template"), clash.get("spec", {}).get("template")):
-                return copy.deepcopy(clash)
+                return deep_copy_json(clash)
             # A hash collision: the next hash mixes in a bumped collisionCount.
             status["collisionCount"] = int(collision or 0) + 1
             raise _Stop
@@ -525,7 +525,7 @@ class _Sync:
         }
         status: Obj = {k: v for k, v in counts.items() if v}  # omitempty
         if d["status"].get("conditions"):
-            status["conditions"] = copy.deepcopy(d["status"]["conditions"])
+            status["conditions"] = deep_copy_json(d["status"]["conditions"])
         if "collisionCount" in d["status"]:
             status["collisionCount"] = d["status"]["collisionCount"]
         if available >= du.replicas(d) - du.max_unavailable(d):

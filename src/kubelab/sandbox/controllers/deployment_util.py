@@ -15,12 +15,12 @@ typed struct), so it is fnv-1a over canonical JSON of the template, encoded the 
 
 from __future__ import annotations
 
-import copy
 import json
 import math
 import re
 from typing import Any
 
+from kubelab.apimachinery.types import deep_copy_json
 from kubelab.sandbox.clock import Clock
 from kubelab.sandbox.controllers import common
 from kubelab.sandbox.reconcile.types import Obj
@@ -246,7 +246,7 @@ def equal_ignore_hash(t1: Obj | None, t2: Obj | None) -> bool:
 
     Semantic equality: ``creationTimestamp: null``, absent fields and empty maps are equal.
     """
-    a, b = copy.deepcopy(t1 or {}), copy.deepcopy(t2 or {})
+    a, b = deep_copy_json(t1 or {}), deep_copy_json(t2 or {})
     for t in (a, b):
         t.get("metadata", {}).get("labels", {}).pop(UNIQUE_LABEL_KEY, None)
     return bool(_normalise(a) == _normalise(b))

@@ -22,11 +22,11 @@ makes ``kubectl drain`` wait.
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Iterable
 from typing import Any
 
+from kubelab.apimachinery.types import deep_copy_json
 from kubelab.sandbox.api import kinds
 from kubelab.sandbox.api.kinds import KindInfo
 from kubelab.sandbox.api.strategies import poddisruptionbudget as pdb_helpers
@@ -194,7 +194,7 @@ class DisruptionController:
         healthy = count_healthy(pods, disrupted)
         status = self._status(pdb, healthy, desired, expected, disrupted, now)
         if status is not None:
-            updated = copy.deepcopy(pdb)
+            updated = deep_copy_json(pdb)
             updated["status"] = status
             writes.update_status(PDBS, updated)
         return Result(writes.actions(), recheck)
@@ -221,19 +221,19 @@ class DisruptionController:
         status |= {"disruptionsAllowed": allowed, "currentHealthy": healthy,
                    "desiredHealthy": desired, "expectedPods": expected}
         if old.get("conditions"):
-            status["conditions"] = copy.deepcopy(old["conditions"])
+            status["conditions"] = deep_copy_json(old["conditions"])
         pdb_helpers.update_disruption_allowed_condition(status, now)
         return status
 
     @staticmethod
     def _fail_safe(pdb: Obj, message: str, now: str) -> list[Any]:
         """``failSafe``: allow no disruption, say why in the condition."""
-        status = copy.deepcopy(pdb.get("status") or {})
+        status = deep_copy_json(pdb.get("status") or {})
         status["disruptionsAllowed"] = 0
         pdb_helpers.set_condition(status, "False", pdb_helpers.SYNC_FAILED, message, now)
         if status == pdb.get("status"):
             return []
-        updated = copy.deepcopy(pdb)
+        updated = deep_copy_json(pdb)
         updated["status"] = status
         writes = common.Writes()
         writes.update_status(PDBS, updated)

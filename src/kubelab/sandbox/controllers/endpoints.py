@@ -18,11 +18,11 @@ get different slices), without upstream's 100-endpoint packing. The reconcile is
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable
 from typing import Any
 
 from kubelab.apimachinery.selectors import selector_from_match_labels
+from kubelab.apimachinery.types import deep_copy_json
 from kubelab.sandbox.api import kinds
 from kubelab.sandbox.api.kinds import KindInfo
 from kubelab.sandbox.clock import Clock
@@ -282,7 +282,7 @@ class EndpointsController:
                         and common.labels_of(match) == labels)
                 if same:
                     continue
-                updated = copy.deepcopy(match)
+                updated = deep_copy_json(match)
                 updated.update(body)
                 updated["metadata"]["labels"] = labels
                 _touch(updated, clock)
@@ -308,7 +308,7 @@ class EndpointsController:
             if (existing.get("subsets") or []) == subsets and \
                     common.labels_of(existing) == labels:
                 return
-            updated = copy.deepcopy(existing)
+            updated = deep_copy_json(existing)
             updated["metadata"]["labels"] = labels
             if subsets:
                 updated["subsets"] = subsets
@@ -342,7 +342,7 @@ class EndpointsController:
                                                    "labels": ep_labels},
                                       "subsets": subsets})
         elif ep.get("subsets") != subsets:
-            updated = copy.deepcopy(ep)
+            updated = deep_copy_json(ep)
             updated["subsets"] = subsets
             writes.update(ENDPOINTS, updated)
         body = {"addressType": "IPv4",
@@ -355,7 +355,7 @@ class EndpointsController:
                                                 "labels": {SERVICE_NAME_LABEL: "kubernetes"}},
                                    **body})
         elif any(current.get(k) != v for k, v in body.items()):
-            updated = copy.deepcopy(current)
+            updated = deep_copy_json(current)
             updated.update(body)
             writes.update(SLICES, updated)
 

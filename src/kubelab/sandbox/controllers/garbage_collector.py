@@ -24,10 +24,10 @@ work) and as a dependent (are its owners still there?). It is pure.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable
 from typing import Any
 
+from kubelab.apimachinery.types import deep_copy_json
 from kubelab.sandbox.api import kinds
 from kubelab.sandbox.api.kinds import KindInfo
 from kubelab.sandbox.clock import Clock
@@ -121,14 +121,14 @@ class GarbageCollector:
                           writes: common.Writes) -> None:
         uid = common.uid_of(owner)
         for dep_info, dep in dependents_of(snapshot, owner, info):
-            freed = copy.deepcopy(dep)
+            freed = deep_copy_json(dep)
             refs = [r for r in dep["metadata"].get("ownerReferences", []) if r.get("uid") != uid]
             if refs:
                 freed["metadata"]["ownerReferences"] = refs
             else:
                 freed["metadata"].pop("ownerReferences", None)
             writes.update(dep_info, freed)
-        done = copy.deepcopy(owner)
+        done = deep_copy_json(owner)
         done["metadata"]["finalizers"] = [f for f in _finalizers(owner) if f != ORPHAN]
         writes.update(info, done)
 
@@ -144,7 +144,7 @@ class GarbageCollector:
         ]
         if blocking:
             return
-        done = copy.deepcopy(owner)
+        done = deep_copy_json(owner)
         done["metadata"]["finalizers"] = [f for f in _finalizers(owner) if f != FOREGROUND]
         writes.update(info, done)
 
@@ -159,7 +159,7 @@ class GarbageCollector:
             if not dangling and not waiting:
                 return
             gone = {r.get("uid") for r in dangling + waiting}
-            kept = copy.deepcopy(obj)
+            kept = deep_copy_json(obj)
             kept["metadata"]["ownerReferences"] = [r for r in refs if r.get("uid") not in gone]
             writes.update(info, kept)
             return

@@ -29,11 +29,11 @@ backoff ends.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from kubelab.apimachinery.types import deep_copy_json
 from kubelab.sandbox.api import kinds
 from kubelab.sandbox.api.kinds import KindInfo
 from kubelab.sandbox.clock import Clock, parse_time
@@ -136,7 +136,7 @@ def _has_finalizer(pod: Obj) -> bool:
 
 
 def _without_finalizer(pod: Obj) -> Obj:
-    released = copy.deepcopy(pod)
+    released = deep_copy_json(pod)
     released["metadata"]["finalizers"] = [
         f for f in released["metadata"].get("finalizers") or [] if f != TRACKING_FINALIZER]
     if not released["metadata"]["finalizers"]:
@@ -202,10 +202,10 @@ def pod_from_template(job: Obj, name: str, index: int | None) -> Obj:
                      "namespace": common.namespace_of(job)}
     for field in ("labels", "annotations"):
         if tmeta.get(field):
-            metadata[field] = copy.deepcopy(tmeta[field])
+            metadata[field] = deep_copy_json(tmeta[field])
     metadata["finalizers"] = [*(tmeta.get("finalizers") or []), TRACKING_FINALIZER]
     metadata["ownerReferences"] = [common.new_controller_ref(job, JOBS)]
-    spec = copy.deepcopy(template.get("spec") or {})
+    spec = deep_copy_json(template.get("spec") or {})
     if index is not None:
         metadata.setdefault("annotations", {})[COMPLETION_INDEX] = str(index)
         metadata.setdefault("labels", {})[COMPLETION_INDEX] = str(index)
@@ -282,7 +282,7 @@ class JobController:
     def _sync(self, job: Obj, pods: list[Obj], writes: common.Writes, clock: Clock) -> Result:
         spec = job.get("spec") or {}
         old_status = job.get("status") or {}
-        status: Obj = copy.deepcopy(old_status)
+        status: Obj = deep_copy_json(old_status)
         conditions: list[dict[str, Any]] = status.get("conditions") or []
         now = common.now_str(clock)
         requeue: float | None = None
@@ -417,7 +417,7 @@ class JobController:
         if indexed and not status["completedIndexes"]:
             del status["completedIndexes"]
         if status != old_status:
-            updated = copy.deepcopy(job)
+            updated = deep_copy_json(job)
             updated["status"] = status
             writes.update_status(JOBS, updated)
         return Result(writes.actions(), requeue)

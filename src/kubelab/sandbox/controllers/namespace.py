@@ -16,11 +16,11 @@ The removal is a :class:`Finalize` action: an :class:`Update` the runner must se
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from kubelab.apimachinery.types import deep_copy_json
 from kubelab.sandbox.api import kinds
 from kubelab.sandbox.api.kinds import KindInfo
 from kubelab.sandbox.clock import Clock
@@ -133,7 +133,7 @@ class NamespaceController:
                     finalizers[f] = finalizers.get(f, 0) + 1
                 if not common.is_deleting(obj):
                     writes.delete(info, obj)
-        status = copy.deepcopy(ns.get("status") or {})
+        status = deep_copy_json(ns.get("status") or {})
         status["phase"] = "Terminating"
         conditions = list(status.get("conditions") or [])
         for cond in deletion_conditions(remaining, finalizers, common.now_str(clock)):
@@ -143,7 +143,7 @@ class NamespaceController:
             if c.get("type") in CONDITION_TYPES else len(CONDITION_TYPES))
         status_written = status != ns.get("status")
         if status_written:
-            updated = copy.deepcopy(ns)
+            updated = deep_copy_json(ns)
             updated["status"] = status
             writes.update_status(NAMESPACES, updated)
         if remaining:
@@ -151,7 +151,7 @@ class NamespaceController:
         spec_finalizers = list(ns.get("spec", {}).get("finalizers") or [])
         actions = writes.actions()
         if FINALIZER in spec_finalizers:
-            done = copy.deepcopy(ns)
+            done = deep_copy_json(ns)
             done.setdefault("spec", {})["finalizers"] = [
                 f for f in spec_finalizers if f != FINALIZER]
             # The status write above already moved resourceVersion.

@@ -38,11 +38,11 @@ idle time for it (``Result.background``); once the kubelet is stopped it is a re
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
+from kubelab.apimachinery.types import deep_copy_json
 from kubelab.sandbox.api import kinds
 from kubelab.sandbox.api.kinds import KindInfo
 from kubelab.sandbox.clock import Clock, parse_time
@@ -205,7 +205,7 @@ class NodeLifecycleController:
         # a Node (its images list and all) was most of a healthy node's reconcile.
         status_node = node
         if elapsed > grace:
-            marked = copy.deepcopy(node)
+            marked = deep_copy_json(node)
             if self.mark_unknown(marked, now):
                 status_node = marked
                 writes.event(node, "Normal", "NodeNotReady",
@@ -217,7 +217,7 @@ class NodeLifecycleController:
         ready_status = ready_now.get("status") if ready_now else None
         taints = desired_taints(node, ready_status, now)
         if taints != list(node.get("spec", {}).get("taints") or []):
-            tainted = copy.deepcopy(node)
+            tainted = deep_copy_json(node)
             if taints:
                 tainted.setdefault("spec", {})["taints"] = taints
             else:
@@ -311,7 +311,7 @@ class NodeLifecycleController:
     def _working(writes: common.Writes, pod: Obj) -> Obj:
         """The pod as this reconcile has already changed it (one status write per pod)."""
         pending = writes.pending_status(PODS, pod)
-        out = copy.deepcopy(pending if pending is not None else pod)
+        out = deep_copy_json(pending if pending is not None else pod)
         out.setdefault("status", {}).setdefault("conditions", [])
         return out
 

@@ -37,12 +37,12 @@ binds it in its PreBind step; the result is the same objects.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable
 from typing import Any
 
 from kubelab.apimachinery.quantity import parse_quantity
 from kubelab.apimachinery.selectors import required_node_affinity_matches
+from kubelab.apimachinery.types import deep_copy_json
 from kubelab.sandbox.api import kinds
 from kubelab.sandbox.api.kinds import KindInfo
 from kubelab.sandbox.clock import Clock
@@ -183,7 +183,7 @@ def _set_annotation(obj: Obj, key: str, value: str) -> None:
 
 
 def _with_status(obj: Obj, **fields: Any) -> Obj:
-    updated = copy.deepcopy(obj)
+    updated = deep_copy_json(obj)
     status = updated.setdefault("status", {})
     status.update(fields)
     return updated
@@ -294,7 +294,7 @@ class PersistentVolumeBinder:
             return
         provisioner = str(sc.get("provisioner") or "")
         if common.annotations_of(claim).get(STORAGE_PROVISIONER) != provisioner:
-            updated = copy.deepcopy(claim)
+            updated = deep_copy_json(claim)
             _set_annotation(updated, STORAGE_PROVISIONER, provisioner)
             _set_annotation(updated, BETA_STORAGE_PROVISIONER, provisioner)
             writes.update(PVCS, updated)
@@ -307,7 +307,7 @@ class PersistentVolumeBinder:
         pv_spec = pv.get("spec") or {}
         ref = pv_spec.get("claimRef") or {}
         if not ref.get("uid") or ref.get("name") != common.name_of(claim):
-            updated = copy.deepcopy(pv)
+            updated = deep_copy_json(pv)
             updated["spec"]["claimRef"] = {
                 "apiVersion": "v1", "kind": "PersistentVolumeClaim",
                 "namespace": common.namespace_of(claim), "name": common.name_of(claim),
@@ -324,7 +324,7 @@ class PersistentVolumeBinder:
         annotations = common.annotations_of(claim)
         if claim_spec.get("volumeName") != common.name_of(pv) \
                 or annotations.get(BIND_COMPLETED) != "yes":
-            updated_claim = copy.deepcopy(claim)
+            updated_claim = deep_copy_json(claim)
             updated_claim["spec"]["volumeName"] = common.name_of(pv)
             _set_annotation(updated_claim, BIND_COMPLETED, "yes")
             if by_controller or claim_spec.get("volumeName") != common.name_of(pv):
@@ -482,6 +482,6 @@ class VolumeProtectionController:
         finalizers = list((obj.get("metadata") or {}).get("finalizers") or [])
         if finalizer not in finalizers:
             return
-        updated = copy.deepcopy(obj)
+        updated = deep_copy_json(obj)
         updated["metadata"]["finalizers"] = [f for f in finalizers if f != finalizer]
         writes.update(info, updated)

@@ -32,7 +32,6 @@ upstream, the recommendation history and the scale events live in the controller
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -43,6 +42,7 @@ from typing import Any
 from kubelab.apimachinery.quantity import format_quantity
 from kubelab.apimachinery.resources import parse_quantity
 from kubelab.apimachinery.selectors import selector_matches
+from kubelab.apimachinery.types import deep_copy_json
 from kubelab.sandbox.api import kinds
 from kubelab.sandbox.api.kinds import KindInfo
 from kubelab.sandbox.clock import Clock, parse_time, rfc3339
@@ -282,7 +282,7 @@ class HorizontalController:
 
     def _sync(self, snapshot: Snapshot, key: Key, hpa: Obj, clock: Clock) -> list[Action]:
         now = clock.now()
-        new = copy.deepcopy(hpa)
+        new = deep_copy_json(hpa)
         spec = new.get("spec") or {}
         status = new.setdefault("status", {})
         conditions: list[dict[str, Any]] = list(status.get("conditions") or [])
@@ -352,7 +352,7 @@ class HorizontalController:
         actions: list[Action] = []
         if rescale:
             assert info is not None
-            scaled = copy.deepcopy(target)
+            scaled = deep_copy_json(target)
             scaled["spec"]["replicas"] = desired
             actions.append(Update(info, scaled))
             condition("AbleToScale", "True", "SucceededRescale",

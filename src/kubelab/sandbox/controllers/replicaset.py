@@ -32,12 +32,12 @@ will become available after ``minReadySeconds``.
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Iterable
 from functools import cmp_to_key
 
 from kubelab.apimachinery.selectors import LabelSelector
+from kubelab.apimachinery.types import deep_copy_json
 from kubelab.sandbox.api import kinds
 from kubelab.sandbox.api.kinds import KindInfo
 from kubelab.sandbox.clock import Clock
@@ -70,10 +70,10 @@ def pod_from_template(rs: Obj, info: KindInfo, name: str) -> Obj:
                      "namespace": common.namespace_of(rs)}
     for field in ("labels", "annotations", "finalizers"):
         if tmeta.get(field):
-            metadata[field] = copy.deepcopy(tmeta[field])
+            metadata[field] = deep_copy_json(tmeta[field])
     metadata["ownerReferences"] = [common.new_controller_ref(rs, info)]
     return {"apiVersion": "v1", "kind": "Pod", "metadata": metadata,
-            "spec": copy.deepcopy(template.get("spec") or {})}
+            "spec": deep_copy_json(template.get("spec") or {})}
 
 
 def _deletion_cost(pod: Obj) -> int:
@@ -186,7 +186,7 @@ class ReplicaSetController:
         def failed(message: str) -> Action:
             """The status a sync whose create was refused writes (``calculateStatus`` with
             ``manageReplicasErr``)."""
-            updated = copy.deepcopy(rs)
+            updated = deep_copy_json(rs)
             updated["status"] = calculate_status(rs, active, clock, failure=message)[0]
             return UpdateStatus(self.resource, updated)
 
@@ -194,7 +194,7 @@ class ReplicaSetController:
             self.manage_replicas(snapshot, rs, active, writes, clock, on_failure=failed)
         status, requeue = calculate_status(rs, active, clock)
         if status != rs.get("status", {}):
-            updated = copy.deepcopy(rs)
+            updated = deep_copy_json(rs)
             updated["status"] = status
             writes.update_status(self.resource, updated)
         return Result(writes.actions(), requeue)
@@ -216,7 +216,7 @@ class ReplicaSetController:
                 if matches:
                     owned.append(pod)
                 elif not common.is_deleting(rs):
-                    released = copy.deepcopy(pod)
+                    released = deep_copy_json(pod)
                     released["metadata"]["ownerReferences"] = [
                         r for r in pod["metadata"].get("ownerReferences", [])
                         if r.get("uid") != uid]
@@ -225,7 +225,7 @@ class ReplicaSetController:
             if (not matches or common.is_deleting(rs) or common.is_deleting(pod)
                     or self.selector_empty(rs) or not common.is_pod_active(pod)):
                 continue
-            adopted = copy.deepcopy(pod)
+            adopted = deep_copy_json(pod)
             adopted["metadata"].setdefault("ownerReferences", []).append(
                 common.new_controller_ref(rs, self.resource))
             writes.update(PODS, adopted)
@@ -323,7 +323,7 @@ def calculate_status(rs: Obj, active: list[Obj], clock: Clock,
                           int(rs.get("metadata", {}).get("generation") or 0))):
         if value:
             status[field] = value
-    conditions = [copy.deepcopy(c) for c in old.get("conditions") or []
+    conditions = [deep_copy_json(c) for c in old.get("conditions") or []
                   if failure is not None or c.get("type") != REPLICA_FAILURE]
     if failure is not None and not any(c.get("type") == REPLICA_FAILURE for c in conditions):
         want = int(rs.get("spec", {}).get("replicas", 1) or 0)

@@ -8,9 +8,9 @@ status when it differs, so ``kubectl describe quota`` shows ``Used`` beside ``Ha
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable
 
+from kubelab.apimachinery.types import deep_copy_json
 from kubelab.sandbox.api import kinds, quota
 from kubelab.sandbox.clock import Clock
 from kubelab.sandbox.reconcile.types import Key, Obj, Result, Snapshot, UpdateStatus
@@ -41,6 +41,6 @@ class ResourceQuotaController:
                            for name, value in sorted(used.items())}}
         if current.get("status") == status:
             return Result()
-        updated = copy.deepcopy(current)
+        updated = deep_copy_json(current)
         updated["status"] = status
         return Result([UpdateStatus(QUOTAS, updated)])

@@ -10,9 +10,9 @@ cluster is never empty. A namespace being deleted is left alone.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable
 
+from kubelab.apimachinery.types import deep_copy_json
 from kubelab.sandbox.api import kinds
 from kubelab.sandbox.api.kinds import KindInfo
 from kubelab.sandbox.clock import Clock
@@ -59,6 +59,6 @@ class RootCAPublisher:
                 "data": data})])
         if common.is_deleting(current) or current.get("data") == data:
             return Result()
-        fixed = copy.deepcopy(current)
+        fixed = deep_copy_json(current)
         fixed["data"] = data
         return Result([Update(CONFIGMAPS, fixed)])

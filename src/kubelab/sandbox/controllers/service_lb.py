@@ -15,11 +15,11 @@ its balancer is released, as upstream does.
 
 from __future__ import annotations
 
-import copy
 import ipaddress
 from collections.abc import Iterable
 from datetime import datetime
 
+from kubelab.apimachinery.types import deep_copy_json
 from kubelab.sandbox.api import kinds
 from kubelab.sandbox.api.kinds import KindInfo
 from kubelab.sandbox.clock import Clock, parse_time
@@ -96,7 +96,7 @@ class ServiceLBController:
         if ingress_ips(svc):
             return Result()
         if FINALIZER not in finalizers:
-            updated = copy.deepcopy(svc)
+            updated = deep_copy_json(svc)
             updated["metadata"]["finalizers"] = [*finalizers, FINALIZER]
             writes.update(SERVICES, updated)
             writes.event(svc, "Normal", "EnsuringLoadBalancer", "Ensuring load balancer",
@@ -110,7 +110,7 @@ class ServiceLBController:
         remaining = self.provision_seconds - clock.sim_elapsed(since)
         if remaining > 0:
             return Result([], remaining)
-        updated = copy.deepcopy(svc)
+        updated = deep_copy_json(svc)
         updated.setdefault("status", {})["loadBalancer"] = {
             "ingress": [{"ip": pick_address(snapshot), "ipMode": "VIP"}]}
         writes.update_status(SERVICES, updated)
@@ -122,11 +122,11 @@ class ServiceLBController:
         writes.event(svc, "Normal", "DeletingLoadBalancer", "Deleting load balancer",
                      COMPONENT)
         if FINALIZER in finalizers:
-            updated = copy.deepcopy(svc)
+            updated = deep_copy_json(svc)
             updated["metadata"]["finalizers"] = [f for f in finalizers if f != FINALIZER]
             writes.update(SERVICES, updated)
         if ingress_ips(svc) and not common.is_deleting(svc):
-            cleared = copy.deepcopy(svc)
+            cleared = deep_copy_json(svc)
             cleared.setdefault("status", {})["loadBalancer"] = {}
             writes.update_status(SERVICES, cleared)
         writes.event(svc, "Normal", "DeletedLoadBalancer", "Deleted load balancer", COMPONENT)

@@ -36,10 +36,10 @@ reconcile is pure.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable
 from typing import Any
 
+from kubelab.apimachinery.types import deep_copy_json
 from kubelab.sandbox.api import kinds
 from kubelab.sandbox.api.kinds import KindInfo
 from kubelab.sandbox.clock import Clock
@@ -64,14 +64,14 @@ HASH_LABEL = "controller.kubernetes.io/hash"
 
 def revision_data(sts: Obj) -> Obj:
     """``getPatch``: the template as a strategic merge patch that replaces it whole."""
-    template = copy.deepcopy((sts.get("spec") or {}).get("template") or {})
+    template = deep_copy_json((sts.get("spec") or {}).get("template") or {})
     template["$patch"] = "replace"
     return {"spec": {"template": template}}
 
 
 def template_of(revision: Obj) -> Obj:
     """The pod template a revision holds (``ApplyRevision`` on the set)."""
-    template = copy.deepcopy(((revision.get("data") or {}).get("spec") or {}).get("template")
+    template = deep_copy_json(((revision.get("data") or {}).get("spec") or {}).get("template")
                              or {})
     template.pop("$patch", None)
     return template
@@ -144,7 +144,7 @@ def claims_for(sts: Obj, ordinal: int) -> list[Obj]:
             ref["controller"] = False
             meta["ownerReferences"] = [ref]
         claims.append({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": meta,
-                       "spec": copy.deepcopy(template.get("spec") or {})})
+                       "spec": deep_copy_json(template.get("spec") or {})})
     return claims
 
 
@@ -159,7 +159,7 @@ def new_pod(sts: Obj, template: Obj, revision: str, ordinal: int) -> Obj:
                  "ownerReferences": [common.new_controller_ref(sts, STATEFULSETS)]}
     if tmeta.get("annotations"):
         meta["annotations"] = dict(tmeta["annotations"])
-    spec = copy.deepcopy(template.get("spec") or {})
+    spec = deep_copy_json(template.get("spec") or {})
     spec["hostname"] = name
     service = (sts.get("spec") or {}).get("serviceName")
     if service:
@@ -247,7 +247,7 @@ class _Sync:
             update = equal[-1]
         elif equal:
             # A rollback to an older template: that revision becomes the newest.
-            update = copy.deepcopy(equal[-1])
+            update = deep_copy_json(equal[-1])
             update["revision"] = latest + 1
             self.writes.update(REVISIONS, update)
             history = [r for r in history if common.name_of(r) != common.name_of(update)]
@@ -410,7 +410,7 @@ class _Sync:
         if self.status.get("conditions"):
             status["conditions"] = self.status["conditions"]
         if status != self.status:
-            updated = copy.deepcopy(self.sts)
+            updated = deep_copy_json(self.sts)
             updated["status"] = status
             self.writes.update_status(STATEFULSETS, updated)
 

@@ -18,10 +18,9 @@ Everything here is a pure function of the record, the pod and the clock.
 
 from __future__ import annotations
 
-import copy
 from fractions import Fraction
 
-from kubelab.apimachinery.types import Obj
+from kubelab.apimachinery.types import Obj, deep_copy_json
 from kubelab.sandbox.clock import Clock, rfc3339
 from kubelab.sandbox.kubelet.runtime import ContainerRecord, PodRecord
 
@@ -67,7 +66,7 @@ def qos_class(pod: Obj) -> str:
 
 def _state(c: ContainerRecord) -> tuple[Obj, Obj]:
     """(state, lastState) of one container."""
-    last = copy.deepcopy(c.last_terminated) if c.last_terminated else {}
+    last = deep_copy_json(c.last_terminated) if c.last_terminated else {}
     terminated = {
         "exitCode": c.exit_code if c.exit_code is not None else 0,
         "reason": c.term_reason or "Completed",

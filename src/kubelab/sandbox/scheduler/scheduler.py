@@ -23,12 +23,12 @@ Two pieces of in-memory state make it behave like the real one:
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from kubelab.apimachinery.types import deep_copy_json
 from kubelab.sandbox.api import kinds
 from kubelab.sandbox.api.kinds import KindInfo
 from kubelab.sandbox.clock import Clock, rfc3339
@@ -277,7 +277,7 @@ def _unschedulable_status(pod: Obj, message: str, clock: Clock) -> Obj | None:
                     and cond.get("message") == message):
                 return None
             break
-    updated = copy.deepcopy(pod)
+    updated = deep_copy_json(pod)
     status = updated.setdefault("status", {})
     status.setdefault("phase", "Pending")
     new = {"type": "PodScheduled", "status": "False", "lastProbeTime": None,

@@ -23,11 +23,10 @@ Pure functions of the objects the scheduler reads.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 
 from kubelab.apimachinery.selectors import required_node_affinity_matches
-from kubelab.apimachinery.types import Obj
+from kubelab.apimachinery.types import Obj, deep_copy_json
 from kubelab.sandbox.scheduler.plugins import NodeVerdict
 
 SELECTED_NODE = "volume.kubernetes.io/selected-node"
@@ -150,7 +149,7 @@ def claims_to_select(state: PodVolumes, host: str) -> list[Obj]:
         annotations = (claim.get("metadata") or {}).get("annotations") or {}
         if annotations.get(SELECTED_NODE) == host:
             continue
-        updated = copy.deepcopy(claim)
+        updated = deep_copy_json(claim)
         meta = updated.setdefault("metadata", {})
         meta["annotations"] = {**(meta.get("annotations") or {}), SELECTED_NODE: host}
         out.append(updated)

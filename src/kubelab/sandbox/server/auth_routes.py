@@ -14,12 +14,11 @@ The decisions themselves are pure functions in :mod:`kubelab.sandbox.auth`.
 
 from __future__ import annotations
 
-import copy
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from kubelab.apimachinery.types import Obj
+from kubelab.apimachinery.types import Obj, deep_copy_json
 from kubelab.sandbox.api import errors
 from kubelab.sandbox.api.validation import invalid, required
 from kubelab.sandbox.auth import rbac
@@ -127,9 +126,9 @@ def answer(api: KubeApi, t: Target, body: Obj, user: UserInfo) -> Obj:
     """The created review: the request echoed with its ``status``."""
     info = t.info
     out: Obj = {"kind": info.kind, "apiVersion": info.api_version,
-                "metadata": {**copy.deepcopy(body.get("metadata") or {}),
+                "metadata": {**deep_copy_json(body.get("metadata") or {}),
                              "creationTimestamp": None}}
-    spec: Any = copy.deepcopy(body.get("spec") or {})
+    spec: Any = deep_copy_json(body.get("spec") or {})
     causes: list[errors.Cause] = []
     kind = info.kind
     if kind == "SelfSubjectReview":

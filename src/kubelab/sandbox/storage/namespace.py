@@ -13,10 +13,9 @@ namespaces) are refused with 403 ``this namespace may not be deleted``.
 
 from __future__ import annotations
 
-import copy
 from typing import TYPE_CHECKING
 
-from kubelab.apimachinery.types import Obj
+from kubelab.apimachinery.types import Obj, deep_copy_json
 from kubelab.sandbox.api import errors
 from kubelab.sandbox.store.storage import Storage, Strategy, UpdateSubresource
 
@@ -32,8 +31,8 @@ class FinalizeSubresource(UpdateSubresource):
     """``namespaces/<name>/finalize``: only ``spec.finalizers`` of the write counts."""
 
     def prepare(self, obj: Obj, old: Obj) -> Obj:
-        finalizers = copy.deepcopy((obj.get("spec") or {}).get("finalizers"))
-        updated = copy.deepcopy(old)
+        finalizers = deep_copy_json((obj.get("spec") or {}).get("finalizers"))
+        updated = deep_copy_json(old)
         spec = updated.setdefault("spec", {})
         if finalizers:
             spec["finalizers"] = finalizers

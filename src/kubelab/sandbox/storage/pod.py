@@ -23,10 +23,8 @@ Mirrors ``pkg/registry/core/pod/storage/storage.go`` and ``pkg/registry/core/pod
 
 from __future__ import annotations
 
-import copy
-
 from kubelab.apimachinery.selectors import selector_is_empty
-from kubelab.apimachinery.types import Obj
+from kubelab.apimachinery.types import Obj, deep_copy_json
 from kubelab.sandbox.api import errors, kinds, limitranger, params
 from kubelab.sandbox.api.errors import ApiError, Cause
 from kubelab.sandbox.api.kinds import KindInfo
@@ -196,7 +194,7 @@ class EvictionSubresource(CreateSubresource):
         def decrement(old: Obj) -> Obj:
             if old["metadata"]["resourceVersion"] != meta["resourceVersion"]:
                 raise errors.stale_write(PDBS, name)
-            new_status = copy.deepcopy(old.get("status") or {})
+            new_status = deep_copy_json(old.get("status") or {})
             new_status["disruptionsAllowed"] = allowed - 1
             if allowed - 1 == 0:
                 pdb_strategy.update_disruption_allowed_condition(new_status, now)

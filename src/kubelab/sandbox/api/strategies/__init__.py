@@ -17,12 +17,11 @@ One module per kind lives beside this file and registers itself with :func:`regi
 
 from __future__ import annotations
 
-import copy
 import importlib
 import pkgutil
 from typing import Any
 
-from kubelab.apimachinery.types import Obj
+from kubelab.apimachinery.types import Obj, deep_copy_json
 from kubelab.sandbox.api.errors import Cause
 from kubelab.sandbox.api.kinds import KindInfo
 from kubelab.sandbox.api.validation import validate_object_meta
@@ -65,7 +64,7 @@ class Strategy:
     def prepare_for_update(self, obj: Obj, old: Obj) -> None:
         """Keep status from ``old`` on a main-resource write; bump generation on spec change."""
         if self.has_status_subresource and "status" in old:
-            obj["status"] = copy.deepcopy(old["status"])
+            obj["status"] = deep_copy_json(old["status"])
         elif self.has_status_subresource:
             obj.pop("status", None)
         if self.has_spec:
@@ -90,7 +89,7 @@ class Strategy:
         # write path sets is copied (``managedFields`` entries are replaced, not changed);
         # the stored status is replaced. Copying the whole pod was half of a status write.
         obj.update({k: v for k, v in old.items() if k not in ("status", "metadata")})
-        obj["metadata"] = {k: v if k == "managedFields" else copy.deepcopy(v)
+        obj["metadata"] = {k: v if k == "managedFields" else deep_copy_json(v)
                            for k, v in (old.get("metadata") or {}).items()}
         if status is not None:
             obj["status"] = status

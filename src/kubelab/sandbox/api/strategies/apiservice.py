@@ -11,8 +11,7 @@ aggregator's validation, not re-read).
 
 from __future__ import annotations
 
-import copy
-
+from kubelab.apimachinery.types import deep_copy_json
 from kubelab.sandbox.api.errors import Cause
 from kubelab.sandbox.api.kinds import KindInfo
 from kubelab.sandbox.api.strategies import Obj, Strategy, register
@@ -45,7 +44,7 @@ class APIServiceStrategy(Strategy):
         spec = obj.get("spec") or {}
         group, version = spec.get("group") or "", spec.get("version") or ""
         # ValidateObjectMeta with the aggregator's own name rule: ``v1.`` (core) is valid.
-        named = copy.deepcopy(obj)
+        named = deep_copy_json(obj)
         name = (named.get("metadata") or {}).pop("name", "")
         named.setdefault("metadata", {})["generateName"] = name or \
             (obj.get("metadata") or {}).get("generateName", "")

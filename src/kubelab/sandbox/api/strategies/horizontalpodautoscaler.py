@@ -14,10 +14,10 @@ as upstream's ``pkg/apis/autoscaling/v1/conversion.go`` does: see :func:`v1_to_v
 from __future__ import annotations
 
 import contextlib
-import copy
 import json
 from typing import Any
 
+from kubelab.apimachinery.types import deep_copy_json
 from kubelab.sandbox.api import versions
 from kubelab.sandbox.api.errors import Cause
 from kubelab.sandbox.api.kinds import KindInfo
@@ -265,7 +265,7 @@ def _cpu_utilization_metric(metric: Any) -> int | None:
 def v1_to_v2(obj: Obj) -> Obj:
     """An ``autoscaling/v1`` HPA as the v2 object it is stored as
     (``Convert_v1_HorizontalPodAutoscaler_To_autoscaling_HorizontalPodAutoscaler``)."""
-    out = copy.deepcopy(obj)
+    out = deep_copy_json(obj)
     out["apiVersion"] = "autoscaling/v2"
     raw_spec = out.get("spec")
     spec: Obj = raw_spec if isinstance(raw_spec, dict) else {}
@@ -301,7 +301,7 @@ def v2_to_v1(obj: Obj) -> Obj:
     """The stored v2 HPA as ``autoscaling/v1`` shows it: the cpu utilisation target as
     ``targetCPUUtilizationPercentage``; other metrics, conditions and behavior in the
     ``autoscaling.alpha.kubernetes.io/*`` annotations, as upstream's conversion keeps them."""
-    out = copy.deepcopy(obj)
+    out = deep_copy_json(obj)
     out["apiVersion"] = "autoscaling/v1"
     spec = out.get("spec") or {}
     metrics = spec.pop("metrics", None) or []

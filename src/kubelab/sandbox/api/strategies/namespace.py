@@ -9,8 +9,7 @@ update, so only ``/finalize`` and ``/status`` change them), ``SetDefaults_Namesp
 
 from __future__ import annotations
 
-import copy
-
+from kubelab.apimachinery.types import deep_copy_json
 from kubelab.sandbox.api.errors import Cause
 from kubelab.sandbox.api.kinds import KindInfo
 from kubelab.sandbox.api.strategies import Obj, Strategy, register
@@ -64,7 +63,7 @@ class NamespaceStrategy(Strategy):
         old_spec = old.get("spec") or {}
         spec = obj.setdefault("spec", {})
         if "finalizers" in old_spec:
-            spec["finalizers"] = copy.deepcopy(old_spec["finalizers"])
+            spec["finalizers"] = deep_copy_json(old_spec["finalizers"])
         else:
             spec.pop("finalizers", None)
 

@@ -18,12 +18,12 @@ DaemonSet), whose templates get ``SetDefaults_PodSpec`` but not the Pod-only def
 
 from __future__ import annotations
 
-import copy
 import json
 from fractions import Fraction
 from typing import Any
 
 from kubelab.apimachinery import quantity
+from kubelab.apimachinery.types import deep_copy_json
 from kubelab.sandbox.api.errors import Cause, bad_request
 from kubelab.sandbox.api.kinds import KindInfo
 from kubelab.sandbox.api.strategies import Obj, Strategy, register
@@ -609,7 +609,7 @@ def validate_pod_update(new: Obj, old: Obj) -> list[Cause]:
     elif old_deadline is not None:
         causes.append(invalid("spec.activeDeadlineSeconds", None,
                               "must not update from a positive integer to nil value"))
-    munged = copy.deepcopy(new_spec)
+    munged = deep_copy_json(new_spec)
     for group in ("containers", "initContainers"):
         for ctr, old_ctr in zip(munged.get(group) or [], old_spec.get(group) or [], strict=True):
             if isinstance(ctr, dict) and isinstance(old_ctr, dict):
@@ -619,7 +619,7 @@ def validate_pod_update(new: Obj, old: Obj) -> list[Cause]:
                     ctr.pop("image", None)
     for key in ("activeDeadlineSeconds", "tolerations"):
         if key in old_spec:
-            munged[key] = copy.deepcopy(old_spec[key])
+            munged[key] = deep_copy_json(old_spec[key])
         else:
             munged.pop(key, None)
     old_grace = old_spec.get("terminationGracePeriodSeconds")
@@ -685,11 +685,11 @@ def prepare_ephemeral_update(obj: Obj, old: Obj) -> Obj:
     """``podEphemeralContainersStrategy.PrepareForUpdate``: of a write to
     ``pods/<name>/ephemeralcontainers`` only ``spec.ephemeralContainers`` counts; the rest of
     the pod (metadata, spec, status) stays as stored. Generation counts the change."""
-    updated = copy.deepcopy(old)
+    updated = deep_copy_json(old)
     wanted = (obj.get("spec") or {}).get("ephemeralContainers")
     spec = updated.setdefault("spec", {})
     if wanted:
-        spec["ephemeralContainers"] = copy.deepcopy(wanted)
+        spec["ephemeralContainers"] = deep_copy_json(wanted)
         for container in spec["ephemeralContainers"]:
             default_container(container, "Pod")
     else:

@@ -13,9 +13,9 @@ allocated values, as upstream's ``patchAllocatedValues`` does.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
+from kubelab.apimachinery.types import deep_copy_json
 from kubelab.sandbox.api.errors import Cause
 from kubelab.sandbox.api.kinds import KindInfo
 from kubelab.sandbox.api.strategies import Obj, Strategy, register
@@ -183,7 +183,7 @@ class ServiceStrategy(Strategy):
         if not spec.get("clusterIP") and old_spec.get("clusterIP"):
             spec["clusterIP"] = old_spec["clusterIP"]
             if not spec.get("clusterIPs"):
-                spec["clusterIPs"] = copy.deepcopy(old_spec.get("clusterIPs"))
+                spec["clusterIPs"] = deep_copy_json(old_spec.get("clusterIPs"))
         elif spec.get("clusterIP") and spec.get("clusterIPs") in (None, [], old_spec.get("clusterIPs")):
             spec["clusterIPs"] = [spec["clusterIP"]]
         if spec.get("clusterIPs") is None:
