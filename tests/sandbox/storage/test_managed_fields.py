@@ -167,3 +167,52 @@ def test_components_write_under_their_binarys_name(setup: tuple[ManualClock, Reg
     # Without a binary name, the component's own name.
     plain = ComponentRunner(Writer(), reg, clock, EventRecorder(reg, clock))
     assert plain.field_manager == "writer-controller"
+
+
+def test_successive_writes_record_what_walking_each_stored_version_again_records(
+        setup: tuple[ManualClock, Registry]) -> None:
+    """A main-resource write keeps its walk for the next write of the object (as a status
+    write does): entries after many writes by turns equal those computed from scratch."""
+    from kubelab.sandbox.api import patch
+
+    clock, reg = setup
+    reg.create(CONFIGMAPS, {"metadata": {"name": "c"}, "data": {"a": "0"}},
+               namespace="default", manager="m0")
+    writes = [("m1", {"a": "1", "b": "1"}), ("m2", {"a": "1", "b": "2"}), ("m1", {"b": "2"}),
+              ("m0", {"b": "2", "c": "3"}), ("m2", {"b": "2", "c": "4"}), ("m2", {"d": "1"})]
+    for manager, data in writes:
+        clock.advance(1)
+        old = reg.get(CONFIGMAPS, "default", "c")
+        new = copy.deepcopy(old)
+        new["data"] = data
+        patch._WALKS.clear()  # the reference: every version walked afresh
+        expected = patch.update_managed_fields(
+            copy.deepcopy(old), copy.deepcopy(new), manager=manager, api_version="v1",
+            kind="ConfigMap", now=patch_time(clock))
+        stored = reg.update(CONFIGMAPS, new, manager=manager, copy_result=False)
+        assert stored["metadata"]["managedFields"] == expected["metadata"]["managedFields"]
+        assert any(entry[0] is stored for entry in patch._WALKS.values())  # kept
+
+
+def test_an_allocated_node_port_stays_nobodys_on_the_next_write(
+        setup: tuple[ManualClock, Registry]) -> None:
+    """A Service's update allocates its nodePort after the field manager ran, so that
+    version's walk is not kept: the next writer must not take the allocated port."""
+    _, reg = setup
+    reg.create(SERVICES, {"metadata": {"name": "web"},
+                          "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]}},
+               namespace="default", manager="kubectl-expose")
+    current = reg.get(SERVICES, "default", "web")
+    current["spec"]["type"] = "NodePort"
+    exposed = reg.update(SERVICES, current, manager="kubectl-patch")
+    assert exposed["spec"]["ports"][0]["nodePort"]
+    exposed["metadata"]["labels"] = {"tier": "web"}
+    labelled = reg.update(SERVICES, exposed, manager="kubectl-label")
+    for entry in labelled["metadata"]["managedFields"]:
+        assert "nodePort" not in str(entry["fieldsV1"]), entry["manager"]
+
+
+def patch_time(clock: Clock) -> str:
+    from kubelab.apimachinery.times import rfc3339
+
+    return rfc3339(clock.now())

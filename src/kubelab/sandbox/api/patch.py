@@ -24,7 +24,6 @@ carrying the HTTP code and message the apiserver would answer with.
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ import jsonpatch
 import jsonpointer
 import yaml
 
+from kubelab.apimachinery.types import deep_copy_json
 from kubelab.sandbox.api import decode
 from kubelab.sandbox.api.errors import ApiError, Cause
 from kubelab.sandbox.api.patch_keys import FieldMeta, Table, field_meta, table_for
@@ -184,7 +184,7 @@ def apply_json_patch(obj: dict[str, Any], ops: list[Any]) -> dict[str, Any]:
     if not isinstance(ops, list):
         raise PatchError(f"json: cannot unmarshal {_json_kind(ops)} into Go value of type "
                          "jsonpatch.Patch")
-    doc: Any = copy.deepcopy(obj)
+    doc: Any = deep_copy_json(obj)
     for op in ops:
         if not isinstance(op, dict):
             raise PatchError(f"json: cannot unmarshal {_json_kind(op)} into Go struct field "
@@ -250,7 +250,7 @@ def apply_merge_patch(obj: dict[str, Any], patch: dict[str, Any]) -> dict[str, A
     """Apply an RFC 7386 merge patch: objects merge, ``null`` deletes, lists replace."""
     if not isinstance(patch, dict):
         raise PatchError("Invalid JSON Patch")
-    result = _merge_patch(copy.deepcopy(obj), copy.deepcopy(patch))
+    result = _merge_patch(deep_copy_json(obj), deep_copy_json(patch))
     assert isinstance(result, dict)
     return result
 
@@ -289,7 +289,7 @@ def apply_strategic_merge_patch(obj: dict[str, Any], patch: dict[str, Any], *,
         raise PatchError(f"json: cannot unmarshal {_json_kind(patch)} into Go value of type "
                          "map[string]interface {}")
     merger = _Merger(table_for(api_version, kind))
-    return merger.merge_map(copy.deepcopy(obj), copy.deepcopy(patch), "")
+    return merger.merge_map(deep_copy_json(obj), deep_copy_json(patch), "")
 
 
 def _child(path: str, key: str) -> str:
@@ -941,8 +941,8 @@ def server_side_apply(live: dict[str, Any] | None, applied: dict[str, Any], *, m
                          "value: is required for apply patch", code=422)
     if (applied.get("metadata") or {}).get("managedFields"):
         raise PatchError("metadata.managedFields must be nil")
-    base: dict[str, Any] = copy.deepcopy(live) if live is not None else {}
-    config = copy.deepcopy(applied)
+    base: dict[str, Any] = deep_copy_json(live) if live is not None else {}
+    config = deep_copy_json(applied)
     managers = _read_managers(base)
     mine = next((m for m in managers if m.manager == manager and m.operation == "Apply"
                  and not m.subresource), None)
@@ -1021,8 +1021,8 @@ _ZERO_VALUE_NODES: dict[str, tuple[FieldPath, ...]] = {
 
 
 Walk = tuple[set[FieldPath], set[FieldPath], dict[FieldPath, Any]]
-#: The field sets of the last status-written versions (stored objects are never mutated, so
-#: a version's walk stays true): object id -> (object, subresource, leaves, nodes, values).
+#: The field sets of the last written versions (stored objects are never mutated, so a
+#: version's walk stays true): object id -> (object, subresource, leaves, nodes, values).
 _WALKS: dict[int, tuple[dict[str, Any], str, set[FieldPath], set[FieldPath],
                         dict[FieldPath, Any]]] = {}
 _WALKS_MAX = 512
@@ -1041,7 +1041,8 @@ def _walk(obj: dict[str, Any], api_version: str, kind: str, subresource: str) ->
 
 def update_managed_fields(old: dict[str, Any] | None, new: dict[str, Any], *, manager: str,
                           api_version: str, kind: str, now: str,
-                          subresource: str = "", in_place: bool = False) -> dict[str, Any]:
+                          subresource: str = "", in_place: bool = False,
+                          keep_walk: bool = False) -> dict[str, Any]:
     """Record a non-apply write (create, update, patch) by ``manager`` in ``new``.
 
     As the apiserver's field manager does for ``Update`` operations: the writer takes
@@ -1050,18 +1051,22 @@ def update_managed_fields(old: dict[str, Any] | None, new: dict[str, Any], *, ma
     the applier; no conflicts), and fields that disappeared leave every manager's set.
     A ``status`` write looks at everything but spec, any other write at everything but
     status (:func:`field_set`).
-    ``in_place`` records into ``new`` itself instead of a copy.
+    ``in_place`` records into ``new`` itself instead of a copy; ``keep_walk`` (with it): the
+    caller stores ``new`` as it is now, so the next write of the object may start from this
+    walk instead of walking the stored version again (a status write's object always is).
     """
-    result = new if in_place else copy.deepcopy(new)
+    result = new if in_place else deep_copy_json(new)
     managers = _read_managers(old) if old is not None else _read_managers(result)
     before, old_nodes, old_values = (_walk(old, api_version, kind, subresource)
                                      if old is not None else (set(), set(), {}))
     after, nodes, new_values = _walk(result, api_version, kind, subresource)
     if old is not None:
         _WALKS.pop(id(old), None)  # a replaced version is nobody's old one again
-    if in_place and subresource == "status":
-        # The next status write of this object starts from this version: its walk is kept
-        # (nothing changes a status write's object after its field manager ran).
+    if in_place and (keep_walk or subresource == "status"):
+        # The next write of this object through the same subresource starts from this
+        # version: its walk is kept (nothing changes a status write's object after its field
+        # manager ran; for other writes the registry says so). A Lease renewal walked its
+        # stored version again every two simulated seconds.
         _WALKS[id(result)] = (result, subresource, after, nodes, new_values)
         while len(_WALKS) > _WALKS_MAX:
             del _WALKS[next(iter(_WALKS))]

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-import copy
 import heapq
 import random
 from collections.abc import Callable, Iterator
@@ -39,7 +38,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from kubelab.apimachinery.types import Obj
+from kubelab.apimachinery.types import Obj, deep_copy_json
 from kubelab.sandbox.api import errors, kinds, quota
 from kubelab.sandbox.api import patch as managed
 from kubelab.sandbox.api.errors import ApiError, Cause
@@ -262,7 +261,7 @@ class Registry:
         obj = self.peek(info, namespace, name)
         if obj is None:
             raise errors.not_found(info, name)
-        return copy.deepcopy(obj)
+        return deep_copy_json(obj)
 
     def iter_objects(self, info: KindInfo, namespace: str | None = None) -> Iterator[Obj]:
         buckets = self._data.get(info.group_resource, {})
@@ -283,7 +282,7 @@ class Registry:
         """
         page = self.list_page(info, namespace, label_selector=label_selector,
                               field_selector=field_selector)
-        items = [copy.deepcopy(o) for o in page.items] if copies else page.items
+        items = [deep_copy_json(o) for o in page.items] if copies else page.items
         return items, page.revision
 
     def list_page(self, info: KindInfo, namespace: str | None = None, *,
@@ -465,7 +464,7 @@ class Registry:
         """Write one row to the log, update the cache and notify watchers."""
         key = storage_key(info, namespace, name)
         revision = self.log.next_revision()
-        value = obj if obj is not None else copy.deepcopy(old)
+        value = obj if obj is not None else deep_copy_json(old)
         assert value is not None
         value.setdefault("metadata", {})["resourceVersion"] = str(revision)
         create_rev = int((old or value)["metadata"].get("resourceVersion", revision)) \
@@ -591,7 +590,7 @@ class Registry:
         or serialise it (the HTTP layer, the components' runner): a deep copy of every
         written object, managedFields included, was a third of a status write's cost.
         """
-        obj = copy.deepcopy(obj)
+        obj = deep_copy_json(obj)
         storage = self.storage(info)
         strategy = storage.strategy
         meta = obj.setdefault("metadata", {})
@@ -644,7 +643,7 @@ class Registry:
             return obj
         stored = self._commit(info, obj, old=None, event_type="ADDED",
                               namespace=namespace, name=name)
-        return copy.deepcopy(stored) if copy_result else stored
+        return deep_copy_json(stored) if copy_result else stored
 
     def update(self, info: KindInfo, obj: Obj, *, namespace: str = "",
                subresource: str | None = None, dry_run: bool = False,
@@ -682,7 +681,7 @@ class Registry:
             obj = sub.prepare(obj, old)
             obj["apiVersion"], obj["kind"] = info.api_version, info.kind
         else:
-            obj = copy.deepcopy(obj)
+            obj = deep_copy_json(obj)
             obj["apiVersion"], obj["kind"] = info.api_version, info.kind
             strategy.default(obj)
             strategy.prepare_for_update(obj, old)
@@ -699,7 +698,11 @@ class Registry:
             meta.pop("namespace", None)
         meta["resourceVersion"] = old["metadata"]["resourceVersion"]
         if not applied:
-            self._record_write(info, old, obj, manager, subresource or via)
+            # A main-resource write whose storage changes nothing after validation (no
+            # ``before_update`` hook, such as a Service's port allocation) is stored as the
+            # field manager saw it: its walk is kept for the next write.
+            self._record_write(info, old, obj, manager, subresource or via,
+                               keep_walk=sub is None and not storage.changes_on_update)
         if sub is not None:
             causes = sub.validate(obj, old, info)
         else:
@@ -708,25 +711,26 @@ class Registry:
         if causes:
             raise errors.invalid(info, name, causes)
         if obj == old:
-            return copy.deepcopy(old) if copy_result else old
+            return deep_copy_json(old) if copy_result else old
         if dry_run:
             return obj
         if self._ready_to_vanish(storage, obj):
             self._commit(info, None, old=obj, event_type="DELETED",
                          namespace=namespace, name=name)
-            return copy.deepcopy(obj) if copy_result else obj
+            return deep_copy_json(obj) if copy_result else obj
         stored = self._commit(info, obj, old=old, event_type="MODIFIED",
                               namespace=namespace, name=name)
-        return copy.deepcopy(stored) if copy_result else stored
+        return deep_copy_json(stored) if copy_result else stored
 
     def _record_write(self, info: KindInfo, old: Obj | None, obj: Obj, manager: str,
-                      subresource: str) -> None:
+                      subresource: str, *, keep_walk: bool = False) -> None:
         """The field manager (``managedfields``): ``manager`` takes ownership, with
         operation ``Update``, of the fields this write added or changed (a ``status`` write:
         of anything but spec); ``metadata.managedFields`` of ``obj`` is rewritten in place."""
         managed.update_managed_fields(old, obj, manager=manager, api_version=info.api_version,
                                       kind=info.kind, now=rfc3339(self.clock.now()),
-                                      subresource=subresource, in_place=True)
+                                      subresource=subresource, in_place=True,
+                                      keep_walk=keep_walk)
 
     def _admit_quota(self, info: KindInfo, obj: Obj, namespace: str, name: str) -> None:
         """The ResourceQuota admission plugin: refuse a create that would exceed a quota.
@@ -782,7 +786,7 @@ class Registry:
                             f"{old['metadata']['resourceVersion']}")
         storage = self.storage(info)
         storage.before_delete(self, info, old)
-        obj = copy.deepcopy(old)
+        obj = deep_copy_json(old)
         meta = obj["metadata"]
         finalizers = list(meta.get("finalizers") or [])
         if propagation == "Foreground" and "foregroundDeletion" not in finalizers:
@@ -802,12 +806,12 @@ class Registry:
                     if grace == 0 and not finalizers:
                         return self._vanish(info, obj, namespace, name, dry_run)
                     if not dry_run:
-                        return copy.deepcopy(self._commit(
+                        return deep_copy_json(self._commit(
                             info, obj, old=old, event_type="MODIFIED",
                             namespace=namespace, name=name)), False
                 if finalizers != list(meta.get("finalizers") or []) and not dry_run:
                     meta["finalizers"] = finalizers
-                    return copy.deepcopy(self._commit(
+                    return deep_copy_json(self._commit(
                         info, obj, old=old, event_type="MODIFIED",
                         namespace=namespace, name=name)), False
                 return obj, False
@@ -822,7 +826,7 @@ class Registry:
                 return obj, False
             stored = self._commit(info, obj, old=old, event_type="MODIFIED",
                                   namespace=namespace, name=name)
-            return copy.deepcopy(stored), False
+            return deep_copy_json(stored), False
         return self._vanish(info, obj, namespace, name, dry_run)
 
     def _vanish(self, info: KindInfo, obj: Obj, namespace: str, name: str,
@@ -831,7 +835,7 @@ class Registry:
             return obj, True
         stored = self._commit(info, None, old=obj,
                               event_type="DELETED", namespace=namespace, name=name)
-        return copy.deepcopy(stored), True
+        return deep_copy_json(stored), True
 
     # ------------------------------------------------------------------ subresources
 
@@ -848,10 +852,10 @@ class Registry:
             raise errors.not_found(info, name)
         new = try_update(old)
         if new == old:
-            return copy.deepcopy(old) if copy_result else old
+            return deep_copy_json(old) if copy_result else old
         stored = self._commit(info, new, old=old, event_type="MODIFIED",
                               namespace=namespace, name=name)
-        return copy.deepcopy(stored) if copy_result else stored
+        return deep_copy_json(stored) if copy_result else stored
 
     def create_subresource(self, info: KindInfo, namespace: str, name: str,
                            subresource: str, body: Obj, *, dry_run: bool = False) -> Obj | None:

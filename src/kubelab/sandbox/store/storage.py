@@ -26,13 +26,12 @@ dispatches on the *type* of the entry, never on a kind or subresource name:
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from kubelab.apimachinery.selectors import selector_string
-from kubelab.apimachinery.types import Obj
+from kubelab.apimachinery.types import Obj, deep_copy_json
 from kubelab.sandbox.api.errors import Cause
 from kubelab.sandbox.api.kinds import KindInfo
 
@@ -85,9 +84,9 @@ class StatusSubresource(UpdateSubresource):
         meta = obj.get("metadata") or {}
         taken: Obj = {"metadata": {}}
         if "annotations" in meta:
-            taken["metadata"]["annotations"] = copy.deepcopy(meta["annotations"])
+            taken["metadata"]["annotations"] = deep_copy_json(meta["annotations"])
         if "status" in obj:
-            taken["status"] = copy.deepcopy(obj["status"])
+            taken["status"] = deep_copy_json(obj["status"])
         self.strategy.prepare_for_status_update(taken, old)
         return taken
 
@@ -178,6 +177,12 @@ class Storage:
     def before_update(self, registry: Registry, obj: Obj, old: Obj) -> list[Cause]:
         """After validation of a main-resource update, before the write."""
         return []
+
+    @property
+    def changes_on_update(self) -> bool:
+        """Whether :meth:`before_update` may change a main-resource write after its field
+        manager ran (a kind that overrides it)."""
+        return type(self).before_update is not Storage.before_update
 
     def deletion_grace(self, obj: Obj, requested: int | None) -> int:
         """``CheckGracefulDelete``: seconds the object stays terminating (0: at once)."""
