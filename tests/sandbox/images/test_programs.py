@@ -86,3 +86,25 @@ def test_redis_serves_its_port_and_logs_ready() -> None:
     logs = images.start_log_lines(found, "redis-0", datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC))
     assert logs[-1] == "1:M 02 Jan 2026 03:04:05.000 * Ready to accept connections tcp"
     assert "Redis version=7.4.5" in logs[1]
+
+
+def test_request_log_lines_print_each_runtimes_timestamp() -> None:
+    """The apps' request logs as their runtimes print them (Apache's access log, Go's log
+    package, the hello apps' own line); only the timestamps a line names are formatted."""
+    from datetime import UTC, datetime
+
+    when = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
+    lines = {}
+    for behaviour in images.CATALOG:
+        for tag, app in [("", behaviour.http), *behaviour.per_tag.items()]:
+            if app is not None and app.request_log:
+                lines[f"{behaviour.repository}:{tag}"] = images.request_log_line(
+                    app, "web-1", "GET", "/index.html", 200, 7, 12.5, when)
+    assert lines, "no catalog app logs its requests"
+    for repository, line in lines.items():
+        assert "$" not in line, (repository, line)   # every placeholder filled
+    joined = "\n".join(lines.values())
+    assert '10.244.0.1 - - [02/Jan/2026:03:04:05 +0000] "GET /index.html HTTP/1.1" 200' in joined
+    assert "2026/01/02 03:04:05 Serving request: /index.html" in joined
+    assert "Total Requests: 7" in joined and "App Uptime: 12.5" in joined
+    assert "Log Time: 2026-01-02T03:04:05.678Z" in joined
