@@ -161,6 +161,46 @@ def test_within_tolerance_nothing_changes(clock: ManualClock) -> None:
     assert hpa(cluster)["status"]["desiredReplicas"] == 2
 
 
+def test_a_settled_autoscaler_resyncs_as_upkeep_a_moving_one_as_a_wait(
+        clock: ManualClock) -> None:
+    """A resync that would change nothing unless a metric moves is upkeep (a virtual clock
+    does not skip idle time for it); one after a change, or with a recommendation held
+    back, is what someone waits for."""
+    cluster, controller, metrics = setup(clock, replicas=2)
+    metrics.usage = {"php-apache-0": 105, "php-apache-1": 104}  # within tolerance
+    first = cluster.run(controller, KEY)
+    assert first.requeue_after == 15 and not first.background  # it wrote its first status
+    clock.advance(15)
+    steady = cluster.run(controller, KEY)
+    assert steady.requeue_after == 15 and steady.background
+    early = cluster.run(controller, KEY)  # an event before the sync period: same verdict
+    assert early.requeue_after == 15 and early.background
+    clock.advance(15)
+    metrics.usage = {"php-apache-0": 150, "php-apache-1": 150}  # 75%: 3 replicas
+    moved = cluster.run(controller, KEY)
+    assert replicas(cluster) == 3 and not moved.background
+    sync_pods(cluster, 3)
+    metrics.usage = {f"php-apache-{i}": 1 for i in range(3)}  # idle: scale-down waits
+    for _ in range(5):
+        clock.advance(15)
+        held = cluster.run(controller, KEY)
+        assert conditions(hpa(cluster))["AbleToScale"] == ("True", "ScaleDownStabilized")
+        assert not held.background  # the window ends with a scale-down someone waits for
+    clock.advance(300)
+    cluster.run(controller, KEY)
+    assert replicas(cluster) == 1
+    clock.advance(15)
+    cluster.run(controller, KEY)
+    clock.advance(15)
+    assert cluster.run(controller, KEY).background
+    # A change held back by a rate limit: the next sync scales further by itself.
+    metrics.usage = {"php-apache-0": 500}  # 250%: 5 wanted, 4 at most from 1
+    clock.advance(15)
+    limited = cluster.run(controller, KEY)
+    assert replicas(cluster) == 4 and not limited.background
+    assert conditions(hpa(cluster))["ScalingLimited"] == ("True", "ScaleUpLimit")
+
+
 def test_scale_up_is_limited_to_twice_or_four(clock: ManualClock) -> None:
     cluster, controller, metrics = setup(clock, target=10, high=10)
     metrics.usage = {"php-apache-0": 500}  # 250% of request against 10%: 25 wanted
