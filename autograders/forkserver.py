@@ -62,6 +62,7 @@ WARM_MODULES = (
     "kubernetes.client.api.apps_v1_api",
     "kubernetes.client.api.networking_v1_api",  # open_ingress (lesson 14)
     "kubernetes.client.api.discovery_v1_api",  # EndpointSlices (lesson 14)
+    "kubernetes.client.api.coordination_v1_api",  # the diagrams' Lease watch (58 ms cold)
     "kubernetes.watch",
     "kubelab.connect",
     "kubelab.magics",
