@@ -180,7 +180,7 @@ class ControlPlane:
                                            f"{_hex(lease, 4)}-{_hex(self.node, 4)}",
                          "leaseDurationSeconds": LEASE_DURATION, "acquireTime": now,
                          "renewTime": now, "leaseTransitions": 0},
-            })]
+            }, manager=lease)]
         renewed = parse_time(existing.get("spec", {}).get("renewTime"))
         if renewed is not None and clock.sim_elapsed(renewed) < RENEW_PERIOD * 0.9:
             return []
@@ -188,4 +188,4 @@ class ControlPlane:
         # A shallow copy with a new spec: the registry copies what it stores, and a deep copy
         # here (managedFields and all) every two simulated seconds was half of a renewal.
         new = {**existing, "spec": {**existing["spec"], "renewTime": now}}
-        return [Update(LEASES, new)]
+        return [Update(LEASES, new, manager=lease)]

@@ -169,6 +169,30 @@ def test_components_write_under_their_binarys_name(setup: tuple[ManualClock, Reg
     assert plain.field_manager == "writer-controller"
 
 
+def test_the_control_planes_leader_leases_are_their_binarys(
+        setup: tuple[ManualClock, Registry]) -> None:
+    """The control plane component stands for the control-plane node's kubelet (its static
+    pods' mirrors) and for the leaders it renews Leases for: each Lease is written under
+    the binary that holds it, as kube-scheduler's and kube-controller-manager's leader
+    election (user agent ``kube-scheduler/v1.x …/leader-election``) write them upstream."""
+    from kubelab.sandbox.cluster import field_manager_of
+    from kubelab.sandbox.control_plane import KEY, LEADER_LEASES, LEASES, RENEW_PERIOD, ControlPlane
+
+    clock, reg = setup
+    plane = ControlPlane("kubelab-control-plane", "1.37.0", lambda: {})
+    runner = ComponentRunner(plane, reg, clock, EventRecorder(reg, clock),
+                             field_manager=field_manager_of(plane))
+    assert runner.field_manager == "kubelet"
+    for _ in range(2):  # create, then renew
+        runner.process(KEY)
+        clock.advance(RENEW_PERIOD)
+    for name in LEADER_LEASES:
+        lease = reg.get(LEASES, "kube-system", name)
+        assert [e["manager"] for e in lease["metadata"]["managedFields"]] == [name]
+    mirror = reg.get(PODS, "kube-system", "kube-scheduler-kubelab-control-plane")
+    assert {e["manager"] for e in mirror["metadata"]["managedFields"]} == {"kubelet"}
+
+
 def test_successive_writes_record_what_walking_each_stored_version_again_records(
         setup: tuple[ManualClock, Registry]) -> None:
     """A main-resource write keeps its walk for the next write of the object (as a status

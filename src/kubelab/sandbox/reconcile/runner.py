@@ -461,10 +461,12 @@ class ComponentRunner:
         elif isinstance(action, RecordEvent):
             self.recorder.record(action, self.field_manager)
         elif isinstance(action, Create):
-            reg.create(action.info, action.obj, manager=self.field_manager, copy_result=False,
+            reg.create(action.info, action.obj, manager=action.manager or self.field_manager,
+                       copy_result=False,
                        namespace=action.obj.get("metadata", {}).get("namespace", ""))
         elif isinstance(action, Update):
-            reg.update(action.info, action.obj, manager=self.field_manager, copy_result=False,
+            reg.update(action.info, action.obj, manager=action.manager or self.field_manager,
+                       copy_result=False,
                        namespace=action.obj.get("metadata", {}).get("namespace", ""))
         elif isinstance(action, UpdateStatus):
             reg.update(action.info, action.obj, subresource="status",

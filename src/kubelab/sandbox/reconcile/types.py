@@ -54,14 +54,21 @@ class Create:
     obj: Obj
     on_error: RecordEvent | None = None
     on_failure: Callable[[str], Action] | None = field(default=None, compare=False)
+    #: The writer's field manager when it is not the component's own binary (see
+    #: :class:`Update`).
+    manager: str | None = None
 
 
 @dataclass(frozen=True)
 class Update:
-    """Replace the object (its ``metadata.resourceVersion`` is checked: 409 on a stale one)."""
+    """Replace the object (its ``metadata.resourceVersion`` is checked: 409 on a stale one).
+    ``manager``: the writer's field manager when it is not the component's own binary (the
+    control plane stands for several: its static pods are the kubelet's, its leader Leases
+    kube-scheduler's and kube-controller-manager's)."""
 
     info: KindInfo
     obj: Obj
+    manager: str | None = None
 
 
 @dataclass(frozen=True)
