@@ -241,10 +241,15 @@ def _millis(when: datetime) -> str:
     return f"{when.microsecond // 1000:03d}"
 
 
+def _js_iso(when: datetime) -> str:
+    """Node's ``new Date().toISOString()``."""
+    return when.strftime("%Y-%m-%dT%H:%M:%S.") + _millis(when) + "Z"
+
+
 #: Timestamps as the images' runtimes print them (Node's ISO, Go's log, Redis, Apache).
 _TIME_FORMATS: dict[str, Callable[[datetime], str]] = {
-    "started": lambda w: w.strftime("%Y-%m-%dT%H:%M:%S.") + _millis(w) + "Z",
-    "now": lambda w: w.strftime("%Y-%m-%dT%H:%M:%S.") + _millis(w) + "Z",
+    "started": _js_iso,
+    "now": _js_iso,
     "gotime": lambda w: w.strftime("%Y/%m/%d %H:%M:%S"),
     "redistime": lambda w: w.strftime("%d %b %Y %H:%M:%S.") + _millis(w),
     "apachetime": lambda w: w.strftime("%d/%b/%Y:%H:%M:%S +0000"),
@@ -268,6 +273,8 @@ class _TimeValues(dict[str, str]):
 
 @functools.lru_cache(maxsize=512)
 def _template(text: str) -> Template:
+    """A compiled template: the catalog's lines and bodies, reused request after request
+    (bounded: a body a query filled in is a new text)."""
     return Template(text)
 
 
@@ -299,12 +306,12 @@ def respond(app: HttpApp, pod: str, path: str, query: dict[str, str] | None = No
     body = route.body
     for param, variant in route.variants:
         if query and query.get(param):
-            body = Template(variant).safe_substitute({param: query[param]})
+            body = _template(variant).safe_substitute({param: query[param]})
             break
     values = {"pod": pod, "uptime": f"{uptime:g}"}
     if now is not None:
         values["now"] = now.strftime("%Y-%m-%d %H:%M:%S.%f000 +0000 UTC")  # Go's time.Time
-    body = Template(body).safe_substitute(values)
+    body = _template(body).safe_substitute(values)
     return Response(route.status, route.content_type, body, app.server)
 
 
