@@ -315,6 +315,17 @@ def respond(app: HttpApp, pod: str, path: str, query: dict[str, str] | None = No
     return Response(route.status, route.content_type, body, app.server)
 
 
+def answer_changes_at(app: HttpApp, path: str, files: Mapping[str, str]) -> float | None:
+    """The uptime after which :func:`respond` may answer ``GET path`` otherwise with nothing
+    else changed (a route that turns into its ``later`` form, agnhost's liveness); None when
+    only a change of files can change the answer. The kubelet's probe loop asks, to know
+    whether a probe that passed (or failed) will keep doing so as time passes."""
+    if _static(app, path, files) is not None:
+        return None
+    route = app.routes.get(path, app.fallback)
+    return route.after if route.after is not None and route.later is not None else None
+
+
 #: Commands that name an image's own daemon even though the shell knows them (the shell's
 #: ``nginx`` answers ``nginx -v``/``-t`` in an exec; as a container's command it is the server).
 _DAEMONS = frozenset({"nginx"})

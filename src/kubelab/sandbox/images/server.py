@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-from kubelab.sandbox.images import HttpApp, Response, respond
+from kubelab.sandbox.images import HttpApp, Response, answer_changes_at, respond
 
 RequestHook = Callable[[str, str, int], None]
 Uptime = Callable[[], float]
@@ -69,6 +69,13 @@ class AppServer:
         if self._on_request is not None:
             self._on_request(method, path_qs, answer.status)
         return answer
+
+    def answer_fixed(self, path: str) -> bool:
+        """Whether this app's answer to ``GET path`` stays as it is while time alone passes
+        (no route of it turns into its ``later`` form at an uptime still ahead)."""
+        files = self._files() if self._files is not None else {}
+        change = answer_changes_at(self.app, path, files)
+        return change is None or (self._uptime is not None and self._uptime() > change)
 
     def serve_inline(self, method: str, path_qs: str, weight: float = 1.0) -> tuple[int, str]:
         """A request from a container's own program (a load generator's ``wget`` loop),

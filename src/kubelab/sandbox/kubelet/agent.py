@@ -56,12 +56,14 @@ from kubelab.sandbox.kubelet.attach import open_attach
 from kubelab.sandbox.kubelet.exec import open_session
 from kubelab.sandbox.kubelet.node import LEASE_RENEW_SECONDS
 from kubelab.sandbox.kubelet.portforward import PodPortForwarder
+from kubelab.sandbox.kubelet.probes import ProbeWorker
 from kubelab.sandbox.kubelet.runtime import (
     ContainerRecord,
     LogLine,
     NodeRuntime,
     PodRecord,
     ProbeTask,
+    active_probes,
 )
 from kubelab.sandbox.metrics.model import ContainerFacts
 from kubelab.sandbox.reconcile.types import Key
@@ -97,6 +99,12 @@ def _http_result(status: int) -> tuple[bool, str]:
     return False, f"HTTP probe failed with statuscode: {status}"
 
 
+def http_target(handler: dict[str, object]) -> tuple[int, str]:
+    """An ``httpGet`` probe's port and path (a named port is looked up as 80)."""
+    port = str(handler.get("port", 80))
+    return (int(port) if port.isdigit() else 80), str(handler.get("path") or "/")
+
+
 async def http_probe(fabric: Fabric, pod_ip: str, handler: dict[str, object],
                      timeout: float) -> tuple[bool, str]:
     """``pkg/probe/http``: 200-399 is success; the failure texts are the kubelet's.
@@ -105,10 +113,8 @@ async def http_probe(fabric: Fabric, pod_ip: str, handler: dict[str, object],
     as a container's own ``wget`` reaches it (the same request count, log line and
     answer); any other listener, and a path a client would rewrite, gets a real GET.
     """
-    spec = handler
-    port = int(str(spec.get("port", 80))) if str(spec.get("port", 80)).isdigit() else 80
-    path = str(spec.get("path") or "/")
-    scheme = str(spec.get("scheme") or "HTTP").lower()
+    port, path = http_target(handler)
+    scheme = str(handler.get("scheme") or "HTTP").lower()
     url = f"{scheme}://{pod_ip}:{port}{path}"
     target = fabric.resolve(pod_ip, port)
     if target is None:
@@ -438,6 +444,45 @@ class KubeletAgent:
                     keys.append(key)
         return keys
 
+    def _probe_settled(self, pod: PodRecord, worker: ProbeWorker) -> bool:
+        """Whether the probe's next run can change nothing: the worker is steady and the
+        container will answer as it did while time alone passes (an image's own app whose
+        route does not turn into its ``later`` form ahead, a port that was open, an exec
+        command, which reads only what an exec, a program's step or a volume writes)."""
+        if not worker.steady:
+            return False
+        handler = worker.spec.handler
+        if "httpGet" in handler:
+            # A probe that failed must have been answered (a listener may yet open a port).
+            if worker.last_ok is False and not worker.last_output.startswith("HTTP probe"):
+                return False
+            port, path = http_target(handler["httpGet"])
+            servers = (self._servers.get((pod.uid, name)) for name in pod.containers)
+            server = next((s for s in servers if isinstance(s, AppServer)
+                           and s.app.port == port), None)
+            return server is not None and _PLAIN_PATH.fullmatch(path) is not None \
+                and server.answer_fixed(path)
+        if "tcpSocket" in handler:
+            return bool(worker.last_ok)
+        return "exec" in handler
+
+    def probes_settled(self) -> bool:
+        """Whether no probe of the node's running containers can change anything on its next
+        run (:meth:`_probe_settled`): the probe loop's pause is then upkeep, which a virtual
+        clock fires on time but does not skip idle time for (as the HPA's settled resync).
+        Lesson 05b's grading skipped 813 of its 867 simulated seconds for probe timers that
+        could only repeat what they had found (a readiness probe failing on a wrong path)."""
+        for pod in self.runtime.pods.values():
+            if pod.stopping:
+                continue
+            for container in pod.containers.values():
+                if not container.probes or container.step != "running":
+                    continue
+                for worker in active_probes(container).values():
+                    if not self._probe_settled(pod, worker):
+                        return False
+        return True
+
     async def _probe_loop(self) -> None:
         while self._started:
             if self.runtime.running:
@@ -452,7 +497,9 @@ class KubeletAgent:
                 await self._wake.wait()
                 continue
             delay = min(max(delay, 0.01), PROBE_POLL)
-            sleeper = asyncio.ensure_future(self.clock.sleep(delay))
+            pause = sleep_background(self.clock, delay) if self.probes_settled() \
+                else self.clock.sleep(delay)
+            sleeper = asyncio.ensure_future(pause)
             waker = asyncio.ensure_future(self._wake.wait())
             try:
                 await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
@@ -529,6 +576,7 @@ class KubeletAgent:
         if worker is None:
             raise KeyError(f'container "{container}" has no {kind} probe')
         worker.forced_failure = output if failing else None
+        self._wake.set()  # the probe is no longer settled: its next run is awaited again
 
     def _container(self, namespace: str, pod: str, container: str) -> ContainerRecord:
         record = self.runtime.find(namespace, pod)

@@ -66,6 +66,10 @@ class ProbeWorker:
     pending_failures: list[str] = field(default_factory=list)
     #: Fault injection: every probe fails with this output.
     forced_failure: str | None = None
+    #: The last outcome (None before the first run) and whether a fault was forced then.
+    last_ok: bool | None = None
+    last_output: str = ""
+    last_forced: bool = False
 
     def __post_init__(self) -> None:
         self.result = self.spec.kind == "liveness"
@@ -75,6 +79,21 @@ class ProbeWorker:
         """``failureThreshold`` consecutive failures: the container must be restarted."""
         return self.failures >= self.spec.failure_threshold
 
+    @property
+    def steady(self) -> bool:
+        """Whether another outcome like the last would change nothing: the result already
+        says what it says (successes enough to pass, or a readiness probe failed past its
+        threshold: it stays unready, with an ``Unhealthy`` event per run), and no fault was
+        forced or lifted since. A failing liveness or startup probe never is (it is counting
+        towards a restart), nor a startup probe at all (it runs only until it passes).
+        Whether the container will answer as it did is the prober's question, not this."""
+        if self.last_ok is None or self.spec.kind == "startup" \
+                or self.last_forced != (self.forced_failure is not None):
+            return False
+        if self.last_ok:
+            return self.result and self.successes >= self.spec.success_threshold
+        return self.spec.kind == "readiness" and not self.result
+
     def due_in(self, clock: Clock) -> float:
         """Simulated seconds until the next probe (0 or less: due now)."""
         next_at = self.spec.initial_delay + self.runs * self.spec.period
@@ -83,8 +102,10 @@ class ProbeWorker:
     def observe(self, ok: bool, output: str) -> bool:
         """Count one probe outcome; return True when the result flipped."""
         self.runs += 1
+        self.last_forced = self.forced_failure is not None
         if self.forced_failure is not None:
             ok, output = False, self.forced_failure
+        self.last_ok, self.last_output = ok, output
         if ok:
             self.successes += 1
             self.failures = 0
