@@ -169,3 +169,19 @@ def test_settled_needs_time_to_pass_the_change() -> None:
     assert server.answer_fixed("/healthz")  # already past its tenth second
     young = agent_module.AppServer(live, "p", uptime=lambda: 4.0)
     assert not young.answer_fixed("/healthz") and young.answer_fixed("/started")
+
+
+def test_a_pod_sync_that_only_waits_for_a_probe_requeues_as_upkeep() -> None:
+    """The kubelet looks at a pod again after its next probe as a safety net (the probe loop
+    requeues it when a result flips); with nothing else to wait for, that look is upkeep."""
+    sim = Sim()
+    probe = {"exec": {"command": ["true"]}, "periodSeconds": 10}
+    sim.pod("web", [{"name": "web", "image": "nginx:1.27", "readinessProbe": probe}])
+    sim.pod("loop", [{"name": "c", "image": "busybox", "readinessProbe": probe,
+                      "command": ["sh", "-c", "while true; do sleep 3; done"]}])
+    sim.run_for(20)
+    key = Key("pods", "default", "web")
+    web = sim.kubelet.reconcile(sim.cluster, key, sim.clock)
+    assert web.requeue_after is not None and web.background  # the probe only
+    loop = sim.kubelet.reconcile(sim.cluster, Key("pods", "default", "loop"), sim.clock)
+    assert loop.requeue_after is not None and not loop.background  # its program's next step

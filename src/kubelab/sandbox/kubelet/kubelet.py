@@ -183,9 +183,15 @@ class Kubelet:
             return Result(actions)
         wake = outcome.wake_in
         probe = self.runtime.next_probe_in(clock) if self._has_probes(record) else None
-        if probe is not None:
-            probe += PROBE_SLACK
-            wake = probe if wake is None else min(wake, probe)
+        if probe is not None and wake is not None:
+            wake = min(wake, probe + PROBE_SLACK)
+        elif probe is not None:
+            # Only a look at a probe's result: the agent's probe loop requeues the pod itself
+            # when a result flips or a failure is to be recorded, and decides whether a
+            # virtual clock skips to the probe; this safety net is upkeep (lesson 05b: a
+            # readiness probe failing every 5 s made the clock race through 800 simulated
+            # seconds while nothing but kubectl's own commands ran).
+            return Result(actions, requeue_after=probe + PROBE_SLACK, background=True)
         return Result(actions, requeue_after=wake)
 
     def _admit(self, pod: Obj, clock: Clock) -> PodRecord:
