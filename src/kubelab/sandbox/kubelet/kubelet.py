@@ -188,9 +188,8 @@ class Kubelet:
         elif probe is not None:
             # Only a look at a probe's result: the agent's probe loop requeues the pod itself
             # when a result flips or a failure is to be recorded, and decides whether a
-            # virtual clock skips to the probe; this safety net is upkeep (lesson 05b: a
-            # readiness probe failing every 5 s made the clock race through 800 simulated
-            # seconds while nothing but kubectl's own commands ran).
+            # virtual clock skips to the probe; this safety net is upkeep (see
+            # KubeletAgent.probes_settled).
             return Result(actions, requeue_after=probe + PROBE_SLACK, background=True)
         return Result(actions, requeue_after=wake)
 
