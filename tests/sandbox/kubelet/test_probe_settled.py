@@ -17,6 +17,7 @@ from sandbox.kubelet.test_agent import settle, started
 
 from kubelab.sandbox import images
 from kubelab.sandbox.clock import ManualClock
+from kubelab.sandbox.images.server import AppServer
 from kubelab.sandbox.kubelet import agent as agent_module
 from kubelab.sandbox.kubelet.probes import ProbeSpec, ProbeWorker
 from kubelab.sandbox.reconcile.types import Key
@@ -165,9 +166,9 @@ def test_settled_needs_time_to_pass_the_change() -> None:
     started_at = clock.now() - timedelta(seconds=11)
     live = images.with_argv(images.lookup(AGNHOST), [], ["liveness"]).app
     assert live is not None
-    server = agent_module.AppServer(live, "p", uptime=lambda: clock.sim_elapsed(started_at))
+    server = AppServer(live, "p", uptime=lambda: clock.sim_elapsed(started_at))
     assert server.answer_fixed("/healthz")  # already past its tenth second
-    young = agent_module.AppServer(live, "p", uptime=lambda: 4.0)
+    young = AppServer(live, "p", uptime=lambda: 4.0)
     assert not young.answer_fixed("/healthz") and young.answer_fixed("/started")
 
 

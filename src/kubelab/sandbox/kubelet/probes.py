@@ -82,8 +82,8 @@ class ProbeWorker:
     @property
     def steady(self) -> bool:
         """Whether another outcome like the last would change nothing: the result already
-        says what it says (successes enough to pass, or a readiness probe failed past its
-        threshold: it stays unready, with an ``Unhealthy`` event per run), and no fault was
+        says what it says (successes enough to pass, or a failing readiness probe whose
+        container is not ready: it stays so, with an ``Unhealthy`` event per run), and no fault was
         forced or lifted since. A failing liveness or startup probe never is (it is counting
         towards a restart), nor a startup probe at all (it runs only until it passes).
         Whether the container will answer as it did is the prober's question, not this."""
