@@ -90,7 +90,9 @@ if "kubelab.browse" in _s.modules:
     _s.modules["kubelab.browse"].stop_port_forwards()
 """
 EXIT_HOOK_SECONDS = 5.0
-KEEP_ENV = ("LANG", "LC_ALL", "LC_CTYPE", "TZ", "PYTHONPATH")
+# A kernel keeps the locale, PYTHONPATH and the kubectl chosen by KUBELAB_KUBECTL (see
+# kubelab.connect.kubectl_binary), nothing else of the grading process's environment.
+KEEP_ENV = ("LANG", "LC_ALL", "LC_CTYPE", "TZ", "PYTHONPATH", "KUBELAB_KUBECTL")
 
 
 # --- Privilege drop ---------------------------------------------------------------------------

