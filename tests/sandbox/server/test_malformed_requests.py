@@ -220,6 +220,48 @@ def test_patch_making_a_wrong_type_is_422_on_patch(sandbox: SandboxHandle) -> No
     assert live["spec"]["replicas"] == 1
 
 
+SCALE_REPLICAS = "json: cannot unmarshal {} into Go struct field ScaleSpec.spec.replicas of type int32"
+
+
+@pytest.mark.parametrize(("patch", "content_type", "value"), [
+    ({"spec": {"replicas": 10**11}}, "application/merge-patch+json", f"number {10**11}"),
+    ({"spec": {"replicas": 2**31}}, "application/strategic-merge-patch+json",
+     f"number {2**31}"),
+    ([{"op": "replace", "path": "/spec/replicas", "value": 2.5}], "application/json-patch+json",
+     "number 2.5"),
+    ({"spec": {"replicas": "x"}}, "application/merge-patch+json", "string"),
+], ids=["1e11-merge", "2^31-strategic", "2.5-json", "string-merge"])
+def test_a_scale_patch_making_a_wrong_type_is_422_on_patch_and_scales_nothing(
+        sandbox: SandboxHandle, patch: Any, content_type: str, value: str) -> None:
+    """The scale subresource decodes the patched Scale as the object's own patch decodes the
+    patched object: a replica count beyond int32 never reaches the ReplicaSet controller."""
+    sandbox.request("POST", DEPLOYS, deployment("scaled"))
+    body = expect(sandbox.request("PATCH", f"{DEPLOYS}/scaled/scale", json.dumps(patch),
+                                  content_type=content_type), 422, "Invalid", sandbox=sandbox)
+    assert body["details"]["causes"][0]["field"] == "patch"
+    assert body["message"].startswith(' "" is invalid: patch: Invalid value: ')
+    assert body["message"].endswith(SCALE_REPLICAS.format(value))
+    assert sandbox.request("GET", f"{DEPLOYS}/scaled")[1]["spec"]["replicas"] == 1
+
+
+def test_kubectl_scale_to_an_absurd_count_fails_and_the_deployment_keeps_its_replicas(
+        sandbox: SandboxHandle) -> None:
+    sandbox.request("POST", DEPLOYS, deployment("absurd"))
+    proc = sandbox.kubectl("scale", "deployment", "absurd", "--replicas=100000000000",
+                           check=False)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().startswith("The request is invalid: patch: Invalid value: ")
+    assert proc.stderr.strip().endswith(SCALE_REPLICAS.format(f"number {10**11}"))
+    put = {"apiVersion": "autoscaling/v1", "kind": "Scale",
+           "metadata": {"name": "absurd", "namespace": "default"},
+           "spec": {"replicas": 10**11}}
+    expect(sandbox.request("PUT", f"{DEPLOYS}/absurd/scale", put), 400, "BadRequest",
+           'Scale in version "v1" cannot be handled as a Scale: '
+           + SCALE_REPLICAS.format(f"number {10**11}"), sandbox)
+    sandbox.kubectl("scale", "deployment", "absurd", "--replicas=2")
+    assert sandbox.request("GET", f"{DEPLOYS}/absurd")[1]["spec"]["replicas"] == 2
+
+
 def test_oversized_bodies_are_413_with_upstream_status(sandbox: SandboxHandle) -> None:
     big = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "big"},
            "data": {"k": "x" * (3 * 1024 * 1024 + 10)}}

@@ -1071,9 +1071,9 @@ class KubeApi:
         current = self._scale_of(t.info, obj)
         if request.method == "GET":
             return _json(current)
+        scale = kinds.KindInfo("autoscaling", "v1", "Scale", "scale", "scale", True,
+                               model="V1Scale")
         if request.method == "PUT":
-            scale = kinds.KindInfo("autoscaling", "v1", "Scale", "scale", "scale", True,
-                                   model="V1Scale")
             body = await self.read_body(request, scale)
             self.check_kind(scale, body)
             self.check_types(scale, body)
@@ -1082,11 +1082,16 @@ class KubeApi:
             from kubelab.sandbox.api import patch as patching
 
             content_type = request.headers.get("Content-Type", "").split(";")[0]
+            raw = await request.read()
             try:
-                wanted = patching.patch(current, content_type, await request.read(),
+                wanted = patching.patch(current, content_type, raw,
                                         api_version="autoscaling/v1", kind="Scale")
             except patching.PatchError as exc:
                 raise errors.bad_request(str(exc)) from exc
+            # The patched Scale must decode as the Go type, as the object's own patch must:
+            # `kubectl scale --replicas=100000000000` is 422 on the field `patch`, not a
+            # ReplicaSet told to make a hundred billion pods.
+            self.check_patched_types(scale, wanted, raw)
         else:
             raise errors.method_not_allowed()
         rv = wanted.get("metadata", {}).get("resourceVersion")
@@ -1094,8 +1099,7 @@ class KubeApi:
             raise errors.stale_write(t.info, t.name)
         replicas = wanted.get("spec", {}).get("replicas")
         if not isinstance(replicas, int) or replicas < 0:
-            raise errors.invalid(kinds.KindInfo("autoscaling", "v1", "Scale", "scale", "scale",
-                                                True), t.name,
+            raise errors.invalid(scale, t.name,
                                  [errors.Cause("FieldValueInvalid",
                                                f"Invalid value: {replicas}: must be greater "
                                                "than or equal to 0", "spec.replicas")])
