@@ -52,6 +52,10 @@ def _parser() -> argparse.ArgumentParser:
              "--event-ttl; default 3600, or $KUBELAB_EVENT_TTL; with --virtual-time a "
              "simulated day, since skipped time would expire a lesson's Events before its "
              "checks read them)")
+    sub.choices["serve"].add_argument(
+        "--max-pods", type=int, default=None,
+        help="pods the whole sandbox may hold; a create past it is refused as over a "
+             "ResourceQuota (default 10000, or $KUBELAB_MAX_PODS; 0: no limit)")
     sub.add_parser("stop", help="stop the sandbox")
     sub.add_parser("status", help="is it running, where, and is it healthy")
     sub.add_parser("reset", help="stop and delete all state")
@@ -136,6 +140,17 @@ def _addons(state_dir: Path, args: argparse.Namespace) -> int:
     return 0
 
 
+def _max_pods(args: argparse.Namespace) -> int | None:
+    from kubelab.sandbox.cluster import DEFAULT_MAX_PODS
+
+    chosen = args.max_pods
+    if chosen is None and os.environ.get("KUBELAB_MAX_PODS"):
+        chosen = int(os.environ["KUBELAB_MAX_PODS"])
+    if chosen is None:
+        return DEFAULT_MAX_PODS
+    return chosen if chosen > 0 else None
+
+
 def _event_ttl(args: argparse.Namespace) -> float:
     if args.event_ttl is not None:
         return float(args.event_ttl)
@@ -162,7 +177,7 @@ def serve(state_dir: Path, args: argparse.Namespace) -> int:
     options = SandboxOptions(state_dir=state_dir, nodes=args.nodes, speed=args.speed,
                              version=args.version or bundled_kubectl_version(),
                              port=args.port, token=daemon.token_for(state_dir),
-                             event_ttl=_event_ttl(args),
+                             event_ttl=_event_ttl(args), max_pods=_max_pods(args),
                              node_ports=args.node_ports,
                              virtual_time=args.virtual_time,
                              datastore_file=not args.in_memory,

@@ -82,6 +82,10 @@ VIRTUAL_RATE = 300.0
 VIRTUAL_DEMAND_WINDOW = 1.0
 
 
+#: Twice the 5,000 pods ``make bench`` and ``make soak`` run; about 20 KB of memory each.
+DEFAULT_MAX_PODS = 10_000
+
+
 @dataclass
 class SandboxOptions:
     state_dir: Path | None = None  # None: in-memory datastore
@@ -94,6 +98,9 @@ class SandboxOptions:
     components: bool = True
     #: Simulated seconds an Event lives after its last write (``--event-ttl``).
     event_ttl: float = 3600.0
+    #: Pods the whole sandbox may hold (``--max-pods``; None: no limit); a create past it is
+    #: refused as over a quota (:meth:`~kubelab.sandbox.store.registry.Registry._admit_limit`).
+    max_pods: int | None = DEFAULT_MAX_PODS
     #: Serve NodePort/LoadBalancer Services on 127.0.0.1:<nodePort> (kube-proxy, simulated).
     node_ports: bool = True
     #: Skip idle time to the next timer (:class:`~kubelab.sandbox.clock.VirtualClock`;
@@ -166,7 +173,7 @@ class Sandbox:
         db = options.state_dir / "etcd.sqlite" \
             if options.state_dir and options.datastore_file else None
         self.registry = Registry(self.clock, db, seed=options.seed,
-                                 event_ttl=options.event_ttl)
+                                 event_ttl=options.event_ttl, max_pods=options.max_pods)
         self.recorder = EventRecorder(self.registry, self.clock)
         self.fabric: Any = None
         self.runners: list[ComponentRunner] = []

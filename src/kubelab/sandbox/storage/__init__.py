@@ -69,9 +69,11 @@ class Registry(generic.Registry):
 
     def __init__(self, clock: Clock, path: Path | None = None, *, seed: int | None = None,
                  max_object_bytes: int = 3 * 1024 * 1024,
-                 event_ttl: float = generic.EVENT_TTL_SECONDS) -> None:
+                 event_ttl: float = generic.EVENT_TTL_SECONDS,
+                 max_pods: int | None = None) -> None:
         super().__init__(clock, path, storages=storage_for, seed=seed,
-                         max_object_bytes=max_object_bytes, event_ttl=event_ttl)
+                         max_object_bytes=max_object_bytes, event_ttl=event_ttl,
+                         object_limits={"pods": max_pods} if max_pods is not None else None)
 
     def bind(self, namespace: str, name: str, node: str, uid: str | None = None, *,
              copy_result: bool = True) -> Obj:

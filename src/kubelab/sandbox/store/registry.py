@@ -32,7 +32,7 @@ import asyncio
 import bisect
 import heapq
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -190,8 +190,12 @@ class Registry:
 
     def __init__(self, clock: Clock, path: Path | None = None, *, storages: StorageTable,
                  seed: int | None = None, max_object_bytes: int = 3 * 1024 * 1024,
-                 event_ttl: float = EVENT_TTL_SECONDS) -> None:
+                 event_ttl: float = EVENT_TTL_SECONDS,
+                 object_limits: Mapping[str, int] | None = None) -> None:
         self.clock = clock
+        #: group_resource -> how many such objects the whole sandbox may hold (see
+        #: :meth:`_admit_limit`).
+        self.object_limits: dict[str, int] = dict(object_limits or {})
         #: Each kind's storage (strategy, hooks, subresources): the only place kind rules live.
         self.storage: StorageTable = storages
         self.event_ttl = event_ttl
@@ -632,6 +636,7 @@ class Registry:
         self._check_namespace(info, namespace, name, creating=True)
         if self.peek(info, namespace, name) is not None:
             raise errors.already_exists(info, name)
+        self._admit_limit(info, name)
         if info.namespaced and storage.quota_admitted:
             self._admit_quota(info, obj, namespace, name)
         if not storage.uid_before_validation:
@@ -731,6 +736,32 @@ class Registry:
                                       kind=info.kind, now=rfc3339(self.clock.now()),
                                       subresource=subresource, in_place=True,
                                       keep_walk=keep_walk)
+
+    def count(self, info: KindInfo) -> int:
+        """How many objects of a kind the sandbox holds, in every namespace."""
+        return sum(len(bucket) for bucket in self._data.get(info.group_resource, {}).values())
+
+    def _admit_limit(self, info: KindInfo, name: str) -> None:
+        """The sandbox's own ceiling on a kind (pods): refused as a ResourceQuota refuses.
+
+        A sandbox simulation: a real cluster's ceiling is its etcd's storage quota, past which
+        every write fails until an administrator compacts and defragments it. One absurd but
+        valid number (``kubectl scale --replicas=1000000``) would otherwise have the ReplicaSet
+        controller create pods until the sandbox runs out of memory, and again after every
+        restart. Refused like a create over a ResourceQuota (403), the controllers record
+        their usual ``FailedCreate`` and retry with back-off, and scaling down or deleting
+        frees room.
+        """
+        limit = self.object_limits.get(info.group_resource)
+        if limit is None or self.count(info) < limit:
+            return
+        raise ApiError(403, "Forbidden",
+                       f'{info.group_resource} "{name}" is forbidden: exceeded the sandbox\'s '
+                       f"limit of {limit} {info.plural} in the whole cluster (a limit of the "
+                       "kubelab sandbox, KUBELAB_MAX_PODS; delete or scale something down "
+                       "first)",
+                       {"name": name, "kind": info.plural,
+                        **({"group": info.group} if info.group else {})})
 
     def _admit_quota(self, info: KindInfo, obj: Obj, namespace: str, name: str) -> None:
         """The ResourceQuota admission plugin: refuse a create that would exceed a quota.
