@@ -15,6 +15,7 @@ import pytest
 from conformance.support import wait_for
 from sandbox_support import start_sandbox
 
+from kubelab.sandbox import cli
 from kubelab.sandbox.api import kinds
 from kubelab.sandbox.api.errors import ApiError
 from kubelab.sandbox.clock import ManualClock
@@ -61,8 +62,22 @@ def test_without_a_limit_the_registry_takes_any_number() -> None:
     assert reg.count(PODS) == 20
 
 
-def test_a_sandbox_holds_twice_the_pods_the_benchmarks_run_by_default() -> None:
+def test_a_sandbox_holds_twice_the_pods_the_benchmarks_run_by_default(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """10,000 unless ``--max-pods`` or ``KUBELAB_MAX_PODS`` says otherwise; 0 is no limit; a
+    value that is no number stops the sandbox's start with a message naming it."""
     assert SandboxOptions().max_pods == DEFAULT_MAX_PODS == 10_000
+    parse = cli._parser().parse_args
+    monkeypatch.delenv("KUBELAB_MAX_PODS", raising=False)
+    assert cli._max_pods(parse(["serve"])) == 10_000
+    assert cli._max_pods(parse(["serve", "--max-pods", "50"])) == 50
+    assert cli._max_pods(parse(["serve", "--max-pods", "0"])) is None
+    monkeypatch.setenv("KUBELAB_MAX_PODS", "200")
+    assert cli._max_pods(parse(["serve"])) == 200
+    assert cli._max_pods(parse(["serve", "--max-pods", "50"])) == 50
+    monkeypatch.setenv("KUBELAB_MAX_PODS", "lots")
+    with pytest.raises(SystemExit, match="KUBELAB_MAX_PODS=lots: expected a whole number"):
+        cli._max_pods(parse(["serve"]))
 
 
 def test_a_deployment_of_a_million_replicas_stops_at_the_limit_and_the_sandbox_recovers(

@@ -144,8 +144,13 @@ def _max_pods(args: argparse.Namespace) -> int | None:
     from kubelab.sandbox.cluster import DEFAULT_MAX_PODS
 
     chosen = args.max_pods
-    if chosen is None and os.environ.get("KUBELAB_MAX_PODS"):
-        chosen = int(os.environ["KUBELAB_MAX_PODS"])
+    value = os.environ.get("KUBELAB_MAX_PODS", "").strip()
+    if chosen is None and value:
+        try:
+            chosen = int(value)
+        except ValueError:
+            raise SystemExit(f"KUBELAB_MAX_PODS={value}: expected a whole number of pods "
+                             "(0 for no limit)") from None
     if chosen is None:
         return DEFAULT_MAX_PODS
     return chosen if chosen > 0 else None
