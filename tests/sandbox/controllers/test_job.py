@@ -313,3 +313,34 @@ def test_the_garbage_collector_deletes_the_pods_of_a_deleted_job(clock: ManualCl
         cluster.run(gc, Key.of(PODS, pod))
     cluster.finish_terminating_pods()
     assert pods_of(cluster) == []
+
+
+def test_a_job_of_two_billion_creates_and_deletes_500_pods_a_sync(clock: ManualClock) -> None:
+    """``MaxPodCreateDeletePerSync``: completions and parallelism of 2147483647 (valid int32s)
+    start 500 pods a sync, in either mode, and lowering parallelism deletes 500 a sync."""
+    cluster = Cluster(clock)
+    # (deleted unfinished pods count as failed: a backoff limit they cannot reach)
+    cluster.add(JOBS, job(completions=2**31 - 1, parallelism=2**31 - 1,
+                          backoffLimit=2**31 - 1))
+    cluster.run(JobController(), key())
+    assert len(pods_of(cluster)) == 500
+    cluster.run(JobController(), key())
+    assert len(pods_of(cluster)) == 1000
+    stored = cluster.get(JOBS, "default", "pi")
+    assert stored is not None
+    stored["spec"]["parallelism"] = 100
+    cluster.update(JOBS, stored)
+    cluster.run(JobController(), key())
+    live = [p for p in pods_of(cluster) if not p["metadata"].get("deletionTimestamp")]
+    assert len(live) == 500
+    clock.advance(361)   # the deleted pods counted as failures: past their back-off
+    cluster.run(JobController(), key())
+    live = [p for p in pods_of(cluster) if not p["metadata"].get("deletionTimestamp")]
+    assert len(live) == 100
+
+    indexed = Cluster(clock)
+    indexed.add(JOBS, job(completions=2**31 - 1, parallelism=100_000,
+                          completionMode="Indexed"))
+    indexed.run(JobController(), key())
+    names = sorted(p["metadata"]["name"].rsplit("-", 1)[0] for p in pods_of(indexed))
+    assert len(names) == 500 and "pi-0" in names and "pi-499" in names

@@ -273,3 +273,16 @@ def test_deleting_the_set_collects_its_pods_and_revisions_but_keeps_claims(
     assert cluster.list(PODS, "default") == []
     assert cluster.list(REVISIONS, "default") == []
     assert len(cluster.list(PVCS, "default")) == 2
+
+
+def test_a_parallel_set_of_two_billion_replicas_creates_500_pods_a_pass(
+        clock: ManualClock) -> None:
+    """``replicas: 2147483647`` (a valid int32) must not plan two billion writes in one
+    sync: a pass creates BURST_PODS pods, the next pass (their events) the next ones."""
+    cluster = Cluster(clock)
+    cluster.add(STS, web(2**31 - 1, podManagementPolicy="Parallel"))
+    cluster.run(StatefulSetController(), KEY)
+    assert len(pod_names(cluster)) == 500
+    assert pod_names(cluster)[:2] == ["web-0", "web-1"]
+    cluster.run(StatefulSetController(), KEY)
+    assert len(pod_names(cluster)) == 1000

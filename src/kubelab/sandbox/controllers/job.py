@@ -29,6 +29,7 @@ backoff ends.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -52,6 +53,10 @@ COMPLETION_INDEX_ENV = "JOB_COMPLETION_INDEX"
 
 DEFAULT_BACKOFF = 10.0
 MAX_BACKOFF = 360.0
+#: ``MaxPodCreateDeletePerSync``: pods created or deleted in one sync at most; the pods'
+#: own events bring the Job back for the rest (a Job of 2147483647 completions and
+#: parallelism starts 500 pods, not a list of two billion).
+MAX_POD_CREATE_DELETE_PER_SYNC = 500
 
 MSG_COMPLETED = "Reached expected number of succeeded pods"
 MSG_BACKOFF = "Job has reached the specified backoff limit"
@@ -455,9 +460,9 @@ class JobController:
         if indexed:
             total = int(completions or 0)
             running = {pod_index(p) for p in active}
-            missing = [i for i in range(total) if i not in done_indexes and i not in running]
-            want_new = max(min(parallelism - len(active), len(missing)), 0)
-            plan: list[int | None] = list(missing[:want_new])
+            want_new = max(min(parallelism - len(active), MAX_POD_CREATE_DELETE_PER_SYNC), 0)
+            missing = (i for i in range(total) if i not in done_indexes and i not in running)
+            plan: list[int | None] = list(itertools.islice(missing, want_new))
         else:
             if completions is None:
                 wanted = 0 if succeeded > 0 else parallelism
@@ -465,12 +470,13 @@ class JobController:
                 wanted = min(parallelism, int(completions) - succeeded)
             wanted = max(wanted, 0)
             if len(active) > wanted:
-                for pod in active[wanted:]:
+                excess = active[wanted:]
+                for pod in excess[:MAX_POD_CREATE_DELETE_PER_SYNC]:
                     writes.delete(PODS, pod)
                     writes.event(job, "Normal", "SuccessfulDelete",
                                  f"Deleted pod: {common.name_of(pod)}", COMPONENT)
-                return active[:wanted]
-            plan = [None] * (wanted - len(active))
+                return active[:wanted] + excess[MAX_POD_CREATE_DELETE_PER_SYNC:]
+            plan = [None] * min(wanted - len(active), MAX_POD_CREATE_DELETE_PER_SYNC)
         taken = {common.name_of(p) for p in pods}
         created = list(active)
         for n, index in enumerate(plan):

@@ -52,6 +52,9 @@ REVISIONS = kinds.apps("controllerrevisions")
 PODS = kinds.core("pods")
 PVCS = kinds.core("persistentvolumeclaims")
 COMPONENT = "statefulset-controller"
+#: Pods a Parallel set creates in one sync at most (as the ReplicaSet controller's burst):
+#: ``replicas: 2147483647`` starts 500 pods per pass, not two billion writes at once.
+BURST_PODS = 500
 
 POD_NAME_LABEL = "statefulset.kubernetes.io/pod-name"
 POD_INDEX_LABEL = "apps.kubernetes.io/pod-index"
@@ -303,6 +306,7 @@ class _Sync:
         rolling = strategy.get("type", "RollingUpdate") == "RollingUpdate"
         partition = int((strategy.get("rollingUpdate") or {}).get("partition") or 0)
         claims_exist = {common.name_of(c) for c in self.snapshot.list(PVCS, self.namespace)}
+        created = 0
         for ordinal in range(start, start + replicas):
             pod = by_ordinal.get(ordinal)
             if pod is not None and (_is_failed(pod) or _is_succeeded(pod)) \
@@ -325,8 +329,9 @@ class _Sync:
                 self.writes.event(self.sts, "Normal", "SuccessfulCreate",
                                   f"create Pod {common.name_of(fresh)} in StatefulSet "
                                   f"{self.set_name} successful", COMPONENT)
-                if monotonic:
-                    return
+                created += 1
+                if monotonic or created >= BURST_PODS:
+                    return  # Parallel: the new pods' events bring the set back for the rest
                 continue
             if common.is_deleting(pod) and monotonic:
                 return  # waiting for the pod to terminate
