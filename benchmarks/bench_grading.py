@@ -52,9 +52,10 @@ import shutil
 import statistics
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import nbformat
 
@@ -147,26 +148,12 @@ def kubectl_time(template: Path, work: Path, lesson: str, notebook: Path,
         wrapper = folder / "kubectl"
         wrapper.write_text(TIMING_WRAPPER.format(kubectl=real, log=shlex.quote(str(log))))
         wrapper.chmod(0o755)
-        with _environ(KUBELAB_KUBECTL=str(wrapper)):
+        with mock.patch.dict(os.environ, {"KUBELAB_KUBECTL": str(wrapper)}):
             grade_one(template, work, lesson, notebook, drop)
         runs = [tuple(map(float, line.split())) for line in log.read_text().splitlines()]
         return len(runs), busy_seconds([(a, b) for a, b in runs])
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def _environ(**values: str) -> Iterator[None]:
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def grade_class_dir(course: Path, lesson: str, notebook: Path, size: int, workers: int,

@@ -45,6 +45,7 @@ from kubelab.sandbox.api.kinds import KindInfo
 from kubelab.sandbox.clock import Clock
 from kubelab.sandbox.controllers import common
 from kubelab.sandbox.controllers import deployment_util as du
+from kubelab.sandbox.controllers.replicaset import BURST_REPLICAS
 from kubelab.sandbox.reconcile.types import Key, Obj, RecordEvent, Result, Snapshot
 
 STATEFULSETS = kinds.apps("statefulsets")
@@ -52,9 +53,9 @@ REVISIONS = kinds.apps("controllerrevisions")
 PODS = kinds.core("pods")
 PVCS = kinds.core("persistentvolumeclaims")
 COMPONENT = "statefulset-controller"
-#: Pods a Parallel set creates in one sync at most (as the ReplicaSet controller's burst):
+#: Pods a Parallel set creates in one sync at most: the ReplicaSet controller's burst, so
 #: ``replicas: 2147483647`` starts 500 pods per pass, not two billion writes at once.
-BURST_PODS = 500
+BURST_PODS = BURST_REPLICAS
 
 POD_NAME_LABEL = "statefulset.kubernetes.io/pod-name"
 POD_INDEX_LABEL = "apps.kubernetes.io/pod-index"
